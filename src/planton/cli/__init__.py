@@ -1,0 +1,1 @@
+"""The command-line interface: Typer apps that parse options and hand them to the core."""

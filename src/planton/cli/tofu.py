@@ -1,0 +1,123 @@
+"""``planton tofu init|plan|apply|destroy|refresh|output``: each forwards to the core."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from planton.cli import options
+from planton.cli.output import colour_wanted, notify
+from planton.operations import TofuRequest, run_tofu
+
+app = typer.Typer(
+    help="Run tofu/terraform for a manifest (local backend, one workspace per manifest).", no_args_is_help=True
+)
+
+
+def _run(
+    command: str,
+    manifest: Path,
+    local: bool,
+    binary: str | None,
+    plugin_mirror: Path | None,
+    work_dir: Path | None,
+    no_color: bool,
+    auto_approve: bool = False,
+) -> None:
+    request = TofuRequest(
+        command=command,
+        manifest_path=manifest,
+        local=local,
+        binary=binary,
+        plugin_mirror=plugin_mirror,
+        work_dir=work_dir,
+        auto_approve=auto_approve,
+        colour=colour_wanted(no_color),
+    )
+    result = run_tofu(request, os.environ, Path.home(), notify)
+    if command == "output" and result.exit_code == 0:
+        typer.echo(result.stdout, nl=False)
+    if result.interrupted_by is not None:
+        notify(f"interrupted; {command} was allowed to finish and write its state")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def init(
+    manifest: options.Manifest,
+    local: options.Local = False,
+    binary: options.Binary = None,
+    plugin_mirror: options.PluginMirror = None,
+    work_dir: options.WorkDir = None,
+    no_color: options.NoColor = False,
+) -> None:
+    """Prepare the manifest's workspace and install providers."""
+    _run("init", manifest, local, binary, plugin_mirror, work_dir, no_color)
+
+
+@app.command()
+def plan(
+    manifest: options.Manifest,
+    local: options.Local = False,
+    binary: options.Binary = None,
+    plugin_mirror: options.PluginMirror = None,
+    work_dir: options.WorkDir = None,
+    no_color: options.NoColor = False,
+) -> None:
+    """Show what apply would change."""
+    _run("plan", manifest, local, binary, plugin_mirror, work_dir, no_color)
+
+
+@app.command()
+def apply(
+    manifest: options.Manifest,
+    auto_approve: options.AutoApprove = False,
+    local: options.Local = False,
+    binary: options.Binary = None,
+    plugin_mirror: options.PluginMirror = None,
+    work_dir: options.WorkDir = None,
+    no_color: options.NoColor = False,
+) -> None:
+    """Create or update the table."""
+    _run("apply", manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve)
+
+
+@app.command()
+def destroy(
+    manifest: options.Manifest,
+    auto_approve: options.AutoApprove = False,
+    local: options.Local = False,
+    binary: options.Binary = None,
+    plugin_mirror: options.PluginMirror = None,
+    work_dir: options.WorkDir = None,
+    no_color: options.NoColor = False,
+) -> None:
+    """Delete the table."""
+    _run("destroy", manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve)
+
+
+@app.command()
+def refresh(
+    manifest: options.Manifest,
+    local: options.Local = False,
+    binary: options.Binary = None,
+    plugin_mirror: options.PluginMirror = None,
+    work_dir: options.WorkDir = None,
+    no_color: options.NoColor = False,
+) -> None:
+    """Update the state from the real table without changing it."""
+    _run("refresh", manifest, local, binary, plugin_mirror, work_dir, no_color)
+
+
+@app.command()
+def output(
+    manifest: options.Manifest,
+    local: options.Local = False,
+    binary: options.Binary = None,
+    plugin_mirror: options.PluginMirror = None,
+    work_dir: options.WorkDir = None,
+) -> None:
+    """Print the module's outputs as JSON on stdout."""
+    _run("output", manifest, local, binary, plugin_mirror, work_dir, no_color=True)

@@ -1,0 +1,80 @@
+"""The terraform child's environment, built explicitly from an allowlist.
+
+Only what terraform needs to run passes through from planton's own environment; the AWS part
+comes from the stack input (``credentials.aws_environment``). Variables that would change what
+terraform does behind the manifest's back are dropped: ``TF_VAR_*`` (the manifest is the only
+source of variables), ``TF_CLI_ARGS*``, ``TF_WORKSPACE`` and ``TF_DATA_DIR`` (planton owns the
+working directory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+_PASS_THROUGH = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "TERM",
+        "TZ",
+        "TMPDIR",
+        "LANG",
+        "LANGUAGE",
+        "NO_COLOR",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CHECKPOINT_DISABLE",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "TF_LOG",
+        "TF_LOG_CORE",
+        "TF_LOG_PROVIDER",
+        "TF_LOG_PATH",
+        "TF_IN_AUTOMATION",
+        "TF_PLUGIN_CACHE_DIR",
+        "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE",
+        "TF_REGISTRY_DISCOVERY_RETRY",
+        "TF_REGISTRY_CLIENT_TIMEOUT",
+        "TOFU_LOG",
+        "TOFU_LOG_PATH",
+    }
+)
+_PASS_THROUGH_PREFIXES = ("LC_", "TF_TOKEN_")
+CLI_CONFIG_VARIABLE = "TF_CLI_CONFIG_FILE"
+
+
+def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The non-AWS part of the child's environment, and warnings about what was left out."""
+    child = {
+        name: value
+        for name, value in environ.items()
+        if name in _PASS_THROUGH or name.startswith(_PASS_THROUGH_PREFIXES)
+    }
+    warnings: list[str] = []
+    cli_config = environ.get(CLI_CONFIG_VARIABLE)
+    if cli_config:
+        if Path(cli_config).expanduser().is_file():
+            child[CLI_CONFIG_VARIABLE] = cli_config
+        else:
+            warnings.append(f"{CLI_CONFIG_VARIABLE}={cli_config} does not exist; ignoring it")
+    dropped = sorted(
+        name
+        for name in environ
+        if name.startswith(("TF_VAR_", "TF_CLI_ARGS")) or name in ("TF_WORKSPACE", "TF_DATA_DIR")
+    )
+    if dropped:
+        warnings.append("ignoring " + ", ".join(dropped) + ": the manifest and planton's workspace decide these")
+    return child, warnings
+
+
+def child_environment(base: Mapping[str, str], aws: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment: base, then the AWS part on top."""
+    return {**base, **aws}

@@ -1,0 +1,190 @@
+"""Read a manifest file into the model, turning every YAML and validation problem into
+``dotted.path: message`` lines inside one ``ManifestError``."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from planton.errors import ManifestError
+from planton.manifest.model import AwsDynamodbManifest, camel_to_snake, snake_to_camel
+
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LoadedManifest:
+    """A validated manifest and the document it came from."""
+
+    path: Path
+    document: Mapping[str, Any]
+    model: AwsDynamodbManifest
+
+
+class _StrictSafeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error
+    (plain PyYAML silently keeps the last one, hiding a typo'd override)."""
+
+
+def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice in the same mapping", key_node.start_mark
+            )
+        seen[key] = key_node
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse one YAML document safely; errors name the line and column."""
+    try:
+        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = " ".join(part for part in (err.context, err.problem) if part)
+        raise ManifestError(source, [f"(yaml): {where}{what}"]) from None
+    except yaml.YAMLError as err:
+        raise ManifestError(source, [f"(yaml): {err}"]) from None
+
+
+def read_manifest_document(path: Path) -> Mapping[str, Any]:
+    """The manifest file as a mapping, or a ManifestError saying why it is not one."""
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise ManifestError(
+                source, [f"(file): {size} bytes is larger than a manifest can be ({MAX_MANIFEST_BYTES} bytes)"]
+            )
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(source, ["(file): no such file; check the --manifest path"]) from None
+    except IsADirectoryError:
+        raise ManifestError(source, ["(file): is a directory; pass the manifest file itself"]) from None
+    except UnicodeDecodeError:
+        raise ManifestError(source, ["(file): is not UTF-8 text"]) from None
+    except OSError as err:
+        raise ManifestError(source, [f"(file): cannot be read: {err.strerror}"]) from None
+    document = parse_yaml(text, source)
+    if document is None:
+        raise ManifestError(source, ["(file): is empty; see examples.md for a complete manifest"])
+    if not isinstance(document, Mapping):
+        raise ManifestError(
+            source,
+            [
+                f"(document): must be a mapping with apiVersion, kind, metadata and "
+                f"spec, not a {type(document).__name__}"
+            ],
+        )
+    return document
+
+
+def load_manifest(path: Path) -> LoadedManifest:
+    """Read, parse and validate the manifest at ``path``."""
+    document = read_manifest_document(path)
+    return LoadedManifest(path=path, document=document, model=validate_document(document, str(path)))
+
+
+def validate_document(document: Mapping[str, Any], source: str) -> AwsDynamodbManifest:
+    """Validate an already-parsed manifest document."""
+    try:
+        return AwsDynamodbManifest.model_validate(dict(document))
+    except ValidationError as err:
+        problems = [_describe(error, document) for error in err.errors(include_url=False)]
+        raise ManifestError(source, list(dict.fromkeys(problems))) from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning pydantic's errors into lines a person can act on
+
+
+def _describe(error: Mapping[str, Any], document: Mapping[str, Any]) -> str:
+    loc: tuple[Any, ...] = tuple(error["loc"])
+    path = _user_path(loc, document)
+    return f"{path or '(document)'}: {_message(error, loc)}"
+
+
+def _user_path(loc: Sequence[Any], document: Any) -> str:
+    """The dotted path of ``loc``, spelled the way the user spelled each key."""
+    parts: list[str] = []
+    node: Any = document
+    for element in loc:
+        if isinstance(element, int):
+            parts.append(f"[{element}]")
+            node = node[element] if isinstance(node, Sequence) and 0 <= element < len(node) else None
+            continue
+        key = str(element)
+        if isinstance(node, Mapping):
+            spelled = next((k for k in node if isinstance(k, str) and camel_to_snake(k) == key), key)
+            if key in node:
+                spelled = key
+            node = node.get(spelled)
+            key = spelled
+        else:
+            node = None
+        parts.append(("." if parts else "") + key)
+    return "".join(parts)
+
+
+_PLAIN_MESSAGES = {
+    "missing": "required",
+    "model_type": "must be a mapping of fields",
+    "dict_type": "must be a mapping",
+    "list_type": "must be a list",
+    "string_type": "must be a string",
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+}
+
+
+def _message(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return _unknown_field_message(loc)
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be {expected.replace(chr(39), '')}, not {error.get('input')!r}"
+    if kind == "greater_than_equal":
+        return f"must be {error['ctx']['ge']} or more"
+    if kind in _PLAIN_MESSAGES:
+        return _PLAIN_MESSAGES[kind]
+    return str(error["msg"])
+
+
+def _unknown_field_message(loc: tuple[Any, ...]) -> str:
+    unknown = str(loc[-1])
+    fields = _fields_at(AwsDynamodbManifest, loc[:-1])
+    spellings = {snake_to_camel(name) if any(c.isupper() for c in unknown) else name for name in fields}
+    # Compare on the snake form so that a camelCase typo still finds its field.
+    by_snake = {camel_to_snake(s): s for s in spellings}
+    close = difflib.get_close_matches(camel_to_snake(unknown), list(by_snake), n=1, cutoff=0.6)
+    if close:
+        return f"unknown field; did you mean {by_snake[close[0]]!r}?"
+    known = ", ".join(sorted(spellings))
+    return f"unknown field; known fields here: {known}"
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The field names of the model found by following ``loc`` from ``model``."""
+    current: type[BaseModel] = model
+    for element in loc:
+        field = current.model_fields.get(str(element))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        current = annotation
+    return list(current.model_fields)

@@ -1,0 +1,323 @@
+"""Pydantic models of the AwsDynamodb manifest as users write it.
+
+Field names are accepted in snake_case and camelCase; enum values in every spelling Project
+Planton manifests use. Types and single-field rules live on the fields; rules that span fields
+live in ``model_validator``s and report the exact field they blame.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+API_VERSION = "aws.project-planton.org/v1"
+KIND = "AwsDynamodb"
+
+# Tag keys planton sets itself, and the manifest field each one comes from.
+RESERVED_TAG_SOURCES: Mapping[str, str] = {
+    "Name": "spec.table_name",
+    "Environment": "metadata.env",
+    "Organization": "metadata.org",
+    "ManagedBy": "planton",
+}
+
+
+def camel_to_snake(name: str) -> str:
+    """``readCapacityUnits`` -> ``read_capacity_units``; snake_case passes through."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def snake_to_camel(name: str) -> str:
+    """``read_capacity_units`` -> ``readCapacityUnits``."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+class ManifestModel(BaseModel):
+    """Strict base: unknown fields are errors, values are not coerced, camelCase is accepted."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_camel_case(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        normalised: dict[Any, Any] = {}
+        spelled_as: dict[str, str] = {}
+        for key, value in data.items():
+            name = key
+            if isinstance(key, str):
+                snake = camel_to_snake(key)
+                if snake in cls.model_fields:
+                    name = snake
+            if name in normalised:
+                raise PydanticCustomError(
+                    "duplicate_field",
+                    "{first} and {second} are the same field; keep one",
+                    {"first": spelled_as[name], "second": key},
+                )
+            spelled_as[name] = str(key)
+            normalised[name] = value
+        return normalised
+
+
+def _problems(title: str, problems: Iterable[tuple[tuple[str, ...], str, Any]]) -> None:
+    """Raise one ValidationError blaming each (field path, message, input) in ``problems``."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError("rule", message),
+            loc=loc,
+            input=value,
+        )
+        for loc, message, value in problems
+    ]
+    if details:
+        raise ValidationError.from_exception_data(title, details)
+
+
+# ---------------------------------------------------------------------------------------------
+# Enums and their spellings
+
+
+class BillingMode(StrEnum):
+    """How DynamoDB bills the table, as AWS spells it."""
+
+    PAY_PER_REQUEST = "PAY_PER_REQUEST"
+    PROVISIONED = "PROVISIONED"
+
+
+class AttributeType(StrEnum):
+    """A key attribute's scalar type, as AWS spells it."""
+
+    STRING = "S"
+    NUMBER = "N"
+    BINARY = "B"
+
+
+_BILLING_MODE_SPELLINGS: Mapping[str, BillingMode] = {
+    spelling: mode for mode in BillingMode for spelling in (mode.value, f"BILLING_MODE_{mode.value}")
+}
+
+_ATTRIBUTE_TYPE_SPELLINGS: Mapping[str, AttributeType] = {
+    spelling: kind
+    for kind in AttributeType
+    for spelling in (kind.name, kind.value, f"ATTRIBUTE_TYPE_{kind.name}", f"ATTRIBUTE_TYPE_{kind.value}")
+}
+
+
+def _parse_billing_mode(value: Any) -> Any:
+    if isinstance(value, BillingMode):
+        return value
+    if isinstance(value, str) and value.strip().upper() in _BILLING_MODE_SPELLINGS:
+        return _BILLING_MODE_SPELLINGS[value.strip().upper()]
+    raise PydanticCustomError(
+        "billing_mode",
+        "'{value}' is not a billing mode; use PAY_PER_REQUEST or PROVISIONED",
+        {"value": value},
+    )
+
+
+def _parse_attribute_type(value: Any) -> Any:
+    if isinstance(value, AttributeType):
+        return value
+    if isinstance(value, str) and value.strip().upper() in _ATTRIBUTE_TYPE_SPELLINGS:
+        return _ATTRIBUTE_TYPE_SPELLINGS[value.strip().upper()]
+    raise PydanticCustomError(
+        "attribute_type",
+        "'{value}' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)",
+        {"value": value},
+    )
+
+
+BillingModeField = Annotated[BillingMode, BeforeValidator(_parse_billing_mode)]
+AttributeTypeField = Annotated[AttributeType, BeforeValidator(_parse_attribute_type)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Single-field rules
+
+_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
+_PATH_SAFE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}")
+_TAG_CHARS = re.compile(r"[\w .:/=+\-@]*")
+
+
+def looks_like_region(value: str) -> bool:
+    """True for strings shaped like an AWS region code (us-east-1, us-gov-west-1, ...)."""
+    return bool(_REGION.fullmatch(value))
+
+
+def _table_name(value: str) -> str:
+    if not _TABLE_NAME.fullmatch(value):
+        raise PydanticCustomError(
+            "table_name",
+            "'{value}' is not a valid DynamoDB table name; use 3-255 characters of letters, digits, '_', '-' and '.'",
+            {"value": value},
+        )
+    return value
+
+
+def _region(value: str) -> str:
+    if not looks_like_region(value):
+        raise PydanticCustomError(
+            "aws_region",
+            "'{value}' does not look like an AWS region; use a code such as us-east-1 or eu-west-2",
+            {"value": value},
+        )
+    return value
+
+
+def _path_safe(value: str) -> str:
+    if not _PATH_SAFE.fullmatch(value):
+        raise PydanticCustomError(
+            "path_safe",
+            "'{value}' must be 1-63 characters of letters, digits, '.', '_' and '-', starting "
+            "with a letter or digit (planton uses it in a directory name)",
+            {"value": value},
+        )
+    return value
+
+
+def _key_name(value: str) -> str:
+    if not 1 <= len(value.encode()) <= 255:
+        raise PydanticCustomError("key_name", "a key attribute name must be 1-255 bytes long", {"value": value})
+    return value
+
+
+def _tag_text(value: str, *, what: str, max_len: int, allow_empty: bool) -> str:
+    if len(value) > max_len or (not value and not allow_empty):
+        raise PydanticCustomError(
+            "tag",
+            "{what} must be {low}-{high} characters",
+            {"what": what, "low": 0 if allow_empty else 1, "high": max_len},
+        )
+    if not _TAG_CHARS.fullmatch(value):
+        raise PydanticCustomError(
+            "tag",
+            "{what} '{value}' may only use letters, digits, spaces and _ . : / = + - @",
+            {"what": what, "value": value},
+        )
+    return value
+
+
+TableName = Annotated[str, AfterValidator(_table_name)]
+Region = Annotated[str, AfterValidator(_region)]
+PathSafeName = Annotated[str, AfterValidator(_path_safe)]
+KeyName = Annotated[str, AfterValidator(_key_name)]
+CapacityUnits = Annotated[int, Field(ge=0)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The manifest
+
+
+class Metadata(ManifestModel):
+    """Who the resource is: ``name`` is required and names planton's working directory."""
+
+    name: PathSafeName
+    id: str | None = None
+    org: str | None = None
+    env: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _labels_are_valid_tags(self) -> Metadata:
+        # Labels become AWS tags, so AWS's tag rules apply to them here, before AWS sees them.
+        problems: list[tuple[tuple[str, ...], str, Any]] = []
+        for key, value in self.labels.items():
+            loc = ("labels", key)
+            if key in RESERVED_TAG_SOURCES:
+                problems.append(
+                    (
+                        loc,
+                        f"planton sets the {key} tag from {RESERVED_TAG_SOURCES[key]}; remove this label or rename it",
+                        key,
+                    )
+                )
+                continue
+            if key.lower().startswith("aws:"):
+                problems.append((loc, "tag keys starting with 'aws:' are reserved by AWS; rename the label", key))
+                continue
+            for text, what, max_len, allow_empty in ((key, "label key", 128, False), (value, "label value", 256, True)):
+                try:
+                    _tag_text(text, what=what, max_len=max_len, allow_empty=allow_empty)
+                except PydanticCustomError as err:
+                    problems.append((loc, err.message(), text))
+        if len(self.labels) + len(RESERVED_TAG_SOURCES) > 50:
+            problems.append(
+                (
+                    ("labels",),
+                    f"AWS allows 50 tags per table and planton sets "
+                    f"{len(RESERVED_TAG_SOURCES)}; use at most {50 - len(RESERVED_TAG_SOURCES)} labels",
+                    len(self.labels),
+                )
+            )
+        _problems("Metadata", problems)
+        return self
+
+
+class SeedSpec(ManifestModel):
+    """The table as the seed module's README describes it: flat key fields."""
+
+    table_name: TableName | None = None
+    aws_region: Region | None = None
+    billing_mode: BillingModeField = BillingMode.PAY_PER_REQUEST
+    partition_key_name: KeyName
+    partition_key_type: AttributeTypeField
+    sort_key_name: KeyName | None = None
+    sort_key_type: AttributeTypeField | None = None
+    read_capacity_units: CapacityUnits | None = None
+    write_capacity_units: CapacityUnits | None = None
+    point_in_time_recovery_enabled: bool = False
+    server_side_encryption_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _fields_agree(self) -> SeedSpec:
+        problems: list[tuple[tuple[str, ...], str, Any]] = []
+        if (self.sort_key_name is None) != (self.sort_key_type is None):
+            missing, given = (
+                ("sort_key_type", "sort_key_name") if self.sort_key_type is None else ("sort_key_name", "sort_key_type")
+            )
+            problems.append(((missing,), f"required when {given} is set; give both or neither", None))
+        if self.sort_key_name is not None and self.sort_key_name == self.partition_key_name:
+            problems.append((("sort_key_name",), "must differ from partition_key_name", self.sort_key_name))
+        for field in ("read_capacity_units", "write_capacity_units"):
+            units = getattr(self, field)
+            if self.billing_mode is BillingMode.PROVISIONED and not units:
+                problems.append(((field,), "must be greater than 0 when billing_mode is PROVISIONED", units))
+            elif self.billing_mode is BillingMode.PAY_PER_REQUEST and units:
+                problems.append(
+                    (
+                        (field,),
+                        "must be 0 or omitted when billing_mode is PAY_PER_REQUEST "
+                        "(on-demand tables have no provisioned capacity)",
+                        units,
+                    )
+                )
+        _problems("SeedSpec", problems)
+        return self
+
+
+class AwsDynamodbManifest(ManifestModel):
+    """A whole manifest: ``apiVersion``, ``kind``, ``metadata``, ``spec``."""
+
+    api_version: Literal["aws.project-planton.org/v1"]
+    kind: Literal["AwsDynamodb"]
+    metadata: Metadata
+    spec: SeedSpec

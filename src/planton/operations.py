@@ -1,0 +1,156 @@
+"""One tofu/terraform command for one manifest, start to finish.
+
+The data flows one way: manifest file -> model -> table definition -> variables + stack input
+-> workspace -> runner. Everything that can fail for a user's reason (manifest, region, binary,
+credentials, mirror) is checked before anything is written or started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from planton import emulator
+from planton.credentials import (
+    LOCAL_DEFAULT_REGION,
+    AwsProviderConfig,
+    StackInput,
+    aws_environment,
+    effective_region,
+    local_provider_config,
+    provider_config_from_environment,
+    require_credentials,
+)
+from planton.environment import base_environment, child_environment
+from planton.manifest import load_manifest
+from planton.manifest.normalise import table_from_manifest
+from planton.render import render_variables, variables_json
+from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
+from planton.table import TableDefinition
+from planton.workspace import (
+    Workspace,
+    bundled_module,
+    init_fingerprint,
+    module_files,
+    resolve_work_dir,
+    target_label,
+    validate_plugin_mirror,
+    workspace_key,
+)
+
+Notify = Callable[[str], None]
+
+# Commands that talk to AWS and therefore need credentials (init only installs providers).
+_NEEDS_CREDENTIALS = frozenset({"plan", "apply", "destroy", "refresh"})
+TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output")
+
+
+@dataclass(frozen=True)
+class TofuRequest:
+    """A ``planton tofu <command>`` as the user asked for it."""
+
+    command: str
+    manifest_path: Path
+    local: bool = False
+    binary: str | None = None
+    plugin_mirror: Path | None = None
+    work_dir: Path | None = None
+    auto_approve: bool = False
+    colour: bool = True
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided before anything is written or run."""
+
+    table: TableDefinition
+    stack_input: StackInput
+    workspace: Workspace
+    binary: Path
+    plugin_dir: Path | None
+    variables: str
+
+
+def validate_manifest(path: Path) -> TableDefinition:
+    """Load and validate a manifest; pure Python, no terraform, nothing written."""
+    return table_from_manifest(load_manifest(path).model)
+
+
+def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify: Notify) -> Plan:
+    """Check everything and decide every path and value, without side effects except starting
+    the local emulator when ``--local`` asks for it (after all other checks passed)."""
+    loaded = load_manifest(request.manifest_path)
+    table = table_from_manifest(loaded.model)
+    binary = find_binary(request.binary, environ)
+    plugin_dir = validate_plugin_mirror(request.plugin_mirror or _mirror_from(environ))
+
+    environment_config = provider_config_from_environment(environ)
+    if request.local:
+        region = table.aws_region or LOCAL_DEFAULT_REGION
+    else:
+        if request.command in _NEEDS_CREDENTIALS:
+            require_credentials(environment_config, environ, home)
+        region = effective_region(table.aws_region, environment_config)
+    variables = variables_json(render_variables(table, region))
+
+    config: AwsProviderConfig
+    if request.local:
+        running, started = emulator.ensure_running(emulator.state_dir(environ))
+        verb = "started" if started else "using"
+        notify(f"{verb} the local emulator at {running.endpoint_url} (stop it with: planton local stop)")
+        config = local_provider_config(running.endpoint_url, region)
+    else:
+        config = replace(environment_config, region=region)
+
+    work_dir = resolve_work_dir(request.manifest_path, request.work_dir, environ)
+    label = target_label(local=request.local, endpoint_url=config.endpoint_url)
+    workspace = Workspace(work_dir / label / workspace_key(table.identity))
+    return Plan(
+        table=table,
+        stack_input=StackInput(target=loaded.document, provider_config=config),
+        workspace=workspace,
+        binary=binary,
+        plugin_dir=plugin_dir,
+        variables=variables,
+    )
+
+
+def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path, notify: Notify) -> RunResult:
+    """Run ``request.command`` for the manifest; init first when the workspace needs it."""
+    if request.command not in TOFU_COMMANDS:
+        raise ValueError(f"unknown tofu command {request.command!r}")
+    plan = prepare(request, environ, home, notify)
+    base, warnings = base_environment(environ)
+    for warning in warnings:
+        notify(warning)
+    env = child_environment(base, aws_environment(plan.stack_input.provider_config, environ, local=request.local))
+    workspace = plan.workspace
+    notify(f"workspace {workspace.root}")
+    notify(f"state {workspace.state_path}")
+    options = CommandOptions(auto_approve=request.auto_approve, colour=request.colour, plugin_dir=plan.plugin_dir)
+
+    def invoke(command: str, *, capture: bool = False, stdout_to_stderr: bool = False) -> RunResult:
+        invocation = Invocation(plan.binary, build_args(command, options), workspace.root, env)
+        return run(invocation, capture=capture, stdout_to_stderr=stdout_to_stderr)
+
+    with workspace.locked():
+        module = module_files(bundled_module())
+        workspace.prepare(module, plan.variables)
+        fingerprint = init_fingerprint(module, plan.binary)
+        if request.command == "init" or workspace.needs_init(fingerprint):
+            if request.command != "init":
+                notify(f"initialising the workspace ({plan.binary.name} init)")
+            # An automatic init must not mix its text into the command's stdout (output's JSON).
+            result = invoke("init", stdout_to_stderr=request.command != "init")
+            if result.exit_code != 0 or result.interrupted_by is not None:
+                return result
+            workspace.mark_initialised(fingerprint)
+            if request.command == "init":
+                return result
+        return invoke(request.command, capture=request.command == "output")
+
+
+def _mirror_from(environ: Mapping[str, str]) -> Path | None:
+    value = environ.get("PLANTON_PLUGIN_MIRROR")
+    return Path(value).expanduser() if value else None

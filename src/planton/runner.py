@@ -1,0 +1,164 @@
+"""The one place that starts tofu/terraform.
+
+Argument lists only (never a shell), an environment built by the caller and passed whole, live
+streaming for people and capture for machines. On Ctrl-C terraform is left to stop gracefully and
+write its state; planton waits for it and then exits 130.
+
+Built on ``subprocess`` rather than python-terraform: see "Design notes" in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from planton.errors import EnvironmentNotReady
+
+BINARY_ENV = "PLANTON_TOFU_BINARY"
+DEFAULT_BINARIES = ("tofu", "terraform")
+
+# Flags each command always gets. ``-input=false`` because every variable comes from the
+# rendered file: a prompt for one would mean a bug, and would hang a CI job.
+_BASE_FLAGS: Mapping[str, tuple[str, ...]] = {
+    "init": ("-input=false",),
+    "plan": ("-input=false",),
+    "apply": (),
+    "destroy": (),
+    "refresh": ("-input=false",),
+    "output": ("-json",),
+}
+_APPROVABLE = frozenset({"apply", "destroy"})
+_COLOURED = frozenset({"init", "plan", "apply", "destroy", "refresh"})
+
+
+def find_binary(requested: str | None, environ: Mapping[str, str]) -> Path:
+    """``requested`` (``--binary``), else ``$PLANTON_TOFU_BINARY``, else ``tofu``, else ``terraform``."""
+    choice = requested or environ.get(BINARY_ENV) or None
+    search_path = environ.get("PATH", os.defpath)
+    if choice:
+        found = shutil.which(choice, path=search_path) if os.sep not in choice else choice
+        if found and os.access(found, os.X_OK) and Path(found).is_file():
+            return Path(found)
+        source = "--binary" if requested else BINARY_ENV
+        raise EnvironmentNotReady(f"{source}: {choice!r} is not an executable file or a command on PATH")
+    for name in DEFAULT_BINARIES:
+        found = shutil.which(name, path=search_path)
+        if found:
+            return Path(found)
+    raise EnvironmentNotReady(
+        "neither tofu nor terraform is on PATH; install OpenTofu (https://opentofu.org) or "
+        f"Terraform >= 1.5, or point --binary / {BINARY_ENV} at one"
+    )
+
+
+@dataclass(frozen=True)
+class CommandOptions:
+    """What varies between two runs of the same terraform command."""
+
+    auto_approve: bool = False
+    colour: bool = True
+    plugin_dir: Path | None = None
+    extra: tuple[str, ...] = ()
+
+
+def build_args(command: str, options: CommandOptions = CommandOptions()) -> list[str]:
+    """The argument list (without the binary) for one terraform ``command``."""
+    if command not in _BASE_FLAGS:
+        raise ValueError(f"planton does not run terraform {command!r}")
+    args = [command, *_BASE_FLAGS[command]]
+    if command in _APPROVABLE and options.auto_approve:
+        args += ["-auto-approve", "-input=false"]
+    if command == "init" and options.plugin_dir is not None:
+        args.append(f"-plugin-dir={options.plugin_dir}")
+    if command in _COLOURED and not options.colour:
+        args.append("-no-color")
+    args.extend(options.extra)
+    return args
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A fully decided process start: nothing about it comes from ambient state."""
+
+    binary: Path
+    args: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str] = field(repr=False)
+
+    @property
+    def argv(self) -> list[str]:
+        """The binary followed by its arguments."""
+        return [str(self.binary), *self.args]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended. ``interrupted_by`` is the signal planton received, if any."""
+
+    returncode: int
+    stdout: str = ""
+    interrupted_by: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The status planton should exit with: 128+signal when interrupted, else terraform's."""
+        if self.interrupted_by is not None:
+            return 128 + self.interrupted_by
+        if self.returncode < 0:  # killed by a signal planton did not send
+            return 128 - self.returncode
+        return self.returncode
+
+
+def run(invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool = False) -> RunResult:
+    """Run to completion, streaming output live (or capturing stdout when ``capture``; or
+    sending it to stderr when ``stdout_to_stderr``, to keep planton's stdout for data).
+
+    SIGINT and SIGTERM do not stop planton while terraform runs. When terraform shares planton's
+    terminal (stdin is a TTY, so it can prompt for approval) the terminal's Ctrl-C reaches it
+    directly and is not forwarded again: a second SIGINT would make terraform abort without
+    saving state. Otherwise terraform runs in its own process group and each signal planton
+    receives is forwarded to it exactly once.
+    """
+    shares_terminal = _stdin_is_terminal()
+    try:
+        process = subprocess.Popen(
+            invocation.argv,
+            cwd=invocation.cwd,
+            env=dict(invocation.env),
+            stdout=subprocess.PIPE if capture else (sys.stderr.fileno() if stdout_to_stderr else None),
+            process_group=None if shares_terminal else 0,
+        )
+    except OSError as err:
+        raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err.strerror}") from None
+
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        if signum == signal.SIGINT and shares_terminal:
+            return
+        if process.poll() is None:
+            process.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stdout_bytes, _ = process.communicate()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    stdout = stdout_bytes.decode("utf-8", errors="replace") if stdout_bytes else ""
+    return RunResult(process.returncode, stdout, received[0] if received else None)
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # stdin closed
+        return False

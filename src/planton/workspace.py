@@ -1,0 +1,183 @@
+"""Where a manifest's module copy, variables and local state live.
+
+Each manifest gets its own directory, ``<work dir>/<target>/<key>``:
+
+* the work dir is ``.planton`` beside the manifest (``--work-dir`` / ``PLANTON_WORK_DIR``
+  override), so the state is found again from any current directory;
+* the target separates real AWS (``aws``), the local emulator (``local``) and any other endpoint
+  (``endpoint-<hash>``), so applying against an emulator can never overwrite real state;
+* the key is ``metadata.name``, with a hash of org/env/id appended when any is set, so two
+  tables never share state.
+
+Planton refreshes the module files and the variables file on every run and never deletes or
+rewrites anything else here: the state and terraform's own files are terraform's.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+
+from planton.errors import EnvironmentNotReady, UsageError
+from planton.render import VARIABLES_FILE
+from planton.table import ResourceIdentity
+
+WORK_DIR_ENV = "PLANTON_WORK_DIR"
+DEFAULT_WORK_DIR_NAME = ".planton"
+STATE_FILE = "terraform.tfstate"
+_LOCK_FILE = ".planton.lock"
+_INIT_MARKER = ".planton-init.json"
+MODULE_NAME = "aws_dynamodb"
+
+
+def bundled_module() -> Traversable:
+    """The HCL module shipped inside the package (``planton/modules/aws_dynamodb``)."""
+    packaged = resources.files("planton").joinpath("modules", MODULE_NAME)
+    if packaged.is_dir():
+        return packaged
+    # An editable install of a source checkout: the module sits at the repository's top level.
+    checkout = Path(__file__).resolve().parents[2] / "modules" / MODULE_NAME
+    if checkout.is_dir():
+        return checkout
+    raise EnvironmentNotReady(f"the bundled module {MODULE_NAME} is missing from this installation; reinstall planton")
+
+
+def module_files(module: Traversable) -> dict[str, str]:
+    """The module's ``.tf`` files by name."""
+    return {item.name: item.read_text(encoding="utf-8") for item in module.iterdir() if item.name.endswith(".tf")}
+
+
+def workspace_key(identity: ResourceIdentity) -> str:
+    """``metadata.name``, plus a short hash when org, env or id tell two same-named tables apart."""
+    if not (identity.org or identity.env or identity.id):
+        return identity.name
+    qualifier = "\0".join(part or "" for part in (identity.org, identity.env, identity.id))
+    return f"{identity.name}-{hashlib.sha256(qualifier.encode()).hexdigest()[:10]}"
+
+
+def target_label(*, local: bool, endpoint_url: str | None) -> str:
+    """``local``, ``aws``, or ``endpoint-<hash>`` for a custom ``AWS_ENDPOINT_URL``."""
+    if local:
+        return "local"
+    if endpoint_url:
+        return "endpoint-" + hashlib.sha256(endpoint_url.rstrip("/").encode()).hexdigest()[:10]
+    return "aws"
+
+
+def resolve_work_dir(manifest_path: Path, requested: Path | None, environ: Mapping[str, str]) -> Path:
+    """``--work-dir``, else ``$PLANTON_WORK_DIR``, else ``.planton`` beside the manifest."""
+    if requested is not None:
+        return requested.expanduser().absolute()
+    if environ.get(WORK_DIR_ENV):
+        return Path(environ[WORK_DIR_ENV]).expanduser().absolute()
+    return manifest_path.absolute().parent / DEFAULT_WORK_DIR_NAME
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """One manifest's terraform working directory."""
+
+    root: Path
+
+    @property
+    def state_path(self) -> Path:
+        """The local backend's state file."""
+        return self.root / STATE_FILE
+
+    @property
+    def variables_path(self) -> Path:
+        """The rendered variables file."""
+        return self.root / VARIABLES_FILE
+
+    def prepare(self, module: Mapping[str, str], variables: str) -> None:
+        """Write the module files and the variables; drop ``.tf`` files the module no longer has."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for stale in self.root.glob("*.tf"):
+                if stale.name not in module:
+                    stale.unlink()
+            for name, text in module.items():
+                _write_atomically(self.root / name, text)
+            _write_atomically(self.variables_path, variables, mode=0o600)
+        except OSError as err:
+            raise EnvironmentNotReady(f"cannot write the workspace {self.root}: {err.strerror}") from None
+
+    def needs_init(self, fingerprint: str) -> bool:
+        """True unless ``init`` last succeeded here with the same module, binary and mirror."""
+        if not (self.root / ".terraform").is_dir():
+            return True
+        try:
+            recorded = json.loads((self.root / _INIT_MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return True
+        return not isinstance(recorded, dict) or recorded.get("fingerprint") != fingerprint
+
+    def mark_initialised(self, fingerprint: str) -> None:
+        """Remember that ``init`` succeeded for ``fingerprint``."""
+        _write_atomically(self.root / _INIT_MARKER, json.dumps({"fingerprint": fingerprint}) + "\n")
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the workspace for one planton command; a second one fails fast instead of
+        rewriting the variables under a running terraform."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / _LOCK_FILE, "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                if err.errno in (errno.EAGAIN, errno.EACCES):
+                    raise EnvironmentNotReady(
+                        f"another planton command is using {self.root}; wait for it to finish"
+                    ) from None
+                raise
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def init_fingerprint(module: Mapping[str, str], binary: Path) -> str:
+    """What a finished ``init`` depends on: the module text and the binary. (Not the provider
+    mirror: once installed, providers are found without it, so later commands need no flag.)"""
+    digest = hashlib.sha256()
+    for name in sorted(module):
+        digest.update(name.encode() + b"\0" + module[name].encode() + b"\0")
+    digest.update(str(binary).encode())
+    return digest.hexdigest()
+
+
+def validate_plugin_mirror(path: Path | None) -> Path | None:
+    """The mirror directory as an absolute path, or a UsageError when it is not a directory."""
+    if path is None:
+        return None
+    if not path.is_dir():
+        raise UsageError(
+            f"--plugin-mirror: {path} is not a directory; point it at a provider mirror "
+            "laid out as <host>/<namespace>/<type>/<version>/<os_arch>/"
+        )
+    return path.absolute()
+
+
+def _write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace ``path`` in one step, so a crash never leaves half a file for terraform to read."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
