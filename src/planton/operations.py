@@ -57,6 +57,7 @@ class TofuRequest:
     plugin_mirror: Path | None = None
     work_dir: Path | None = None
     auto_approve: bool = False
+    detailed_exitcode: bool = False
     colour: bool = True
 
 
@@ -128,7 +129,12 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path, notif
     workspace = plan.workspace
     notify(f"workspace {workspace.root}")
     notify(f"state {workspace.state_path}")
-    options = CommandOptions(auto_approve=request.auto_approve, colour=request.colour, plugin_dir=plan.plugin_dir)
+    options = CommandOptions(
+        auto_approve=request.auto_approve,
+        colour=request.colour,
+        plugin_dir=plan.plugin_dir,
+        detailed_exitcode=request.detailed_exitcode,
+    )
 
     def invoke(command: str, *, capture: bool = False, stdout_to_stderr: bool = False) -> RunResult:
         invocation = Invocation(plan.binary, build_args(command, options), workspace.root, env)

@@ -65,6 +65,7 @@ class CommandOptions:
     auto_approve: bool = False
     colour: bool = True
     plugin_dir: Path | None = None
+    detailed_exitcode: bool = False
     extra: tuple[str, ...] = ()
 
 
@@ -75,6 +76,8 @@ def build_args(command: str, options: CommandOptions = CommandOptions()) -> list
     args = [command, *_BASE_FLAGS[command]]
     if command in _APPROVABLE and options.auto_approve:
         args += ["-auto-approve", "-input=false"]
+    if command == "plan" and options.detailed_exitcode:
+        args.append("-detailed-exitcode")
     if command == "init" and options.plugin_dir is not None:
         args.append(f"-plugin-dir={options.plugin_dir}")
     if command in _COLOURED and not options.colour:

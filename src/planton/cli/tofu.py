@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -25,6 +26,7 @@ def _run(
     work_dir: Path | None,
     no_color: bool,
     auto_approve: bool = False,
+    detailed_exitcode: bool = False,
 ) -> None:
     request = TofuRequest(
         command=command,
@@ -34,6 +36,7 @@ def _run(
         plugin_mirror=plugin_mirror,
         work_dir=work_dir,
         auto_approve=auto_approve,
+        detailed_exitcode=detailed_exitcode,
         colour=colour_wanted(no_color),
     )
     result = run_tofu(request, os.environ, Path.home(), notify)
@@ -65,9 +68,15 @@ def plan(
     plugin_mirror: options.PluginMirror = None,
     work_dir: options.WorkDir = None,
     no_color: options.NoColor = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would, 1 on error."
+        ),
+    ] = False,
 ) -> None:
     """Show what apply would change."""
-    _run("plan", manifest, local, binary, plugin_mirror, work_dir, no_color)
+    _run("plan", manifest, local, binary, plugin_mirror, work_dir, no_color, detailed_exitcode=detailed_exitcode)
 
 
 @app.command()

@@ -1,0 +1,62 @@
+"""The embedded default: ``--local`` starts moto on demand, later commands reuse it,
+``planton local status|stop`` report and end it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from e2e_support import Cli, base_env, dynamodb
+from support import HACK_MANIFEST
+
+pytestmark = pytest.mark.e2e
+
+
+def _pid_alive(pid: int) -> bool:
+    """Running (a zombie waiting for init to reap it has already exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_local_flag_deploys_on_an_emulator_it_starts_and_keeps(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    # Real-looking credentials in the environment must not be needed, used or harmful.
+    env["AWS_PROFILE"] = "does-not-exist"
+    cli = Cli(env=env, cwd=tmp_path)
+    state_dir = Path(env["PLANTON_LOCAL_STATE_DIR"])
+    try:
+        status = cli.run("local", "status")
+        assert status.returncode == 1
+        assert "not running" in status.stderr
+
+        apply = cli.ok("tofu", "apply", "--local", "--auto-approve", "-f", str(HACK_MANIFEST))
+        assert "started the local emulator at http://127.0.0.1:" in apply.stderr
+        record = json.loads((state_dir / "emulator.json").read_text())
+        endpoint = f"http://127.0.0.1:{record['port']}"
+        assert _pid_alive(record["pid"])
+
+        table = dynamodb(endpoint, "us-east-1").describe_table(TableName="planton-demo-orders")["Table"]
+        assert table["TableStatus"] == "ACTIVE"
+        assert "/local/" in next(line for line in apply.stderr.splitlines() if line.startswith("planton: state "))
+
+        plan = cli.run("tofu", "plan", "--local", "--detailed-exitcode", "-f", str(HACK_MANIFEST))
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+        assert f"using the local emulator at {endpoint}" in plan.stderr
+
+        status = cli.ok("local", "status")
+        assert re.search(rf"running at {re.escape(endpoint)} \(pid {record['pid']}", status.stderr)
+
+        cli.ok("tofu", "destroy", "--local", "--auto-approve", "-f", str(HACK_MANIFEST))
+        assert dynamodb(endpoint, "us-east-1").list_tables()["TableNames"] == []
+    finally:
+        stop = cli.run("local", "stop")
+    assert stop.returncode == 0
+    assert "stopped the local emulator" in stop.stderr
+    assert not _pid_alive(record["pid"])
+    assert cli.run("local", "status").returncode == 1
