@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -47,17 +48,42 @@ def _run(
     raise typer.Exit(result.exit_code)
 
 
-@app.command()
-def init(
-    manifest: options.Manifest,
-    local: options.Local = False,
-    binary: options.Binary = None,
-    plugin_mirror: options.PluginMirror = None,
-    work_dir: options.WorkDir = None,
-    no_color: options.NoColor = False,
-) -> None:
-    """Prepare the manifest's workspace and install providers."""
-    _run("init", manifest, local, binary, plugin_mirror, work_dir, no_color)
+def _plain(command: str, doc: str) -> Callable[..., None]:
+    """A command that takes only the shared options."""
+
+    def handler(
+        manifest: options.Manifest,
+        local: options.Local = False,
+        binary: options.Binary = None,
+        plugin_mirror: options.PluginMirror = None,
+        work_dir: options.WorkDir = None,
+        no_color: options.NoColor = False,
+    ) -> None:
+        _run(command, manifest, local, binary, plugin_mirror, work_dir, no_color)
+
+    handler.__doc__ = doc
+    return handler
+
+
+def _approvable(command: str, doc: str) -> Callable[..., None]:
+    """A command that changes the table and asks first unless --auto-approve."""
+
+    def handler(
+        manifest: options.Manifest,
+        auto_approve: options.AutoApprove = False,
+        local: options.Local = False,
+        binary: options.Binary = None,
+        plugin_mirror: options.PluginMirror = None,
+        work_dir: options.WorkDir = None,
+        no_color: options.NoColor = False,
+    ) -> None:
+        _run(command, manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve)
+
+    handler.__doc__ = doc
+    return handler
+
+
+app.command("init")(_plain("init", "Prepare the manifest's workspace and install providers."))
 
 
 @app.command()
@@ -79,45 +105,9 @@ def plan(
     _run("plan", manifest, local, binary, plugin_mirror, work_dir, no_color, detailed_exitcode=detailed_exitcode)
 
 
-@app.command()
-def apply(
-    manifest: options.Manifest,
-    auto_approve: options.AutoApprove = False,
-    local: options.Local = False,
-    binary: options.Binary = None,
-    plugin_mirror: options.PluginMirror = None,
-    work_dir: options.WorkDir = None,
-    no_color: options.NoColor = False,
-) -> None:
-    """Create or update the table."""
-    _run("apply", manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve)
-
-
-@app.command()
-def destroy(
-    manifest: options.Manifest,
-    auto_approve: options.AutoApprove = False,
-    local: options.Local = False,
-    binary: options.Binary = None,
-    plugin_mirror: options.PluginMirror = None,
-    work_dir: options.WorkDir = None,
-    no_color: options.NoColor = False,
-) -> None:
-    """Delete the table."""
-    _run("destroy", manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve)
-
-
-@app.command()
-def refresh(
-    manifest: options.Manifest,
-    local: options.Local = False,
-    binary: options.Binary = None,
-    plugin_mirror: options.PluginMirror = None,
-    work_dir: options.WorkDir = None,
-    no_color: options.NoColor = False,
-) -> None:
-    """Update the state from the real table without changing it."""
-    _run("refresh", manifest, local, binary, plugin_mirror, work_dir, no_color)
+app.command("apply")(_approvable("apply", "Create or update the table."))
+app.command("destroy")(_approvable("destroy", "Delete the table."))
+app.command("refresh")(_plain("refresh", "Update the state from the real table without changing it."))
 
 
 @app.command()

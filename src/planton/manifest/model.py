@@ -8,8 +8,8 @@ live in ``model_validator``s and report the exact field they blame.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from enum import StrEnum
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -119,28 +119,25 @@ _ATTRIBUTE_TYPE_SPELLINGS: Mapping[str, AttributeType] = {
 }
 
 
-def _parse_billing_mode(value: Any) -> Any:
-    if isinstance(value, BillingMode):
-        return value
-    if isinstance(value, str) and value.strip().upper() in _BILLING_MODE_SPELLINGS:
-        return _BILLING_MODE_SPELLINGS[value.strip().upper()]
-    raise PydanticCustomError(
-        "billing_mode",
-        "'{value}' is not a billing mode; use PAY_PER_REQUEST or PROVISIONED",
-        {"value": value},
-    )
+def _enum_parser(spellings: Mapping[str, Enum], error_type: str, message: str) -> Callable[[Any], Any]:
+    """A before-validator accepting any spelling in ``spellings`` (case-insensitive)."""
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value
+        if isinstance(value, str) and value.strip().upper() in spellings:
+            return spellings[value.strip().upper()]
+        raise PydanticCustomError(error_type, message, {"value": value})
+
+    return parse
 
 
-def _parse_attribute_type(value: Any) -> Any:
-    if isinstance(value, AttributeType):
-        return value
-    if isinstance(value, str) and value.strip().upper() in _ATTRIBUTE_TYPE_SPELLINGS:
-        return _ATTRIBUTE_TYPE_SPELLINGS[value.strip().upper()]
-    raise PydanticCustomError(
-        "attribute_type",
-        "'{value}' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)",
-        {"value": value},
-    )
+_parse_billing_mode = _enum_parser(
+    _BILLING_MODE_SPELLINGS, "billing_mode", "'{value}' is not a billing mode; use PAY_PER_REQUEST or PROVISIONED"
+)
+_parse_attribute_type = _enum_parser(
+    _ATTRIBUTE_TYPE_SPELLINGS, "attribute_type", "'{value}' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
+)
 
 
 BillingModeField = Annotated[BillingMode, BeforeValidator(_parse_billing_mode)]

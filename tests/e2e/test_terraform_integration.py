@@ -1,0 +1,92 @@
+"""How planton treats the terraform process: the user's CLI config, and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from e2e_support import BIN_DIR, Cli, base_env, plugin_mirror
+from support import HACK_MANIFEST
+
+pytestmark = pytest.mark.e2e
+
+
+def test_users_own_cli_config_is_respected(tmp_path: Path) -> None:
+    mirror = plugin_mirror()
+    if mirror is None:
+        pytest.skip("needs a provider mirror to write a CLI config for (set PLANTON_PLUGIN_MIRROR)")
+    config = tmp_path / "user.tfrc"
+    config.write_text(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n')
+    env = base_env(tmp_path)
+    env.pop("PLANTON_PLUGIN_MIRROR", None)
+    env["TF_CLI_CONFIG_FILE"] = str(config)
+    result = Cli(env=env, cwd=tmp_path).run("tofu", "init", "-f", str(HACK_MANIFEST))
+    # Without the user's config, init would try the registry, which this machine cannot reach.
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Installed hashicorp/aws" in result.stdout or "Using hashicorp/aws" in result.stdout
+    assert "does not exist; ignoring it" not in result.stderr
+
+
+FAKE_TERRAFORM = textwrap.dedent(
+    """\
+    #!{python}
+    # Stands in for terraform: init succeeds; apply behaves like terraform on Ctrl-C, stopping
+    # gracefully and writing its state before it exits 1. A second SIGINT would be a hard abort.
+    import os, signal, sys, time
+    command = sys.argv[1]
+    if command == "init":
+        os.makedirs(".terraform", exist_ok=True)
+        sys.exit(0)
+    interrupts = []
+    signal.signal(signal.SIGINT, lambda *_: interrupts.append(1))
+    open("apply-started", "w").close()
+    deadline = time.monotonic() + 20
+    while not interrupts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # "writing state"
+    with open("terraform.tfstate", "w") as state:
+        state.write("interrupts=%d\\n" % len(interrupts))
+    sys.exit(1)
+    """
+)
+
+
+def test_ctrl_c_lets_terraform_finish_writing_state(tmp_path: Path) -> None:
+    fake = tmp_path / "fake-terraform"
+    fake.write_text(FAKE_TERRAFORM.format(python=sys.executable))
+    fake.chmod(0o755)
+    env = base_env(tmp_path)
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    process = subprocess.Popen(
+        [str(BIN_DIR / "planton"), "tofu", "apply", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(fake)],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        workspace = next(iter((tmp_path / "work" / "aws").glob("*")), None)
+        deadline = time.monotonic() + 30
+        while workspace is None or not (workspace / "apply-started").exists():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the fake apply never started"
+            time.sleep(0.05)
+            workspace = next(iter((tmp_path / "work" / "aws").glob("*")), None)
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert (workspace / "terraform.tfstate").read_text() == "interrupts=1\n", "forwarded exactly once, then waited"
+    assert "interrupted; apply was allowed to finish and write its state" in stderr
+    assert "Traceback" not in stderr
