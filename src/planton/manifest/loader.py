@@ -32,16 +32,29 @@ class _StrictSafeLoader(yaml.SafeLoader):
     (plain PyYAML silently keeps the last one, hiding a typo'd override)."""
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: dict[Any, yaml.Node] = {}
+    # Only keys written in this mapping count: a key that overrides one pulled in by a
+    # ``<<: *anchor`` merge is standard YAML, so the check runs before merges are flattened.
+    seen: set[Any] = set()
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        try:
+            duplicate = key in seen
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a list or mapping cannot be a key", key_node.start_mark
+            ) from None
+        if duplicate:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} appears twice in the same mapping", key_node.start_mark
             )
-        seen[key] = key_node
+        seen.add(key)
+    loader.flatten_mapping(node)
     return loader.construct_mapping(node, deep=deep)
 
 
@@ -114,25 +127,34 @@ def validate_document(document: Mapping[str, Any], source: str) -> AwsDynamodbMa
 
 def _describe(error: Mapping[str, Any], document: Mapping[str, Any]) -> str:
     loc: tuple[Any, ...] = tuple(error["loc"])
-    path = _user_path(loc, document)
+    if loc and loc[-1] == "[key]":  # pydantic's marker for a bad key (not value) in a mapping
+        return f"{_user_path(loc[:-1], document)}: keys here must be strings"
+    path = _user_path(loc, document, missing=error["type"] == "missing")
     return f"{path or '(document)'}: {_message(error, loc)}"
 
 
-def _user_path(loc: Sequence[Any], document: Any) -> str:
-    """The dotted path of ``loc``, spelled the way the user spelled each key."""
+def _user_path(loc: Sequence[Any], document: Any, *, missing: bool = False) -> str:
+    """The dotted path of ``loc``, spelled the way the user spelled each key. A missing field
+    is spelled in camelCase when the mapping it belongs in is (or is the top level, where
+    ``apiVersion`` is the usual spelling)."""
     parts: list[str] = []
     node: Any = document
-    for element in loc:
-        if isinstance(element, int):
+    for position, element in enumerate(loc):
+        if isinstance(element, int) and not isinstance(node, Mapping):
             parts.append(f"[{element}]")
             node = node[element] if isinstance(node, Sequence) and 0 <= element < len(node) else None
             continue
         key = str(element)
         if isinstance(node, Mapping):
-            spelled = next((k for k in node if isinstance(k, str) and camel_to_snake(k) == key), key)
-            if key in node:
+            if element in node:
                 spelled = key
-            node = node.get(spelled)
+            else:
+                camel = snake_to_camel(key)
+                spelled = camel if camel in node else key
+                is_last = position == len(loc) - 1
+                if missing and is_last and (position == 0 or any(str(k) != str(k).lower() for k in node)):
+                    spelled = camel
+            node = node.get(spelled if spelled in node else element)
             key = spelled
         else:
             node = None
@@ -168,7 +190,10 @@ def _message(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
 def _unknown_field_message(loc: tuple[Any, ...]) -> str:
     unknown = str(loc[-1])
     fields = _fields_at(AwsDynamodbManifest, loc[:-1])
-    spellings = {snake_to_camel(name) if any(c.isupper() for c in unknown) else name for name in fields}
+    # Answer in the user's style: camelCase for a camelCase key, snake_case for one with an
+    # underscore; top-level fields in the manifest's usual spelling (apiVersion).
+    camel_style = len(loc) == 1 or (unknown != unknown.lower() and "_" not in unknown)
+    spellings = {snake_to_camel(name) if camel_style else name for name in fields}
     # Compare on the snake form so that a camelCase typo still finds its field.
     by_snake = {camel_to_snake(s): s for s in spellings}
     close = difflib.get_close_matches(camel_to_snake(unknown), list(by_snake), n=1, cutoff=0.6)

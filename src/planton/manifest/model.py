@@ -58,12 +58,10 @@ class ManifestModel(BaseModel):
             return data
         normalised: dict[Any, Any] = {}
         spelled_as: dict[str, str] = {}
+        # Exactly two spellings per field: snake_case and camelCase (not TABLE_NAME, not Kind).
+        camel_names = {snake_to_camel(field): field for field in cls.model_fields}
         for key, value in data.items():
-            name = key
-            if isinstance(key, str):
-                snake = camel_to_snake(key)
-                if snake in cls.model_fields:
-                    name = snake
+            name = camel_names.get(key, key) if isinstance(key, str) else key
             if name in normalised:
                 raise PydanticCustomError(
                     "duplicate_field",

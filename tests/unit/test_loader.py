@@ -1,0 +1,297 @@
+"""Reading manifest files: every way a file can fail to be a manifest, and the YAML rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planton.errors import ManifestError
+from planton.manifest import LoadedManifest, load_manifest
+from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document
+from planton.manifest.model import AttributeType, BillingMode
+
+from support import HACK_MANIFEST
+
+VALID = """\
+apiVersion: aws.project-planton.org/v1
+kind: AwsDynamodb
+metadata:
+  name: orders
+spec:
+  partitionKeyName: id
+  partitionKeyType: STRING
+"""
+
+
+def write(tmp_path: Path, content: str | bytes, name: str = "manifest.yaml") -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def load_error(path: Path) -> ManifestError:
+    """The ManifestError ``load_manifest`` raises for ``path``, after checking its header."""
+    with pytest.raises(ManifestError) as excinfo:
+        load_manifest(path)
+    err = excinfo.value
+    assert err.source == str(path)
+    assert err.lines()[0] == f"{path} is not a valid AwsDynamodb manifest:"
+    assert err.lines()[1:] == err.problems
+    assert err.exit_code == 2
+    return err
+
+
+# ---------------------------------------------------------------------------------------------
+# Happy paths
+
+
+def test_load_valid_manifest(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID)
+    loaded = load_manifest(path)
+    assert isinstance(loaded, LoadedManifest)
+    assert loaded.path == path
+    assert loaded.document["spec"] == {"partitionKeyName": "id", "partitionKeyType": "STRING"}
+    assert loaded.model.metadata.name == "orders"
+    assert loaded.model.spec.partition_key_type is AttributeType.STRING
+
+
+def test_load_hack_manifest() -> None:
+    spec = load_manifest(HACK_MANIFEST).model.spec
+    assert spec.table_name == "planton-demo-orders"
+    assert spec.billing_mode is BillingMode.PAY_PER_REQUEST
+    assert (spec.partition_key_name, spec.partition_key_type) == ("customer_id", AttributeType.STRING)
+    assert (spec.sort_key_name, spec.sort_key_type) == ("order_ts", AttributeType.NUMBER)
+    assert spec.point_in_time_recovery_enabled is True
+
+
+def test_read_manifest_document_returns_mapping(tmp_path: Path) -> None:
+    document = read_manifest_document(write(tmp_path, VALID))
+    assert document["kind"] == "AwsDynamodb"
+    assert document["metadata"] == {"name": "orders"}
+
+
+def test_file_of_exactly_the_size_limit_is_read(tmp_path: Path) -> None:
+    padding = MAX_MANIFEST_BYTES - len(VALID.encode()) - 1
+    content = VALID + "#" * (padding - 1) + "\n"
+    assert len(content.encode()) == MAX_MANIFEST_BYTES - 1
+    content += "\n"
+    path = write(tmp_path, content)
+    assert path.stat().st_size == MAX_MANIFEST_BYTES
+    assert load_manifest(path).model.metadata.name == "orders"
+
+
+def test_utf8_content_is_read(tmp_path: Path) -> None:
+    content = VALID.replace("  name: orders\n", "  name: orders\n  annotations:\n    note: café ☕\n")
+    assert load_manifest(write(tmp_path, content)).model.metadata.annotations == {"note": "café ☕"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Files that cannot be read
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    err = load_error(tmp_path / "nope.yaml")
+    assert err.problems == ["(file): no such file; check the --manifest path"]
+
+
+def test_missing_parent_directory(tmp_path: Path) -> None:
+    err = load_error(tmp_path / "no" / "such" / "dir" / "m.yaml")
+    assert err.problems == ["(file): no such file; check the --manifest path"]
+
+
+def test_directory(tmp_path: Path) -> None:
+    err = load_error(tmp_path)
+    assert err.problems == ["(file): is a directory; pass the manifest file itself"]
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "# just a comment\n", "---\n", "~\n", "null\n"])
+def test_empty_file(tmp_path: Path, content: str) -> None:
+    err = load_error(write(tmp_path, content))
+    assert err.problems == ["(file): is empty; see examples.md for a complete manifest"]
+
+
+@pytest.mark.parametrize(
+    ("content", "type_name"),
+    [
+        ("- apiVersion: aws.project-planton.org/v1\n- kind: AwsDynamodb\n", "list"),
+        ("just a string\n", "str"),
+        ("42\n", "int"),
+        ("true\n", "bool"),
+    ],
+)
+def test_document_not_a_mapping(tmp_path: Path, content: str, type_name: str) -> None:
+    err = load_error(write(tmp_path, content))
+    assert err.problems == [
+        f"(document): must be a mapping with apiVersion, kind, metadata and spec, not a {type_name}"
+    ]
+
+
+def test_non_utf8_bytes(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, VALID.encode() + b"# caf\xe9\n"))
+    assert err.problems == ["(file): is not UTF-8 text"]
+
+
+def test_utf16_file_is_not_utf8(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, VALID.encode("utf-16")))
+    assert err.problems == ["(file): is not UTF-8 text"]
+
+
+def test_file_larger_than_one_mebibyte(tmp_path: Path) -> None:
+    assert MAX_MANIFEST_BYTES == 1024 * 1024
+    path = write(tmp_path, VALID + "#" * (MAX_MANIFEST_BYTES + 1 - len(VALID)))
+    size = path.stat().st_size
+    assert size == MAX_MANIFEST_BYTES + 1
+    err = load_error(path)
+    assert err.problems == [f"(file): {size} bytes is larger than a manifest can be (1048576 bytes)"]
+
+
+def test_size_limit_is_checked_before_decoding(tmp_path: Path) -> None:
+    # Both too big and not UTF-8: the size is reported, so the file was never read.
+    path = write(tmp_path, b"\xff" * (MAX_MANIFEST_BYTES + 10))
+    err = load_error(path)
+    assert err.problems == [f"(file): {MAX_MANIFEST_BYTES + 10} bytes is larger than a manifest can be (1048576 bytes)"]
+
+
+# ---------------------------------------------------------------------------------------------
+# YAML errors
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            "apiVersion: [1, 2\n",
+            "(yaml): line 2, column 1: while parsing a flow sequence expected ',' or ']', but got '<stream end>'",
+            id="unclosed-flow-sequence",
+        ),
+        pytest.param(
+            "kind: a: b\n",
+            "(yaml): line 1, column 8: mapping values are not allowed here",
+            id="mapping-in-plain-scalar",
+        ),
+        pytest.param(
+            "metadata:\n  name: x\n    bad: indent\n",
+            "(yaml): line 3, column 8: mapping values are not allowed here",
+            id="bad-indent",
+        ),
+        pytest.param(
+            "metadata:\n\tname: x\n",
+            "(yaml): line 2, column 1: while scanning for the next token found character '\\t' "
+            "that cannot start any token",
+            id="tab",
+        ),
+    ],
+)
+def test_invalid_yaml_reports_line_and_column(tmp_path: Path, content: str, expected: str) -> None:
+    err = load_error(write(tmp_path, content))
+    assert err.problems == [expected]
+
+
+def test_parse_yaml_names_the_source() -> None:
+    with pytest.raises(ManifestError) as excinfo:
+        parse_yaml("a: [\n", "some/where.yaml")
+    assert excinfo.value.source == "some/where.yaml"
+    assert excinfo.value.lines()[0] == "some/where.yaml is not a valid AwsDynamodb manifest:"
+    assert excinfo.value.problems[0].startswith("(yaml): line 2, column 1: ")
+
+
+def test_duplicate_key_rejected_with_line_number(tmp_path: Path) -> None:
+    content = VALID + "  partitionKeyName: other\n"
+    err = load_error(write(tmp_path, content))
+    assert err.problems == ["(yaml): line 8, column 3: key 'partitionKeyName' appears twice in the same mapping"]
+
+
+def test_duplicate_top_level_key_rejected() -> None:
+    with pytest.raises(ManifestError) as excinfo:
+        parse_yaml("kind: AwsDynamodb\nmetadata: {}\nkind: Other\n", "m.yaml")
+    assert excinfo.value.problems == ["(yaml): line 3, column 1: key 'kind' appears twice in the same mapping"]
+
+
+def test_duplicate_key_in_flow_mapping_rejected() -> None:
+    with pytest.raises(ManifestError) as excinfo:
+        parse_yaml("labels: {a: 1, b: 2, a: 3}\n", "m.yaml")
+    assert excinfo.value.problems == ["(yaml): line 1, column 22: key 'a' appears twice in the same mapping"]
+
+
+def test_same_key_in_different_mappings_is_fine() -> None:
+    assert parse_yaml("a:\n  name: x\nb:\n  name: y\n", "m.yaml") == {"a": {"name": "x"}, "b": {"name": "y"}}
+
+
+def test_camel_and_snake_spellings_are_not_yaml_duplicates() -> None:
+    # Different YAML keys: the model (not the YAML loader) reports them as the same field.
+    assert parse_yaml("tableName: a\ntable_name: a\n", "m.yaml") == {"tableName": "a", "table_name": "a"}
+
+
+def test_multiple_documents_rejected(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, VALID + "---\n" + VALID))
+    assert err.problems == [
+        "(yaml): line 8, column 1: expected a single document in the stream but found another document"
+    ]
+
+
+def test_leading_document_marker_is_fine() -> None:
+    assert parse_yaml("---\nkind: AwsDynamodb\n", "m.yaml") == {"kind": "AwsDynamodb"}
+
+
+def test_python_tags_are_not_constructed() -> None:
+    with pytest.raises(ManifestError) as excinfo:
+        parse_yaml("a: !!python/object/apply:os.system ['true']\n", "m.yaml")
+    assert excinfo.value.problems == [
+        "(yaml): line 1, column 4: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object/apply:os.system'"
+    ]
+
+
+def test_yaml_scalars_keep_their_yaml_types() -> None:
+    # The model is strict, so these types matter: a quoted '5' stays a string, while PyYAML's
+    # YAML 1.1 safe loader reads an unquoted yes/on as a boolean.
+    text = "a: '5'\nb: 5\nc: true\nd: yes\ne: 'yes'\n"
+    assert parse_yaml(text, "m.yaml") == {"a": "5", "b": 5, "c": True, "d": True, "e": "yes"}
+
+
+def test_yaml_anchor_and_alias_without_override() -> None:
+    text = "base: &b\n  x: 1\nderived:\n  <<: *b\n  y: 2\n"
+    assert parse_yaml(text, "m.yaml") == {"base": {"x": 1}, "derived": {"x": 1, "y": 2}}
+
+
+def test_yaml_merge_key_override_is_not_a_duplicate() -> None:
+    text = "base: &b\n  x: 1\nderived:\n  <<: *b\n  x: 2\n"
+    assert parse_yaml(text, "m.yaml") == {"base": {"x": 1}, "derived": {"x": 2}}
+
+
+@pytest.mark.parametrize("text", ["? [a, b]\n: 1\n", "? {a: 1}\n: 1\n"], ids=["list-key", "mapping-key"])
+def test_unhashable_key_is_a_manifest_error(text: str) -> None:
+    with pytest.raises(ManifestError) as excinfo:
+        parse_yaml(text, "m.yaml")
+    assert excinfo.value.problems == ["(yaml): line 1, column 3: a list or mapping cannot be a key"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation errors through the loader
+
+
+def test_validation_errors_come_with_header_and_user_spelling(tmp_path: Path) -> None:
+    content = VALID.replace("partitionKeyType: STRING", "partitionKeyType: BOOL") + "  tabelName: x\n"
+    path = write(tmp_path, content)
+    err = load_error(path)
+    assert err.lines() == [
+        f"{path} is not a valid AwsDynamodb manifest:",
+        "spec.partitionKeyType: 'BOOL' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)",
+        "spec.tabelName: unknown field; did you mean 'tableName'?",
+    ]
+
+
+def test_strict_yaml_types_through_the_loader(tmp_path: Path) -> None:
+    content = VALID + "  billingMode: PROVISIONED\n  readCapacityUnits: '5'\n  writeCapacityUnits: 5\n"
+    err = load_error(write(tmp_path, content))
+    assert err.problems == ["spec.readCapacityUnits: must be a whole number"]
+
+
+def test_yaml_integer_label_key_is_rejected(tmp_path: Path) -> None:
+    content = VALID.replace("  name: orders\n", "  name: orders\n  labels:\n    1: one\n")
+    err = load_error(write(tmp_path, content))
+    assert err.problems == ["metadata.labels.1: keys here must be strings"]
