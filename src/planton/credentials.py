@@ -7,8 +7,8 @@ variables of the terraform child process: never in a file, never in an argument,
 
 from __future__ import annotations
 
+import ipaddress
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +139,12 @@ def is_loopback_endpoint(url: str | None) -> bool:
     if not url:
         return False
     host = urlsplit(url).hostname or ""
-    return host == "localhost" or host == "::1" or bool(re.fullmatch(r"127(\.\d{1,3}){3}", host))
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def aws_environment(config: AwsProviderConfig, environ: Mapping[str, str], *, local: bool) -> dict[str, str]:
@@ -185,7 +190,7 @@ def effective_region(manifest_region: str | None, config: AwsProviderConfig) -> 
         )
     if not looks_like_region(config.region):
         raise UsageError(
-            f"AWS_REGION: {config.region!r} does not look like an AWS region; "
+            f"AWS_REGION / AWS_DEFAULT_REGION: {config.region!r} does not look like an AWS region; "
             "use a code such as us-east-1, or set spec.aws_region"
         )
     return config.region

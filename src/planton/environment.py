@@ -61,8 +61,10 @@ def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[s
     warnings: list[str] = []
     cli_config = environ.get(CLI_CONFIG_VARIABLE)
     if cli_config:
-        if Path(cli_config).expanduser().is_file():
-            child[CLI_CONFIG_VARIABLE] = cli_config
+        # terraform neither expands ~ nor runs from planton's directory: hand it an absolute path.
+        resolved = _absolute(cli_config, environ)
+        if resolved.is_file():
+            child[CLI_CONFIG_VARIABLE] = str(resolved)
         else:
             warnings.append(f"{CLI_CONFIG_VARIABLE}={cli_config} does not exist; ignoring it")
     dropped = sorted(
@@ -73,6 +75,14 @@ def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[s
     if dropped:
         warnings.append("ignoring " + ", ".join(dropped) + ": the manifest and planton's workspace decide these")
     return child, warnings
+
+
+def _absolute(path: str, environ: Mapping[str, str]) -> Path:
+    """``path`` with a leading ``~`` expanded from ``environ``'s HOME, made absolute."""
+    home = environ.get("HOME")
+    if home and (path == "~" or path.startswith("~/")):
+        path = home + path[1:]
+    return Path(path).expanduser().absolute()
 
 
 def child_environment(base: Mapping[str, str], aws: Mapping[str, str]) -> dict[str, str]:

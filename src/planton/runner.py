@@ -45,13 +45,14 @@ def find_binary(requested: str | None, environ: Mapping[str, str]) -> Path:
     if choice:
         found = shutil.which(choice, path=search_path) if os.sep not in choice else choice
         if found and os.access(found, os.X_OK) and Path(found).is_file():
-            return Path(found)
+            # Absolute: terraform runs from the workspace, where a relative path means nothing.
+            return Path(found).absolute()
         source = "--binary" if requested else BINARY_ENV
         raise EnvironmentNotReady(f"{source}: {choice!r} is not an executable file or a command on PATH")
     for name in DEFAULT_BINARIES:
         found = shutil.which(name, path=search_path)
         if found:
-            return Path(found)
+            return Path(found).absolute()
     raise EnvironmentNotReady(
         "neither tofu nor terraform is on PATH; install OpenTofu (https://opentofu.org) or "
         f"Terraform >= 1.5, or point --binary / {BINARY_ENV} at one"
@@ -130,28 +131,36 @@ def run(invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool
     receives is forwarded to it exactly once.
     """
     shares_terminal = _stdin_is_terminal()
-    try:
-        process = subprocess.Popen(
-            invocation.argv,
-            cwd=invocation.cwd,
-            env=dict(invocation.env),
-            stdout=subprocess.PIPE if capture else (sys.stderr.fileno() if stdout_to_stderr else None),
-            process_group=None if shares_terminal else 0,
-        )
-    except OSError as err:
-        raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err.strerror}") from None
-
     received: list[int] = []
+    started: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int) -> None:
+        if signum == signal.SIGINT and shares_terminal:
+            return  # the terminal delivered it to terraform already
+        if started and started[0].poll() is None:
+            started[0].send_signal(signum)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         received.append(signum)
-        if signum == signal.SIGINT and shares_terminal:
-            return
-        if process.poll() is None:
-            process.send_signal(signum)
+        forward(signum)
 
+    # Handlers go in before the child starts, so no Ctrl-C can orphan it: one that lands while
+    # it starts is forwarded as soon as it exists.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        try:
+            process = subprocess.Popen(
+                invocation.argv,
+                cwd=invocation.cwd,
+                env=dict(invocation.env),
+                stdout=subprocess.PIPE if capture else (sys.stderr.fileno() if stdout_to_stderr else None),
+                process_group=None if shares_terminal else 0,
+            )
+        except OSError as err:
+            raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err.strerror}") from None
+        started.append(process)
+        for signum in list(received):
+            forward(signum)
         stdout_bytes, _ = process.communicate()
     finally:
         for sig, handler in previous.items():

@@ -171,6 +171,7 @@ def validate_plugin_mirror(path: Path | None) -> Path | None:
 def _write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
     """Replace ``path`` in one step, so a crash never leaves half a file for terraform to read."""
     if path.is_file() and path.read_text(encoding="utf-8") == text:
+        os.chmod(path, mode)  # an older copy may have looser permissions
         return
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

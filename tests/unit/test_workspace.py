@@ -1,0 +1,394 @@
+"""Workspaces: where each manifest's files live, what planton writes there, and what it never touches."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from planton.errors import EnvironmentNotReady, UsageError
+from planton.render import VARIABLES_FILE
+from planton.table import ResourceIdentity
+from planton.workspace import (
+    DEFAULT_WORK_DIR_NAME,
+    STATE_FILE,
+    WORK_DIR_ENV,
+    Workspace,
+    bundled_module,
+    init_fingerprint,
+    module_files,
+    resolve_work_dir,
+    target_label,
+    validate_plugin_mirror,
+    workspace_key,
+)
+
+from support import MODULE_DIR
+
+MODULE = {"main.tf": 'resource "null" "x" {}\n', "versions.tf": "terraform {}\n"}
+VARIABLES = '{\n  "spec": {}\n}\n'
+
+
+# --- workspace_key -------------------------------------------------------------------------
+
+
+def test_workspace_key_is_the_name_alone() -> None:
+    assert workspace_key(ResourceIdentity(name="orders")) == "orders"
+    assert workspace_key(ResourceIdentity(name="orders", labels={"team": "a"}, tags=("x",))) == "orders"
+
+
+def test_workspace_key_is_pinned() -> None:
+    # A changed key would make planton lose track of existing state: these must never change.
+    assert workspace_key(ResourceIdentity(name="orders", org="acme", env="prod", id="t1")) == "orders-03c23b6c1a"
+    assert workspace_key(ResourceIdentity(name="orders", env="dev")) == "orders-cad2718ae6"
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [
+        ResourceIdentity(name="orders", org="acme"),
+        ResourceIdentity(name="orders", env="dev"),
+        ResourceIdentity(name="orders", id="t1"),
+        ResourceIdentity(name="orders", org="acme", env="dev", id="t1"),
+    ],
+)
+def test_workspace_key_has_hash_suffix_when_qualified(identity: ResourceIdentity) -> None:
+    key = workspace_key(identity)
+    prefix, _, suffix = key.rpartition("-")
+    assert prefix == "orders"
+    assert len(suffix) == 10
+    assert all(char in "0123456789abcdef" for char in suffix)
+
+
+def test_workspace_keys_tell_tables_apart() -> None:
+    identities = [
+        ResourceIdentity(name="orders"),
+        ResourceIdentity(name="orders", env="dev"),
+        ResourceIdentity(name="orders", env="prod"),
+        ResourceIdentity(name="orders", org="dev"),
+        ResourceIdentity(name="orders", id="dev"),
+        ResourceIdentity(name="orders", org="acme", env="dev"),
+        ResourceIdentity(name="orders", org="acme", env="prod"),
+        ResourceIdentity(name="orders", org="acmed", env="ev"),
+        ResourceIdentity(name="users", env="dev"),
+    ]
+    keys = [workspace_key(identity) for identity in identities]
+    assert len(set(keys)) == len(keys), keys
+
+
+def test_workspace_key_stable_across_calls_and_processes() -> None:
+    identity = ResourceIdentity(name="orders", org="acme", env="dev", id="t9")
+    first = workspace_key(identity)
+    assert workspace_key(ResourceIdentity(name="orders", org="acme", env="dev", id="t9")) == first
+    code = (
+        "from planton.table import ResourceIdentity; from planton.workspace import workspace_key; "
+        "print(workspace_key(ResourceIdentity(name='orders', org='acme', env='dev', id='t9')))"
+    )
+    other = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
+    assert other.stdout.strip() == first
+
+
+# --- target_label --------------------------------------------------------------------------
+
+
+def test_target_label_local_and_aws() -> None:
+    assert target_label(local=True, endpoint_url=None) == "local"
+    assert target_label(local=True, endpoint_url="http://127.0.0.1:5000") == "local"
+    assert target_label(local=False, endpoint_url=None) == "aws"
+    assert target_label(local=False, endpoint_url="") == "aws"
+
+
+def test_target_label_endpoint() -> None:
+    label = target_label(local=False, endpoint_url="http://127.0.0.1:5000")
+    assert label == "endpoint-f9413619c3"
+    assert target_label(local=False, endpoint_url="http://127.0.0.1:5000/") == label
+    assert target_label(local=False, endpoint_url="http://127.0.0.1:5001") != label
+    assert target_label(local=False, endpoint_url="http://localhost:5000") != label
+
+
+# --- resolve_work_dir ----------------------------------------------------------------------
+
+
+def test_resolve_work_dir_explicit_beats_environment(tmp_path: Path) -> None:
+    environ = {WORK_DIR_ENV: str(tmp_path / "from-env")}
+    assert resolve_work_dir(tmp_path / "m.yaml", tmp_path / "explicit", environ) == tmp_path / "explicit"
+
+
+def test_resolve_work_dir_explicit_relative_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    resolved = resolve_work_dir(Path("m.yaml"), Path("wd"), {})
+    assert resolved.is_absolute()
+    assert resolved == tmp_path / "wd"
+
+
+def test_resolve_work_dir_explicit_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert resolve_work_dir(Path("/x/m.yaml"), Path("~/wd"), {}) == tmp_path / "wd"
+
+
+def test_resolve_work_dir_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_work_dir(Path("/x/m.yaml"), None, {WORK_DIR_ENV: "env-wd"}) == tmp_path / "env-wd"
+    assert resolve_work_dir(Path("/x/m.yaml"), None, {WORK_DIR_ENV: "/abs/wd"}) == Path("/abs/wd")
+
+
+def test_resolve_work_dir_beside_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "project" / "tables").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    resolved = resolve_work_dir(Path("../project/tables/orders.yaml"), None, {WORK_DIR_ENV: ""})
+    assert resolved.is_absolute()
+    assert resolved.resolve() == tmp_path / "project" / "tables" / DEFAULT_WORK_DIR_NAME
+    assert resolve_work_dir(tmp_path / "m.yaml", None, {}) == tmp_path / ".planton"
+
+
+# --- Workspace.prepare ---------------------------------------------------------------------
+
+
+def _terraforms_files(root: Path) -> dict[Path, bytes]:
+    """Files terraform (or the user) owns, created before planton runs."""
+    files = {
+        root / STATE_FILE: b'{"version": 4, "serial": 7}\n',
+        root / "terraform.tfstate.backup": b'{"version": 4, "serial": 6}\n',
+        root / ".terraform" / "terraform.tfstate": b"{}\n",
+        root / ".terraform" / "providers" / "registry" / "provider.bin": b"\x7fELF...",
+        root / ".terraform.lock.hcl": b'provider "registry.terraform.io/hashicorp/aws" {}\n',
+        root / "notes.txt": b"mine\n",
+        root / "main.tf.bak": b"old backup\n",
+        root / "override.tf.json": b"{}\n",
+        root / "plan.out": b"binary plan",
+    }
+    for path, content in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return files
+
+
+def test_prepare_writes_module_and_variables(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws" / "aws" / "orders")
+    workspace.prepare(MODULE, VARIABLES)
+    for name, text in MODULE.items():
+        assert (workspace.root / name).read_text(encoding="utf-8") == text
+    assert workspace.variables_path == workspace.root / VARIABLES_FILE
+    assert workspace.variables_path.read_text(encoding="utf-8") == VARIABLES
+    assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
+    assert workspace.state_path == workspace.root / STATE_FILE
+    assert not workspace.state_path.exists()
+    # No temporary files left behind by the atomic writes.
+    assert sorted(path.name for path in workspace.root.iterdir()) == sorted([*MODULE, VARIABLES_FILE])
+
+
+def test_prepare_rewrites_changed_files(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    workspace.prepare(MODULE, VARIABLES)
+    changed_module = {**MODULE, "main.tf": "# changed\n"}
+    workspace.prepare(changed_module, '{"spec": {"changed": true}}\n')
+    assert (tmp_path / "main.tf").read_text(encoding="utf-8") == "# changed\n"
+    assert workspace.variables_path.read_text(encoding="utf-8") == '{"spec": {"changed": true}}\n'
+    assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
+
+
+def test_prepare_removes_stale_tf_but_nothing_else(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    files = _terraforms_files(root)
+    (root / "outputs.tf").write_text("# from an older module\n", encoding="utf-8")
+    before = {path: path.stat().st_mtime_ns for path in files}
+    Workspace(root).prepare(MODULE, VARIABLES)
+    assert not (root / "outputs.tf").exists()
+    for path, content in files.items():
+        assert path.read_bytes() == content, path
+        assert path.stat().st_mtime_ns == before[path], path
+    assert (root / "main.tf").read_text(encoding="utf-8") == MODULE["main.tf"]
+
+
+def test_prepare_leaves_the_lock_file_alone(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    with workspace.locked():
+        workspace.prepare(MODULE, VARIABLES)
+        lock_files = [path for path in tmp_path.iterdir() if "lock" in path.name]
+        assert lock_files, "locked() should create its lock file in the workspace"
+    workspace.prepare(MODULE, VARIABLES)
+    assert all(path.exists() for path in lock_files)
+
+
+def test_prepare_tightens_mode_of_existing_variables_file(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    workspace.variables_path.write_text(VARIABLES, encoding="utf-8")
+    workspace.variables_path.chmod(0o644)
+    workspace.prepare(MODULE, VARIABLES)
+    assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
+
+
+def test_prepare_reports_an_unwritable_workspace(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(EnvironmentNotReady, match="cannot write the workspace"):
+        Workspace(blocker / "ws").prepare(MODULE, VARIABLES)
+
+
+# --- init marker ---------------------------------------------------------------------------
+
+
+def test_needs_init_round_trip(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    workspace.prepare(MODULE, VARIABLES)
+    assert workspace.needs_init("fp-1")
+    (tmp_path / ".terraform").mkdir()
+    assert workspace.needs_init("fp-1")  # .terraform alone is not a finished init
+    workspace.mark_initialised("fp-1")
+    assert not workspace.needs_init("fp-1")
+    assert workspace.needs_init("fp-2")
+    workspace.mark_initialised("fp-2")
+    assert not workspace.needs_init("fp-2")
+    assert workspace.needs_init("fp-1")
+
+
+def test_needs_init_without_terraform_directory(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    workspace.mark_initialised("fp-1")
+    assert workspace.needs_init("fp-1")  # someone removed .terraform/: init must run again
+
+
+def test_marker_survives_prepare(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    (tmp_path / ".terraform").mkdir()
+    workspace.prepare(MODULE, VARIABLES)
+    workspace.mark_initialised("fp-1")
+    workspace.prepare(MODULE, VARIABLES)
+    assert not workspace.needs_init("fp-1")
+
+
+@pytest.mark.parametrize("content", ["not json", "[]", '"fp-1"', '{"other": "fp-1"}', ""])
+def test_needs_init_with_unreadable_marker(tmp_path: Path, content: str) -> None:
+    workspace = Workspace(tmp_path)
+    (tmp_path / ".terraform").mkdir()
+    workspace.mark_initialised("fp-1")
+    markers = [path for path in tmp_path.iterdir() if path.is_file()]
+    assert len(markers) == 1
+    markers[0].write_text(content, encoding="utf-8")
+    assert workspace.needs_init("fp-1")
+
+
+def test_init_fingerprint_changes_with_module_and_binary() -> None:
+    binary = Path("/usr/bin/tofu")
+    base = init_fingerprint(MODULE, binary)
+    assert init_fingerprint(dict(reversed(list(MODULE.items()))), binary) == base
+    assert init_fingerprint({**MODULE, "main.tf": MODULE["main.tf"] + " "}, binary) != base
+    assert init_fingerprint({**MODULE, "extra.tf": ""}, binary) != base
+    assert init_fingerprint({"main2.tf": MODULE["main.tf"], "versions.tf": MODULE["versions.tf"]}, binary) != base
+    assert init_fingerprint(MODULE, Path("/usr/local/bin/terraform")) != base
+    assert init_fingerprint(MODULE, binary) == base
+
+
+def test_init_fingerprint_does_not_confuse_names_and_text() -> None:
+    binary = Path("/usr/bin/tofu")
+    assert init_fingerprint({"a.tf": "bc"}, binary) != init_fingerprint({"a.tfb": "c"}, binary)
+
+
+# --- locked --------------------------------------------------------------------------------
+
+
+def test_locked_twice_in_process_conflicts(tmp_path: Path) -> None:
+    # flock locks belong to an open file description, so two opens conflict even in one process.
+    workspace = Workspace(tmp_path / "ws")
+    with workspace.locked():
+        with (
+            pytest.raises(EnvironmentNotReady, match="another planton command") as caught,
+            Workspace(tmp_path / "ws").locked(),
+        ):
+            pytest.fail("a second lock was granted while the first was held")
+        assert str(tmp_path / "ws") in caught.value.message
+    with workspace.locked():  # released: free again
+        pass
+
+
+def test_locked_conflicts_across_processes(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from planton.errors import EnvironmentNotReady
+        from planton.workspace import Workspace
+        try:
+            with Workspace(Path(sys.argv[1])).locked():
+                print("acquired")
+        except EnvironmentNotReady as err:
+            print("busy:", err)
+            sys.exit(3)
+        """
+    )
+    root = tmp_path / "ws"
+    with Workspace(root).locked():
+        busy = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=30)
+        assert busy.returncode == 3, busy.stderr
+        assert "another planton command" in busy.stdout
+    free = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=30)
+    assert free.returncode == 0, free.stderr
+    assert free.stdout.strip() == "acquired"
+
+
+def test_locked_released_after_an_exception(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    with pytest.raises(RuntimeError, match="boom"), workspace.locked():
+        raise RuntimeError("boom")
+    with workspace.locked():
+        pass
+
+
+def test_different_workspaces_do_not_conflict(tmp_path: Path) -> None:
+    with Workspace(tmp_path / "a").locked(), Workspace(tmp_path / "b").locked():
+        pass
+
+
+# --- validate_plugin_mirror ----------------------------------------------------------------
+
+
+def test_validate_plugin_mirror_none() -> None:
+    assert validate_plugin_mirror(None) is None
+
+
+def test_validate_plugin_mirror_directory_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mirror").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert validate_plugin_mirror(Path("mirror")) == tmp_path / "mirror"
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_validate_plugin_mirror_not_a_directory(tmp_path: Path, kind: str) -> None:
+    mirror = tmp_path / "mirror"
+    if kind == "file":
+        mirror.write_text("", encoding="utf-8")
+    with pytest.raises(UsageError, match="--plugin-mirror") as caught:
+        validate_plugin_mirror(mirror)
+    assert str(mirror) in caught.value.message
+
+
+# --- bundled module ------------------------------------------------------------------------
+
+
+def test_bundled_module_files() -> None:
+    files = module_files(bundled_module())
+    assert {"versions.tf", "variables.tf", "main.tf", "outputs.tf"} <= set(files)
+    assert set(files) == {path.name for path in MODULE_DIR.glob("*.tf")}
+    for name, text in files.items():
+        assert text == (MODULE_DIR / name).read_text(encoding="utf-8"), name
+    assert 'variable "spec"' in files["variables.tf"]
+
+
+def test_bundled_module_prepared_workspace_round_trip(tmp_path: Path) -> None:
+    module = module_files(bundled_module())
+    workspace = Workspace(tmp_path)
+    workspace.prepare(module, json.dumps({"spec": {}}))
+    assert module_files(tmp_path) == module
