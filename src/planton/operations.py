@@ -62,7 +62,7 @@ class TofuRequest:
 
 
 @dataclass(frozen=True)
-class Plan:
+class PreparedRun:
     """Everything decided before anything is written or run."""
 
     table: TableDefinition
@@ -78,7 +78,7 @@ def validate_manifest(path: Path) -> TableDefinition:
     return table_from_manifest(load_manifest(path).model)
 
 
-def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify: Notify) -> Plan:
+def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify: Notify) -> PreparedRun:
     """Check everything and decide every path and value, without side effects except starting
     the local emulator when ``--local`` asks for it (after all other checks passed)."""
     loaded = load_manifest(request.manifest_path)
@@ -107,7 +107,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify
     work_dir = resolve_work_dir(request.manifest_path, request.work_dir, environ)
     label = target_label(local=request.local, endpoint_url=config.endpoint_url)
     workspace = Workspace(work_dir / label / workspace_key(table.identity))
-    return Plan(
+    return PreparedRun(
         table=table,
         stack_input=StackInput(target=loaded.document, provider_config=config),
         workspace=workspace,
@@ -121,32 +121,32 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path, notif
     """Run ``request.command`` for the manifest; init first when the workspace needs it."""
     if request.command not in TOFU_COMMANDS:
         raise ValueError(f"unknown tofu command {request.command!r}")
-    plan = prepare(request, environ, home, notify)
+    prepared = prepare(request, environ, home, notify)
     base, warnings = base_environment(environ)
     for warning in warnings:
         notify(warning)
-    env = child_environment(base, aws_environment(plan.stack_input.provider_config, environ, local=request.local))
-    workspace = plan.workspace
+    env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
+    workspace = prepared.workspace
     notify(f"workspace {workspace.root}")
     notify(f"state {workspace.state_path}")
     options = CommandOptions(
         auto_approve=request.auto_approve,
         colour=request.colour,
-        plugin_dir=plan.plugin_dir,
+        plugin_dir=prepared.plugin_dir,
         detailed_exitcode=request.detailed_exitcode,
     )
 
     def invoke(command: str, *, capture: bool = False, stdout_to_stderr: bool = False) -> RunResult:
-        invocation = Invocation(plan.binary, build_args(command, options), workspace.root, env)
+        invocation = Invocation(prepared.binary, build_args(command, options), workspace.root, env)
         return run(invocation, capture=capture, stdout_to_stderr=stdout_to_stderr)
 
     with workspace.locked():
         module = module_files(bundled_module())
-        workspace.prepare(module, plan.variables)
-        fingerprint = init_fingerprint(module, plan.binary)
+        workspace.prepare(module, prepared.variables)
+        fingerprint = init_fingerprint(module, prepared.binary)
         if request.command == "init" or workspace.needs_init(fingerprint):
             if request.command != "init":
-                notify(f"initialising the workspace ({plan.binary.name} init)")
+                notify(f"initialising the workspace ({prepared.binary.name} init)")
             # An automatic init must not mix its text into the command's stdout (output's JSON).
             result = invoke("init", stdout_to_stderr=request.command != "init")
             if result.exit_code != 0 or result.interrupted_by is not None:
