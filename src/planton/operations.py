@@ -65,7 +65,6 @@ class TofuRequest:
 class PreparedRun:
     """Everything decided before anything is written or run."""
 
-    table: TableDefinition
     stack_input: StackInput
     workspace: Workspace
     binary: Path
@@ -108,7 +107,6 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify
     label = target_label(local=request.local, endpoint_url=config.endpoint_url)
     workspace = Workspace(work_dir / label / workspace_key(table.identity))
     return PreparedRun(
-        table=table,
         stack_input=StackInput(target=loaded.document, provider_config=config),
         workspace=workspace,
         binary=binary,

@@ -146,16 +146,11 @@ def _user_path(loc: Sequence[Any], document: Any, *, missing: bool = False) -> s
             continue
         key = str(element)
         if isinstance(node, Mapping):
-            if element in node:
-                spelled = key
-            else:
-                camel = snake_to_camel(key)
-                spelled = camel if camel in node else key
-                is_last = position == len(loc) - 1
-                if missing and is_last and (position == 0 or any(str(k) != str(k).lower() for k in node)):
-                    spelled = camel
-            node = node.get(spelled if spelled in node else element)
-            key = spelled
+            camel = snake_to_camel(key)
+            camel_mapping = position == 0 or any(str(k) != str(k).lower() for k in node)
+            if element not in node and (camel in node or (missing and position == len(loc) - 1 and camel_mapping)):
+                key = camel
+            node = node.get(element) if element in node else node.get(key)
         else:
             node = None
         parts.append(("." if parts else "") + key)
