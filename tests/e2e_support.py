@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,11 +32,21 @@ class Cli:
     cwd: Path
     calls: list[list[str]] = field(default_factory=list)
 
-    def run(self, *args: str, script: str = "planton", timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        script: str = "planton",
+        timeout: float = 300,
+        input_text: str | None = None,
+        wrapper: Sequence[str] = (),
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the console script; stdin is empty unless ``input_text`` is given. ``wrapper``
+        goes before it (``setpriv ...``, ``unshare ...``)."""
         executable = BIN_DIR / script
         assert executable.exists(), f"{executable} is not installed; pip install the project first"
-        argv = [str(executable), *args]
+        argv = [*wrapper, str(executable), *args]
         self.calls.append(argv)
+        stdin: dict[str, Any] = {"input": input_text} if input_text is not None else {"stdin": subprocess.DEVNULL}
         return subprocess.run(
             argv,
             cwd=self.cwd,
@@ -43,7 +54,7 @@ class Cli:
             capture_output=True,
             text=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            **stdin,
         )
 
     def ok(self, *args: str, script: str = "planton") -> subprocess.CompletedProcess[str]:
@@ -79,3 +90,10 @@ def dynamodb(endpoint: str, region: str) -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    """Neither Python's traceback nor Typer's boxed one reached the terminal."""
+    for stream in (result.stdout, result.stderr):
+        assert "Traceback" not in stream, stream
+        assert "╭" not in stream, stream

@@ -1,5 +1,7 @@
 """``python -m planton`` runs the CLI."""
 
+import sys
+
 from planton.cli.app import main
 
-main()
+sys.exit(main())

@@ -1,16 +1,52 @@
-"""The domain errors planton raises; the CLI turns each into a message and an exit code.
+"""The domain errors planton raises and the exit codes of every outcome.
 
-Anything that is not a ``PlantonError`` is a bug and keeps its traceback.
+The CLI's boundary (``cli/boundary.py``) turns each ``PlantonError`` into a message and its exit
+code; anything else that escapes is a bug in planton and gets a crash report instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-# Exit codes planton itself uses. Terraform's own exit status is passed on unchanged.
-EXIT_BAD_INPUT = 2
+# Every outcome has a code of its own, so a script can tell them apart. README.md shows this
+# table ("Exit codes"), and a test keeps the two identical.
+EXIT_OK = 0
+EXIT_TERRAFORM_FAILED = 1
+EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
-EXIT_INTERRUPTED = 130
+EXIT_BAD_MANIFEST = 4
+EXIT_BUG = 70  # EX_SOFTWARE in sysexits.h
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+# ``plan --detailed-exitcode`` uses terraform's meanings, which CI scripts rely on: 0 no changes,
+# 2 changes, and 1 for every error, whatever planton's own code for it would have been.
+DETAILED_NO_CHANGES = 0
+DETAILED_ERROR = 1
+DETAILED_CHANGES = 2
+
+EXIT_CODES: Mapping[int, str] = {
+    EXIT_OK: "Success.",
+    EXIT_TERRAFORM_FAILED: "terraform failed (its own error is shown above).",
+    EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value.",
+    EXIT_ENVIRONMENT: "The environment is not ready: no tofu/terraform, no AWS credentials, "
+    "a work dir that cannot be written, the emulator would not start, the workspace is in use.",
+    EXIT_BAD_MANIFEST: "The manifest cannot be read or is invalid.",
+    EXIT_BUG: "A bug in planton: a crash report was written.",
+    EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT).",
+    EXIT_BROKEN_PIPE: "The reader of planton's output went away (broken pipe).",
+    EXIT_TERMINATED: "Terminated (SIGTERM).",
+}
+
+
+def detailed_exit_code(code: int, *, error: bool) -> int:
+    """An outcome's code as ``plan --detailed-exitcode`` must report it. An error (any of
+    planton's own) is 1; a finished command keeps 0 (no changes) or 2 (changes), and any other
+    status (terraform failed, an interruption) is an error too."""
+    if error or code not in (DETAILED_NO_CHANGES, DETAILED_CHANGES):
+        return DETAILED_ERROR
+    return code
 
 
 class PlantonError(Exception):
@@ -30,7 +66,7 @@ class PlantonError(Exception):
 class ManifestError(PlantonError):
     """The manifest cannot be read or is invalid; nothing was written or run."""
 
-    exit_code = EXIT_BAD_INPUT
+    exit_code = EXIT_BAD_MANIFEST
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:
         self.source = source
@@ -45,10 +81,31 @@ class ManifestError(PlantonError):
 class UsageError(PlantonError):
     """An option or environment value is wrong; nothing was written or run."""
 
-    exit_code = EXIT_BAD_INPUT
+    exit_code = EXIT_USAGE
 
 
 class EnvironmentNotReady(PlantonError):
-    """Something planton needs is missing: a binary, credentials, the emulator."""
+    """Something planton needs is missing or unusable: a binary, credentials, the emulator, a
+    directory it must write to."""
 
     exit_code = EXIT_ENVIRONMENT
+
+
+class Interrupted(BaseException):
+    """planton itself received SIGINT or SIGTERM outside a terraform run (during one, the runner
+    lets terraform finish instead). A ``BaseException``, like ``KeyboardInterrupt``, so that no
+    ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number, as a shell reports a process the signal ended."""
+        return 128 + self.signum
+
+
+class OutputClosed(Exception):
+    """Whoever reads planton's stdout went away (``planton tofu output ... | head -1``). Not a
+    ``PlantonError``: there is no one to tell, only an exit code to give."""

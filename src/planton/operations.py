@@ -23,7 +23,9 @@ from planton.credentials import (
     require_credentials,
 )
 from planton.environment import base_environment, child_environment
+from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, UsageError
 from planton.manifest import load_manifest
+from planton.manifest.loader import DEFAULT_WAIT_SECONDS
 from planton.manifest.normalise import table_from_manifest
 from planton.render import render_variables, variables_json
 from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
@@ -40,6 +42,9 @@ from planton.workspace import (
 )
 
 Notify = Callable[[str], None]
+
+PIPE_TIMEOUT_ENV = "PLANTON_PIPE_TIMEOUT"
+_MAX_PIPE_TIMEOUT = 3600.0
 
 # Commands that talk to AWS and therefore need credentials (init only installs providers).
 _NEEDS_CREDENTIALS = frozenset({"plan", "apply", "destroy", "refresh"})
@@ -72,16 +77,34 @@ class PreparedRun:
     variables: str
 
 
-def validate_manifest(path: Path) -> TableDefinition:
+def validate_manifest(path: Path, environ: Mapping[str, str]) -> TableDefinition:
     """Load and validate a manifest; pure Python, no terraform, nothing written."""
-    return table_from_manifest(load_manifest(path).model)
+    return table_from_manifest(load_manifest(path, wait_seconds=pipe_timeout(environ)).model)
+
+
+def pipe_timeout(environ: Mapping[str, str]) -> float:
+    """How long a manifest may take to arrive through a pipe, FIFO or device, in seconds."""
+    value = environ.get(PIPE_TIMEOUT_ENV)
+    if not value:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= _MAX_PIPE_TIMEOUT:
+        raise UsageError(
+            f"{PIPE_TIMEOUT_ENV}: {value!r} is not a number of seconds between 0 and {_MAX_PIPE_TIMEOUT:g}; "
+            f"unset it for the default of {DEFAULT_WAIT_SECONDS:g}"
+        )
+    return seconds
 
 
 def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify: Notify) -> PreparedRun:
     """Check everything and decide every path and value, without side effects except starting
     the local emulator when ``--local`` asks for it (after all other checks passed)."""
-    loaded = load_manifest(request.manifest_path)
+    loaded = load_manifest(request.manifest_path, wait_seconds=pipe_timeout(environ))
     table = table_from_manifest(loaded.model)
+    work_dir = resolve_work_dir(request.manifest_path, request.work_dir, environ, manifest_is_file=loaded.regular_file)
     binary = find_binary(request.binary, environ)
     plugin_dir = validate_plugin_mirror(request.plugin_mirror or _mirror_from(environ))
 
@@ -103,7 +126,6 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify
     else:
         config = replace(environment_config, region=region)
 
-    work_dir = resolve_work_dir(request.manifest_path, request.work_dir, environ)
     label = target_label(local=request.local, endpoint_url=config.endpoint_url)
     workspace = Workspace(work_dir / label / workspace_key(table.identity))
     return PreparedRun(
@@ -153,6 +175,26 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path, notif
             if request.command == "init":
                 return result
         return invoke(request.command, capture=request.command == "output")
+
+
+def tofu_exit_code(result: RunResult, request: TofuRequest, notify: Notify) -> int:
+    """planton's exit code for a finished terraform run (see the table in ``errors.py``).
+
+    terraform's documented statuses pass on unchanged: 0, 1, and 2 from ``plan
+    --detailed-exitcode``. A signal planton received gives 130 / 143. Anything else (a crash: Go
+    exits 2 on a panic; a signal from elsewhere) is reported as 1, "terraform failed", so that it
+    can never be read as one of planton's own outcomes.
+    """
+    if result.interrupted_by is not None:
+        return result.exit_code
+    status = result.returncode
+    if status in (EXIT_OK, EXIT_TERRAFORM_FAILED) or (request.detailed_exitcode and status == DETAILED_CHANGES):
+        return status
+    if status < 0:
+        notify(f"{request.command}: terraform was killed by signal {-status}")
+    else:
+        notify(f"{request.command}: terraform exited with status {status}")
+    return EXIT_TERRAFORM_FAILED
 
 
 def _mirror_from(environ: Mapping[str, str]) -> Path | None:

@@ -38,7 +38,7 @@ def test_invalid_manifest_writes_and_runs_nothing(command: str, offline_cli: Cli
     manifest.write_text(INVALID, encoding="utf-8")
     approve = ["--auto-approve"] if command in ("apply", "destroy") else []
     result = offline_cli.run("tofu", command, "-f", str(manifest), *approve)
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert result.stderr.splitlines()[-1] == (
         "spec.write_capacity_units: must be greater than 0 when billing_mode is PROVISIONED"
     )
@@ -50,7 +50,7 @@ def test_validate_prints_one_dotted_path_per_problem(offline_cli: Cli, tmp_path:
     manifest = tmp_path / "typo.yaml"
     manifest.write_text(INVALID.replace("partition_key_type: STRING", "partition_key_typ: STRING"), encoding="utf-8")
     result = offline_cli.run("validate", "--manifest", str(manifest))
-    assert result.returncode == 2
+    assert result.returncode == 4
     assert result.stderr.splitlines()[1:] == [
         "spec.partition_key_type: required",
         "spec.partition_key_typ: unknown field; did you mean 'partition_key_type'?",

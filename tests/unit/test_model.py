@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from planton.errors import ManifestError
+from planton.errors import EXIT_BAD_MANIFEST, ManifestError
 from planton.manifest.loader import validate_document
 from planton.manifest.model import (
     API_VERSION,
@@ -825,7 +825,7 @@ def test_manifest_error_lines_start_with_header() -> None:
     lines = excinfo.value.lines()
     assert lines[0] == "dir/m.yaml is not a valid AwsDynamodb manifest:"
     assert lines[1:] == excinfo.value.problems
-    assert excinfo.value.exit_code == 2
+    assert excinfo.value.exit_code == EXIT_BAD_MANIFEST
 
 
 @pytest.mark.parametrize(

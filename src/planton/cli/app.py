@@ -1,18 +1,19 @@
-"""The root command: wires the sub-apps together and turns errors into messages and exit codes,
-in this one place."""
+"""The root command: wires the sub-apps together; ``main`` runs them inside the error boundary."""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from planton import __version__
 from planton.cli import local, options, tofu
-from planton.cli.output import error_lines, success
-from planton.errors import EXIT_INTERRUPTED, PlantonError
+from planton.cli.boundary import run_command
+from planton.cli.output import success
 from planton.operations import validate_manifest
 
 app = typer.Typer(
@@ -45,27 +46,18 @@ def root(
 @app.command()
 def validate(manifest: options.Manifest) -> None:
     """Check a manifest without running terraform; errors are printed as `path: message`."""
-    table = validate_manifest(manifest)
+    table = validate_manifest(manifest, os.environ)
     keys = table.partition_key.name + (f" + {table.sort_key.name}" if table.sort_key else "")
     success(
         f"{manifest}: valid AwsDynamodb manifest (table {table.table_name}, {table.billing_mode.value}, key {keys})"
     )
 
 
-def main() -> None:
-    """Entry point of ``planton`` and ``project-planton``."""
-    try:
-        # Without standalone mode click returns the code of a typer.Exit instead of exiting.
-        status = app(standalone_mode=False)
-    except PlantonError as err:
-        error_lines(err.lines())
-        sys.exit(err.exit_code)
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        error_lines(["interrupted"])
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(status if isinstance(status, int) else 0)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``planton`` and ``project-planton``: runs one command and returns its exit
+    code (the console scripts exit with it). ``argv`` defaults to the process's arguments."""
+    if argv is None:
+        argv, prog_name = sys.argv[1:], Path(sys.argv[0]).name or "planton"
+    else:
+        prog_name = "planton"
+    return run_command(typer.main.get_command(app), argv, prog_name, os.environ)

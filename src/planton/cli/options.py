@@ -31,6 +31,7 @@ WorkDir = Annotated[
     Path | None,
     typer.Option(
         "--work-dir",
+        file_okay=False,
         help="Where workspaces and state live [env: PLANTON_WORK_DIR; default: .planton beside the manifest].",
     ),
 ]

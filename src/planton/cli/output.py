@@ -8,7 +8,18 @@ import sys
 
 from rich.console import Console
 
+from planton.errors import OutputClosed
+
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def data(text: str) -> None:
+    """Machine-readable output (``tofu output``'s JSON): stdout, exactly as given."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
 
 
 def notify(message: str) -> None:

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from planton.cli import options
-from planton.cli.output import colour_wanted, notify
-from planton.operations import TofuRequest, run_tofu
+from planton.cli.output import colour_wanted, data, notify
+from planton.operations import TofuRequest, run_tofu, tofu_exit_code
 
 app = typer.Typer(
     help="Run tofu/terraform for a manifest (local backend, one workspace per manifest).", no_args_is_help=True
@@ -41,11 +41,12 @@ def _run(
         colour=colour_wanted(no_color),
     )
     result = run_tofu(request, os.environ, Path.home(), notify)
-    if command == "output" and result.exit_code == 0:
-        typer.echo(result.stdout, nl=False)
+    code = tofu_exit_code(result, request, notify)
+    if command == "output" and code == 0:
+        data(result.stdout)
     if result.interrupted_by is not None:
         notify(f"interrupted; {command} was allowed to finish and write its state")
-    raise typer.Exit(result.exit_code)
+    raise typer.Exit(code)
 
 
 def _plain(command: str, doc: str) -> Callable[..., None]:

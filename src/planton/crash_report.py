@@ -1,0 +1,104 @@
+"""A bug in planton becomes a report file, never a traceback on the user's terminal.
+
+The report holds what a maintainer needs (versions, the command line, the traceback) and nothing
+a user would not want to paste into an issue: tracebacks are formatted without local variables,
+no environment variable is listed, and the value of every environment variable that looks like
+a secret is blanked wherever it appears (an exception message can quote one).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from planton import __version__
+from planton.statedir import planton_state_dir
+
+REPORTS_DIR_NAME = "crash-reports"
+
+# The libraries whose versions explain most bugs: a new release of one is the usual suspect.
+_LIBRARIES = ("typer", "pydantic", "pydantic-core", "pyyaml", "rich")
+
+# Environment variable names whose values are secrets or may be (AWS_SECRET_ACCESS_KEY,
+# AWS_SESSION_TOKEN, TF_TOKEN_app_terraform_io, GITHUB_TOKEN, DB_PASSWORD, ...).
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|SESSION|AUTH|PRIVATE|COOKIE", re.IGNORECASE)
+# Values too short to be a secret would blank unrelated text ("1", "true").
+_MIN_SECRET_LENGTH = 4
+
+
+def write_crash_report(
+    error: BaseException,
+    argv: Sequence[str],
+    environ: Mapping[str, str],
+    now: datetime | None = None,
+) -> Path:
+    """Write the report for ``error`` and return its path: in planton's state directory, else
+    the temporary directory. Raises ``OSError`` only when neither can be written."""
+    moment = now or datetime.now(UTC)
+    text = redact(render_crash_report(error, argv, moment), environ)
+    name = f"crash-{moment.strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
+    try:
+        directory = planton_state_dir(environ) / REPORTS_DIR_NAME
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # 0600 from the start: the command line and paths are the user's business.
+        path = directory / f"{name}.txt"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    except OSError:
+        # A state directory that cannot be written must not lose the report. mkstemp makes a
+        # new 0600 file of its own, safe in a shared temporary directory.
+        descriptor, temporary = tempfile.mkstemp(prefix=f"planton-{name}-", suffix=".txt")
+        path = Path(temporary)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def render_crash_report(error: BaseException, argv: Sequence[str], moment: datetime) -> str:
+    """The report's text, before redaction."""
+    lines = [
+        "planton crash report: please attach this file to a bug report.",
+        f"time: {moment.isoformat()}",
+        f"planton: {__version__}",
+        f"python: {platform.python_implementation()} {platform.python_version()} ({sys.executable})",
+        f"platform: {platform.platform()}",
+        "libraries: " + ", ".join(_library_versions()),
+        "command: " + " ".join(_quote(arg) for arg in argv),
+        "",
+        # No locals: they can hold credentials.
+        *traceback.format_exception(error),
+    ]
+    return "\n".join(line.rstrip("\n") for line in lines) + "\n"
+
+
+def redact(text: str, environ: Mapping[str, str]) -> str:
+    """``text`` with the value of every secret-looking environment variable blanked."""
+    secrets = sorted(_secret_values(environ), key=lambda item: len(item[1]), reverse=True)
+    for name, value in secrets:
+        text = text.replace(value, f"<{name} redacted>")
+    return text
+
+
+def _secret_values(environ: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    for name, value in environ.items():
+        if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH:
+            yield name, value
+
+
+def _library_versions() -> Iterator[str]:
+    for name in _LIBRARIES:
+        try:
+            yield f"{name} {metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            yield f"{name} (not installed)"
+
+
+def _quote(arg: str) -> str:
+    return arg if arg and re.fullmatch(r"[\w@%+=:,./-]+", arg) else repr(arg)
