@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from planton.errors import EnvironmentNotReady
+from planton.statedir import planton_state_dir
 
 STATE_DIR_ENV = "PLANTON_LOCAL_STATE_DIR"
 HOST = "127.0.0.1"
@@ -49,11 +50,11 @@ class Emulator:
 
 
 def state_dir(environ: Mapping[str, str]) -> Path:
-    """Where the emulator's PID file and log live."""
+    """Where the emulator's PID file and log live: ``$PLANTON_LOCAL_STATE_DIR``, else planton's
+    state directory."""
     if environ.get(STATE_DIR_ENV):
         return Path(environ[STATE_DIR_ENV]).expanduser()
-    base = environ.get("XDG_STATE_HOME") or str(Path(environ.get("HOME", "~")).expanduser() / ".local" / "state")
-    return Path(base) / "planton"
+    return planton_state_dir(environ)
 
 
 def status(directory: Path) -> Emulator | None:
@@ -89,7 +90,7 @@ def stop(directory: Path) -> Emulator | None:
 
 
 def _server_command(port: int) -> list[str]:
-    if importlib.util.find_spec("moto") is not None and importlib.util.find_spec("moto.server") is not None:
+    if _moto_server_installed():
         return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
     found = shutil.which("moto_server")
     if found:
@@ -99,6 +100,15 @@ def _server_command(port: int) -> list[str]:
     )
 
 
+def _moto_server_installed() -> bool:
+    """Whether ``python -m moto.server`` can run here, found without importing moto: importing
+    it runs moto's own start-up in planton's process (some releases read the user's AWS
+    profile there and fail on one that does not exist)."""
+    spec = importlib.util.find_spec("moto")  # a top-level name: found, not imported
+    locations = (spec.submodule_search_locations or []) if spec else []
+    return any((Path(location) / "server.py").is_file() for location in locations)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
@@ -106,11 +116,18 @@ def _free_port() -> int:
 
 
 def _start(directory: Path) -> Emulator:
-    directory.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     command = _server_command(port)
     log_path = directory / _LOG_FILE
-    with open(log_path, "ab") as log:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "ab")  # noqa: SIM115 - closed once the server has it
+    except OSError as err:
+        raise EnvironmentNotReady(
+            f"cannot write the local emulator's state directory {directory}: {err.strerror}; "
+            f"point {STATE_DIR_ENV} at a directory you can write to"
+        ) from None
+    with log:
         # A session of its own: the emulator outlives this command and ignores its Ctrl-C.
         process = subprocess.Popen(
             command,
@@ -121,16 +138,23 @@ def _start(directory: Path) -> Emulator:
             env=_server_environment(),
         )
     emulator = Emulator(pid=process.pid, port=port, log_path=str(log_path))
-    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise EnvironmentNotReady(
-                f"the local emulator exited during start-up (status {process.returncode}); see {log_path}"
-            )
-        if _answers(port):
-            _write_state(directory, emulator)
-            return emulator
-        time.sleep(0.2)
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise EnvironmentNotReady(
+                    f"the local emulator exited during start-up (status {process.returncode}); see {log_path}"
+                )
+            if _answers(port):
+                _write_state(directory, emulator)
+                return emulator
+            time.sleep(0.2)
+    except BaseException:
+        # Interrupted (or the state could not be recorded): an emulator no state file knows of
+        # would run on unseen, so it goes (unless it ended by itself: its PID may be reused).
+        if process.poll() is None:
+            _terminate(process.pid)
+        raise
     _terminate(process.pid)
     raise EnvironmentNotReady(
         f"the local emulator did not answer on port {port} within {_START_TIMEOUT_SECONDS:.0f}s; see {log_path}"

@@ -38,6 +38,7 @@ STATE_FILE = "terraform.tfstate"
 _LOCK_FILE = ".planton.lock"
 _INIT_MARKER = ".planton-init.json"
 MODULE_NAME = "aws_dynamodb"
+_PSEUDO_FILESYSTEMS = frozenset({"dev", "proc", "sys"})
 
 
 def bundled_module() -> Traversable:
@@ -74,13 +75,31 @@ def target_label(*, local: bool, endpoint_url: str | None) -> str:
     return "aws"
 
 
-def resolve_work_dir(manifest_path: Path, requested: Path | None, environ: Mapping[str, str]) -> Path:
-    """``--work-dir``, else ``$PLANTON_WORK_DIR``, else ``.planton`` beside the manifest."""
+def resolve_work_dir(
+    manifest_path: Path, requested: Path | None, environ: Mapping[str, str], *, manifest_is_file: bool = True
+) -> Path:
+    """``--work-dir``, else ``$PLANTON_WORK_DIR``, else ``.planton`` beside the manifest.
+
+    A manifest read from a pipe or device (``/dev/stdin``, ``<(...)``, a FIFO) has no directory
+    worth keeping state in: beside it would be ``/dev/.planton`` or ``/dev/fd/.planton``, gone at
+    the next reboot or never creatable. Such a manifest needs the work dir said explicitly.
+    """
     if requested is not None:
         return requested.expanduser().absolute()
     if environ.get(WORK_DIR_ENV):
         return Path(environ[WORK_DIR_ENV]).expanduser().absolute()
-    return manifest_path.absolute().parent / DEFAULT_WORK_DIR_NAME
+    beside = manifest_path.absolute().parent
+    if not manifest_is_file or _on_a_pseudo_filesystem(beside):
+        raise UsageError(
+            f"--manifest {manifest_path} is not a regular file (a pipe, FIFO or device), so planton cannot keep "
+            f"its state beside it; say where the state lives with --work-dir DIR (or {WORK_DIR_ENV}=DIR)"
+        )
+    return beside / DEFAULT_WORK_DIR_NAME
+
+
+def _on_a_pseudo_filesystem(directory: Path) -> bool:
+    """/dev, /proc and /sys hold devices and file descriptors, not anyone's files."""
+    return len(directory.parts) > 1 and directory.parts[1] in _PSEUDO_FILESYSTEMS
 
 
 @dataclass(frozen=True)
@@ -110,7 +129,7 @@ class Workspace:
                 _write_atomically(self.root / name, text)
             _write_atomically(self.variables_path, variables, mode=0o600)
         except OSError as err:
-            raise EnvironmentNotReady(f"cannot write the workspace {self.root}: {err.strerror}") from None
+            raise self._unusable(err) from None
 
     def needs_init(self, fingerprint: str) -> bool:
         """True unless ``init`` last succeeded here with the same module, binary and mirror."""
@@ -124,14 +143,21 @@ class Workspace:
 
     def mark_initialised(self, fingerprint: str) -> None:
         """Remember that ``init`` succeeded for ``fingerprint``."""
-        _write_atomically(self.root / _INIT_MARKER, json.dumps({"fingerprint": fingerprint}) + "\n")
+        try:
+            _write_atomically(self.root / _INIT_MARKER, json.dumps({"fingerprint": fingerprint}) + "\n")
+        except OSError as err:
+            raise self._unusable(err) from None
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the workspace for one planton command; a second one fails fast instead of
         rewriting the variables under a running terraform."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / _LOCK_FILE, "a+", encoding="utf-8") as handle:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            handle = open(self.root / _LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as err:
+            raise self._unusable(err) from None
+        with handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as err:
@@ -139,11 +165,29 @@ class Workspace:
                     raise EnvironmentNotReady(
                         f"another planton command is using {self.root}; wait for it to finish"
                     ) from None
-                raise
+                raise self._unusable(err) from None
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _unusable(self, err: OSError) -> EnvironmentNotReady:
+        """The message for a filesystem error in the workspace: the path, why, and what to do."""
+        return EnvironmentNotReady(
+            f"cannot write the workspace {self.root}: {_why(self.root, err)}; point --work-dir "
+            f"(or {WORK_DIR_ENV}) at a directory you can write to"
+        )
+
+
+def _why(root: Path, err: OSError) -> str:
+    """The reason, naming the path that is in the way when one of root's parents is a file."""
+    for path in (root, *root.parents):
+        if path.exists() or path.is_symlink():
+            if not path.is_dir():
+                return f"{path} is not a directory"
+            break
+    where = f" ({err.filename})" if err.filename and Path(err.filename) != root else ""
+    return f"{err.strerror or err}{where}"
 
 
 def init_fingerprint(module: Mapping[str, str], binary: Path) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planton.errors import ManifestError
+from planton.errors import EXIT_BAD_MANIFEST, ManifestError
 from planton.manifest import LoadedManifest, load_manifest
 from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document
 from planton.manifest.model import AttributeType, BillingMode
@@ -41,7 +41,7 @@ def load_error(path: Path) -> ManifestError:
     assert err.source == str(path)
     assert err.lines()[0] == f"{path} is not a valid AwsDynamodb manifest:"
     assert err.lines()[1:] == err.problems
-    assert err.exit_code == 2
+    assert err.exit_code == EXIT_BAD_MANIFEST
     return err
 
 
@@ -69,7 +69,8 @@ def test_load_hack_manifest() -> None:
 
 
 def test_read_manifest_document_returns_mapping(tmp_path: Path) -> None:
-    document = read_manifest_document(write(tmp_path, VALID))
+    document, regular = read_manifest_document(write(tmp_path, VALID))
+    assert regular is True
     assert document["kind"] == "AwsDynamodb"
     assert document["metadata"] == {"name": "orders"}
 
@@ -105,7 +106,7 @@ def test_missing_parent_directory(tmp_path: Path) -> None:
 
 def test_directory(tmp_path: Path) -> None:
     err = load_error(tmp_path)
-    assert err.problems == ["(file): is a directory; pass the manifest file itself"]
+    assert err.problems == ["(file): is a directory; name the file itself"]
 
 
 @pytest.mark.parametrize("content", ["", "\n\n", "# just a comment\n", "---\n", "~\n", "null\n"])
@@ -146,14 +147,20 @@ def test_file_larger_than_one_mebibyte(tmp_path: Path) -> None:
     size = path.stat().st_size
     assert size == MAX_MANIFEST_BYTES + 1
     err = load_error(path)
-    assert err.problems == [f"(file): {size} bytes is larger than a manifest can be (1048576 bytes)"]
+    assert err.problems == ["(file): is larger than the 1048576 bytes planton reads"]
+
+
+def test_file_of_exactly_one_mebibyte_is_read(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID + "#" * (MAX_MANIFEST_BYTES - len(VALID)))
+    assert path.stat().st_size == MAX_MANIFEST_BYTES
+    assert load_manifest(path).model.metadata.name == "orders"
 
 
 def test_size_limit_is_checked_before_decoding(tmp_path: Path) -> None:
-    # Both too big and not UTF-8: the size is reported, so the file was never read.
+    # Both too big and not UTF-8: the size is reported, so the text was never decoded.
     path = write(tmp_path, b"\xff" * (MAX_MANIFEST_BYTES + 10))
     err = load_error(path)
-    assert err.problems == [f"(file): {MAX_MANIFEST_BYTES + 10} bytes is larger than a manifest can be (1048576 bytes)"]
+    assert err.problems == ["(file): is larger than the 1048576 bytes planton reads"]
 
 
 # ---------------------------------------------------------------------------------------------

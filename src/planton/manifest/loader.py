@@ -14,8 +14,13 @@ from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
 from planton.manifest.model import AwsDynamodbManifest, camel_to_snake, snake_to_camel
+from planton.textfile import UnreadableFile, read_text_file
 
 MAX_MANIFEST_BYTES = 1024 * 1024
+# How long a manifest arriving through a pipe, FIFO or device may take (PLANTON_PIPE_TIMEOUT).
+DEFAULT_WAIT_SECONDS = 30.0
+# A manifest is a few levels deep (spec.globalSecondaryIndexes[0].keySchema[0].keyType is 5).
+MAX_NESTING_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -25,11 +30,33 @@ class LoadedManifest:
     path: Path
     document: Mapping[str, Any]
     model: AwsDynamodbManifest
+    # False for a pipe, FIFO or device (``/dev/stdin``, ``<(...)``): nothing to keep state beside.
+    regular_file: bool = True
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
     """PyYAML's safe loader, except that a key given twice in one mapping is an error
-    (plain PyYAML silently keeps the last one, hiding a typo'd override)."""
+    (plain PyYAML silently keeps the last one, hiding a typo'd override), and that nesting is
+    bounded: PyYAML composes nested collections recursively, so a small file nested thousands
+    of levels deep would otherwise end in a RecursionError."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"nested more than {MAX_NESTING_DEPTH} levels deep; a manifest is never that deep",
+                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -74,25 +101,16 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ManifestError(source, [f"(yaml): {err}"]) from None
 
 
-def read_manifest_document(path: Path) -> Mapping[str, Any]:
-    """The manifest file as a mapping, or a ManifestError saying why it is not one."""
+def read_manifest_document(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> tuple[Mapping[str, Any], bool]:
+    """The manifest file as a mapping, and whether it is a regular file (not a pipe or device);
+    or a ManifestError saying why it is not one."""
     source = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            raise ManifestError(
-                source, [f"(file): {size} bytes is larger than a manifest can be ({MAX_MANIFEST_BYTES} bytes)"]
-            )
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError(source, ["(file): no such file; check the --manifest path"]) from None
-    except IsADirectoryError:
-        raise ManifestError(source, ["(file): is a directory; pass the manifest file itself"]) from None
-    except UnicodeDecodeError:
-        raise ManifestError(source, ["(file): is not UTF-8 text"]) from None
-    except OSError as err:
-        raise ManifestError(source, [f"(file): cannot be read: {err.strerror}"]) from None
-    document = parse_yaml(text, source)
+        read = read_text_file(path, limit=MAX_MANIFEST_BYTES, wait_seconds=wait_seconds)
+    except UnreadableFile as err:
+        hint = "; check the --manifest path" if str(err) == "no such file" else ""
+        raise ManifestError(source, [f"(file): {err}{hint}"]) from None
+    document = parse_yaml(read.text, source)
     if document is None:
         raise ManifestError(source, ["(file): is empty; see examples.md for a complete manifest"])
     if not isinstance(document, Mapping):
@@ -103,13 +121,15 @@ def read_manifest_document(path: Path) -> Mapping[str, Any]:
                 f"spec, not a {type(document).__name__}"
             ],
         )
-    return document
+    return document, read.regular
 
 
-def load_manifest(path: Path) -> LoadedManifest:
+def load_manifest(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> LoadedManifest:
     """Read, parse and validate the manifest at ``path``."""
-    document = read_manifest_document(path)
-    return LoadedManifest(path=path, document=document, model=validate_document(document, str(path)))
+    document, regular = read_manifest_document(path, wait_seconds=wait_seconds)
+    return LoadedManifest(
+        path=path, document=document, model=validate_document(document, str(path)), regular_file=regular
+    )
 
 
 def validate_document(document: Mapping[str, Any], source: str) -> AwsDynamodbManifest:
