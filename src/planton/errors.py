@@ -28,15 +28,19 @@ DETAILED_CHANGES = 2
 
 EXIT_CODES: Mapping[int, str] = {
     EXIT_OK: "Success.",
-    EXIT_TERRAFORM_FAILED: "terraform failed (its own error is shown above).",
-    EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value.",
-    EXIT_ENVIRONMENT: "The environment is not ready: no tofu/terraform, no AWS credentials, "
-    "a work dir that cannot be written, the emulator would not start, the workspace is in use.",
-    EXIT_BAD_MANIFEST: "The manifest cannot be read or is invalid.",
-    EXIT_BUG: "A bug in planton: a crash report was written.",
-    EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT).",
-    EXIT_BROKEN_PIPE: "The reader of planton's output went away (broken pipe).",
-    EXIT_TERMINATED: "Terminated (SIGTERM).",
+    EXIT_TERRAFORM_FAILED: "terraform failed; its own error is shown above. Its status 1 is passed on; any "
+    "other status (a crash exits 2, a kill 128+N) is reported as 1, with a line naming it.",
+    EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value. click's "
+    "short usage message says which, with a suggestion. Nothing was written or run.",
+    EXIT_ENVIRONMENT: "The environment is not ready: no tofu/terraform, no AWS credentials, a work dir that "
+    "cannot be written, the emulator would not start, another planton is using the workspace. Nothing was run.",
+    EXIT_BAD_MANIFEST: "The manifest cannot be read or is invalid (`dotted.path: message` lines). Nothing was "
+    "written or run.",
+    EXIT_BUG: "A bug in planton. One line names the crash report it wrote; please attach that to a bug report.",
+    EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT). A running terraform was left to finish and write its "
+    "state first.",
+    EXIT_BROKEN_PIPE: "Whoever read planton's output went away (a broken pipe, as when piped into `head -1`).",
+    EXIT_TERMINATED: "Terminated by SIGTERM. A running terraform was left to finish and write its state first.",
 }
 
 

@@ -302,3 +302,34 @@ def test_yaml_integer_label_key_is_rejected(tmp_path: Path) -> None:
     content = VALID.replace("  name: orders\n", "  name: orders\n  labels:\n    1: one\n")
     err = load_error(write(tmp_path, content))
     assert err.problems == ["metadata.labels.1: keys here must be strings"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Nesting depth: PyYAML composes recursively, so depth is bounded before Python's stack is
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 5000 + "]" * 5000 + "\n",
+        "a: " + "{b: " * 5000 + "1" + "}" * 5000 + "\n",
+        "".join("  " * level + f"k{level}:\n" for level in range(200)) + "  " * 200 + "v\n",
+    ],
+    ids=["flow-lists", "flow-mappings", "block-mappings"],
+)
+def test_deep_nesting_is_a_manifest_error(text: str) -> None:
+    with pytest.raises(ManifestError) as caught:
+        parse_yaml(text, "deep.yaml")
+    [problem] = caught.value.problems
+    assert problem.startswith("(yaml): line ")
+    assert problem.endswith(": nested more than 32 levels deep; a manifest is never that deep")
+
+
+def test_nesting_up_to_the_limit_is_fine() -> None:
+    # The top-level mapping and 31 nested lists: the innermost list is the 32nd level.
+    assert parse_yaml("a: " + "[" * 31 + "]" * 31 + "\n", "ok.yaml") is not None
+
+
+def test_one_level_past_the_limit() -> None:
+    with pytest.raises(ManifestError, match="nested more than 32"):
+        parse_yaml("a: " + "[" * 32 + "]" * 32 + "\n", "deep.yaml")

@@ -154,6 +154,63 @@ def test_resolve_work_dir_beside_the_manifest(tmp_path: Path, monkeypatch: pytes
     assert resolve_work_dir(tmp_path / "m.yaml", None, {}) == tmp_path / ".planton"
 
 
+@pytest.mark.parametrize("manifest", ["/dev/stdin", "/dev/fd/63", "/proc/self/fd/0", "/sys/x/m.yaml"])
+def test_resolve_work_dir_refuses_a_pseudo_filesystem_default(manifest: str) -> None:
+    with pytest.raises(UsageError, match="is not a regular file") as caught:
+        resolve_work_dir(Path(manifest), None, {})
+    assert "--work-dir DIR (or PLANTON_WORK_DIR=DIR)" in caught.value.message
+
+
+def test_resolve_work_dir_refuses_a_non_regular_manifest_default(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=f"^--manifest {tmp_path / 'fifo'} is not a regular file"):
+        resolve_work_dir(tmp_path / "fifo", None, {}, manifest_is_file=False)
+
+
+def test_resolve_work_dir_non_regular_manifest_with_an_explicit_work_dir(tmp_path: Path) -> None:
+    assert resolve_work_dir(Path("/dev/stdin"), tmp_path, {}, manifest_is_file=False) == tmp_path
+    assert resolve_work_dir(Path("/dev/stdin"), None, {WORK_DIR_ENV: str(tmp_path)}, manifest_is_file=False) == tmp_path
+
+
+def test_resolve_work_dir_devices_is_not_dev(tmp_path: Path) -> None:
+    # Only the top-level /dev, /proc and /sys are pseudo filesystems.
+    assert resolve_work_dir(Path("/home/dev/m.yaml"), None, {}) == Path("/home/dev/.planton")
+
+
+# --- filesystem errors ---------------------------------------------------------------------
+
+
+def test_locked_under_a_file_names_the_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("keep", encoding="utf-8")
+    root = blocker / "aws" / "orders"
+    with pytest.raises(EnvironmentNotReady) as caught, Workspace(root).locked():
+        pytest.fail("locked a workspace under a file")
+    assert caught.value.message == (
+        f"cannot write the workspace {root}: {blocker} is not a directory; "
+        "point --work-dir (or PLANTON_WORK_DIR) at a directory you can write to"
+    )
+    assert blocker.read_text(encoding="utf-8") == "keep"
+
+
+def test_locked_when_the_workspace_is_a_file(tmp_path: Path) -> None:
+    root = tmp_path / "orders"
+    root.write_text("", encoding="utf-8")
+    with pytest.raises(EnvironmentNotReady, match=f"{root} is not a directory"), Workspace(root).locked():
+        pytest.fail("locked a file")
+
+
+def test_locked_reports_other_filesystem_errors_with_their_reason(tmp_path: Path) -> None:
+    root = Path("/proc/planton-cannot-be-here/orders")
+    with pytest.raises(EnvironmentNotReady) as caught, Workspace(root).locked():
+        pytest.fail("created a directory in /proc")
+    assert caught.value.message.startswith(f"cannot write the workspace {root}: No such file or directory")
+
+
+def test_mark_initialised_reports_a_vanished_workspace(tmp_path: Path) -> None:
+    with pytest.raises(EnvironmentNotReady, match="cannot write the workspace"):
+        Workspace(tmp_path / "gone").mark_initialised("abc")
+
+
 # --- Workspace.prepare ---------------------------------------------------------------------
 
 

@@ -87,9 +87,13 @@ def run_command(command: Command, argv: Sequence[str], prog_name: str, environ: 
         _silence_stdout()
         code = EXIT_BROKEN_PIPE
     except SystemExit as done:
-        # Typer's parser ends with sys.exit on a broken pipe; planton itself never calls it.
-        code = done.code if isinstance(done.code, int) else EXIT_BUG
-        error = code != 0
+        # planton never calls sys.exit; Typer does, with 1, when a write hits a broken pipe.
+        if isinstance(done.__context__, BrokenPipeError):
+            _silence_stdout()
+            code = EXIT_BROKEN_PIPE
+        else:
+            code = done.code if isinstance(done.code, int) else EXIT_BUG
+            error = code != 0
     except _CLICK_EXCEPTION as usage_mistake:
         cast(_ClickStyleError, usage_mistake).show()
         code = EXIT_USAGE

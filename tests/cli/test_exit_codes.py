@@ -1,0 +1,222 @@
+"""The exit-code table: README.md shows exactly ``errors.EXIT_CODES``, and every row is produced
+through the installed console script. terraform is played by a small stand-in script so that
+its exit status is under the test's control."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from crash_support import crashing_cli
+from planton.errors import EXIT_CODES
+
+from e2e_support import BIN_DIR, Cli, assert_no_traceback, base_env
+from support import HACK_MANIFEST, REPO_ROOT
+
+FAKE_TERRAFORM = textwrap.dedent(
+    """\
+    #!{python}
+    # Stands in for terraform: init succeeds; output prints JSON; every other command exits {status}.
+    import json, os, sys
+    command = sys.argv[1]
+    if command == "init":
+        os.makedirs(".terraform", exist_ok=True)
+        sys.exit(0)
+    if command == "output":
+        print(json.dumps({{"table_name": {{"value": "planton-demo-orders"}}}}))
+        sys.exit(0)
+    print("fake terraform", command, "exits {status}", file=sys.stderr)
+    sys.exit({status})
+    """
+)
+
+
+def fake_terraform(directory: Path, status: int) -> Path:
+    path = directory / f"terraform-exits-{status}"
+    path.write_text(FAKE_TERRAFORM.format(python=sys.executable, status=status), encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    env = base_env(tmp_path)
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    return Cli(env=env, cwd=tmp_path)
+
+
+@pytest.fixture
+def invalid_manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "invalid.yaml"
+    path.write_text(HACK_MANIFEST.read_text(encoding="utf-8").replace("partition_key_type: STRING", ""))
+    return path
+
+
+def readme_exit_codes() -> dict[int, str]:
+    """The rows of the table under README.md's "## Exit codes" heading."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", section, flags=re.MULTILINE)
+    return {int(code): meaning for code, meaning in rows}
+
+
+def test_readme_table_is_the_code_table() -> None:
+    assert readme_exit_codes() == dict(EXIT_CODES)
+
+
+def test_every_code_is_distinct_and_documented() -> None:
+    assert len(set(EXIT_CODES)) == len(EXIT_CODES)
+    assert sorted(EXIT_CODES) == [0, 1, 2, 3, 4, 70, 130, 141, 143]
+
+
+# --- one test per row -------------------------------------------------------------------------
+
+
+def test_0_success(cli: Cli) -> None:
+    assert cli.run("validate", "-f", str(HACK_MANIFEST)).returncode == 0
+
+
+@pytest.mark.parametrize("status", [1, 2, 3, 42])
+def test_1_terraform_failed(cli: Cli, tmp_path: Path, status: int) -> None:
+    # terraform's 1 passes on; any other status (Go exits 2 on a panic) is reported as 1, so it can
+    # never be read as one of planton's own outcomes.
+    binary = fake_terraform(tmp_path, status)
+    result = cli.run("tofu", "apply", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(binary))
+    assert result.returncode == 1, result.stderr
+    assert f"fake terraform apply exits {status}" in result.stderr
+    if status != 1:
+        assert f"apply: terraform exited with status {status}" in result.stderr
+
+
+def test_2_usage_mistake(cli: Cli) -> None:
+    result = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--no-such-flag")
+    assert result.returncode == 2
+    assert_no_traceback(result)
+
+
+def test_3_environment_not_ready(cli: Cli) -> None:
+    result = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--binary", "no-such-terraform")
+    assert result.returncode == 3
+    assert "--binary: 'no-such-terraform' is not an executable file or a command on PATH" in result.stderr
+
+
+def test_4_bad_manifest(cli: Cli, invalid_manifest: Path) -> None:
+    result = cli.run("tofu", "plan", "-f", str(invalid_manifest))
+    assert result.returncode == 4
+    assert result.stderr.splitlines()[-1] == "spec.partition_key_type: required"
+
+
+def test_70_bug(tmp_path: Path) -> None:
+    # Covered in depth by test_internal_bug.py; here only the code.
+    result = crashing_cli(tmp_path).run("validate", "-f", str(HACK_MANIFEST))
+    assert result.returncode == 70
+
+
+def _planton_waiting_on_a_fifo(cli: Cli, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    fifo = tmp_path / "slow.fifo"
+    subprocess.run(["mkfifo", str(fifo)], check=True)
+    cli.env["PLANTON_PIPE_TIMEOUT"] = "60"
+    process = subprocess.Popen(
+        [str(BIN_DIR / "planton"), *args, "-f", str(fifo)],
+        env=cli.env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)  # planton is up and waiting for the manifest to arrive
+    assert process.poll() is None, process.communicate()
+    return process
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_130_and_143_interrupted(cli: Cli, tmp_path: Path, signum: int, code: int) -> None:
+    process = _planton_waiting_on_a_fifo(cli, tmp_path, "validate")
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == code, stderr
+    assert stderr.splitlines() == ["error: interrupted"]
+
+
+def test_141_broken_pipe(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read planton's stdout
+    try:
+        result = subprocess.run(
+            [str(BIN_DIR / "planton"), "tofu", "output", "-f", str(HACK_MANIFEST), "--binary", str(binary)],
+            env=cli.env,
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Exception ignored" not in result.stderr
+
+
+def test_output_reaches_a_reader(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    result = cli.run("tofu", "output", "-f", str(HACK_MANIFEST), "--binary", str(binary))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"table_name": {"value": "planton-demo-orders"}}
+
+
+# --- plan --detailed-exitcode: 0 no changes, 2 changes, 1 every error --------------------------
+
+
+@pytest.mark.parametrize(("status", "expected"), [(0, 0), (2, 2), (1, 1), (3, 1)])
+def test_detailed_exitcode_passes_terraforms_meaning_on(cli: Cli, tmp_path: Path, status: int, expected: int) -> None:
+    binary = fake_terraform(tmp_path, status)
+    result = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--detailed-exitcode", "--binary", str(binary))
+    assert result.returncode == expected, result.stderr
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["usage-missing-manifest", "usage-unknown-option", "bad-manifest", "environment", "not-a-regular-file"],
+)
+def test_detailed_exitcode_never_returns_2_for_an_error(
+    cli: Cli, tmp_path: Path, invalid_manifest: Path, case: str
+) -> None:
+    args = {
+        "usage-missing-manifest": ["tofu", "plan", "--detailed-exitcode"],
+        "usage-unknown-option": ["tofu", "plan", "--detailed-exitcode", "-f", str(HACK_MANIFEST), "--nope"],
+        "bad-manifest": ["tofu", "plan", "--detailed-exitcode", "-f", str(invalid_manifest)],
+        "environment": ["tofu", "plan", "--detailed-exitcode", "-f", str(HACK_MANIFEST), "--binary", "nope-tf"],
+        "not-a-regular-file": ["tofu", "plan", "--detailed-exitcode", "-f", "/dev/stdin"],
+    }[case]
+    cli.env.pop("PLANTON_WORK_DIR")
+    result = cli.run(*args, input_text="")
+    assert result.returncode == 1, result.stderr
+    assert_no_traceback(result)
+    assert "error" in result.stderr.lower()
+
+
+def test_detailed_exitcode_bug_is_1(tmp_path: Path) -> None:
+    result = crashing_cli(tmp_path).run("tofu", "plan", "--detailed-exitcode", "-f", str(HACK_MANIFEST))
+    assert result.returncode == 1
+    assert "planton hit a bug" in result.stderr
+
+
+def test_detailed_exitcode_interrupted_is_1(cli: Cli, tmp_path: Path) -> None:
+    process = _planton_waiting_on_a_fifo(cli, tmp_path, "tofu", "plan", "--detailed-exitcode")
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1, stderr
+    assert "interrupted" in stderr

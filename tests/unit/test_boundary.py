@@ -1,0 +1,159 @@
+"""The CLI's error boundary, in process through ``main(argv)``: every way a command can end
+becomes a code, and nothing escapes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+import typer
+
+from planton.cli import app as app_module
+from planton.cli.app import main
+from planton.cli.boundary import detailed_exitcode_requested
+from planton.errors import EnvironmentNotReady, OutputClosed
+
+from support import HACK_MANIFEST
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Crash reports go to the test's own directory."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
+def validate_raises(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    def validate(*_: object) -> NoReturn:
+        raise error
+
+    monkeypatch.setattr(app_module, "validate_manifest", validate)
+
+
+def test_success_returns_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "-f", str(HACK_MANIFEST)]) == 0
+    assert "valid AwsDynamodb manifest" in capsys.readouterr().err
+
+
+def test_usage_mistake_returns_2_with_clicks_message(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tofu", "plna"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "Usage: planton tofu [OPTIONS] COMMAND [ARGS]...",
+        "Try 'planton tofu --help' for help.",
+        "",
+        "Error: No such command 'plna'. Did you mean 'plan'?",
+    ]
+
+
+def test_planton_error_returns_its_code(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    validate_raises(monkeypatch, EnvironmentNotReady("first line\nsecond line"))
+    assert main(["validate", "-f", "x.yaml"]) == 3
+    assert capsys.readouterr().err.splitlines() == ["error: first line", "second line"]
+
+
+def test_bug_returns_70_and_writes_a_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], state_home: Path
+) -> None:
+    validate_raises(monkeypatch, KeyError("surprise"))
+    assert main(["validate", "-f", "x.yaml"]) == 70
+    [report] = (state_home / "planton" / "crash-reports").iterdir()
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: planton hit a bug (builtins.KeyError); the full report is in {report}; "
+        "please attach it to a bug report"
+    ]
+    assert "KeyError: 'surprise'" in report.read_text(encoding="utf-8")
+
+
+def test_bug_without_anywhere_to_write_still_returns_70(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_report(*_: object) -> NoReturn:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("planton.cli.boundary.write_crash_report", no_report)
+    validate_raises(monkeypatch, RuntimeError("boom"))
+    assert main(["validate", "-f", "x.yaml"]) == 70
+    assert capsys.readouterr().err.splitlines() == [
+        "error: planton hit a bug (builtins.RuntimeError) and could not write a crash report (Permission denied); "
+        "please report it"
+    ]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_outside_terraform_is_interrupted(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], signum: int, code: int
+) -> None:
+    def validate(*_: object) -> None:
+        os.kill(os.getpid(), signum)
+        time.sleep(5)
+        pytest.fail("the signal did not interrupt")
+
+    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    assert main(["validate", "-f", "x.yaml"]) == code
+    assert capsys.readouterr().err.splitlines() == ["error: interrupted"]
+    assert {sig: signal.getsignal(sig) for sig in before} == before, "handlers restored"
+
+
+@pytest.mark.parametrize("error", [typer.Abort(), KeyboardInterrupt()])
+def test_abort_and_keyboard_interrupt_are_130(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    validate_raises(monkeypatch, error)
+    assert main(["validate", "-f", "x.yaml"]) == 130
+
+
+@pytest.mark.parametrize("error", [OutputClosed(), BrokenPipeError(32, "Broken pipe")])
+def test_closed_output_is_141_without_a_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: BaseException
+) -> None:
+    monkeypatch.setattr("planton.cli.boundary._silence_stdout", lambda: None)  # keep pytest's stdout
+    validate_raises(monkeypatch, error)
+    assert main(["validate", "-f", "x.yaml"]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_typer_exit_code_is_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    validate_raises(monkeypatch, typer.Exit(5))
+    assert main(["validate", "-f", "x.yaml"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (typer.Exit(2), 2),  # a finished plan with changes
+        (typer.Exit(0), 0),
+        (typer.Exit(130), 1),
+        (EnvironmentNotReady("no"), 1),
+        (KeyError("bug"), 1),
+        (KeyboardInterrupt(), 1),
+    ],
+)
+def test_detailed_exitcode_leaves_only_0_1_2(monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int) -> None:
+    def plan(*_: object, **__: object) -> NoReturn:
+        raise error
+
+    monkeypatch.setattr("planton.cli.tofu.run_tofu", plan)
+    assert main(["tofu", "plan", "--detailed-exitcode", "-f", "x.yaml"]) == code
+
+
+def test_detailed_exitcode_usage_mistake_is_1() -> None:
+    assert main(["tofu", "plan", "--detailed-exitcode"]) == 1
+    assert main(["tofu", "plan", "--detailed-exitcode", "-f", "x.yaml", "--nope"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "requested"),
+    [
+        (["tofu", "plan", "--detailed-exitcode"], True),
+        (["tofu", "plan", "--detailed-exitcode=yes"], True),
+        (["tofu", "plan", "--", "--detailed-exitcode"], False),
+        (["tofu", "plan", "--detailed"], False),
+        ([], False),
+    ],
+)
+def test_detailed_exitcode_requested(argv: list[str], requested: bool) -> None:
+    assert detailed_exitcode_requested(argv) is requested

@@ -1,0 +1,77 @@
+"""Crash reports: what they hold, what they never hold, where they go."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from planton.crash_report import redact, render_crash_report, write_crash_report
+
+MOMENT = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+
+
+def failing(secret: str) -> BaseException:
+    def inner() -> None:
+        token = secret  # a local: reports never show locals
+        raise RuntimeError("it broke " + token[:0])
+
+    try:
+        inner()
+    except RuntimeError as err:
+        return err
+    raise AssertionError("unreachable")
+
+
+def test_report_content() -> None:
+    text = render_crash_report(failing("hunter2-secret"), ["planton", "tofu", "plan", "-f", "a b.yaml"], MOMENT)
+    assert text.startswith("planton crash report: please attach this file to a bug report.\n")
+    assert "time: 2026-11-25T12:00:00+00:00\n" in text
+    assert "command: planton tofu plan -f 'a b.yaml'\n" in text
+    assert "RuntimeError: it broke \n" in text
+    assert 'raise RuntimeError("it broke " + token[:0])' in text
+    assert "hunter2-secret" not in text  # the local's value
+
+
+def test_redact_blanks_secret_looking_variables_longest_first() -> None:
+    environ = {
+        "AWS_SECRET_ACCESS_KEY": "abcd1234efgh",
+        "MY_API_TOKEN": "abcd1234",
+        "GITHUB_TOKEN": "ghp",  # too short to blank without damage
+        "HOME": "/home/someone",  # not a secret's name
+    }
+    text = "key abcd1234efgh, token abcd1234, short ghp, home /home/someone"
+    assert redact(text, environ) == (
+        "key <AWS_SECRET_ACCESS_KEY redacted>, token <MY_API_TOKEN redacted>, short ghp, home /home/someone"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["AWS_SESSION_TOKEN", "TF_TOKEN_app_terraform_io", "DB_PASSWORD", "GOOGLE_CREDENTIALS", "X_AUTH"]
+)
+def test_redact_names(name: str) -> None:
+    assert redact("value=s3cr3t-value", {name: "s3cr3t-value"}) == f"value=<{name} redacted>"
+
+
+def test_written_to_the_state_directory_0600(tmp_path: Path) -> None:
+    environ = {"XDG_STATE_HOME": str(tmp_path / "state"), "AWS_SECRET_ACCESS_KEY": "sekrit-value"}
+    error = RuntimeError("leak sekrit-value")
+    path = write_crash_report(error, ["planton"], environ, now=MOMENT)
+    assert path.parent == tmp_path / "state" / "planton" / "crash-reports"
+    assert path.name.startswith("crash-20261125T120000Z-")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "leak <AWS_SECRET_ACCESS_KEY redacted>" in path.read_text(encoding="utf-8")
+
+
+def test_falls_back_to_the_temporary_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    path = write_crash_report(RuntimeError("x"), ["planton"], {"XDG_STATE_HOME": str(tmp_path / "file")}, now=MOMENT)
+    assert path.parent == tmp_path / "tmp"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -1,0 +1,48 @@
+"""Operations: the pipe timeout setting and the exit code of a finished terraform run."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from planton.errors import UsageError
+from planton.operations import PIPE_TIMEOUT_ENV, TofuRequest, pipe_timeout, tofu_exit_code
+from planton.runner import RunResult
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(None, 30.0), ("", 30.0), ("1", 1.0), ("0.5", 0.5), ("3600", 3600.0)])
+def test_pipe_timeout(value: str | None, seconds: float) -> None:
+    environ = {} if value is None else {PIPE_TIMEOUT_ENV: value}
+    assert pipe_timeout(environ) == seconds
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "abc", "nan", "inf", "3601"])
+def test_pipe_timeout_rejects(value: str) -> None:
+    with pytest.raises(UsageError, match=f"^{PIPE_TIMEOUT_ENV}: '{value}' is not a number of seconds"):
+        pipe_timeout({PIPE_TIMEOUT_ENV: value})
+
+
+def request(command: str = "apply", detailed: bool = False) -> TofuRequest:
+    return TofuRequest(command=command, manifest_path=Path("m.yaml"), detailed_exitcode=detailed)
+
+
+@pytest.mark.parametrize(
+    ("result", "detailed", "code", "note"),
+    [
+        (RunResult(0), False, 0, None),
+        (RunResult(1), False, 1, None),
+        (RunResult(2), False, 1, "apply: terraform exited with status 2"),
+        (RunResult(2), True, 2, None),
+        (RunResult(0), True, 0, None),
+        (RunResult(3), True, 1, "apply: terraform exited with status 3"),
+        (RunResult(-signal.SIGKILL), False, 1, "apply: terraform was killed by signal 9"),
+        (RunResult(1, interrupted_by=signal.SIGINT), False, 130, None),
+        (RunResult(0, interrupted_by=signal.SIGTERM), False, 143, None),
+    ],
+)
+def test_tofu_exit_code(result: RunResult, detailed: bool, code: int, note: str | None) -> None:
+    notes: list[str] = []
+    assert tofu_exit_code(result, request(detailed=detailed), notes.append) == code
+    assert notes == ([note] if note else [])
