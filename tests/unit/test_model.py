@@ -273,18 +273,55 @@ def test_attribute_type_spellings(spelling: str, expected: str) -> None:
     assert spec.sort_key_type == expected
 
 
-@pytest.mark.parametrize("value", ["FREE", "ON_DEMAND", "BILLING_MODE_", "", 1, None])
-def test_invalid_billing_mode(value: Any) -> None:
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("FREE", "'FREE'"),
+        ("ON_DEMAND", "'ON_DEMAND'"),
+        ("BILLING_MODE_", "'BILLING_MODE_'"),
+        ("", "''"),
+        (1, "1"),
+        (None, "null"),
+        (True, "true"),
+        (["PROVISIONED"], "['PROVISIONED']"),
+    ],
+)
+def test_invalid_billing_mode(value: Any, shown: str) -> None:
     assert problems(manifest(billing_mode=value)) == [
-        f"spec.billing_mode: '{value}' is not a billing mode; use PAY_PER_REQUEST or PROVISIONED"
+        f"spec.billing_mode: {shown} is not a billing mode; use PAY_PER_REQUEST or PROVISIONED"
     ]
 
 
-@pytest.mark.parametrize("value", ["STR", "BOOL", "ATTRIBUTE_TYPE_BOOL", "SS", "", 3])
-def test_invalid_partition_key_type(value: Any) -> None:
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("STR", "'STR'"),
+        ("BOOL", "'BOOL'"),
+        ("ATTRIBUTE_TYPE_BOOL", "'ATTRIBUTE_TYPE_BOOL'"),
+        ("SS", "'SS'"),
+        ("", "''"),
+        (3, "3"),
+    ],
+)
+def test_invalid_partition_key_type(value: Any, shown: str) -> None:
     assert problems(manifest(partition_key_type=value)) == [
-        f"spec.partition_key_type: '{value}' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
+        f"spec.partition_key_type: {shown} is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
     ]
+
+
+def test_a_huge_value_is_cut_short_in_its_message() -> None:
+    nested: Any = ["lol"] * 10
+    for _ in range(6):
+        nested = [nested] * 10  # what a YAML alias bomb builds: a million strings, shared
+    [problem] = problems(manifest(billing_mode=nested))
+    assert problem == (
+        "spec.billing_mode: [[[...], [...], [...], [...], ...], [[...], [...], [...], [...], ...], "
+        "[[...], [...], [...], [...], ...], [[...], [...], [...], [...], ...], ...] is not a billing mode; "
+        "use PAY_PER_REQUEST or PROVISIONED"
+    )
+    long_text = "x" * 100_000 + "\n"
+    [problem] = problems(manifest(partition_key_type=long_text))
+    assert len(problem) < 200
 
 
 def test_invalid_sort_key_type() -> None:
@@ -442,8 +479,9 @@ def test_table_name_accepted(name: str) -> None:
     ids=["2-chars", "256-chars", "space", "slash", "colon", "empty", "non-ascii"],
 )
 def test_table_name_rejected(name: str) -> None:
+    shown = name if len(name) <= 80 else name[:77] + "..."
     assert problems(manifest(table_name=name)) == [
-        f"spec.table_name: '{name}' is not a valid DynamoDB table name; "
+        f"spec.table_name: '{shown}' is not a valid DynamoDB table name; "
         "use 3-255 characters of letters, digits, '_', '-' and '.'"
     ]
 

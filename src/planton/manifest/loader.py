@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
-from planton.manifest.model import AwsDynamodbManifest, camel_to_snake, snake_to_camel
+from planton.manifest.model import AwsDynamodbManifest, camel_to_snake, describe_value, snake_to_camel
 from planton.textfile import UnreadableFile, read_text_file
 
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -21,6 +21,8 @@ MAX_MANIFEST_BYTES = 1024 * 1024
 DEFAULT_WAIT_SECONDS = 30.0
 # A manifest is a few levels deep (spec.globalSecondaryIndexes[0].keySchema[0].keyType is 5).
 MAX_NESTING_DEPTH = 32
+# Every key and value counts, aliases expanded; a full manifest has a few hundred.
+MAX_VALUES = 10_000
 
 
 @dataclass(frozen=True)
@@ -35,28 +37,103 @@ class LoadedManifest:
 
 
 class _StrictSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error
-    (plain PyYAML silently keeps the last one, hiding a typo'd override), and that nesting is
-    bounded: PyYAML composes nested collections recursively, so a small file nested thousands
-    of levels deep would otherwise end in a RecursionError."""
+    """PyYAML's safe loader, made strict and bounded:
+
+    * a key given twice in one mapping is an error (plain PyYAML silently keeps the last one,
+      hiding a typo'd override);
+    * nesting and size are bounded, counting what aliases expand to: PyYAML composes nested
+      collections recursively (5,000 levels end in a RecursionError), and a few hundred bytes
+      of aliases can stand for a billion values that validation would then walk;
+    * a value PyYAML cannot build (``2023-02-29`` read as a date, ``!!int abc``) is a YAML
+      error at its line, not an exception from inside PyYAML.
+    """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # Bounds the file as written, before anything is built; construct_document bounds what
+        # its aliases expand to.
         self._depth += 1
+        self._nodes += 1
         try:
             if self._depth > MAX_NESTING_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"nested more than {MAX_NESTING_DEPTH} levels deep; a manifest is never that deep",
-                    self.peek_event().start_mark,  # type: ignore[no-untyped-call]
-                )
+                raise _too_deep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            if self._nodes > MAX_VALUES:
+                raise _too_big(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expanded_shape(node)
+        return super().construct_document(node)
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, ArithmeticError, LookupError, AttributeError, TypeError) as err:
+            tag = node.tag.rsplit(":", 1)[-1]
+            reason = str(err).split(";", 1)[0]  # Python's own advice after a ';' is not for users
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"cannot read {describe_value(node.value)} as {tag} ({reason}); quote it if it is text",
+                node.start_mark,
+            ) from None
+
+
+def _too_deep(mark: yaml.Mark | None) -> yaml.MarkedYAMLError:
+    return yaml.composer.ComposerError(
+        None, None, f"nested more than {MAX_NESTING_DEPTH} levels deep; a manifest is never that deep", mark
+    )
+
+
+def _too_big(mark: yaml.Mark | None) -> yaml.MarkedYAMLError:
+    return yaml.composer.ComposerError(
+        None, None, f"holds more than {MAX_VALUES} values (aliases expanded); a manifest is far smaller", mark
+    )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expanded_shape(root: yaml.Node) -> None:
+    """Raise when the document, with every alias expanded, is too deep, too big or refers to
+    itself. Iterative, and each node is measured once, so an alias bomb costs its own size."""
+    sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    in_progress: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+            depths[key] = 1 + max((depths[id(child)] for child in children), default=0)
+            in_progress.discard(key)
+            if depths[key] > MAX_NESTING_DEPTH:
+                raise _too_deep(node.start_mark)
+            if sizes[key] > MAX_VALUES:
+                raise _too_big(node.start_mark)
+            continue
+        if key in sizes:
+            continue
+        if key in in_progress:
+            raise yaml.composer.ComposerError(
+                None, None, "an alias here refers to a collection that contains it", node.start_mark
+            )
+        in_progress.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -194,7 +271,7 @@ def _message(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
         return _unknown_field_message(loc)
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"must be {expected.replace(chr(39), '')}, not {error.get('input')!r}"
+        return f"must be {expected.replace(chr(39), '')}, not {describe_value(error.get('input'))}"
     if kind == "greater_than_equal":
         return f"must be {error['ctx']['ge']} or more"
     if kind in _PLAIN_MESSAGES:

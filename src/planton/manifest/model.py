@@ -8,6 +8,7 @@ live in ``model_validator``s and report the exact field they blame.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
@@ -33,6 +34,23 @@ RESERVED_TAG_SOURCES: Mapping[str, str] = {
     "Organization": "metadata.org",
     "ManagedBy": "planton",
 }
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlist = _SHORT.maxdict = _SHORT.maxset = _SHORT.maxtuple = 4
+_SHORT.maxlevel = 2
+
+
+def describe_value(value: Any) -> str:
+    """A value as an error message quotes it: its repr, cut short. A manifest's values can be a
+    megabyte of text or a structure built from YAML aliases; a message must stay one line.
+    Printable text is quoted as written (a backslash stays one backslash)."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]  # as YAML spells them
+    if isinstance(value, str) and value.isprintable():
+        return f"'{value}'" if len(value) <= _SHORT.maxstring else f"'{value[: _SHORT.maxstring - 3]}...'"
+    return _SHORT.repr(value)
 
 
 def camel_to_snake(name: str) -> str:
@@ -125,16 +143,16 @@ def _enum_parser(spellings: Mapping[str, Enum], error_type: str, message: str) -
             return value
         if isinstance(value, str) and value.strip().upper() in spellings:
             return spellings[value.strip().upper()]
-        raise PydanticCustomError(error_type, message, {"value": value})
+        raise PydanticCustomError(error_type, message, {"value": describe_value(value)})
 
     return parse
 
 
 _parse_billing_mode = _enum_parser(
-    _BILLING_MODE_SPELLINGS, "billing_mode", "'{value}' is not a billing mode; use PAY_PER_REQUEST or PROVISIONED"
+    _BILLING_MODE_SPELLINGS, "billing_mode", "{value} is not a billing mode; use PAY_PER_REQUEST or PROVISIONED"
 )
 _parse_attribute_type = _enum_parser(
-    _ATTRIBUTE_TYPE_SPELLINGS, "attribute_type", "'{value}' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
+    _ATTRIBUTE_TYPE_SPELLINGS, "attribute_type", "{value} is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
 )
 
 
@@ -160,8 +178,8 @@ def _table_name(value: str) -> str:
     if not _TABLE_NAME.fullmatch(value):
         raise PydanticCustomError(
             "table_name",
-            "'{value}' is not a valid DynamoDB table name; use 3-255 characters of letters, digits, '_', '-' and '.'",
-            {"value": value},
+            "{value} is not a valid DynamoDB table name; use 3-255 characters of letters, digits, '_', '-' and '.'",
+            {"value": describe_value(value)},
         )
     return value
 
@@ -170,8 +188,8 @@ def _region(value: str) -> str:
     if not looks_like_region(value):
         raise PydanticCustomError(
             "aws_region",
-            "'{value}' does not look like an AWS region; use a code such as us-east-1 or eu-west-2",
-            {"value": value},
+            "{value} does not look like an AWS region; use a code such as us-east-1 or eu-west-2",
+            {"value": describe_value(value)},
         )
     return value
 
@@ -180,16 +198,18 @@ def _path_safe(value: str) -> str:
     if not _PATH_SAFE.fullmatch(value):
         raise PydanticCustomError(
             "path_safe",
-            "'{value}' must be 1-63 characters of letters, digits, '.', '_' and '-', starting "
+            "{value} must be 1-63 characters of letters, digits, '.', '_' and '-', starting "
             "with a letter or digit (planton uses it in a directory name)",
-            {"value": value},
+            {"value": describe_value(value)},
         )
     return value
 
 
 def _key_name(value: str) -> str:
     if not 1 <= len(value.encode()) <= 255:
-        raise PydanticCustomError("key_name", "a key attribute name must be 1-255 bytes long", {"value": value})
+        raise PydanticCustomError(
+            "key_name", "a key attribute name must be 1-255 bytes long", {"value": describe_value(value)}
+        )
     return value
 
 
@@ -203,8 +223,8 @@ def _tag_text(value: str, *, what: str, max_len: int, allow_empty: bool) -> str:
     if not _TAG_CHARS.fullmatch(value):
         raise PydanticCustomError(
             "tag",
-            "{what} '{value}' may only use letters, digits, spaces and _ . : / = + - @",
-            {"what": what, "value": value},
+            "{what} {value} may only use letters, digits, spaces and _ . : / = + - @",
+            {"what": what, "value": describe_value(value)},
         )
     return value
 
