@@ -27,6 +27,7 @@ from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, Usa
 from planton.manifest import load_manifest
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS
 from planton.manifest.normalise import table_from_manifest
+from planton.paths import expand_path
 from planton.render import render_variables, variables_json
 from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
 from planton.table import TableDefinition
@@ -44,6 +45,7 @@ from planton.workspace import (
 Notify = Callable[[str], None]
 
 PIPE_TIMEOUT_ENV = "PLANTON_PIPE_TIMEOUT"
+PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
 _MAX_PIPE_TIMEOUT = 3600.0
 
 # Commands that talk to AWS and therefore need credentials (init only installs providers).
@@ -99,14 +101,14 @@ def pipe_timeout(environ: Mapping[str, str]) -> float:
     return seconds
 
 
-def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify: Notify) -> PreparedRun:
+def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> PreparedRun:
     """Check everything and decide every path and value, without side effects except starting
     the local emulator when ``--local`` asks for it (after all other checks passed)."""
     loaded = load_manifest(request.manifest_path, wait_seconds=pipe_timeout(environ))
     table = table_from_manifest(loaded.model)
     work_dir = resolve_work_dir(request.manifest_path, request.work_dir, environ, manifest_is_file=loaded.regular_file)
     binary = find_binary(request.binary, environ)
-    plugin_dir = validate_plugin_mirror(request.plugin_mirror or _mirror_from(environ))
+    plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
 
     environment_config = provider_config_from_environment(environ)
     if request.local:
@@ -137,7 +139,16 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path, notify
     )
 
 
-def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path, notify: Notify) -> RunResult:
+@dataclass(frozen=True)
+class TofuOutcome:
+    """How a ``planton tofu`` command ended: the last terraform command that ran (an automatic
+    ``init`` that failed stops there) and its result."""
+
+    command: str
+    result: RunResult
+
+
+def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> TofuOutcome:
     """Run ``request.command`` for the manifest; init first when the workspace needs it."""
     if request.command not in TOFU_COMMANDS:
         raise ValueError(f"unknown tofu command {request.command!r}")
@@ -170,33 +181,42 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path, notif
             # An automatic init must not mix its text into the command's stdout (output's JSON).
             result = invoke("init", stdout_to_stderr=request.command != "init")
             if result.exit_code != 0 or result.interrupted_by is not None:
-                return result
+                return TofuOutcome("init", result)
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
-                return result
-        return invoke(request.command, capture=request.command == "output")
+                return TofuOutcome("init", result)
+        return TofuOutcome(request.command, invoke(request.command, capture=request.command == "output"))
 
 
-def tofu_exit_code(result: RunResult, request: TofuRequest, notify: Notify) -> int:
+def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
     """planton's exit code for a finished terraform run (see the table in ``errors.py``).
 
     terraform's documented statuses pass on unchanged: 0, 1, and 2 from ``plan
-    --detailed-exitcode``. A signal planton received gives 130 / 143. Anything else (a crash: Go
-    exits 2 on a panic; a signal from elsewhere) is reported as 1, "terraform failed", so that it
-    can never be read as one of planton's own outcomes.
+    -detailed-exitcode`` (from the plan itself: an automatic init's 2 is a crash). A signal
+    planton received gives 130 / 143. Anything else (a crash: Go exits 2 on a panic; a signal
+    from elsewhere) is reported as 1, "terraform failed", so that it can never be read as one of
+    planton's own outcomes.
     """
+    result = outcome.result
     if result.interrupted_by is not None:
         return result.exit_code
     status = result.returncode
-    if status in (EXIT_OK, EXIT_TERRAFORM_FAILED) or (request.detailed_exitcode and status == DETAILED_CHANGES):
+    changes_reported = request.detailed_exitcode and outcome.command == "plan" and status == DETAILED_CHANGES
+    if status in (EXIT_OK, EXIT_TERRAFORM_FAILED) or changes_reported:
         return status
     if status < 0:
-        notify(f"{request.command}: terraform was killed by signal {-status}")
+        notify(f"{outcome.command}: terraform was killed by signal {-status}")
     else:
-        notify(f"{request.command}: terraform exited with status {status}")
+        notify(f"{outcome.command}: terraform exited with status {status}")
     return EXIT_TERRAFORM_FAILED
 
 
-def _mirror_from(environ: Mapping[str, str]) -> Path | None:
-    value = environ.get("PLANTON_PLUGIN_MIRROR")
-    return Path(value).expanduser() if value else None
+def _plugin_mirror(requested: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """``--plugin-mirror``, else ``$PLANTON_PLUGIN_MIRROR``, checked and made absolute."""
+    if requested is not None:
+        return validate_plugin_mirror(expand_path(requested, "--plugin-mirror", environ), "--plugin-mirror")
+    if environ.get(PLUGIN_MIRROR_ENV):
+        return validate_plugin_mirror(
+            expand_path(environ[PLUGIN_MIRROR_ENV], PLUGIN_MIRROR_ENV, environ), PLUGIN_MIRROR_ENV
+        )
+    return None

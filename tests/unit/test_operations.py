@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from planton.errors import UsageError
-from planton.operations import PIPE_TIMEOUT_ENV, TofuRequest, pipe_timeout, tofu_exit_code
+from planton.operations import PIPE_TIMEOUT_ENV, TofuOutcome, TofuRequest, pipe_timeout, tofu_exit_code
 from planton.runner import RunResult
 
 
@@ -24,7 +24,7 @@ def test_pipe_timeout_rejects(value: str) -> None:
         pipe_timeout({PIPE_TIMEOUT_ENV: value})
 
 
-def request(command: str = "apply", detailed: bool = False) -> TofuRequest:
+def request(command: str = "plan", detailed: bool = False) -> TofuRequest:
     return TofuRequest(command=command, manifest_path=Path("m.yaml"), detailed_exitcode=detailed)
 
 
@@ -33,16 +33,24 @@ def request(command: str = "apply", detailed: bool = False) -> TofuRequest:
     [
         (RunResult(0), False, 0, None),
         (RunResult(1), False, 1, None),
-        (RunResult(2), False, 1, "apply: terraform exited with status 2"),
+        (RunResult(2), False, 1, "plan: terraform exited with status 2"),
         (RunResult(2), True, 2, None),
         (RunResult(0), True, 0, None),
-        (RunResult(3), True, 1, "apply: terraform exited with status 3"),
-        (RunResult(-signal.SIGKILL), False, 1, "apply: terraform was killed by signal 9"),
+        (RunResult(3), True, 1, "plan: terraform exited with status 3"),
+        (RunResult(-signal.SIGKILL), False, 1, "plan: terraform was killed by signal 9"),
         (RunResult(1, interrupted_by=signal.SIGINT), False, 130, None),
         (RunResult(0, interrupted_by=signal.SIGTERM), False, 143, None),
     ],
 )
 def test_tofu_exit_code(result: RunResult, detailed: bool, code: int, note: str | None) -> None:
     notes: list[str] = []
-    assert tofu_exit_code(result, request(detailed=detailed), notes.append) == code
+    assert tofu_exit_code(TofuOutcome("plan", result), request(detailed=detailed), notes.append) == code
     assert notes == ([note] if note else [])
+
+
+@pytest.mark.parametrize(("status", "code"), [(2, 1), (1, 1), (0, 0)])
+def test_a_failed_automatic_init_never_reads_as_changes(status: int, code: int) -> None:
+    notes: list[str] = []
+    outcome = TofuOutcome("init", RunResult(status))
+    assert tofu_exit_code(outcome, request("plan", detailed=True), notes.append) == code
+    assert notes == (["init: terraform exited with status 2"] if status == 2 else [])
