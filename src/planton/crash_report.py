@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from planton import __version__
+from planton.errors import PlantonError
 from planton.statedir import planton_state_dir
 
 REPORTS_DIR_NAME = "crash-reports"
@@ -51,7 +52,7 @@ def write_crash_report(
         # 0600 from the start: the command line and paths are the user's business.
         path = directory / f"{name}.txt"
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    except OSError:
+    except (OSError, PlantonError):  # unwritable, or no state directory at all (no HOME)
         # A state directory that cannot be written must not lose the report. mkstemp makes a
         # new 0600 file of its own, safe in a shared temporary directory.
         descriptor, temporary = tempfile.mkstemp(prefix=f"planton-{name}-", suffix=".txt")

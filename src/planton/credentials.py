@@ -105,7 +105,7 @@ def local_provider_config(endpoint_url: str, region: str | None) -> AwsProviderC
     )
 
 
-def require_credentials(config: AwsProviderConfig, environ: Mapping[str, str], home: Path) -> None:
+def require_credentials(config: AwsProviderConfig, environ: Mapping[str, str], home: Path | None) -> None:
     """Stop before terraform runs when no credential source exists, saying what to set."""
     if config.access_key_id and not config.secret_access_key:
         raise EnvironmentNotReady(
@@ -120,11 +120,16 @@ def require_credentials(config: AwsProviderConfig, environ: Mapping[str, str], h
         return
     if environ.get(ALLOW_INSTANCE_CREDENTIALS, "").lower() in {"1", "true", "yes"}:
         return
+    defaults = (home / ".aws" / "credentials", home / ".aws" / "config") if home else (None, None)
     shared_files = [
-        Path(environ.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials"),
-        Path(environ.get("AWS_CONFIG_FILE") or home / ".aws" / "config"),
+        Path(given)
+        for given in (
+            environ.get("AWS_SHARED_CREDENTIALS_FILE") or defaults[0],
+            environ.get("AWS_CONFIG_FILE") or defaults[1],
+        )
+        if given
     ]
-    if any(path.is_file() for path in shared_files):
+    if any(os.path.isfile(path) for path in shared_files):
         return
     raise EnvironmentNotReady(
         "no AWS credentials found. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from planton.errors import EnvironmentNotReady
+from planton.paths import expand_path
 from planton.statedir import planton_state_dir
 
 STATE_DIR_ENV = "PLANTON_LOCAL_STATE_DIR"
@@ -53,7 +54,7 @@ def state_dir(environ: Mapping[str, str]) -> Path:
     """Where the emulator's PID file and log live: ``$PLANTON_LOCAL_STATE_DIR``, else planton's
     state directory."""
     if environ.get(STATE_DIR_ENV):
-        return Path(environ[STATE_DIR_ENV]).expanduser()
+        return expand_path(environ[STATE_DIR_ENV], STATE_DIR_ENV, environ)
     return planton_state_dir(environ)
 
 
@@ -212,7 +213,7 @@ def _read_state(directory: Path) -> Emulator | None:
     try:
         data = json.loads((directory / _STATE_FILE).read_text(encoding="utf-8"))
         return Emulator(pid=int(data["pid"]), port=int(data["port"]), log_path=str(data["log_path"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, OverflowError):  # a damaged file: no emulator
         return None
 
 

@@ -9,8 +9,12 @@ working directory).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
+
+from planton.errors import UsageError
+from planton.paths import expand_path
 
 _PASS_THROUGH = frozenset(
     {
@@ -62,10 +66,14 @@ def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[s
     cli_config = environ.get(CLI_CONFIG_VARIABLE)
     if cli_config:
         # terraform neither expands ~ nor runs from planton's directory: hand it an absolute path.
-        resolved = _absolute(cli_config, environ)
-        if resolved.is_file():
+        try:
+            resolved: Path | None = expand_path(cli_config, CLI_CONFIG_VARIABLE, environ)
+        except UsageError as err:
+            warnings.append(f"{err.message}; ignoring it")
+            resolved = None
+        if resolved is not None and os.path.isfile(resolved):
             child[CLI_CONFIG_VARIABLE] = str(resolved)
-        else:
+        elif resolved is not None:
             warnings.append(f"{CLI_CONFIG_VARIABLE}={cli_config} does not exist; ignoring it")
     dropped = sorted(
         name
@@ -75,14 +83,6 @@ def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[s
     if dropped:
         warnings.append("ignoring " + ", ".join(dropped) + ": the manifest and planton's workspace decide these")
     return child, warnings
-
-
-def _absolute(path: str, environ: Mapping[str, str]) -> Path:
-    """``path`` with a leading ``~`` expanded from ``environ``'s HOME, made absolute."""
-    home = environ.get("HOME")
-    if home and (path == "~" or path.startswith("~/")):
-        path = home + path[1:]
-    return Path(path).expanduser().absolute()
 
 
 def child_environment(base: Mapping[str, str], aws: Mapping[str, str]) -> dict[str, str]:

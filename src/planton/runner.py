@@ -44,7 +44,7 @@ def find_binary(requested: str | None, environ: Mapping[str, str]) -> Path:
     search_path = environ.get("PATH", os.defpath)
     if choice:
         found = shutil.which(choice, path=search_path) if os.sep not in choice else choice
-        if found and os.access(found, os.X_OK) and Path(found).is_file():
+        if found and os.access(found, os.X_OK) and os.path.isfile(found):
             # Absolute: terraform runs from the workspace, where a relative path means nothing.
             return Path(found).absolute()
         source = "--binary" if requested else BINARY_ENV

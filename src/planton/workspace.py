@@ -29,6 +29,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from planton.errors import EnvironmentNotReady, UsageError
+from planton.paths import expand_path
 from planton.render import VARIABLES_FILE
 from planton.table import ResourceIdentity
 
@@ -82,23 +83,35 @@ def resolve_work_dir(
 
     A manifest read from a pipe or device (``/dev/stdin``, ``<(...)``, a FIFO) has no directory
     worth keeping state in: beside it would be ``/dev/.planton`` or ``/dev/fd/.planton``, gone at
-    the next reboot or never creatable. Such a manifest needs the work dir said explicitly.
+    the next reboot or never creatable. Such a manifest needs the work dir said explicitly. A
+    work dir that exists and is not a directory is a usage mistake, wherever it came from.
     """
     if requested is not None:
-        return requested.expanduser().absolute()
+        return _existing_or_new_directory(expand_path(requested, "--work-dir", environ), "--work-dir")
     if environ.get(WORK_DIR_ENV):
-        return Path(environ[WORK_DIR_ENV]).expanduser().absolute()
+        return _existing_or_new_directory(expand_path(environ[WORK_DIR_ENV], WORK_DIR_ENV, environ), WORK_DIR_ENV)
     beside = manifest_path.absolute().parent
-    if not manifest_is_file or _on_a_pseudo_filesystem(beside):
+    if not manifest_is_file:
         raise UsageError(
             f"--manifest {manifest_path} is not a regular file (a pipe, FIFO or device), so planton cannot keep "
             f"its state beside it; say where the state lives with --work-dir DIR (or {WORK_DIR_ENV}=DIR)"
         )
+    if _on_a_pseudo_filesystem(beside):
+        raise UsageError(
+            f"--manifest {manifest_path} is under /{beside.parts[1]}, where state kept beside it would be lost; "
+            f"say where the state lives with --work-dir DIR (or {WORK_DIR_ENV}=DIR)"
+        )
     return beside / DEFAULT_WORK_DIR_NAME
 
 
+def _existing_or_new_directory(path: Path, source: str) -> Path:
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise UsageError(f"{source}: {path} exists and is not a directory; name a directory (it is created if missing)")
+    return path
+
+
 def _on_a_pseudo_filesystem(directory: Path) -> bool:
-    """/dev, /proc and /sys hold devices and file descriptors, not anyone's files."""
+    """/dev, /proc and /sys hold devices, shared memory and file descriptors, not anyone's files."""
     return len(directory.parts) > 1 and directory.parts[1] in _PSEUDO_FILESYSTEMS
 
 
@@ -133,7 +146,7 @@ class Workspace:
 
     def needs_init(self, fingerprint: str) -> bool:
         """True unless ``init`` last succeeded here with the same module, binary and mirror."""
-        if not (self.root / ".terraform").is_dir():
+        if not os.path.isdir(self.root / ".terraform"):
             return True
         try:
             recorded = json.loads((self.root / _INIT_MARKER).read_text(encoding="utf-8"))
@@ -180,10 +193,11 @@ class Workspace:
 
 
 def _why(root: Path, err: OSError) -> str:
-    """The reason, naming the path that is in the way when one of root's parents is a file."""
+    """The reason, naming the path that is in the way when one of root's parents is not a
+    directory. (``os.path`` answers False rather than raising where a parent cannot be entered.)"""
     for path in (root, *root.parents):
-        if path.exists() or path.is_symlink():
-            if not path.is_dir():
+        if os.path.lexists(path):
+            if not os.path.isdir(path):
                 return f"{path} is not a directory"
             break
     where = f" ({err.filename})" if err.filename and Path(err.filename) != root else ""
@@ -200,13 +214,14 @@ def init_fingerprint(module: Mapping[str, str], binary: Path) -> str:
     return digest.hexdigest()
 
 
-def validate_plugin_mirror(path: Path | None) -> Path | None:
-    """The mirror directory as an absolute path, or a UsageError when it is not a directory."""
+def validate_plugin_mirror(path: Path | None, source: str = "--plugin-mirror") -> Path | None:
+    """The mirror directory as an absolute path, or a UsageError naming ``source`` (the option or
+    variable it came from) when it is not a directory."""
     if path is None:
         return None
-    if not path.is_dir():
+    if not os.path.isdir(path):
         raise UsageError(
-            f"--plugin-mirror: {path} is not a directory; point it at a provider mirror "
+            f"{source}: {path} is not a directory; point it at a provider mirror "
             "laid out as <host>/<namespace>/<type>/<version>/<os_arch>/"
         )
     return path.absolute()
@@ -214,7 +229,7 @@ def validate_plugin_mirror(path: Path | None) -> Path | None:
 
 def _write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
     """Replace ``path`` in one step, so a crash never leaves half a file for terraform to read."""
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
+    if os.path.isfile(path) and path.read_bytes() == text.encode("utf-8"):
         os.chmod(path, mode)  # an older copy may have looser permissions
         return
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")

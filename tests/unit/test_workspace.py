@@ -134,8 +134,30 @@ def test_resolve_work_dir_explicit_relative_made_absolute(tmp_path: Path, monkey
 
 
 def test_resolve_work_dir_explicit_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert resolve_work_dir(Path("/x/m.yaml"), Path("~/wd"), {}) == tmp_path / "wd"
+    monkeypatch.setenv("HOME", "/not/this/one")  # the environment given wins over the process's
+    assert resolve_work_dir(Path("/x/m.yaml"), Path("~/wd"), {"HOME": str(tmp_path)}) == tmp_path / "wd"
+
+
+def test_resolve_work_dir_unknown_user_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"^--work-dir: '~no-such-user-here/wd' names the home of"):
+        resolve_work_dir(Path("/x/m.yaml"), Path("~no-such-user-here/wd"), {})
+    with pytest.raises(UsageError, match=f"^{WORK_DIR_ENV}: '~no-such-user-here' names the home of"):
+        resolve_work_dir(Path("/x/m.yaml"), None, {WORK_DIR_ENV: "~no-such-user-here"})
+
+
+@pytest.mark.parametrize("source", ["flag", "environment"])
+def test_resolve_work_dir_that_is_a_file_is_a_usage_error(tmp_path: Path, source: str) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("", encoding="utf-8")
+    requested, environ, name = (
+        (a_file, {}, "--work-dir") if source == "flag" else (None, {WORK_DIR_ENV: str(a_file)}, WORK_DIR_ENV)
+    )
+    with pytest.raises(UsageError) as caught:
+        resolve_work_dir(Path("/x/m.yaml"), requested, environ)
+    assert (
+        caught.value.message
+        == f"{name}: {a_file} exists and is not a directory; name a directory (it is created if missing)"
+    )
 
 
 def test_resolve_work_dir_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,7 +178,7 @@ def test_resolve_work_dir_beside_the_manifest(tmp_path: Path, monkeypatch: pytes
 
 @pytest.mark.parametrize("manifest", ["/dev/stdin", "/dev/fd/63", "/proc/self/fd/0", "/sys/x/m.yaml"])
 def test_resolve_work_dir_refuses_a_pseudo_filesystem_default(manifest: str) -> None:
-    with pytest.raises(UsageError, match="is not a regular file") as caught:
+    with pytest.raises(UsageError, match="where state kept beside it would be lost") as caught:
         resolve_work_dir(Path(manifest), None, {})
     assert "--work-dir DIR (or PLANTON_WORK_DIR=DIR)" in caught.value.message
 

@@ -124,8 +124,8 @@ def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str])
     where = f"{type(err).__module__}.{type(err).__qualname__}"
     try:
         report = write_crash_report(err, argv, environ)
-    except OSError as write_error:
-        reason = write_error.strerror
+    except Exception as write_error:  # reporting a bug must not raise another
+        reason = getattr(write_error, "strerror", None) or type(write_error).__name__
         error_lines([f"planton hit a bug ({where}) and could not write a crash report ({reason}); please report it"])
     else:
         error_lines([f"planton hit a bug ({where}); the full report is in {report}; please attach it to a bug report"])

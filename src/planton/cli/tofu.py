@@ -12,6 +12,7 @@ import typer
 from planton.cli import options
 from planton.cli.output import colour_wanted, data, notify
 from planton.operations import TofuRequest, run_tofu, tofu_exit_code
+from planton.paths import home_directory
 
 app = typer.Typer(
     help="Run tofu/terraform for a manifest (local backend, one workspace per manifest).", no_args_is_help=True
@@ -40,12 +41,12 @@ def _run(
         detailed_exitcode=detailed_exitcode,
         colour=colour_wanted(no_color),
     )
-    result = run_tofu(request, os.environ, Path.home(), notify)
-    code = tofu_exit_code(result, request, notify)
+    outcome = run_tofu(request, os.environ, home_directory(os.environ), notify)
+    code = tofu_exit_code(outcome, request, notify)
     if command == "output" and code == 0:
-        data(result.stdout)
-    if result.interrupted_by is not None:
-        notify(f"interrupted; {command} was allowed to finish and write its state")
+        data(outcome.result.stdout)
+    if outcome.result.interrupted_by is not None:
+        notify(f"interrupted; {outcome.command} was allowed to finish and write its state")
     raise typer.Exit(code)
 
 
