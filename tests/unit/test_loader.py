@@ -333,3 +333,54 @@ def test_nesting_up_to_the_limit_is_fine() -> None:
 def test_one_level_past_the_limit() -> None:
     with pytest.raises(ManifestError, match="nested more than 32"):
         parse_yaml("a: " + "[" * 32 + "]" * 32 + "\n", "deep.yaml")
+
+
+# ---------------------------------------------------------------------------------------------
+# Size, counting what aliases expand to, and values PyYAML cannot build
+
+
+def test_alias_bomb_is_refused_quickly() -> None:
+    # Nine levels of nine aliases stand for 9**9 (387 million) values in under 1 KiB.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    with pytest.raises(ManifestError) as caught:
+        parse_yaml("\n".join(lines) + "\n", "bomb.yaml")
+    [problem] = caught.value.problems
+    assert problem.endswith("holds more than 10000 values (aliases expanded); a manifest is far smaller")
+
+
+def test_too_many_values_as_written() -> None:
+    text = "a: [" + ", ".join(["1"] * 10_001) + "]\n"
+    with pytest.raises(ManifestError, match=r"holds more than 10000 values"):
+        parse_yaml(text, "big.yaml")
+
+
+def test_aliases_that_deepen_past_the_limit() -> None:
+    lines = ["l0: &l0 [x]"] + [f"l{i}: &l{i} [*l{i - 1}]" for i in range(1, 40)]
+    with pytest.raises(ManifestError, match=r"nested more than 32 levels deep"):
+        parse_yaml("\n".join(lines) + "\n", "deep.yaml")
+
+
+def test_an_alias_inside_its_own_anchor() -> None:
+    with pytest.raises(ManifestError, match=r"an alias here refers to a collection that contains it"):
+        parse_yaml("a: &x [1, *x]\n", "self.yaml")
+
+
+def test_a_few_aliases_are_fine() -> None:
+    assert parse_yaml("a: &x [1, 2]\nb: [*x, *x]\n", "ok.yaml") == {"a": [1, 2], "b": [[1, 2], [1, 2]]}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: 2023-02-29\n", "cannot read '2023-02-29' as timestamp (day is out of range for month)"),
+        ("a: !!int abc\n", "cannot read 'abc' as int (invalid literal for int() with base 10: 'abc')"),
+        ("a: !!float abc\n", "cannot read 'abc' as float (could not convert string to float: 'abc')"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_a_manifest_error(text: str, expected: str) -> None:
+    with pytest.raises(ManifestError) as caught:
+        parse_yaml(text, "bad.yaml")
+    [problem] = caught.value.problems
+    assert problem.startswith("(yaml): line 1, column 4: ")
+    assert problem.endswith(expected + "; quote it if it is text")
