@@ -8,6 +8,7 @@ a secret is blanked wherever it appears (an exception message can quote one).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -44,7 +45,9 @@ def write_crash_report(
     """Write the report for ``error`` and return its path: in planton's state directory, else
     the temporary directory. Raises ``OSError`` only when neither can be written."""
     moment = now or datetime.now(UTC)
-    text = redact(render_crash_report(error, argv, moment), environ)
+    # Arguments are redacted before they are quoted: quoting escapes a tab or a backslash, and
+    # the escaped spelling no longer matches the value.
+    text = redact(render_crash_report(error, [redact(arg, environ) for arg in argv], moment), environ)
     name = f"crash-{moment.strftime('%Y%m%dT%H%M%SZ')}-{os.getpid()}"
     try:
         directory = planton_state_dir(environ) / REPORTS_DIR_NAME
@@ -80,11 +83,24 @@ def render_crash_report(error: BaseException, argv: Sequence[str], moment: datet
 
 
 def redact(text: str, environ: Mapping[str, str]) -> str:
-    """``text`` with the value of every secret-looking environment variable blanked."""
-    secrets = sorted(_secret_values(environ), key=lambda item: len(item[1]), reverse=True)
-    for name, value in secrets:
-        text = text.replace(value, f"<{name} redacted>")
+    """``text`` with the value of every secret-looking environment variable blanked, as written
+    and as a traceback may spell it (Python's repr, JSON, unicode escapes)."""
+    spellings = {(spelling, name) for name, value in _secret_values(environ) for spelling in _spellings(value)}
+    for spelling, name in sorted(spellings, key=lambda item: len(item[0]), reverse=True):
+        text = text.replace(spelling, f"<{name} redacted>")
     return text
+
+
+def _spellings(value: str) -> set[str]:
+    forms = {
+        value,
+        repr(value)[1:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        value.encode("unicode_escape").decode("ascii"),
+        value.encode("utf-8", "backslashreplace").decode("utf-8", "replace"),
+    }
+    return {form for form in forms if len(form) >= _MIN_SECRET_LENGTH}
 
 
 def _secret_values(environ: Mapping[str, str]) -> Iterator[tuple[str, str]]:

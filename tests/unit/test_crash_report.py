@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,3 +76,19 @@ def test_falls_back_to_the_temporary_directory(tmp_path: Path, monkeypatch: pyte
     path = write_crash_report(RuntimeError("x"), ["planton"], {"XDG_STATE_HOME": str(tmp_path / "file")}, now=MOMENT)
     assert path.parent == tmp_path / "tmp"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["tab\there-secret", "back\\slash-secret", 'quote"and\'apostrophe', "non-ascii-sécret-ключ", "new\nline-secret"],
+    ids=["tab", "backslash", "quotes", "non-ascii", "newline"],
+)
+def test_secrets_are_redacted_however_the_report_escapes_them(tmp_path: Path, secret: str) -> None:
+    environ = {"XDG_STATE_HOME": str(tmp_path / "state"), "AWS_SESSION_TOKEN": secret}
+    # The message's repr escapes the value, the command line quotes it, an args tuple reprs it.
+    error = KeyError(secret)
+    path = write_crash_report(error, ["planton", "tofu", "plan", "-f", secret], environ, now=MOMENT)
+    text = path.read_text(encoding="utf-8")
+    for spelling in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], secret.encode("unicode_escape").decode()):
+        assert spelling not in text
+    assert text.count("<AWS_SESSION_TOKEN redacted>") >= 2
