@@ -3,9 +3,8 @@
 A path can be a regular file, but also ``/dev/stdin``, a process substitution (``<(...)``, a pipe
 under ``/dev/fd``), a FIFO nobody writes to, ``/dev/zero`` or a terminal. ``stat()`` cannot be
 trusted for any of these (a pipe's size is 0, ``/dev/zero``'s too), so the read itself is
-bounded: never more than ``limit + 1`` bytes, and for anything but a regular file never longer
-than ``wait_seconds`` (the file is opened without blocking, so a FIFO with no writer cannot hang
-the open either).
+bounded: never more than ``limit + 1`` bytes, and never longer than ``wait_seconds`` (the file is
+opened without blocking, so a FIFO with no writer cannot hang the open either).
 """
 
 from __future__ import annotations
@@ -48,11 +47,9 @@ def read_text_file(path: Path, *, limit: int, wait_seconds: float) -> TextFile:
         if stat.S_ISDIR(mode):
             raise UnreadableFile("is a directory; name the file itself")
         regular = stat.S_ISREG(mode)
-        if regular:
-            os.set_blocking(descriptor, True)
-            data = _read_regular(descriptor, limit)
-        else:
-            data = _read_stream(descriptor, limit, time.monotonic() + wait_seconds, wait_seconds)
+        # Regular files go through the same bounded loop: some claim to be regular and block
+        # on read all the same (/proc/kmsg), and a hung network mount blocks too.
+        data = _read_bounded(descriptor, limit, time.monotonic() + wait_seconds, wait_seconds)
     except OSError as err:
         raise UnreadableFile(f"cannot be read: {err.strerror}") from None
     finally:
@@ -65,21 +62,9 @@ def read_text_file(path: Path, *, limit: int, wait_seconds: float) -> TextFile:
         raise UnreadableFile("is not UTF-8 text") from None
 
 
-def _read_regular(descriptor: int, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = os.read(descriptor, min(_CHUNK, limit + 1 - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _read_stream(descriptor: int, limit: int, deadline: float, wait_seconds: float) -> bytes:
-    """Read a pipe, FIFO, terminal or device until end of file, ``limit + 1`` bytes, or the
-    deadline, whichever comes first."""
+def _read_bounded(descriptor: int, limit: int, deadline: float, wait_seconds: float) -> bytes:
+    """Read a file, pipe, FIFO, terminal or device until end of file, ``limit + 1`` bytes, or
+    the deadline, whichever comes first."""
     poller = select.poll()
     poller.register(descriptor, select.POLLIN | select.POLLPRI)
     chunks: list[bytes] = []
