@@ -196,6 +196,32 @@ def test_directory_as_manifest(cli: Cli, tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-1] == "(file): is a directory; name the file itself"
 
 
+@pytest.mark.parametrize("command", [["validate"], ["tofu", "plan"]], ids=["validate", "plan"])
+def test_unreadable_manifest_is_a_manifest_error(cli: Cli, command: list[str]) -> None:
+    # planton reads the file itself: click's own "is not readable" check would exit 2.
+    shared = Path(tempfile.mkdtemp(prefix="planton-unreadable-"))
+    try:
+        shared.chmod(0o755)
+        manifest = manifest_copy(shared / "m")
+        manifest.chmod(0o000)
+        wrapper: list[str] = []
+        if os.geteuid() == 0:  # root reads anything: run as nobody
+            wrapper = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            cli.env["HOME"] = str(shared)
+            fake = shared / "not-terraform"
+            shutil.copy(cli.env["PLANTON_TOFU_BINARY"], fake)
+            fake.chmod(0o755)
+            cli.env["PLANTON_TOFU_BINARY"] = str(fake)
+        cli.cwd = shared
+        result = cli.run(*command, "-f", str(manifest), wrapper=wrapper)
+        assert result.returncode == 4, result.stderr
+        assert_no_traceback(result)
+        assert result.stderr.splitlines()[-1] == "(file): permission denied; check the file's permissions"
+        assert sorted(p.name for p in (shared / "m").iterdir()) == ["m.yaml"]
+    finally:
+        shutil.rmtree(shared)
+
+
 # --- work dirs planton cannot write -----------------------------------------------------------
 
 

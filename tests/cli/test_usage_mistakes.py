@@ -8,7 +8,6 @@ in-process tests passed. These run the real script, as a user does.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -108,18 +107,42 @@ def test_usage_mistake_prints_clicks_short_message_and_exits_2(
     assert not (tmp_path / "work").exists()
 
 
-def test_work_dir_that_is_a_file_is_a_usage_mistake(cli: Cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize("from_env", [False, True], ids=["flag", "environment"])
+def test_work_dir_that_is_a_file_is_a_usage_mistake(cli: Cli, tmp_path: Path, from_env: bool) -> None:
     a_file = tmp_path / "not-a-dir"
     a_file.write_text("", encoding="utf-8")
-    result = cli.run("tofu", "plan", "-f", MANIFEST, "--work-dir", str(a_file))
+    if from_env:
+        cli.env["PLANTON_WORK_DIR"] = str(a_file)
+        result = cli.run("tofu", "plan", "-f", MANIFEST)
+        source = "PLANTON_WORK_DIR"
+    else:
+        result = cli.run("tofu", "plan", "-f", MANIFEST, "--work-dir", str(a_file))
+        source = "--work-dir"
     assert result.returncode == 2
     assert_no_traceback(result)
-    # Typer's copy of click says "Directory" in some releases and "dir" in others.
-    last = result.stderr.splitlines()[-1]
-    assert re.fullmatch(
-        rf"Error: Invalid value for '--work-dir': (Directory|dir) '{re.escape(str(a_file))}' is a file\.", last
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {source}: {a_file} exists and is not a directory; name a directory (it is created if missing)"
     )
     assert a_file.read_text(encoding="utf-8") == ""
+
+
+@pytest.mark.parametrize("option", ["--work-dir", "--plugin-mirror"])
+def test_an_empty_directory_option_is_a_usage_mistake(cli: Cli, tmp_path: Path, option: str) -> None:
+    # Path("") is the current directory: a script's unset "$DIR" must not quietly mean "here".
+    result = cli.run("tofu", "plan", "-f", MANIFEST, option, "")
+    assert result.returncode == 2
+    assert_no_traceback(result)
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '{option}': must not be empty; name a directory"
+    assert not (tmp_path / ".planton").exists()
+
+
+def test_help_names_the_environment_variables(cli: Cli) -> None:
+    # Square brackets in help text are Rich markup to Typer: "[env: X]" once vanished from --help.
+    cli.env["COLUMNS"] = "200"
+    result = cli.run("tofu", "plan", "--help")
+    assert result.returncode == 0
+    for name in ("PLANTON_TOFU_BINARY", "PLANTON_PLUGIN_MIRROR", "PLANTON_WORK_DIR"):
+        assert f"(env: {name}" in result.stdout
 
 
 def test_the_other_entry_point_names_itself(cli: Cli) -> None:

@@ -80,7 +80,7 @@ def test_falls_back_to_the_temporary_directory(tmp_path: Path, monkeypatch: pyte
 
 @pytest.mark.parametrize(
     "secret",
-    ["tab\there-secret", "back\\slash-secret", 'quote"and\'apostrophe', "non-ascii-sécret-ключ", "new\nline-secret"],
+    ["tab\there-secret", "back\\slash-secret", "quote\"and'apostrophe", "non-ascii-sécret-ключ", "new\nline-secret"],
     ids=["tab", "backslash", "quotes", "non-ascii", "newline"],
 )
 def test_secrets_are_redacted_however_the_report_escapes_them(tmp_path: Path, secret: str) -> None:

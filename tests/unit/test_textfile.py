@@ -129,6 +129,6 @@ def test_pipe_that_never_closes_gives_up_at_the_deadline() -> None:
 def test_a_regular_file_whose_read_blocks_gives_up_at_the_deadline() -> None:
     # /proc/kmsg says it is a regular file, and a read waits for the next kernel message.
     started = time.monotonic()
-    with pytest.raises(UnreadableFile, match="nothing finished arriving within 0.3 seconds"):
+    with pytest.raises(UnreadableFile, match=r"nothing finished arriving within 0.3 seconds"):
         read_text_file(Path("/proc/kmsg"), limit=1 << 20, wait_seconds=0.3)
     assert time.monotonic() - started < 5
