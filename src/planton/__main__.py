@@ -2,6 +2,6 @@
 
 import sys
 
-from planton.cli.app import main
+from planton.cli.entry import main
 
 sys.exit(main())

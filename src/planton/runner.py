@@ -153,7 +153,7 @@ def run(invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool
                 invocation.argv,
                 cwd=invocation.cwd,
                 env=dict(invocation.env),
-                stdout=subprocess.PIPE if capture else (sys.stderr.fileno() if stdout_to_stderr else None),
+                stdout=subprocess.PIPE if capture else (_stderr_target() if stdout_to_stderr else None),
                 process_group=None if shares_terminal else 0,
             )
         except OSError as err:
@@ -167,6 +167,15 @@ def run(invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool
             signal.signal(sig, handler)
     stdout = stdout_bytes.decode("utf-8", errors="replace") if stdout_bytes else ""
     return RunResult(process.returncode, stdout, received[0] if received else None)
+
+
+def _stderr_target() -> int:
+    """planton's stderr for terraform's stdout, or nowhere when planton was started without one
+    (``2>&-``)."""
+    try:
+        return sys.stderr.fileno() if sys.stderr is not None else subprocess.DEVNULL
+    except (OSError, ValueError):
+        return subprocess.DEVNULL
 
 
 def _stdin_is_terminal() -> bool:

@@ -110,7 +110,7 @@ def test_abort_and_keyboard_interrupt_are_130(monkeypatch: pytest.MonkeyPatch, e
 def test_closed_output_is_141_without_a_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: BaseException
 ) -> None:
-    monkeypatch.setattr("planton.cli.boundary._silence_stdout", lambda: None)  # keep pytest's stdout
+    monkeypatch.setattr("planton.cli.boundary._silence", lambda _stream: None)  # keep pytest's stdout
     validate_raises(monkeypatch, error)
     assert main(["validate", "-f", "x.yaml"]) == 141
     assert capsys.readouterr().err == ""
@@ -157,3 +157,24 @@ def test_detailed_exitcode_usage_mistake_is_1() -> None:
 )
 def test_detailed_exitcode_requested(argv: list[str], requested: bool) -> None:
     assert detailed_exitcode_requested(argv) is requested
+
+
+def test_entry_turns_an_interrupt_before_the_boundary_into_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Ctrl-C while Typer, Rich and pydantic are still being imported.
+    import signal
+
+    import planton.cli.app
+    from planton.cli import entry
+
+    def interrupted_import() -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(planton.cli.app, "main", interrupted_import)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert entry.main() == 130
+        # Exiting from here on: a late Ctrl-C is ignored rather than raised.
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

@@ -57,7 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``planton`` and ``project-planton``: runs one command and returns its exit
     code (the console scripts exit with it). ``argv`` defaults to the process's arguments."""
     if argv is None:
-        argv, prog_name = sys.argv[1:], Path(sys.argv[0]).name or "planton"
+        argv, prog_name = sys.argv[1:], _prog_name(sys.argv[0])
     else:
         prog_name = "planton"
     return run_command(typer.main.get_command(app), argv, prog_name, os.environ)
+
+
+def _prog_name(argv0: str) -> str:
+    """The name to show in usage lines: the console script's, or ``python -m planton``."""
+    name = Path(argv0).name
+    if name == "__main__.py":
+        return "python -m planton"
+    return name or "planton"

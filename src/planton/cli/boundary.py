@@ -20,7 +20,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from types import FrameType
 from typing import IO, Any, Protocol, cast
 
@@ -67,39 +68,72 @@ class Command(Protocol):
 
 
 def run_command(command: Command, argv: Sequence[str], prog_name: str, environ: Mapping[str, str]) -> int:
-    """Run ``command`` with ``argv`` and return the exit code; nothing escapes but the code."""
+    """Run ``command`` with ``argv`` and return the exit code; nothing escapes but the code.
+
+    The signal handlers stay in place until the outcome has been printed and the streams
+    flushed, so a second Ctrl-C while "interrupted" is being printed cannot end in a traceback.
+    """
     detailed = detailed_exitcode_requested(argv)
-    error = True
+    with _signals_raise_interrupted():
+        code, error = _outcome(command, argv, prog_name, environ)
+        code = _flush_streams(code, error)
+    return detailed_exit_code(code, error=error) if detailed else code
+
+
+def _outcome(command: Command, argv: Sequence[str], prog_name: str, environ: Mapping[str, str]) -> tuple[int, bool]:
+    """The exit code, and whether the command failed, with the failure already reported."""
     try:
-        with _signals_raise_interrupted():
-            code = _invoke(command, argv, prog_name)
-        error = False
+        return _invoke(command, argv, prog_name), False
     except PlantonError as err:
-        error_lines(err.lines())
-        code = err.exit_code
+        _tell(partial(error_lines, err.lines()))
+        return err.exit_code, True
     except Interrupted as stop:
-        error_lines(["interrupted"])
-        code = stop.exit_code
+        _tell(partial(error_lines, ["interrupted"]))
+        return stop.exit_code, True
     except (typer.Abort, KeyboardInterrupt):
-        error_lines(["interrupted"])
-        code = EXIT_INTERRUPTED
+        _tell(partial(error_lines, ["interrupted"]))
+        return EXIT_INTERRUPTED, True
     except (OutputClosed, BrokenPipeError):
-        _silence_stdout()
-        code = EXIT_BROKEN_PIPE
+        _silence(sys.stdout)
+        return EXIT_BROKEN_PIPE, True
     except SystemExit as done:
         # planton never calls sys.exit; Typer does, with 1, when a write hits a broken pipe.
         if isinstance(done.__context__, BrokenPipeError):
-            _silence_stdout()
-            code = EXIT_BROKEN_PIPE
-        else:
-            code = done.code if isinstance(done.code, int) else EXIT_BUG
-            error = code != 0
+            _silence(sys.stdout)
+            return EXIT_BROKEN_PIPE, True
+        code = done.code if isinstance(done.code, int) else EXIT_BUG
+        return code, code != 0
     except _CLICK_EXCEPTION as usage_mistake:
-        cast(_ClickStyleError, usage_mistake).show()
-        code = EXIT_USAGE
+        _tell(cast(_ClickStyleError, usage_mistake).show)
+        return EXIT_USAGE, True
     except Exception as bug:
-        code = _report_bug(bug, [prog_name, *argv], environ)
-    return detailed_exit_code(code, error=error) if detailed else code
+        return _report_bug(bug, [prog_name, *argv], environ), True
+
+
+def _tell(report: Callable[[], None]) -> None:
+    """Print a failure's message; when stderr has gone away the failure's code still stands."""
+    try:
+        report()
+    except (OSError, ValueError, SystemExit):
+        # A broken or closed stderr. Rich meets a broken pipe by raising SystemExit(1) (after
+        # pointing stdout, not stderr, at /dev/null).
+        _silence(sys.stderr)
+
+
+def _flush_streams(code: int, error: bool) -> int:
+    """Flush what is still buffered; a reader that went away turns a success into 141 (as
+    SIGPIPE would), and is silenced so that the interpreter's own final flush cannot print a
+    second error (and exit 120)."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            _silence(stream)
+            if not error:
+                code = EXIT_BROKEN_PIPE
+    return code
 
 
 def detailed_exitcode_requested(argv: Sequence[str]) -> bool:
@@ -126,9 +160,10 @@ def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str])
         report = write_crash_report(err, argv, environ)
     except Exception as write_error:  # reporting a bug must not raise another
         reason = getattr(write_error, "strerror", None) or type(write_error).__name__
-        error_lines([f"planton hit a bug ({where}) and could not write a crash report ({reason}); please report it"])
+        message = f"planton hit a bug ({where}) and could not write a crash report ({reason}); please report it"
     else:
-        error_lines([f"planton hit a bug ({where}); the full report is in {report}; please attach it to a bug report"])
+        message = f"planton hit a bug ({where}); the full report is in {report}; please attach it to a bug report"
+    _tell(partial(error_lines, [message]))
     return EXIT_BUG
 
 
@@ -141,8 +176,13 @@ def _signals_raise_interrupted() -> Iterator[None]:
         yield
         return
 
+    raised: list[int] = []
+
     def raise_interrupted(signum: int, _frame: FrameType | None) -> None:
-        raise Interrupted(signum)
+        # Once only: a second Ctrl-C must not interrupt the handling of the first.
+        if not raised:
+            raised.append(signum)
+            raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -152,10 +192,10 @@ def _signals_raise_interrupted() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so that the interpreter's final flush does
-    not print a second error."""
+def _silence(stream: IO[str] | None) -> None:
+    """Point a stream whose reader went away at /dev/null, dropping what it still buffers, so
+    that no later write or the interpreter's final flush prints a second error."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stream.fileno())  # type: ignore[union-attr]
         os.close(devnull)

@@ -15,10 +15,12 @@ _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def data(text: str) -> None:
     """Machine-readable output (``tofu output``'s JSON): stdout, exactly as given."""
+    if sys.stdout is None:  # started with stdout closed (>&-): the data has nowhere to go
+        raise OutputClosed
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (BrokenPipeError, ValueError):  # a reader that went away, or a closed stream
         raise OutputClosed from None
 
 

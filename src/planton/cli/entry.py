@@ -1,0 +1,26 @@
+"""The console scripts' entry point: the least that must run before the error boundary exists.
+
+Importing Typer, Rich and pydantic takes a noticeable moment; a Ctrl-C in it would otherwise
+print a traceback of the import machinery. Once ``main`` has returned the exit code, the process
+is only exiting, and a late signal must not turn that into a traceback either.
+"""
+
+from __future__ import annotations
+
+import signal
+
+# 128 + SIGINT; planton.errors holds the table, but importing it here would widen the window.
+_EXIT_INTERRUPTED = 130
+
+
+def main() -> int:
+    """Run planton and return its exit code (the console script exits with it)."""
+    try:
+        from planton.cli.app import main as run_planton
+
+        code = run_planton()
+    except KeyboardInterrupt:
+        code = _EXIT_INTERRUPTED
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    return code
