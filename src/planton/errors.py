@@ -15,6 +15,8 @@ EXIT_TERRAFORM_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ENVIRONMENT = 3
 EXIT_BAD_MANIFEST = 4
+EXIT_REFUSED = 5
+EXIT_UNMANAGED_TABLE = 6
 EXIT_BUG = 70  # EX_SOFTWARE in sysexits.h
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
@@ -29,13 +31,20 @@ DETAILED_CHANGES = 2
 EXIT_CODES: Mapping[int, str] = {
     EXIT_OK: "Success.",
     EXIT_TERRAFORM_FAILED: "terraform failed; its own error is shown above. Its status 1 is passed on; any "
-    "other status (a crash exits 2, a kill 128+N) is reported as 1, with a line naming it.",
+    "other status (a crash exits 2, a kill 128+N) is reported as 1, with a line naming it. Also: an apply "
+    "you did not approve (anything but `yes`); nothing was changed.",
     EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value. click's "
     "short usage message says which, with a suggestion. Nothing was written or run.",
     EXIT_ENVIRONMENT: "The environment is not ready: no tofu/terraform, no AWS credentials, a work dir that "
     "cannot be written, the emulator would not start, another planton is using the workspace. Nothing was run.",
     EXIT_BAD_MANIFEST: "The manifest cannot be read or is invalid (`dotted.path: message` lines). Nothing was "
     "written or run.",
+    EXIT_REFUSED: "Refused to lose a table: under `--auto-approve` the plan would delete or replace the table "
+    "or, after a region change, leave the old one behind. The message says what forced it; nothing was "
+    "changed. `--allow-replace` lets it through.",
+    EXIT_UNMANAGED_TABLE: "The table already exists but this workspace's state does not record it (a create "
+    "that was interrupted, or a table made outside planton). Nothing was changed; adopt it with "
+    "`planton tofu import`.",
     EXIT_BUG: "A bug in planton. One line names the crash report it wrote; please attach that to a bug report.",
     EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT). A running terraform was left to finish and write its "
     "state first.",
@@ -94,6 +103,24 @@ class EnvironmentNotReady(PlantonError):
     directory it must write to."""
 
     exit_code = EXIT_ENVIRONMENT
+
+
+class ChangeRefused(PlantonError):
+    """The plan would lose a table and nobody agreed to that; nothing was applied."""
+
+    exit_code = EXIT_REFUSED
+
+
+class UnmanagedTable(PlantonError):
+    """The table exists, and the state does not know it; nothing was changed."""
+
+    exit_code = EXIT_UNMANAGED_TABLE
+
+
+class ApplyNotApproved(PlantonError):
+    """The question was answered with anything but ``yes`` (or stdin ended)."""
+
+    exit_code = EXIT_TERRAFORM_FAILED
 
 
 class Interrupted(BaseException):

@@ -7,7 +7,7 @@ credentials, mirror) is checked before anything is written or started.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -23,15 +23,27 @@ from planton.credentials import (
     require_credentials,
 )
 from planton.environment import base_environment, child_environment
-from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, UsageError
+from planton.errors import (
+    DETAILED_CHANGES,
+    EXIT_OK,
+    EXIT_TERRAFORM_FAILED,
+    ApplyNotApproved,
+    ChangeRefused,
+    Interrupted,
+    UnmanagedTable,
+    UsageError,
+)
 from planton.manifest import load_manifest
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS
 from planton.manifest.normalise import table_from_manifest
 from planton.paths import expand_path
+from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, TableRef, decide, read_plan
 from planton.render import render_variables, variables_json
 from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
+from planton.state import recorded_table
 from planton.table import TableDefinition
 from planton.workspace import (
+    PLAN_FILE,
     Workspace,
     bundled_module,
     init_fingerprint,
@@ -49,8 +61,8 @@ PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
 _MAX_PIPE_TIMEOUT = 3600.0
 
 # Commands that talk to AWS and therefore need credentials (init only installs providers).
-_NEEDS_CREDENTIALS = frozenset({"plan", "apply", "destroy", "refresh"})
-TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output")
+_NEEDS_CREDENTIALS = frozenset({"plan", "apply", "destroy", "refresh", "import"})
+TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "import")
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ class TofuRequest:
     plugin_mirror: Path | None = None
     work_dir: Path | None = None
     auto_approve: bool = False
+    allow_replace: bool = False
     detailed_exitcode: bool = False
     colour: bool = True
 
@@ -73,6 +86,8 @@ class PreparedRun:
     """Everything decided before anything is written or run."""
 
     stack_input: StackInput
+    table: TableDefinition
+    region: str
     workspace: Workspace
     binary: Path
     plugin_dir: Path | None
@@ -132,6 +147,8 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     workspace = Workspace(work_dir / label / workspace_key(table.identity))
     return PreparedRun(
         stack_input=StackInput(target=loaded.document, provider_config=config),
+        table=table,
+        region=region,
         workspace=workspace,
         binary=binary,
         plugin_dir=plugin_dir,
@@ -142,34 +159,82 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
 @dataclass(frozen=True)
 class TofuOutcome:
     """How a ``planton tofu`` command ended: the last terraform command that ran (an automatic
-    ``init`` that failed stops there) and its result."""
+    ``init`` that failed stops there), its result, and what people should be told after it."""
 
     command: str
     result: RunResult
+    notes: tuple[str, ...] = ()
 
 
-def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> TofuOutcome:
+@dataclass(frozen=True)
+class Ui:
+    """How the core speaks to the person running it, whatever the front end."""
+
+    notify: Notify
+    warn: Callable[[Sequence[str]], None]
+    confirm: Callable[[], bool]
+
+
+class _Session:
+    """One command's terraform runs in one workspace, with everything already decided."""
+
+    def __init__(self, request: TofuRequest, prepared: PreparedRun, env: Mapping[str, str], ui: Ui) -> None:
+        self.request = request
+        self.prepared = prepared
+        self.workspace = prepared.workspace
+        self.env = env
+        self.ui = ui
+
+    def invoke(
+        self,
+        command: str,
+        *extra: str,
+        capture: bool = False,
+        stdout_to_stderr: bool = False,
+        watch_stderr: bool = False,
+        auto_approve: bool = False,
+        detailed_exitcode: bool = False,
+    ) -> RunResult:
+        options = CommandOptions(
+            auto_approve=auto_approve,
+            colour=self.request.colour,
+            plugin_dir=self.prepared.plugin_dir,
+            detailed_exitcode=detailed_exitcode,
+            extra=extra,
+        )
+        invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
+        return run(invocation, capture=capture, stdout_to_stderr=stdout_to_stderr, watch_stderr=watch_stderr)
+
+    def plan_to_file(self, *, detailed_exitcode: bool = False) -> RunResult:
+        return self.invoke("plan", f"-out={PLAN_FILE}", detailed_exitcode=detailed_exitcode)
+
+    def read_saved_plan(self) -> Decision:
+        """``show -json`` of the saved plan, judged."""
+        shown = self.invoke("show", PLAN_FILE, capture=True)
+        if shown.interrupted_by is not None:
+            raise Interrupted(shown.interrupted_by)
+        if shown.returncode != 0:
+            raise PlanUnreadable(f"terraform show -json {PLAN_FILE} failed; nothing was applied")
+        return decide(read_plan(shown.stdout))
+
+
+def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
     """Run ``request.command`` for the manifest; init first when the workspace needs it."""
     if request.command not in TOFU_COMMANDS:
         raise ValueError(f"unknown tofu command {request.command!r}")
+    notify = ui.notify
     prepared = prepare(request, environ, home, notify)
     base, warnings = base_environment(environ)
     for warning in warnings:
         notify(warning)
     env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
+    # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
+    # would bypass planton's checks.
+    env["TF_IN_AUTOMATION"] = "1"
+    session = _Session(request, prepared, env, ui)
     workspace = prepared.workspace
     notify(f"workspace {workspace.root}")
     notify(f"state {workspace.state_path}")
-    options = CommandOptions(
-        auto_approve=request.auto_approve,
-        colour=request.colour,
-        plugin_dir=prepared.plugin_dir,
-        detailed_exitcode=request.detailed_exitcode,
-    )
-
-    def invoke(command: str, *, capture: bool = False, stdout_to_stderr: bool = False) -> RunResult:
-        invocation = Invocation(prepared.binary, build_args(command, options), workspace.root, env)
-        return run(invocation, capture=capture, stdout_to_stderr=stdout_to_stderr)
 
     with workspace.locked():
         module = module_files(bundled_module())
@@ -179,13 +244,186 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             if request.command != "init":
                 notify(f"initialising the workspace ({prepared.binary.name} init)")
             # An automatic init must not mix its text into the command's stdout (output's JSON).
-            result = invoke("init", stdout_to_stderr=request.command != "init")
+            result = session.invoke("init", stdout_to_stderr=request.command != "init")
             if result.exit_code != 0 or result.interrupted_by is not None:
-                return TofuOutcome("init", result)
+                return TofuOutcome("init", result, _interruption_notes(session, "init", result))
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
                 return TofuOutcome("init", result)
-        return TofuOutcome(request.command, invoke(request.command, capture=request.command == "output"))
+        if request.command == "apply":
+            return _apply(session)
+        if request.command == "plan":
+            return _plan(session)
+        if request.command == "import":
+            return _import(session)
+        result = session.invoke(request.command, capture=request.command == "output", auto_approve=request.auto_approve)
+        return TofuOutcome(request.command, result, _interruption_notes(session, request.command, result))
+
+
+def _plan(session: _Session) -> TofuOutcome:
+    """terraform's plan, then planton's warning when applying it would lose a table."""
+    workspace = session.workspace
+    try:
+        result = session.plan_to_file(detailed_exitcode=session.request.detailed_exitcode)
+        if result.interrupted_by is not None or result.returncode not in (EXIT_OK, DETAILED_CHANGES):
+            return TofuOutcome("plan", result, _interruption_notes(session, "plan", result))
+        decision = session.read_saved_plan()
+    finally:
+        workspace.discard_plan()
+    for note in decision.notes:
+        session.ui.notify(note)
+    if decision.dangerous:
+        ours = decision.tainted_only and workspace.interrupted_apply() == session.prepared.table.table_name
+        if ours:
+            session.ui.notify(
+                "the taint was left by planton's own interrupted apply: `planton tofu apply` keeps the table "
+                "(untaints it) instead of replacing it"
+            )
+        else:
+            session.ui.warn(
+                [
+                    *decision.dangers,
+                    "`planton tofu apply` asks before doing this; under --auto-approve it refuses unless "
+                    "--allow-replace is given",
+                ]
+            )
+    return TofuOutcome("plan", result)
+
+
+def _apply(session: _Session) -> TofuOutcome:
+    """Plan to a file, judge it, ask (or refuse), then apply exactly that plan."""
+    request, workspace, ui = session.request, session.workspace, session.ui
+    table = session.prepared.table
+    try:
+        planned = _plan_for_apply(session)
+        if isinstance(planned, TofuOutcome):
+            return planned
+        decision = planned
+        if not decision.changes:
+            ui.notify("no changes: the table matches the manifest; nothing to apply")
+            return TofuOutcome("plan", RunResult(EXIT_OK))
+        for note in decision.notes:
+            ui.notify(note)
+        if decision.dangerous:
+            if request.auto_approve and not request.allow_replace:
+                raise ChangeRefused(
+                    "\n".join(
+                        [
+                            "refused under --auto-approve: applying this plan would lose a table",
+                            *decision.dangers,
+                            "nothing was changed; rerun with --allow-replace if that is what you want "
+                            "(or without --auto-approve, to be asked)",
+                        ]
+                    )
+                )
+            ui.warn(decision.dangers)
+        if not request.auto_approve and not ui.confirm():
+            raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
+        if decision.moved_from is not None:
+            moved = _destroy_left_behind(session, decision.moved_from)
+            if isinstance(moved, TofuOutcome):
+                return moved
+            decision = moved
+        creates = decision.creates_table
+        result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
+    finally:
+        workspace.discard_plan()
+    if result.interrupted_by is not None and result.returncode != 0:
+        workspace.record_interrupted_apply(table.table_name)
+    elif result.returncode == 0:
+        workspace.clear_interrupted_apply()
+    if result.returncode != 0 and result.interrupted_by is None and creates and _already_exists(result.stderr):
+        raise UnmanagedTable(
+            f"table {table.table_name} already exists in {session.prepared.region}, but this workspace's state "
+            "does not record it (a create that was interrupted, or a table made outside planton); nothing was "
+            f"changed. Adopt it with: planton tofu import -f {request.manifest_path}"
+        )
+    return TofuOutcome("apply", result, _interruption_notes(session, "apply", result, creating=creates))
+
+
+def _plan_for_apply(session: _Session) -> Decision | TofuOutcome:
+    """The saved plan's decision; a taint planton's own interrupted apply left is undone first
+    (the table exists: the plan's refresh just read it), so that the table is kept, not replaced."""
+    workspace, table = session.workspace, session.prepared.table
+    for _ in range(2):
+        result = session.plan_to_file()
+        if result.interrupted_by is not None or result.returncode != EXIT_OK:
+            return TofuOutcome("plan", result, _interruption_notes(session, "plan", result))
+        decision = session.read_saved_plan()
+        if not (decision.tainted_only and workspace.interrupted_apply() == table.table_name):
+            return decision
+        untainted = session.invoke("untaint", TABLE_ADDRESS)
+        if untainted.interrupted_by is not None or untainted.returncode != EXIT_OK:
+            return TofuOutcome("untaint", untainted)
+        session.ui.notify(
+            f"table {table.table_name} was left tainted by planton's own interrupted apply; it exists, so "
+            "planton untainted it instead of replacing it (and its items)"
+        )
+        workspace.clear_interrupted_apply()
+    return decision
+
+
+def _destroy_left_behind(session: _Session, old: TableRef) -> Decision | TofuOutcome:
+    """After agreement: delete the table a region change leaves behind, in its own region, then
+    plan again; the new plan must be a plain create."""
+    workspace, prepared = session.workspace, session.prepared
+    session.ui.notify(f"deleting table {old} first, as agreed: the manifest moved it to {prepared.region}")
+    old_table = replace(prepared.table, table_name=old.name)
+    workspace.write_variables(variables_json(render_variables(old_table, old.region or prepared.region)))
+    try:
+        destroyed = session.invoke("destroy", auto_approve=True)
+    finally:
+        workspace.write_variables(prepared.variables)
+    if destroyed.interrupted_by is not None or destroyed.returncode != EXIT_OK:
+        return TofuOutcome("destroy", destroyed, _interruption_notes(session, "destroy", destroyed))
+    replanned = _plan_for_apply(session)
+    if isinstance(replanned, Decision) and replanned.dangerous:
+        raise ChangeRefused(
+            "\n".join(["after deleting the old table the plan still would lose one:", *replanned.dangers])
+        )
+    return replanned
+
+
+def _import(session: _Session) -> TofuOutcome:
+    """Adopt the manifest's existing table into this workspace's state."""
+    table = session.prepared.table
+    result = session.invoke("import", TABLE_ADDRESS, table.table_name)
+    if result.returncode == EXIT_OK and result.interrupted_by is None:
+        session.workspace.clear_interrupted_apply()
+        session.ui.notify(
+            f"table {table.table_name} is now managed here; `planton tofu plan` shows how it differs from the manifest"
+        )
+    return TofuOutcome("import", result, _interruption_notes(session, "import", result))
+
+
+def _already_exists(stderr: str) -> bool:
+    return "ResourceInUseException" in stderr or "Table already exists" in stderr
+
+
+def _interruption_notes(
+    session: _Session, command: str, result: RunResult, *, creating: bool = False
+) -> tuple[str, ...]:
+    """What terraform really did when Ctrl-C (or SIGTERM) reached it, read from its exit and the state."""
+    if result.interrupted_by is None:
+        return ()
+    if result.returncode == EXIT_OK:
+        return (f"the interruption came as terraform finished: {command} completed",)
+    recorded = recorded_table(session.workspace.state_path)
+    table = session.prepared.table.table_name
+    if command == "apply" and recorded is not None and recorded.tainted:
+        return (
+            f"interrupted: terraform stopped while table {recorded.name} was being created; the state records it "
+            "as tainted. The next `planton tofu apply` keeps it (planton untaints what its own interrupted apply "
+            "left) instead of recreating it",
+        )
+    if command == "apply" and creating and recorded is None:
+        return (
+            f"interrupted: terraform stopped before the state recorded table {table}. If AWS created it anyway, "
+            f"the next apply stops and says so; adopt it with: planton tofu import -f {session.request.manifest_path}",
+        )
+    return (
+        f"interrupted: terraform stopped {command} and saved its state; `planton tofu plan` shows where things stand",
+    )
 
 
 def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
@@ -198,7 +436,7 @@ def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -
     planton's own outcomes.
     """
     result = outcome.result
-    if result.interrupted_by is not None:
+    if result.interrupted_by is not None and result.returncode != EXIT_OK:
         return result.exit_code
     status = result.returncode
     changes_reported = request.detailed_exitcode and outcome.command == "plan" and status == DETAILED_CHANGES

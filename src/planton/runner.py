@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +34,14 @@ _BASE_FLAGS: Mapping[str, tuple[str, ...]] = {
     "destroy": (),
     "refresh": ("-input=false",),
     "output": ("-json",),
+    "show": ("-json",),
+    "import": ("-input=false",),
+    "untaint": (),
 }
 _APPROVABLE = frozenset({"apply", "destroy"})
-_COLOURED = frozenset({"init", "plan", "apply", "destroy", "refresh"})
+_COLOURED = frozenset({"init", "plan", "apply", "destroy", "refresh", "import"})
+# How much of terraform's stderr a watched run keeps for planton to read (its last bytes).
+_STDERR_KEPT = 64 * 1024
 
 
 def find_binary(requested: str | None, environ: Mapping[str, str]) -> Path:
@@ -109,6 +115,7 @@ class RunResult:
     returncode: int
     stdout: str = ""
     interrupted_by: int | None = None
+    stderr: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -120,9 +127,13 @@ class RunResult:
         return self.returncode
 
 
-def run(invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool = False) -> RunResult:
+def run(
+    invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool = False, watch_stderr: bool = False
+) -> RunResult:
     """Run to completion, streaming output live (or capturing stdout when ``capture``; or
-    sending it to stderr when ``stdout_to_stderr``, to keep planton's stdout for data).
+    sending it to stderr when ``stdout_to_stderr``, to keep planton's stdout for data). With
+    ``watch_stderr`` terraform's stderr is still shown live, and its end is kept in the result
+    for planton to recognise an error by.
 
     SIGINT and SIGTERM do not stop planton while terraform runs. When terraform shares planton's
     terminal (stdin is a TTY, so it can prompt for approval) the terminal's Ctrl-C reaches it
@@ -147,26 +158,71 @@ def run(invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool
     # Handlers go in before the child starts, so no Ctrl-C can orphan it: one that lands while
     # it starts is forwarded as soon as it exists.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    watcher: _StderrWatcher | None = None
     try:
+        if watch_stderr:
+            watcher = _StderrWatcher()
         try:
             process = subprocess.Popen(
                 invocation.argv,
                 cwd=invocation.cwd,
                 env=dict(invocation.env),
                 stdout=subprocess.PIPE if capture else (_stderr_target() if stdout_to_stderr else None),
+                stderr=watcher.write_end if watcher else None,
                 process_group=None if shares_terminal else 0,
             )
         except OSError as err:
             raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err.strerror}") from None
+        finally:
+            if watcher:
+                watcher.started()
         started.append(process)
         for signum in list(received):
             forward(signum)
         stdout_bytes, _ = process.communicate()
     finally:
+        if watcher:
+            watcher.finish()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     stdout = stdout_bytes.decode("utf-8", errors="replace") if stdout_bytes else ""
-    return RunResult(process.returncode, stdout, received[0] if received else None)
+    stderr = watcher.text() if watcher else ""
+    return RunResult(process.returncode, stdout, received[0] if received else None, stderr)
+
+
+class _StderrWatcher:
+    """A pipe for the child's stderr, copied to planton's own stderr as it arrives (so people
+    see it live) while its last bytes are kept."""
+
+    def __init__(self) -> None:
+        self._read_end, self.write_end = os.pipe()
+        self._kept = bytearray()
+        self._echo = _stderr_target() != subprocess.DEVNULL
+        self._thread = threading.Thread(target=self._copy, name="terraform-stderr", daemon=True)
+
+    def started(self) -> None:
+        """The child has its copy of the write end (or failed to start): drop ours, and copy."""
+        os.close(self.write_end)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        while chunk := os.read(self._read_end, 65536):
+            self._kept += chunk
+            del self._kept[:-_STDERR_KEPT]
+            if self._echo:
+                try:
+                    os.write(2, chunk)
+                except OSError:  # nobody reads planton's stderr any more: keep watching
+                    self._echo = False
+
+    def finish(self) -> None:
+        """Wait for the child's stderr to close (it has exited) and release the pipe."""
+        if self._thread.is_alive() or self._thread.ident is not None:
+            self._thread.join()
+        os.close(self._read_end)
+
+    def text(self) -> str:
+        return self._kept.decode("utf-8", errors="replace")
 
 
 def _stderr_target() -> int:

@@ -38,6 +38,8 @@ DEFAULT_WORK_DIR_NAME = ".planton"
 STATE_FILE = "terraform.tfstate"
 _LOCK_FILE = ".planton.lock"
 _INIT_MARKER = ".planton-init.json"
+_INTERRUPTED_MARKER = ".planton-interrupted.json"
+PLAN_FILE = "planton.tfplan"
 MODULE_NAME = "aws_dynamodb"
 _PSEUDO_FILESYSTEMS = frozenset({"dev", "proc", "sys"})
 
@@ -141,6 +143,49 @@ class Workspace:
             for name, text in module.items():
                 _write_atomically(self.root / name, text)
             _write_atomically(self.variables_path, variables, mode=0o600)
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    @property
+    def plan_path(self) -> Path:
+        """Where ``apply`` saves the plan it shows, decides on and then applies."""
+        return self.root / PLAN_FILE
+
+    def write_variables(self, variables: str) -> None:
+        """Replace the variables file (the table as terraform is to see it next)."""
+        try:
+            _write_atomically(self.variables_path, variables, mode=0o600)
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def discard_plan(self) -> None:
+        """Remove the saved plan: it holds the variables in clear text, and is stale once used."""
+        try:
+            self.plan_path.unlink(missing_ok=True)
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def record_interrupted_apply(self, table_name: str) -> None:
+        """Remember that planton's own apply of ``table_name`` was interrupted: a taint it left
+        is then known to be planton's, and can be undone instead of replacing the table."""
+        try:
+            _write_atomically(self.root / _INTERRUPTED_MARKER, json.dumps({"table_name": table_name}) + "\n")
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def interrupted_apply(self) -> str | None:
+        """The table whose apply planton saw interrupted here, if one was and not yet finished."""
+        try:
+            recorded = json.loads((self.root / _INTERRUPTED_MARKER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        name = recorded.get("table_name") if isinstance(recorded, dict) else None
+        return name if isinstance(name, str) else None
+
+    def clear_interrupted_apply(self) -> None:
+        """An apply finished: nothing is left half-done."""
+        try:
+            (self.root / _INTERRUPTED_MARKER).unlink(missing_ok=True)
         except OSError as err:
             raise self._unusable(err) from None
 

@@ -25,7 +25,9 @@ from support import HACK_MANIFEST, REPO_ROOT
 FAKE_TERRAFORM = textwrap.dedent(
     """\
     #!{python}
-    # Stands in for terraform: init succeeds; output prints JSON; every other command exits {status}.
+    # Stands in for terraform: init succeeds; output prints JSON; plan saves a plan file and exits
+    # {plan_status}; show -json prints a recorded plan that creates the table; every other command
+    # exits {status}.
     import json, os, sys
     command = sys.argv[1]
     if command == "init":
@@ -34,15 +36,31 @@ FAKE_TERRAFORM = textwrap.dedent(
     if command == "output":
         print(json.dumps({{"table_name": {{"value": "planton-demo-orders"}}}}))
         sys.exit(0)
-    print("fake terraform", command, "exits {status}", file=sys.stderr)
+    if command == "show":
+        print(open({plan_json!r}, encoding="utf-8").read())
+        sys.exit(0)
+    if command == "plan":
+        for arg in sys.argv:
+            if arg.startswith("-out="):
+                open(arg[len("-out="):], "w").write("a saved plan")
+        print("fake terraform plan exits {plan_status}", file=sys.stderr)
+        sys.exit({plan_status})
+    print("fake terraform", command, "exits {status}", {message!r}, file=sys.stderr)
     sys.exit({status})
     """
 )
 
+CREATE_PLAN = REPO_ROOT / "tests" / "fixtures" / "plans" / "create.json"
 
-def fake_terraform(directory: Path, status: int) -> Path:
-    path = directory / f"terraform-exits-{status}"
-    path.write_text(FAKE_TERRAFORM.format(python=sys.executable, status=status), encoding="utf-8")
+
+def fake_terraform(
+    directory: Path, status: int, plan_status: int = 0, plan_json: Path = CREATE_PLAN, message: str = ""
+) -> Path:
+    path = directory / f"terraform-exits-{status}-plan-{plan_status}-{plan_json.stem}"
+    text = FAKE_TERRAFORM.format(
+        python=sys.executable, status=status, plan_status=plan_status, plan_json=str(plan_json), message=message
+    )
+    path.write_text(text, encoding="utf-8")
     path.chmod(0o755)
     return path
 
@@ -75,7 +93,7 @@ def test_readme_table_is_the_code_table() -> None:
 
 def test_every_code_is_distinct_and_documented() -> None:
     assert len(set(EXIT_CODES)) == len(EXIT_CODES)
-    assert sorted(EXIT_CODES) == [0, 1, 2, 3, 4, 70, 130, 141, 143]
+    assert sorted(EXIT_CODES) == [0, 1, 2, 3, 4, 5, 6, 70, 130, 141, 143]
 
 
 # --- one test per row -------------------------------------------------------------------------
@@ -113,6 +131,22 @@ def test_4_bad_manifest(cli: Cli, invalid_manifest: Path) -> None:
     result = cli.run("tofu", "plan", "-f", str(invalid_manifest))
     assert result.returncode == 4
     assert result.stderr.splitlines()[-1] == "spec.partition_key_type: required"
+
+
+def test_5_refused(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 0, plan_json=CREATE_PLAN.with_name("replace_key.json"))
+    result = cli.run("tofu", "apply", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(binary))
+    assert result.returncode == 5, result.stderr
+    assert "error: refused under --auto-approve: applying this plan would lose a table" in result.stderr
+    assert "fake terraform apply" not in result.stderr  # nothing was applied
+
+
+def test_6_unmanaged_table(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 1, message="ResourceInUseException: Table already exists: planton-demo-orders")
+    result = cli.run("tofu", "apply", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(binary))
+    assert result.returncode == 6, result.stderr
+    assert "table planton-demo-orders already exists in us-east-1" in result.stderr
+    assert f"planton tofu import -f {HACK_MANIFEST}" in result.stderr
 
 
 def test_70_bug(tmp_path: Path) -> None:
@@ -182,7 +216,7 @@ def test_output_reaches_a_reader(cli: Cli, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("status", "expected"), [(0, 0), (2, 2), (1, 1), (3, 1)])
 def test_detailed_exitcode_passes_terraforms_meaning_on(cli: Cli, tmp_path: Path, status: int, expected: int) -> None:
-    binary = fake_terraform(tmp_path, status)
+    binary = fake_terraform(tmp_path, 0, plan_status=status)
     result = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--detailed-exitcode", "--binary", str(binary))
     assert result.returncode == expected, result.stderr
 

@@ -37,12 +37,19 @@ def test_users_own_cli_config_is_respected(tmp_path: Path) -> None:
 FAKE_TERRAFORM = textwrap.dedent(
     """\
     #!{python}
-    # Stands in for terraform: init succeeds; apply behaves like terraform on Ctrl-C, stopping
-    # gracefully and writing its state before it exits 1. A second SIGINT would be a hard abort.
+    # Stands in for terraform: init succeeds; plan saves a plan that creates the table; apply
+    # behaves like terraform on Ctrl-C, stopping gracefully and writing its state before it
+    # exits 1. A second SIGINT would be a hard abort.
     import os, signal, sys, time
     command = sys.argv[1]
     if command == "init":
         os.makedirs(".terraform", exist_ok=True)
+        sys.exit(0)
+    if command == "plan":
+        open("planton.tfplan", "w").close()
+        sys.exit(0)
+    if command == "show":
+        print(open({plan_json!r}, encoding="utf-8").read())
         sys.exit(0)
     interrupts = []
     signal.signal(signal.SIGINT, lambda *_: interrupts.append(1))
@@ -60,7 +67,8 @@ FAKE_TERRAFORM = textwrap.dedent(
 
 def test_ctrl_c_lets_terraform_finish_writing_state(tmp_path: Path) -> None:
     fake = tmp_path / "fake-terraform"
-    fake.write_text(FAKE_TERRAFORM.format(python=sys.executable))
+    plan_json = Path(__file__).parents[1] / "fixtures" / "plans" / "create.json"
+    fake.write_text(FAKE_TERRAFORM.format(python=sys.executable, plan_json=str(plan_json)))
     fake.chmod(0o755)
     env = base_env(tmp_path)
     env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
@@ -88,5 +96,7 @@ def test_ctrl_c_lets_terraform_finish_writing_state(tmp_path: Path) -> None:
             process.kill()
     assert process.returncode == 130, stderr
     assert (workspace / "terraform.tfstate").read_text() == "interrupts=1\n", "forwarded exactly once, then waited"
-    assert "interrupted; apply was allowed to finish and write its state" in stderr
+    # What terraform really left: its state holds no table, so the table may exist unrecorded.
+    assert "interrupted: terraform stopped before the state recorded table planton-demo-orders" in stderr
+    assert f"adopt it with: planton tofu import -f {HACK_MANIFEST}" in stderr
     assert "Traceback" not in stderr

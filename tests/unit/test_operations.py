@@ -39,7 +39,9 @@ def request(command: str = "plan", detailed: bool = False) -> TofuRequest:
         (RunResult(3), True, 1, "plan: terraform exited with status 3"),
         (RunResult(-signal.SIGKILL), False, 1, "plan: terraform was killed by signal 9"),
         (RunResult(1, interrupted_by=signal.SIGINT), False, 130, None),
-        (RunResult(0, interrupted_by=signal.SIGTERM), False, 143, None),
+        (RunResult(1, interrupted_by=signal.SIGTERM), False, 143, None),
+        # terraform finished its work before the signal could stop it: the command completed.
+        (RunResult(0, interrupted_by=signal.SIGINT), False, 0, None),
     ],
 )
 def test_tofu_exit_code(result: RunResult, detailed: bool, code: int, note: str | None) -> None:

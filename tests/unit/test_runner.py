@@ -27,7 +27,7 @@ from planton import runner
 from planton.errors import EnvironmentNotReady
 from planton.runner import BINARY_ENV, CommandOptions, Invocation, RunResult, build_args, find_binary, run
 
-COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output")
+COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "show", "import", "untaint")
 MIRROR = Path("/opt/mirror")
 
 
@@ -116,19 +116,19 @@ def test_build_args_rules_hold_for_every_combination(command: str, options: Comm
         # Only an approved apply/destroy may refuse input; otherwise terraform must be able to prompt.
         assert ("-input=false" in args) == approving
     else:
-        assert "-input=false" in args or command == "output"
+        assert ("-input=false" in args) == (command not in ("output", "show", "untaint"))
     plugin_flags = [arg for arg in args if arg.startswith("-plugin-dir")]
     if command == "init" and options.plugin_dir is not None:
         assert plugin_flags == [f"-plugin-dir={options.plugin_dir}"]
     else:
         assert plugin_flags == []
-    assert ("-no-color" in args) == (not options.colour and command != "output")
+    assert ("-no-color" in args) == (not options.colour and command not in ("output", "show", "untaint"))
     if options.extra:
         assert args[-len(options.extra) :] == list(options.extra)
     assert len(args) == len(set(args)), f"a flag is repeated: {args}"
 
 
-@pytest.mark.parametrize("command", ["import", "show", "state", "", "APPLY", "apply "])
+@pytest.mark.parametrize("command", ["state", "taint", "", "APPLY", "apply "])
 def test_build_args_unknown_command(command: str) -> None:
     with pytest.raises(ValueError, match="does not run terraform"):
         build_args(command, CommandOptions())
@@ -588,3 +588,35 @@ def test_signal_that_lands_while_the_child_starts_is_forwarded_once(
     assert result.interrupted_by == signal.SIGTERM
     assert result.exit_code == 143
     assert guard.received == []
+
+
+def test_watched_stderr_is_shown_live_and_kept(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    script = _script(
+        tmp_path,
+        "fail.py",
+        """\
+        import sys
+        print('to stdout')
+        sys.stderr.write('#' * 100000 + '\\nError: ResourceInUseException: Table already exists\\n')
+        sys.exit(1)
+        """,
+    )
+    result = run(_invocation(script, cwd=tmp_path), watch_stderr=True)
+    assert result.returncode == 1
+    assert result.stderr.endswith("Error: ResourceInUseException: Table already exists\n")
+    assert len(result.stderr.encode()) <= 64 * 1024  # only the end is kept
+    captured = capfd.readouterr()
+    assert "ResourceInUseException" in captured.err  # and the person saw all of it
+    assert captured.err.count("#") == 100000
+    assert "to stdout" in captured.out
+
+
+def test_unwatched_stderr_is_not_kept(tmp_path: Path) -> None:
+    script = _script(tmp_path, "fail.py", "import sys\nsys.stderr.write('boom\\n')\nsys.exit(1)\n")
+    assert run(_invocation(script, cwd=tmp_path)).stderr == ""
+
+
+def test_watched_run_of_a_missing_binary_is_environment_not_ready(tmp_path: Path) -> None:
+    invocation = Invocation(binary=tmp_path / "missing", args=[], cwd=tmp_path, env={})
+    with pytest.raises(EnvironmentNotReady, match="cannot start"):
+        run(invocation, watch_stderr=True)

@@ -471,3 +471,26 @@ def test_bundled_module_prepared_workspace_round_trip(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     workspace.prepare(module, json.dumps({"spec": {}}))
     assert module_files(tmp_path) == module
+
+
+def test_interrupted_apply_is_remembered_until_cleared(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    workspace.prepare(MODULE, VARIABLES)
+    assert workspace.interrupted_apply() is None
+    workspace.record_interrupted_apply("orders")
+    assert workspace.interrupted_apply() == "orders"
+    workspace.clear_interrupted_apply()
+    assert workspace.interrupted_apply() is None
+    workspace.clear_interrupted_apply()  # nothing to clear is fine
+
+
+def test_saved_plan_is_discarded_and_variables_rewritten(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    workspace.prepare(MODULE, VARIABLES)
+    workspace.plan_path.write_text("plan", encoding="utf-8")
+    workspace.discard_plan()
+    assert not workspace.plan_path.exists()
+    workspace.discard_plan()
+    workspace.write_variables('{"other": true}\n')
+    assert workspace.variables_path.read_text(encoding="utf-8") == '{"other": true}\n'
+    assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600

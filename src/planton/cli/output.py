@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 
 from rich.console import Console
 
@@ -36,6 +37,32 @@ def error_lines(lines: list[str]) -> None:
     _stderr.print(f"[bold red]error:[/bold red] {_escape(lines[0])}")
     for line in lines[1:]:
         _stderr.print(line, markup=False)
+
+
+def warn(lines: Sequence[str]) -> None:
+    """A warning that must be read before a question: each line on its own."""
+    for line in lines:
+        _stderr.print(f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
+
+
+def confirm() -> bool:
+    """Ask, as terraform does, whether to apply; only ``yes`` agrees. The answer is read from
+    stdin even when it is not a terminal (``echo yes | planton tofu apply``); no stdin, or its
+    end, is a no."""
+    _stderr.print(
+        "\n[bold]Do you want to perform these actions?[/bold]\n"
+        "  planton will apply exactly the plan shown above.\n"
+        "  Only 'yes' will be accepted to approve.\n"
+    )
+    _stderr.print("  [bold]Enter a value:[/bold] ", end="")
+    if sys.stdin is None:
+        return False
+    try:
+        answer = sys.stdin.readline()
+    except (OSError, ValueError):
+        return False
+    _stderr.print("")
+    return answer.strip() == "yes"
 
 
 def success(message: str) -> None:

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from planton.cli import options
-from planton.cli.output import colour_wanted, data, notify
-from planton.operations import TofuRequest, run_tofu, tofu_exit_code
+from planton.cli.output import colour_wanted, confirm, data, notify, warn
+from planton.operations import TofuRequest, Ui, run_tofu, tofu_exit_code
 from planton.paths import home_directory
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ def _run(
     no_color: bool,
     auto_approve: bool = False,
     detailed_exitcode: bool = False,
+    allow_replace: bool = False,
 ) -> None:
     request = TofuRequest(
         command=command,
@@ -38,15 +39,16 @@ def _run(
         plugin_mirror=plugin_mirror,
         work_dir=work_dir,
         auto_approve=auto_approve,
+        allow_replace=allow_replace,
         detailed_exitcode=detailed_exitcode,
         colour=colour_wanted(no_color),
     )
-    outcome = run_tofu(request, os.environ, home_directory(os.environ), notify)
+    outcome = run_tofu(request, os.environ, home_directory(os.environ), Ui(notify, warn, confirm))
     code = tofu_exit_code(outcome, request, notify)
     if command == "output" and code == 0:
         data(outcome.result.stdout)
-    if outcome.result.interrupted_by is not None:
-        notify(f"interrupted; {outcome.command} was allowed to finish and write its state")
+    for note in outcome.notes:
+        notify(note)
     raise typer.Exit(code)
 
 
@@ -107,9 +109,36 @@ def plan(
     _run("plan", manifest, local, binary, plugin_mirror, work_dir, no_color, detailed_exitcode=detailed_exitcode)
 
 
-app.command("apply")(_approvable("apply", "Create or update the table."))
+@app.command()
+def apply(
+    manifest: options.Manifest,
+    auto_approve: options.AutoApprove = False,
+    allow_replace: Annotated[
+        bool,
+        typer.Option(
+            "--allow-replace",
+            help="Let through a plan that deletes or replaces the table, or moves it to another region "
+            "(its items are lost). Without it, --auto-approve refuses such a plan.",
+        ),
+    ] = False,
+    local: options.Local = False,
+    binary: options.Binary = None,
+    plugin_mirror: options.PluginMirror = None,
+    work_dir: options.WorkDir = None,
+    no_color: options.NoColor = False,
+) -> None:
+    """Plan, check the plan, ask, and apply exactly that plan."""
+    _run("apply", manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve, allow_replace=allow_replace)
+
+
 app.command("destroy")(_approvable("destroy", "Delete the table."))
 app.command("refresh")(_plain("refresh", "Update the state from the real table without changing it."))
+app.command("import")(
+    _plain(
+        "import",
+        "Adopt the manifest's existing table into the state (after an interrupted create, or a table made by hand).",
+    )
+)
 
 
 @app.command()

@@ -1,0 +1,253 @@
+"""What a saved terraform plan would do to the table, and whether planton lets it happen.
+
+Pure: reads the JSON of ``terraform show -json PLANFILE`` (tofu writes the same format) and
+returns a decision; nothing here runs terraform. Tested on plans recorded from terraform and
+moto (``tests/fixtures/plans``).
+
+A plan is dangerous when applying it would lose a table or its items:
+
+* it deletes the table, or replaces it (delete and create again: every item is lost), for a key,
+  name or attribute-type change or because terraform marked the table tainted;
+* it creates a table while the state held one that is no longer found where the manifest now
+  looks: a region change, where terraform would forget the old table and leave it billed and
+  unmanaged in its old region.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from planton.errors import PlantonError
+
+TABLE_ADDRESS = "aws_dynamodb_table.this"
+# The plan JSON's major version planton understands; a new major may move what it reads.
+SUPPORTED_FORMAT_MAJOR = 1
+
+TAINTED = "replace_because_tainted"
+
+# The module's resource arguments that force a replacement, in the manifest's terms.
+_FIELDS_OF = {
+    "name": "spec.table_name",
+    "hash_key": "spec.partition_key_name",
+    "range_key": "spec.sort_key_name",
+    "attribute": "spec.partition_key_type / spec.sort_key_type",
+    "local_secondary_index": "the local secondary indexes",
+}
+
+
+class PlanUnreadable(PlantonError):
+    """terraform's plan JSON is not what planton can judge; nothing is applied."""
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A table as the state or the plan names it."""
+
+    name: str
+    region: str | None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})" if self.region else self.name
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """The plan's change to the table resource."""
+
+    actions: tuple[str, ...]
+    reason: str | None
+    replace_paths: tuple[str, ...]
+    before: TableRef | None
+    after_name: str | None
+
+    @property
+    def replaces(self) -> bool:
+        return "delete" in self.actions and "create" in self.actions
+
+    @property
+    def deletes(self) -> bool:
+        return "delete" in self.actions
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """What planton reads from a plan."""
+
+    region: str | None
+    table: TableChange | None
+    vanished: TableRef | None
+    changes: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What applying the plan would do, in words, and whether it loses a table.
+
+    ``moved_from`` is the table left behind by a region change: it must be destroyed in its own
+    region (only when the user agreed) before the new one is created, or it is orphaned.
+    """
+
+    changes: bool
+    dangers: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    moved_from: TableRef | None = None
+    tainted_only: bool = False
+    creates_table: bool = False
+
+    @property
+    def dangerous(self) -> bool:
+        return bool(self.dangers)
+
+
+def read_plan(text: str) -> PlanReport:
+    """Parse ``show -json`` output; ``PlanUnreadable`` when it is not a plan planton can judge."""
+    try:
+        document = json.loads(text)
+    except ValueError as err:
+        raise PlanUnreadable(f"terraform show -json did not print JSON ({err}); nothing was applied") from None
+    if not isinstance(document, Mapping):
+        raise PlanUnreadable("terraform show -json printed no plan object; nothing was applied")
+    version = str(document.get("format_version", ""))
+    major = version.split(".", 1)[0]
+    if major != str(SUPPORTED_FORMAT_MAJOR):
+        raise PlanUnreadable(
+            f"terraform's plan format is {version or 'missing'}, and planton reads {SUPPORTED_FORMAT_MAJOR}.x; "
+            "nothing was applied. Use a terraform/tofu release this planton supports, or upgrade planton"
+        )
+    region = _configured_region(document)
+    table = next((_table_change(item) for item in _items(document, "resource_changes")), None)
+    vanished = next((_vanished(item) for item in _items(document, "resource_drift") if _vanished(item)), None)
+    changes = any(
+        tuple(_change(item).get("actions", ())) not in ((), ("no-op",), ("read",))
+        for item in _items(document, "resource_changes")
+    ) or any(
+        tuple(change.get("actions", ())) != ("no-op",)
+        for change in (document.get("output_changes") or {}).values()
+        if isinstance(change, Mapping)
+    )
+    return PlanReport(region=region, table=table, vanished=vanished, changes=changes)
+
+
+def decide(report: PlanReport) -> Decision:
+    """The decision for a plan made by ``apply`` (``destroy`` is never judged: it is the ask)."""
+    change = report.table
+    if change is None or not report.changes:
+        return Decision(changes=report.changes)
+    dangers: list[str] = []
+    notes: list[str] = []
+    moved_from: TableRef | None = None
+    tainted_only = False
+    if change.replaces:
+        old = change.before.name if change.before else (change.after_name or "the table")
+        if change.reason == TAINTED and not change.replace_paths:
+            tainted_only = True
+            dangers.append(
+                f"the plan replaces table {old}: terraform marked it tainted (an apply that did not finish), "
+                "so it would delete the table and every item in it, then create it empty"
+            )
+        else:
+            dangers.append(
+                f"the plan replaces table {old}: it deletes the table and every item in it, then creates "
+                f"it again, forced by {_forced_by(change)}"
+            )
+            if "name" in change.replace_paths and change.after_name and change.after_name != old:
+                dangers.append(
+                    f"this workspace holds table {old}, and the manifest names {change.after_name}; if the "
+                    "manifest describes a different table, give it its own metadata.name or metadata.id "
+                    "(each gets its own workspace, and nothing is deleted)"
+                )
+    elif change.deletes:
+        old = change.before.name if change.before else "the table"
+        dangers.append(f"the plan deletes table {old} and every item in it")
+    elif "create" in change.actions and report.vanished is not None:
+        gone = report.vanished
+        if gone.region and report.region and gone.region != report.region:
+            moved_from = gone
+            dangers.append(
+                f"spec.aws_region changed from {gone.region} to {report.region}: terraform would create a new, "
+                f"empty table in {report.region} and forget {gone.name} in {gone.region}, leaving it unmanaged "
+                f"and still billed; approving deletes {gone.name} in {gone.region} (and every item in it) first"
+            )
+        else:
+            notes.append(f"table {gone} no longer exists (deleted outside planton?); apply creates it again, empty")
+    return Decision(
+        changes=True,
+        dangers=tuple(dangers),
+        notes=tuple(notes),
+        moved_from=moved_from,
+        tainted_only=tainted_only,
+        creates_table=change.actions == ("create",),
+    )
+
+
+def _forced_by(change: TableChange) -> str:
+    if not change.replace_paths:
+        return f"terraform ({change.reason or 'no reason given'})"
+    fields = []
+    for path in change.replace_paths:
+        field = _FIELDS_OF.get(path, path)
+        if field not in fields:
+            fields.append(field)
+    return "a change to " + ", ".join(fields)
+
+
+def _items(document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    items = document.get(key) or []
+    if not isinstance(items, Sequence):
+        raise PlanUnreadable(f"terraform's plan has a malformed {key}; nothing was applied")
+    return [item for item in items if isinstance(item, Mapping) and item.get("address") == TABLE_ADDRESS]
+
+
+def _change(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    change = item.get("change")
+    return change if isinstance(change, Mapping) else {}
+
+
+def _table_change(item: Mapping[str, Any]) -> TableChange:
+    change = _change(item)
+    before = change.get("before")
+    after = change.get("after")
+    return TableChange(
+        actions=tuple(str(action) for action in change.get("actions", ())),
+        reason=item.get("action_reason"),
+        replace_paths=tuple(_path_root(path) for path in change.get("replace_paths") or ()),
+        before=_table_ref(before) if isinstance(before, Mapping) else None,
+        after_name=after.get("name") if isinstance(after, Mapping) else None,
+    )
+
+
+def _vanished(item: Mapping[str, Any]) -> TableRef | None:
+    """The table a refresh found missing (drift ``delete``): the state knew it, AWS did not."""
+    change = _change(item)
+    before = change.get("before")
+    if tuple(change.get("actions", ())) != ("delete",) or not isinstance(before, Mapping):
+        return None
+    return _table_ref(before)
+
+
+def _table_ref(values: Mapping[str, Any]) -> TableRef:
+    return TableRef(name=str(values.get("name") or values.get("id") or "?"), region=_arn_region(values.get("arn")))
+
+
+def _arn_region(arn: Any) -> str | None:
+    """``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`` -> REGION."""
+    if not isinstance(arn, str):
+        return None
+    parts = arn.split(":")
+    return parts[3] or None if len(parts) > 5 else None
+
+
+def _path_root(path: Any) -> str:
+    if isinstance(path, Sequence) and not isinstance(path, str) and path:
+        return str(path[0])
+    return str(path)
+
+
+def _configured_region(document: Mapping[str, Any]) -> str | None:
+    spec = ((document.get("variables") or {}).get("spec") or {}).get("value")
+    if isinstance(spec, Mapping) and isinstance(spec.get("aws_region"), str):
+        return str(spec["aws_region"])
+    return None

@@ -1,0 +1,44 @@
+"""What a workspace's local state records about the table, read without running terraform.
+
+Used only to tell people the truth after an interruption (was the table recorded? tainted?);
+every decision about changing the table is made on a plan (``plan.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_TYPE = "aws_dynamodb_table"
+_NAME = "this"
+
+
+@dataclass(frozen=True)
+class RecordedTable:
+    """The table as the state records it."""
+
+    name: str
+    tainted: bool
+
+
+def recorded_table(state_path: Path) -> RecordedTable | None:
+    """The table in the state file, or None when the state has none (or cannot be read)."""
+    try:
+        document = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for resource in _list(document, "resources"):
+        if resource.get("mode") == "managed" and resource.get("type") == _TYPE and resource.get("name") == _NAME:
+            for instance in _list(resource, "instances"):
+                attributes = instance.get("attributes")
+                name = attributes.get("name") if isinstance(attributes, Mapping) else None
+                return RecordedTable(name=str(name or "?"), tainted=instance.get("status") == "tainted")
+    return None
+
+
+def _list(document: Any, key: str) -> list[Mapping[str, Any]]:
+    items = document.get(key) if isinstance(document, Mapping) else None
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []

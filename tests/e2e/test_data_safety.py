@@ -1,0 +1,199 @@
+"""No table is lost or orphaned unless the user asked for exactly that: the real CLI, real
+terraform and moto, with items written by boto3 and counted afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e_support import Cli, assert_no_traceback, dynamodb
+
+pytestmark = pytest.mark.e2e
+
+ITEMS = 5
+
+
+def manifest(
+    path: Path,
+    table: str,
+    *,
+    name: str = "orders",
+    region: str = "us-east-1",
+    partition_key: str = "customer_id",
+    metadata_id: str | None = None,
+) -> Path:
+    lines = [
+        "apiVersion: aws.project-planton.org/v1",
+        "kind: AwsDynamodb",
+        "metadata:",
+        f"  name: {name}",
+        *([f"  id: {metadata_id}"] if metadata_id else []),
+        "spec:",
+        f"  table_name: {table}",
+        f"  aws_region: {region}",
+        "  billing_mode: PAY_PER_REQUEST",
+        f"  partition_key_name: {partition_key}",
+        "  partition_key_type: STRING",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def write_items(client: Any, table: str, key: str = "customer_id") -> None:
+    for number in range(ITEMS):
+        client.put_item(TableName=table, Item={key: {"S": f"c{number}"}})
+
+
+def count_items(client: Any, table: str) -> int:
+    return int(client.scan(TableName=table, Select="COUNT")["Count"])
+
+
+def tables(client: Any) -> list[str]:
+    return list(client.list_tables()["TableNames"])
+
+
+def test_a_key_change_is_refused_under_auto_approve(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("keyed")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(client, table)
+
+    manifest(path, table, partition_key="shop_id")
+    refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert_no_traceback(refused)
+    assert f"the plan replaces table {table}" in refused.stderr
+    assert "forced by a change to spec.partition_key_name" in refused.stderr
+    assert count_items(client, table) == ITEMS
+
+    # Asked, and not answered yes: nothing happens either.
+    declined = cli.run("tofu", "apply", "-f", str(path), input_text="no\n")
+    assert declined.returncode == 1
+    assert "warning: the plan replaces table" in declined.stderr
+    assert declined.stderr.index("warning: the plan replaces") < declined.stderr.index("Only 'yes' will be accepted")
+    assert "apply cancelled: the answer was not 'yes'; nothing was changed" in declined.stderr
+    assert count_items(client, table) == ITEMS
+
+    # What the user asked for, exactly: replaced, items gone, new key in place.
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve", "--allow-replace")
+    described = client.describe_table(TableName=table)["Table"]
+    assert described["KeySchema"] == [{"AttributeName": "shop_id", "KeyType": "HASH"}]
+    assert count_items(client, table) == 0
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_yes_at_the_question_lets_a_replacement_through(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("asked")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    manifest(path, table, partition_key="shop_id")
+    result = cli.run("tofu", "apply", "-f", str(path), input_text="yes\n")
+    assert result.returncode == 0, result.stderr
+    assert client.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"] == "shop_id"
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_two_manifests_with_one_name_never_delete_each_other(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    client = dynamodb(moto_endpoint, "us-east-1")
+    team_a, team_b = unique("team-a-orders"), unique("team-b-orders")
+    first = manifest(tmp_path / "a" / "orders.yaml", team_a)
+    second = manifest(tmp_path / "b" / "orders.yaml", team_b)  # same metadata.name, shared PLANTON_WORK_DIR
+    cli.ok("tofu", "apply", "-f", str(first), "--auto-approve")
+    write_items(client, team_a)
+
+    refused = cli.run("tofu", "apply", "-f", str(second), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert f"this workspace holds table {team_a}, and the manifest names {team_b}" in refused.stderr
+    assert "give it its own metadata.name or metadata.id" in refused.stderr
+    assert "Destroying" not in refused.stdout
+    assert count_items(client, team_a) == ITEMS
+    assert team_b not in tables(client)
+
+    # Its own identity gives it its own workspace: both tables live.
+    manifest(second, team_b, metadata_id="team-b")
+    cli.ok("tofu", "apply", "-f", str(second), "--auto-approve")
+    assert count_items(client, team_a) == ITEMS
+    assert team_b in tables(client)
+    cli.ok("tofu", "destroy", "-f", str(second), "--auto-approve")
+    cli.ok("tofu", "destroy", "-f", str(first), "--auto-approve")
+    assert {team_a, team_b}.isdisjoint(tables(client))
+
+
+def test_a_region_change_never_orphans_the_table(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("moving")
+    east, west = dynamodb(moto_endpoint, "us-east-1"), dynamodb(moto_endpoint, "eu-west-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(east, table)
+
+    manifest(path, table, region="eu-west-1")
+    refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert "spec.aws_region changed from us-east-1 to eu-west-1" in refused.stderr
+    assert "leaving it unmanaged and still billed" in refused.stderr
+    assert count_items(east, table) == ITEMS
+    assert table not in tables(west)
+
+    # Agreed: the old table is deleted in its own region, the new one created; nothing is left behind.
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve", "--allow-replace")
+    assert table not in tables(east)
+    assert table in tables(west)
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(east) + tables(west)
+
+
+def test_plan_warns_before_apply_would_lose_a_table(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("warned")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    manifest(path, table, partition_key="shop_id")
+    plan = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    assert f"warning: the plan replaces table {table}" in plan.stderr
+    assert not list((tmp_path / "work").rglob("planton.tfplan"))  # the saved plan is never left behind
+    manifest(path, table)
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_a_table_the_state_does_not_know_is_adopted_not_clobbered(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("by-hand")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "customer_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        # As the manifest has it: moto cannot change a table's encryption afterwards (AWS can).
+        SSESpecification={"Enabled": True},
+    )
+    write_items(client, table)
+    path = manifest(tmp_path / "m.yaml", table)
+
+    stopped = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert stopped.returncode == 6, stopped.stderr
+    assert f"table {table} already exists in us-east-1, but this workspace's state does not record it" in stopped.stderr
+    assert f"planton tofu import -f {path}" in stopped.stderr
+    assert count_items(client, table) == ITEMS
+
+    imported = cli.ok("tofu", "import", "-f", str(path))
+    assert "Import successful" in imported.stdout
+    # Only real differences remain (the tags the manifest adds), and applying them keeps the items.
+    plan = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stderr
+    assert "must be replaced" not in plan.stdout
+    assert "warning:" not in plan.stderr
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert count_items(client, table) == ITEMS
+    assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)

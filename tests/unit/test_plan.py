@@ -1,0 +1,117 @@
+"""The guard's decisions, on plans recorded from terraform and moto (tests/fixtures/plans)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from planton.plan import PlanUnreadable, TableRef, decide, read_plan
+
+PLANS = Path(__file__).parents[1] / "fixtures" / "plans"
+
+
+def recorded(name: str) -> str:
+    return (PLANS / f"{name}.json").read_text(encoding="utf-8")
+
+
+def test_create_is_safe() -> None:
+    decision = decide(read_plan(recorded("create")))
+    assert decision.changes
+    assert not decision.dangerous
+    assert decision.notes == ()
+
+
+def test_no_changes() -> None:
+    report = read_plan(recorded("noop"))
+    assert not report.changes
+    assert decide(report).changes is False
+    assert not decide(report).dangerous
+
+
+def test_update_in_place_is_safe() -> None:
+    report = read_plan(recorded("update"))
+    assert report.table is not None
+    assert report.table.actions == ("update",)
+    decision = decide(report)
+    assert decision.changes
+    assert not decision.dangerous
+
+
+def test_replace_by_key_names_the_fields_that_force_it() -> None:
+    decision = decide(read_plan(recorded("replace_key")))
+    assert decision.dangerous
+    assert not decision.tainted_only
+    [danger] = decision.dangers
+    assert danger == (
+        "the plan replaces table planton-demo-orders: it deletes the table and every item in it, then creates "
+        "it again, forced by a change to spec.sort_key_name, spec.partition_key_name"
+    )
+
+
+def test_replace_by_name_says_the_workspace_holds_another_table() -> None:
+    decision = decide(read_plan(recorded("replace_name")))
+    assert decision.dangerous
+    first, second = decision.dangers
+    assert "forced by a change to spec.table_name" in first
+    assert second.startswith("this workspace holds table planton-demo-orders, and the manifest names other-orders;")
+    assert "give it its own metadata.name or metadata.id" in second
+
+
+def test_replace_by_taint() -> None:
+    decision = decide(read_plan(recorded("taint")))
+    assert decision.dangerous
+    assert decision.tainted_only
+    assert "terraform marked it tainted" in decision.dangers[0]
+
+
+def test_delete() -> None:
+    decision = decide(read_plan(recorded("destroy")))
+    assert decision.dangers == ("the plan deletes table planton-demo-orders and every item in it",)
+
+
+def test_region_move_would_orphan_the_old_table() -> None:
+    report = read_plan(recorded("region_move"))
+    assert report.region == "eu-west-1"
+    assert report.vanished == TableRef("planton-demo-orders", "us-east-1")
+    decision = decide(report)
+    assert decision.moved_from == TableRef("planton-demo-orders", "us-east-1")
+    [danger] = decision.dangers
+    assert danger.startswith("spec.aws_region changed from us-east-1 to eu-west-1: terraform would create a new")
+    assert "leaving it unmanaged and still billed" in danger
+
+
+def test_table_deleted_outside_in_the_same_region_is_recreated_with_a_note() -> None:
+    document = json.loads(recorded("region_move"))
+    document["variables"]["spec"]["value"]["aws_region"] = "us-east-1"
+    decision = decide(read_plan(json.dumps(document)))
+    assert not decision.dangerous
+    assert decision.moved_from is None
+    assert decision.notes == (
+        "table planton-demo-orders (us-east-1) no longer exists (deleted outside planton?); "
+        "apply creates it again, empty",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json", "terraform show -json did not print JSON"),
+        ("[]", "printed no plan object"),
+        ('{"format_version": "2.0"}', "terraform's plan format is 2.0, and planton reads 1.x"),
+        ("{}", "terraform's plan format is missing"),
+        ('{"format_version": "1.2", "resource_changes": 5}', "malformed resource_changes"),
+    ],
+)
+def test_a_plan_planton_cannot_judge_is_never_applied(text: str, message: str) -> None:
+    with pytest.raises(PlanUnreadable, match=message):
+        read_plan(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "creates"),
+    [("create", True), ("region_move", True), ("update", False), ("replace_key", False), ("taint", False)],
+)
+def test_creates_table(name: str, creates: bool) -> None:
+    assert decide(read_plan(recorded(name))).creates_table is creates
