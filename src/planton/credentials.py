@@ -29,6 +29,9 @@ EMULATOR_MAX_ATTEMPTS = "2"
 
 ALLOW_INSTANCE_CREDENTIALS = "PLANTON_ALLOW_INSTANCE_CREDENTIALS"
 
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+_SERVICE_ENDPOINT_PREFIX = ENDPOINT_VARIABLE + "_"
+
 # Variables that make up provider_config; everything else AWS_* is non-secret SDK config.
 _PROVIDER_CONFIG_VARIABLES = frozenset(
     {
@@ -61,13 +64,23 @@ class AwsProviderConfig:
     session_token: str | None = field(default=None, repr=False)
     profile: str | None = None
     endpoint_url: str | None = None
+    # The SDK's per-service endpoints (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_STS, ...),
+    # as (variable, url) pairs sorted by variable.
+    service_endpoints: tuple[tuple[str, str], ...] = ()
 
     def __repr__(self) -> str:
         shown = "set" if self.access_key_id else "unset"
         return (
             f"AwsProviderConfig(region={self.region!r}, profile={self.profile!r}, "
-            f"access_key={shown}, endpoint_url={self.endpoint_url!r})"
+            f"access_key={shown}, endpoint_url={self.endpoint_url!r}, service_endpoints={self.service_endpoints!r})"
         )
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        """Every endpoint override, by its variable's name: where terraform will really send
+        requests. Empty for real AWS."""
+        general = {ENDPOINT_VARIABLE: self.endpoint_url} if self.endpoint_url else {}
+        return {**general, **dict(self.service_endpoints)}
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,12 @@ def provider_config_from_environment(environ: Mapping[str, str]) -> AwsProviderC
         secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or None,
         session_token=environ.get("AWS_SESSION_TOKEN") or environ.get("AWS_SECURITY_TOKEN") or None,
         profile=environ.get("AWS_PROFILE") or environ.get("AWS_DEFAULT_PROFILE") or None,
-        endpoint_url=environ.get("AWS_ENDPOINT_URL") or None,
+        endpoint_url=environ.get(ENDPOINT_VARIABLE) or None,
+        service_endpoints=tuple(
+            sorted(
+                (name, value) for name, value in environ.items() if name.startswith(_SERVICE_ENDPOINT_PREFIX) and value
+            )
+        ),
     )
 
 
@@ -179,7 +197,7 @@ def aws_environment(config: AwsProviderConfig, environ: Mapping[str, str], *, lo
         "AWS_ENDPOINT_URL": config.endpoint_url,
     }
     child.update({name: value for name, value in settings.items() if value})
-    if is_loopback_endpoint(config.endpoint_url):
+    if any(is_loopback_endpoint(url) for url in config.endpoints.values()):
         child.setdefault("AWS_MAX_ATTEMPTS", EMULATOR_MAX_ATTEMPTS)
     return child
 

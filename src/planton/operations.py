@@ -143,7 +143,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     else:
         config = replace(environment_config, region=region)
 
-    label = target_label(local=request.local, endpoint_url=config.endpoint_url)
+    label = target_label(local=request.local, endpoints=config.endpoints)
     workspace = Workspace(work_dir / label / workspace_key(table.identity))
     return PreparedRun(
         stack_input=StackInput(target=loaded.document, provider_config=config),

@@ -69,13 +69,21 @@ def workspace_key(identity: ResourceIdentity) -> str:
     return f"{identity.name}-{hashlib.sha256(qualifier.encode()).hexdigest()[:10]}"
 
 
-def target_label(*, local: bool, endpoint_url: str | None) -> str:
-    """``local``, ``aws``, or ``endpoint-<hash>`` for a custom ``AWS_ENDPOINT_URL``."""
+def target_label(*, local: bool, endpoints: Mapping[str, str]) -> str:
+    """``local``, ``aws``, or ``endpoint-<hash>`` when any endpoint is overridden
+    (``AWS_ENDPOINT_URL`` or a per-service ``AWS_ENDPOINT_URL_DYNAMODB``, ``_STS``, ...): state
+    kept for an emulator must never be mistaken for real AWS's, or the other way round."""
     if local:
         return "local"
-    if endpoint_url:
-        return "endpoint-" + hashlib.sha256(endpoint_url.rstrip("/").encode()).hexdigest()[:10]
-    return "aws"
+    urls = {name: url.rstrip("/") for name, url in endpoints.items() if url}
+    if not urls:
+        return "aws"
+    if set(urls) == {"AWS_ENDPOINT_URL"}:
+        # The hash workspaces made with AWS_ENDPOINT_URL alone have always had: they keep working.
+        key = urls["AWS_ENDPOINT_URL"]
+    else:
+        key = "\n".join(f"{name}={url}" for name, url in sorted(urls.items()))
+    return "endpoint-" + hashlib.sha256(key.encode()).hexdigest()[:10]
 
 
 def resolve_work_dir(

@@ -3,15 +3,24 @@ terraform and moto, with items written by boto3 and counted afterwards."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from e2e_support import Cli, assert_no_traceback, dynamodb
+from holding_proxy import HoldingProxy, holding_proxy
+
+from e2e_support import BIN_DIR, Cli, assert_no_traceback, dynamodb
 
 pytestmark = pytest.mark.e2e
+
+TERRAFORM = shutil.which("tofu") or shutil.which("terraform")
 
 ITEMS = 5
 
@@ -195,5 +204,129 @@ def test_a_table_the_state_does_not_know_is_adopted_not_clobbered(cli: Cli, moto
     cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
     assert count_items(client, table) == ITEMS
     assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)
+
+
+# --- Ctrl-C at exactly the wrong moment: a proxy in front of moto holds one reply ------------
+
+
+def interrupted_apply(cli: Cli, proxy: HoldingProxy, path: Path) -> subprocess.CompletedProcess[str]:
+    """Start an apply (through the proxy: the whole test talks to moto through it, so that
+    every command finds the same workspace), SIGINT planton once the held reply is pending, and
+    let it end. planton forwards the signal to terraform exactly once."""
+    process = subprocess.Popen(
+        [str(BIN_DIR / "planton"), "tofu", "apply", "-f", str(path), "--auto-approve"],
+        env=cli.env,
+        cwd=cli.cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proxy.held.wait(180), f"the held operation never came: {proxy.seen}"
+        time.sleep(0.5)  # terraform is waiting for the reply
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        proxy.release()
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def test_ctrl_c_while_waiting_for_a_new_table_keeps_it(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("tainted")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table, name=table)
+    with holding_proxy(moto_endpoint) as proxy:
+        cli.env["AWS_ENDPOINT_URL"] = proxy.url
+        proxy.hold("DescribeTable", after="CreateTable")  # the wait for ACTIVE after the create
+        stopped = interrupted_apply(cli, proxy, path)
+        assert stopped.returncode == 130, stopped.stderr
+        assert_no_traceback(stopped)
+        assert f"terraform stopped while table {table} was being created; the state records it as tainted" in (
+            stopped.stderr
+        )
+        write_items(client, table)  # written between the interruption and the next apply
+
+        resumed = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+        assert resumed.returncode == 0, resumed.stderr
+        assert (
+            f"table {table} was left tainted by planton's own interrupted apply; it exists, so planton untainted"
+            in (resumed.stderr)
+        )
+        assert "Destroying" not in resumed.stdout
+        assert count_items(client, table) == ITEMS
+        assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+        cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_a_taint_planton_did_not_leave_is_guarded(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    # Someone ran `terraform taint` by hand: planton cannot know why, so it is a replacement.
+    table = unique("hand-tainted")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table, name=table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(client, table)
+    workspace = next((tmp_path / "work").glob(f"*/{table}"))
+    env = {**cli.env, "AWS_ENDPOINT_URL": moto_endpoint, "TF_CLI_CONFIG_FILE": os.devnull}
+    taint = subprocess.run(
+        [str(TERRAFORM), "taint", "aws_dynamodb_table.this"], cwd=workspace, env=env, capture_output=True, text=True
+    )
+    assert taint.returncode == 0, taint.stderr
+    refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert "terraform marked it tainted" in refused.stderr
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_ctrl_c_while_create_table_is_in_flight_is_recovered_by_import(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    table = unique("unrecorded")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table, name=table)
+    with holding_proxy(moto_endpoint) as proxy:
+        cli.env["AWS_ENDPOINT_URL"] = proxy.url
+        proxy.hold("CreateTable")  # moto creates the table; terraform never hears back
+        stopped = interrupted_apply(cli, proxy, path)
+        assert stopped.returncode == 130, stopped.stderr
+        assert f"terraform stopped before the state recorded table {table}" in stopped.stderr
+        assert table in tables(client)
+        write_items(client, table)
+
+        blocked = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+        assert blocked.returncode == 6, blocked.stderr
+        assert f"planton tofu import -f {path}" in blocked.stderr
+        assert count_items(client, table) == ITEMS
+
+        cli.ok("tofu", "import", "-f", str(path))
+        assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+        assert count_items(client, table) == ITEMS
+        cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)
+
+
+# --- per-service endpoints -----------------------------------------------------------------
+
+
+def test_per_service_endpoints_are_an_endpoint_target(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("per-service")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    del cli.env["AWS_ENDPOINT_URL"]
+    cli.env["AWS_ENDPOINT_URL_DYNAMODB"] = moto_endpoint
+    cli.env["AWS_ENDPOINT_URL_STS"] = moto_endpoint
+    path = manifest(tmp_path / "m.yaml", table, name=table)
+    applied = cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert table in tables(client)
+    state_line = next(line for line in applied.stderr.splitlines() if line.startswith("planton: state "))
+    state = Path(state_line.removeprefix("planton: state "))
+    # Never the real-AWS workspace: that state would be mistaken for production's.
+    assert state.parent.parent.name.startswith("endpoint-")
+    assert not (tmp_path / "work" / "aws").exists()
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
     assert table not in tables(client)

@@ -324,6 +324,35 @@ def test_aws_environment_max_attempts_default_for_loopback(endpoint: str) -> Non
     assert child["AWS_ENDPOINT_URL"] == endpoint
 
 
+@pytest.mark.parametrize("service", ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_STS"])
+def test_per_service_loopback_endpoint_caps_retries_and_passes_through(service: str) -> None:
+    environ = {service: LOCAL_ENDPOINT, "AWS_PROFILE": "dev"}
+    config = provider_config_from_environment(environ)
+    assert config.endpoints == {service: LOCAL_ENDPOINT}
+    child = aws_environment(config, environ, local=False)
+    assert child["AWS_MAX_ATTEMPTS"] == "2"
+    assert child[service] == LOCAL_ENDPOINT
+
+
+def test_per_service_endpoints_are_read_sorted_and_never_empty() -> None:
+    environ = {
+        "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1",
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:2",
+        "AWS_ENDPOINT_URL_S3": "",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:3",
+    }
+    config = provider_config_from_environment(environ)
+    assert config.service_endpoints == (
+        ("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2"),
+        ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"),
+    )
+    assert config.endpoints == {
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:3",
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:2",
+        "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1",
+    }
+
+
 def test_aws_environment_user_max_attempts_wins_when_not_local() -> None:
     environ = {"AWS_ENDPOINT_URL": LOCAL_ENDPOINT, "AWS_MAX_ATTEMPTS": "9"}
     config = AwsProviderConfig(region="us-east-1", profile="dev", endpoint_url=LOCAL_ENDPOINT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -104,18 +105,31 @@ def test_workspace_key_stable_across_calls_and_processes() -> None:
 
 
 def test_target_label_local_and_aws() -> None:
-    assert target_label(local=True, endpoint_url=None) == "local"
-    assert target_label(local=True, endpoint_url="http://127.0.0.1:5000") == "local"
-    assert target_label(local=False, endpoint_url=None) == "aws"
-    assert target_label(local=False, endpoint_url="") == "aws"
+    assert target_label(local=True, endpoints={}) == "local"
+    assert target_label(local=True, endpoints={"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}) == "local"
+    assert target_label(local=False, endpoints={}) == "aws"
+    assert target_label(local=False, endpoints={"AWS_ENDPOINT_URL": ""}) == "aws"
 
 
 def test_target_label_endpoint() -> None:
-    label = target_label(local=False, endpoint_url="http://127.0.0.1:5000")
-    assert label == "endpoint-f9413619c3"
-    assert target_label(local=False, endpoint_url="http://127.0.0.1:5000/") == label
-    assert target_label(local=False, endpoint_url="http://127.0.0.1:5001") != label
-    assert target_label(local=False, endpoint_url="http://localhost:5000") != label
+    def label(url: str) -> str:
+        return target_label(local=False, endpoints={"AWS_ENDPOINT_URL": url})
+
+    # The label workspaces have always had for AWS_ENDPOINT_URL alone: existing ones keep working.
+    assert label("http://127.0.0.1:5000") == "endpoint-" + hashlib.sha256(b"http://127.0.0.1:5000").hexdigest()[:10]
+    assert label("http://127.0.0.1:5000/") == label("http://127.0.0.1:5000")
+    assert label("http://127.0.0.1:5001") != label("http://127.0.0.1:5000")
+    assert label("http://localhost:5000") != label("http://127.0.0.1:5000")
+
+
+@pytest.mark.parametrize("service", ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_STS"])
+def test_target_label_per_service_endpoint_is_never_real_aws(service: str) -> None:
+    label = target_label(local=False, endpoints={service: "http://127.0.0.1:5000"})
+    assert label.startswith("endpoint-")
+    assert label != target_label(local=False, endpoints={"AWS_ENDPOINT_URL": "http://127.0.0.1:5000"})
+    both = {service: "http://127.0.0.1:5000", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000"}
+    assert target_label(local=False, endpoints=both) not in (label, "aws")
+    assert target_label(local=False, endpoints={service: "http://127.0.0.1:5001"}) != label
 
 
 # --- resolve_work_dir ----------------------------------------------------------------------
