@@ -171,6 +171,11 @@ def decide(report: PlanReport) -> Decision:
                 f"empty table in {report.region} and forget {gone.name} in {gone.region}, leaving it unmanaged "
                 f"and still billed; approving deletes {gone.name} in {gone.region} (and every item in it) first"
             )
+        elif change.after_name and change.after_name != gone.name:
+            notes.append(
+                f"table {gone}, which this workspace's state recorded, no longer exists (deleted outside "
+                f"planton?); apply creates {change.after_name}, empty"
+            )
         else:
             notes.append(f"table {gone} no longer exists (deleted outside planton?); apply creates it again, empty")
     return Decision(

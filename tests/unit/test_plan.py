@@ -94,6 +94,18 @@ def test_table_deleted_outside_in_the_same_region_is_recreated_with_a_note() -> 
     )
 
 
+def test_a_vanished_table_and_another_name_says_both() -> None:
+    document = json.loads(recorded("region_move"))
+    document["variables"]["spec"]["value"]["aws_region"] = "us-east-1"
+    document["resource_changes"][0]["change"]["after"]["name"] = "other-orders"
+    decision = decide(read_plan(json.dumps(document)))
+    assert not decision.dangerous
+    assert decision.notes == (
+        "table planton-demo-orders (us-east-1), which this workspace's state recorded, no longer exists "
+        "(deleted outside planton?); apply creates other-orders, empty",
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
