@@ -40,11 +40,12 @@ EXIT_CODES: Mapping[int, str] = {
     EXIT_BAD_MANIFEST: "The manifest cannot be read or is invalid (`dotted.path: message` lines). Nothing was "
     "written or run.",
     EXIT_REFUSED: "Refused to lose a table: under `--auto-approve` the plan would delete or replace the table "
-    "or, after a region change, leave the old one behind. The message says what forced it; nothing was "
-    "changed. `--allow-replace` lets it through.",
+    "or, after a region change, leave the old one behind (`--allow-replace` lets it through); or `refresh` / "
+    "`destroy` would act on a table other than the one the manifest names. The message says what; nothing was "
+    "changed.",
     EXIT_UNMANAGED_TABLE: "The table already exists but this workspace's state does not record it (a create "
-    "that was interrupted, or a table made outside planton). Nothing was changed; adopt it with "
-    "`planton tofu import`.",
+    "that was interrupted, or a table made outside planton: adopt it with `planton tofu import`), or another "
+    "planton workspace manages it (never adopted). Nothing was changed.",
     EXIT_BUG: "A bug in planton. One line names the crash report it wrote; please attach that to a bug report.",
     EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT). A running terraform was left to finish and write its "
     "state first.",

@@ -40,7 +40,7 @@ from planton.paths import expand_path
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, TableRef, decide, read_plan
 from planton.render import render_variables, variables_json
 from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
-from planton.state import recorded_table
+from planton.state import RecordedTable, recorded_table
 from planton.table import TableDefinition
 from planton.workspace import (
     PLAN_FILE,
@@ -164,6 +164,9 @@ class TofuOutcome:
     command: str
     result: RunResult
     notes: tuple[str, ...] = ()
+    # False when the command stopped after an intermediate step (an apply's plan, untaint or
+    # old-table destroy) because of a signal, even if that step itself finished.
+    finished: bool = True
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,9 @@ class _Session:
         self.workspace = prepared.workspace
         self.env = env
         self.ui = ui
+        # What the state held before this command ran anything (read under the lock).
+        self.recorded: RecordedTable | None = None
+        self.key_type_change: str | None = None
 
     def invoke(
         self,
@@ -206,7 +212,10 @@ class _Session:
         return run(invocation, capture=capture, stdout_to_stderr=stdout_to_stderr, watch_stderr=watch_stderr)
 
     def plan_to_file(self, *, detailed_exitcode: bool = False) -> RunResult:
-        return self.invoke("plan", f"-out={PLAN_FILE}", detailed_exitcode=detailed_exitcode)
+        # A key type change is one the aws provider ignores (it plans nothing); DynamoDB cannot
+        # make it in place, so planton asks for the replacement it needs, and the guard judges it.
+        replace_table = (f"-replace={TABLE_ADDRESS}",) if self.key_type_change else ()
+        return self.invoke("plan", f"-out={PLAN_FILE}", *replace_table, detailed_exitcode=detailed_exitcode)
 
     def read_saved_plan(self) -> Decision:
         """``show -json`` of the saved plan, judged."""
@@ -215,7 +224,7 @@ class _Session:
             raise Interrupted(shown.interrupted_by)
         if shown.returncode != 0:
             raise PlanUnreadable(f"terraform show -json {PLAN_FILE} failed; nothing was applied")
-        return decide(read_plan(shown.stdout))
+        return decide(read_plan(shown.stdout), self.recorded, self.key_type_change)
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
@@ -250,6 +259,10 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
                 return TofuOutcome("init", result)
+        session.recorded = recorded_table(workspace.state_path)
+        session.key_type_change = _key_type_change(session.recorded, prepared.table)
+        if request.command in ("refresh", "destroy"):
+            _refuse_another_table(session)
         if request.command == "apply":
             return _apply(session)
         if request.command == "plan":
@@ -287,7 +300,7 @@ def _plan(session: _Session) -> TofuOutcome:
                     "--allow-replace is given",
                 ]
             )
-    return TofuOutcome("plan", result)
+    return TofuOutcome("plan", result, _interruption_notes(session, "plan", result))
 
 
 def _apply(session: _Session) -> TofuOutcome:
@@ -328,11 +341,13 @@ def _apply(session: _Session) -> TofuOutcome:
         result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
     finally:
         workspace.discard_plan()
-    if result.interrupted_by is not None and result.returncode != 0:
+    if result.interrupted_by is not None and result.returncode != 0 and creates:
+        # Only a create can leave the taint planton may later undo as its own.
         workspace.record_interrupted_apply(table.table_name)
     elif result.returncode == 0:
         workspace.clear_interrupted_apply()
     if result.returncode != 0 and result.interrupted_by is None and creates and _already_exists(result.stderr):
+        _refuse_a_table_managed_elsewhere(session)
         raise UnmanagedTable(
             f"table {table.table_name} already exists in {session.prepared.region}, but this workspace's state "
             "does not record it (a create that was interrupted, or a table made outside planton); nothing was "
@@ -348,13 +363,13 @@ def _plan_for_apply(session: _Session) -> Decision | TofuOutcome:
     for _ in range(2):
         result = session.plan_to_file()
         if result.interrupted_by is not None or result.returncode != EXIT_OK:
-            return TofuOutcome("plan", result, _interruption_notes(session, "plan", result))
+            return TofuOutcome("plan", result, _interruption_notes(session, "plan", result), finished=False)
         decision = session.read_saved_plan()
         if not (decision.tainted_only and workspace.interrupted_apply() == table.table_name):
             return decision
         untainted = session.invoke("untaint", TABLE_ADDRESS)
         if untainted.interrupted_by is not None or untainted.returncode != EXIT_OK:
-            return TofuOutcome("untaint", untainted)
+            return TofuOutcome("untaint", untainted, _interruption_notes(session, "untaint", untainted), finished=False)
         session.ui.notify(
             f"table {table.table_name} was left tainted by planton's own interrupted apply; it exists, so "
             "planton untainted it instead of replacing it (and its items)"
@@ -375,7 +390,9 @@ def _destroy_left_behind(session: _Session, old: TableRef) -> Decision | TofuOut
     finally:
         workspace.write_variables(prepared.variables)
     if destroyed.interrupted_by is not None or destroyed.returncode != EXIT_OK:
-        return TofuOutcome("destroy", destroyed, _interruption_notes(session, "destroy", destroyed))
+        return TofuOutcome("destroy", destroyed, _interruption_notes(session, "destroy", destroyed), finished=False)
+    # The state no longer holds the old table: the next plan is judged on its own.
+    session.recorded = None
     replanned = _plan_for_apply(session)
     if isinstance(replanned, Decision) and replanned.dangerous:
         raise ChangeRefused(
@@ -387,6 +404,7 @@ def _destroy_left_behind(session: _Session, old: TableRef) -> Decision | TofuOut
 def _import(session: _Session) -> TofuOutcome:
     """Adopt the manifest's existing table into this workspace's state."""
     table = session.prepared.table
+    _refuse_a_table_managed_elsewhere(session)
     result = session.invoke("import", TABLE_ADDRESS, table.table_name)
     if result.returncode == EXIT_OK and result.interrupted_by is None:
         session.workspace.clear_interrupted_apply()
@@ -394,6 +412,71 @@ def _import(session: _Session) -> TofuOutcome:
             f"table {table.table_name} is now managed here; `planton tofu plan` shows how it differs from the manifest"
         )
     return TofuOutcome("import", result, _interruption_notes(session, "import", result))
+
+
+def _key_type_change(recorded: RecordedTable | None, table: TableDefinition) -> str | None:
+    """The key attributes whose type the manifest changed, in its terms, or None."""
+    if recorded is None:
+        return None
+    changed = []
+    for field_name, key in (("spec.partition_key_type", table.partition_key), ("spec.sort_key_type", table.sort_key)):
+        if key is None:
+            continue
+        before = recorded.attribute_types.get(key.name)
+        if before is not None and before != key.type.value:
+            changed.append(f"{field_name} from {before} to {key.type.value}")
+    if not changed:
+        return None
+    return "a key type change (" + ", ".join(changed) + "), which DynamoDB cannot make in place"
+
+
+def _refuse_another_table(session: _Session) -> None:
+    """refresh and destroy act on the table the state holds: refuse when the manifest names
+    another (a renamed table, a region change, or a second manifest sharing the workspace)."""
+    recorded, table, region = session.recorded, session.prepared.table, session.prepared.region
+    if recorded is None:
+        return
+    same_name = recorded.name == table.table_name
+    same_region = recorded.region is None or recorded.region == region
+    if same_name and same_region:
+        return
+    held = f"{recorded.name} in {recorded.region}" if recorded.region else recorded.name
+    command = session.request.command
+    effect = (
+        "would delete nothing and forget it"
+        if command == "destroy" and not same_region and same_name
+        else ("would delete it" if command == "destroy" else "would drop it from the state")
+    )
+    raise ChangeRefused(
+        "\n".join(
+            [
+                f"refused: this workspace's state holds table {held}, but the manifest names {table.table_name} in "
+                f"{region}; {command} {effect}. Nothing was changed",
+                "to act on the recorded table, point the manifest back at it (spec.table_name, spec.aws_region); "
+                "`planton tofu apply` moves or renames it (it asks first); if this manifest describes a different "
+                "table, give it its own metadata.name or metadata.id",
+            ]
+        )
+    )
+
+
+def _refuse_a_table_managed_elsewhere(session: _Session) -> None:
+    """Another workspace beside this one (another manifest) records the same table: adopting it
+    here would let two manifests fight over it, and destroy it from either."""
+    table, region = session.prepared.table.table_name, session.prepared.region
+    here = session.workspace.root
+    try:
+        siblings = [path for path in here.parent.iterdir() if path.is_dir() and path != here]
+    except OSError:
+        return
+    for other in sorted(siblings):
+        recorded = recorded_table(other / "terraform.tfstate")
+        if recorded is not None and recorded.name == table and recorded.region in (None, region):
+            raise UnmanagedTable(
+                f"table {table} in {region} is already managed by another planton workspace, {other} (another "
+                "manifest's); nothing was changed. Two manifests must never manage one table: give this manifest "
+                "its own spec.table_name, or use the manifest that manages it"
+            )
 
 
 def _already_exists(stderr: str) -> bool:
@@ -406,8 +489,12 @@ def _interruption_notes(
     """What terraform really did when Ctrl-C (or SIGTERM) reached it, read from its exit and the state."""
     if result.interrupted_by is None:
         return ()
+    if result.returncode == EXIT_OK and session.request.command != command:
+        return (f"interrupted after terraform's {command} finished; nothing was applied",)
     if result.returncode == EXIT_OK:
         return (f"the interruption came as terraform finished: {command} completed",)
+    if command in ("plan", "untaint", "import"):
+        return (f"interrupted: terraform stopped the {command}; nothing was changed",)
     recorded = recorded_table(session.workspace.state_path)
     table = session.prepared.table.table_name
     if command == "apply" and recorded is not None and recorded.tainted:
@@ -436,8 +523,8 @@ def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -
     planton's own outcomes.
     """
     result = outcome.result
-    if result.interrupted_by is not None and result.returncode != EXIT_OK:
-        return result.exit_code
+    if result.interrupted_by is not None and (result.returncode != EXIT_OK or not outcome.finished):
+        return 128 + result.interrupted_by
     status = result.returncode
     changes_reported = request.detailed_exitcode and outcome.command == "plan" and status == DETAILED_CHANGES
     if status in (EXIT_OK, EXIT_TERRAFORM_FAILED) or changes_reported:

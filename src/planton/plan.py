@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from planton.errors import PlantonError
+from planton.state import RecordedTable, arn_region
 
 TABLE_ADDRESS = "aws_dynamodb_table.this"
 # The plan JSON's major version planton understands; a new major may move what it reads.
@@ -131,16 +132,34 @@ def read_plan(text: str) -> PlanReport:
     return PlanReport(region=region, table=table, vanished=vanished, changes=changes)
 
 
-def decide(report: PlanReport) -> Decision:
-    """The decision for a plan made by ``apply`` (``destroy`` is never judged: it is the ask)."""
+def decide(
+    report: PlanReport, recorded: RecordedTable | None = None, requested_replacement: str | None = None
+) -> Decision:
+    """The decision for a plan made by ``apply`` (``destroy`` is never judged: it is the ask).
+
+    ``recorded`` is the table the workspace's state held before the plan (its region comes from
+    its ARN): when it is in another region than the manifest now names, the plan is judged a
+    move whatever terraform planned, since terraform only looks in the new region (it may find
+    nothing there, or a different table of the same name). ``requested_replacement`` says why
+    planton itself asked terraform to replace the table (a key type change, which the aws
+    provider would otherwise ignore).
+    """
     change = report.table
-    if change is None or not report.changes:
+    moved = _moved(report, recorded)
+    if (change is None or not report.changes) and moved is None:
         return Decision(changes=report.changes)
     dangers: list[str] = []
     notes: list[str] = []
-    moved_from: TableRef | None = None
     tainted_only = False
-    if change.replaces:
+    if moved is not None:
+        dangers.append(
+            f"spec.aws_region changed from {moved.region} to {report.region}: terraform looks for the table only in "
+            f"{report.region}, and would forget {moved.name} in {moved.region}, leaving it unmanaged and still "
+            f"billed; approving deletes {moved.name} in {moved.region} (and every item in it) first, if it still "
+            "exists. If this manifest describes a different table, give it its own metadata.name or metadata.id "
+            "instead (each gets its own workspace, and nothing is deleted)"
+        )
+    elif change is not None and change.replaces:
         old = change.before.name if change.before else (change.after_name or "the table")
         if change.reason == TAINTED and not change.replace_paths:
             tainted_only = True
@@ -149,9 +168,12 @@ def decide(report: PlanReport) -> Decision:
                 "so it would delete the table and every item in it, then create it empty"
             )
         else:
+            forced_by = (
+                requested_replacement if requested_replacement and not change.replace_paths else _forced_by(change)
+            )
             dangers.append(
                 f"the plan replaces table {old}: it deletes the table and every item in it, then creates "
-                f"it again, forced by {_forced_by(change)}"
+                f"it again, forced by {forced_by}"
             )
             if "name" in change.replace_paths and change.after_name and change.after_name != old:
                 dangers.append(
@@ -159,19 +181,12 @@ def decide(report: PlanReport) -> Decision:
                     "manifest describes a different table, give it its own metadata.name or metadata.id "
                     "(each gets its own workspace, and nothing is deleted)"
                 )
-    elif change.deletes:
+    elif change is not None and change.deletes:
         old = change.before.name if change.before else "the table"
         dangers.append(f"the plan deletes table {old} and every item in it")
-    elif "create" in change.actions and report.vanished is not None:
+    elif change is not None and "create" in change.actions and report.vanished is not None:
         gone = report.vanished
-        if gone.region and report.region and gone.region != report.region:
-            moved_from = gone
-            dangers.append(
-                f"spec.aws_region changed from {gone.region} to {report.region}: terraform would create a new, "
-                f"empty table in {report.region} and forget {gone.name} in {gone.region}, leaving it unmanaged "
-                f"and still billed; approving deletes {gone.name} in {gone.region} (and every item in it) first"
-            )
-        elif change.after_name and change.after_name != gone.name:
+        if change.after_name and change.after_name != gone.name:
             notes.append(
                 f"table {gone}, which this workspace's state recorded, no longer exists (deleted outside "
                 f"planton?); apply creates {change.after_name}, empty"
@@ -182,10 +197,23 @@ def decide(report: PlanReport) -> Decision:
         changes=True,
         dangers=tuple(dangers),
         notes=tuple(notes),
-        moved_from=moved_from,
+        moved_from=moved,
         tainted_only=tainted_only,
-        creates_table=change.actions == ("create",),
+        creates_table=change is not None and "create" in change.actions,
     )
+
+
+def _moved(report: PlanReport, recorded: RecordedTable | None) -> TableRef | None:
+    """The table left behind in its old region, when the manifest's region is another."""
+    if recorded is not None and recorded.region:
+        if report.region and recorded.region != report.region:
+            return TableRef(recorded.name, recorded.region)
+        return None
+    gone = report.vanished
+    creates = report.table is not None and "create" in report.table.actions
+    if creates and gone is not None and gone.region and report.region and gone.region != report.region:
+        return gone
+    return None
 
 
 def _forced_by(change: TableChange) -> str:
@@ -234,15 +262,7 @@ def _vanished(item: Mapping[str, Any]) -> TableRef | None:
 
 
 def _table_ref(values: Mapping[str, Any]) -> TableRef:
-    return TableRef(name=str(values.get("name") or values.get("id") or "?"), region=_arn_region(values.get("arn")))
-
-
-def _arn_region(arn: Any) -> str | None:
-    """``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`` -> REGION."""
-    if not isinstance(arn, str):
-        return None
-    parts = arn.split(":")
-    return parts[3] or None if len(parts) > 5 else None
+    return TableRef(name=str(values.get("name") or values.get("id") or "?"), region=arn_region(values.get("arn")))
 
 
 def _path_root(path: Any) -> str:

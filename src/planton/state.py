@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +18,13 @@ _NAME = "this"
 
 @dataclass(frozen=True)
 class RecordedTable:
-    """The table as the state records it."""
+    """The table as the state records it: its name, its region (from its ARN), whether it is
+    tainted, and its attribute types by name."""
 
     name: str
     tainted: bool
+    region: str | None = None
+    attribute_types: Mapping[str, str] = field(default_factory=dict)
 
 
 def recorded_table(state_path: Path) -> RecordedTable | None:
@@ -34,9 +37,27 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
         if resource.get("mode") == "managed" and resource.get("type") == _TYPE and resource.get("name") == _NAME:
             for instance in _list(resource, "instances"):
                 attributes = instance.get("attributes")
-                name = attributes.get("name") if isinstance(attributes, Mapping) else None
-                return RecordedTable(name=str(name or "?"), tainted=instance.get("status") == "tainted")
+                if not isinstance(attributes, Mapping):
+                    attributes = {}
+                return RecordedTable(
+                    name=str(attributes.get("name") or "?"),
+                    tainted=instance.get("status") == "tainted",
+                    region=arn_region(attributes.get("arn")),
+                    attribute_types={
+                        str(item.get("name")): str(item.get("type"))
+                        for item in _list(attributes, "attribute")
+                        if item.get("name") and item.get("type")
+                    },
+                )
     return None
+
+
+def arn_region(arn: Any) -> str | None:
+    """``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`` -> REGION."""
+    if not isinstance(arn, str):
+        return None
+    parts = arn.split(":")
+    return (parts[3] or None) if len(parts) > 5 else None
 
 
 def _list(document: Any, key: str) -> list[Mapping[str, Any]]:

@@ -330,3 +330,96 @@ def test_per_service_endpoints_are_an_endpoint_target(cli: Cli, moto_endpoint: s
     assert not (tmp_path / "work" / "aws").exists()
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
     assert table not in tables(client)
+
+
+# --- commands that act on the recorded table, and tables in two places -----------------------
+
+
+def test_refresh_and_destroy_refuse_a_manifest_that_names_another_table(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    table = unique("recorded")
+    east = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(east, table)
+    state = next((tmp_path / "work").glob("*/orders/terraform.tfstate"))
+    recorded_state = state.read_text(encoding="utf-8")
+
+    # Region edited: refresh would drop the table from the state, destroy would forget it.
+    manifest(path, table, region="us-west-2")
+    for command in (["refresh"], ["destroy", "--auto-approve"]):
+        refused = cli.run("tofu", *command, "-f", str(path))
+        assert refused.returncode == 5, refused.stderr
+        assert f"this workspace's state holds table {table} in us-east-1" in refused.stderr
+        assert state.read_text(encoding="utf-8") == recorded_state
+    # Another table named (a second manifest sharing the name): destroy must not delete ours.
+    other = manifest(tmp_path / "other" / "m.yaml", unique("other"))
+    refused = cli.run("tofu", "destroy", "-f", str(other), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert count_items(east, table) == ITEMS
+
+    manifest(path, table)
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(east)
+
+
+def test_a_same_named_table_in_the_new_region_is_not_taken_over(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("twin")
+    east, west = dynamodb(moto_endpoint, "us-east-1"), dynamodb(moto_endpoint, "us-west-2")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(east, table)
+    west.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "customer_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    manifest(path, table, region="us-west-2")
+    plan = cli.run("tofu", "plan", "-f", str(path))
+    assert "warning: spec.aws_region changed from us-east-1 to us-west-2" in plan.stderr
+    refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert count_items(east, table) == ITEMS
+    west.delete_table(TableName=table)
+    manifest(path, table)
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_a_table_another_manifest_manages_is_never_adopted(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("claimed")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    first = manifest(tmp_path / "a" / "m.yaml", table, name="first")
+    second = manifest(tmp_path / "b" / "m.yaml", table, name="second")
+    cli.ok("tofu", "apply", "-f", str(first), "--auto-approve")
+    write_items(client, table)
+    for command in (["apply", "--auto-approve"], ["import"]):
+        refused = cli.run("tofu", *command, "-f", str(second))
+        assert refused.returncode == 6, refused.stderr
+        assert "is already managed by another planton workspace" in refused.stderr
+        assert "Two manifests must never manage one table" in refused.stderr
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "destroy", "-f", str(first), "--auto-approve")
+
+
+def test_a_key_type_change_is_a_replacement_not_a_silent_no_op(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    # The aws provider plans nothing for it (terraform-provider-aws#14889); planton asks for the
+    # replacement DynamoDB needs, and guards it.
+    table = unique("typed")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(client, table)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("partition_key_type: STRING", "partition_key_type: NUMBER")
+    )
+    refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert "a key type change (spec.partition_key_type from S to N)" in refused.stderr
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve", "--allow-replace")
+    described = client.describe_table(TableName=table)["Table"]
+    assert described["AttributeDefinitions"] == [{"AttributeName": "customer_id", "AttributeType": "N"}]
+    assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")

@@ -56,3 +56,12 @@ def test_a_failed_automatic_init_never_reads_as_changes(status: int, code: int) 
     outcome = TofuOutcome("init", RunResult(status))
     assert tofu_exit_code(outcome, request("plan", detailed=True), notes.append) == code
     assert notes == (["init: terraform exited with status 2"] if status == 2 else [])
+
+
+def test_an_apply_stopped_after_a_finished_intermediate_step_is_interrupted() -> None:
+    # Ctrl-C landed as the apply's plan (or untaint, or old-table destroy) finished: that step
+    # completed, but nothing was applied, so the command was interrupted.
+    outcome = TofuOutcome("plan", RunResult(0, interrupted_by=signal.SIGINT), finished=False)
+    assert tofu_exit_code(outcome, request("apply"), [].append) == 130
+    finished = TofuOutcome("apply", RunResult(0, interrupted_by=signal.SIGINT))
+    assert tofu_exit_code(finished, request("apply"), [].append) == 0

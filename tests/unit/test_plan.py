@@ -8,30 +8,31 @@ from pathlib import Path
 import pytest
 
 from planton.plan import PlanUnreadable, TableRef, decide, read_plan
+from planton.state import RecordedTable
 
 PLANS = Path(__file__).parents[1] / "fixtures" / "plans"
 
 
-def recorded(name: str) -> str:
+def recorded_plan(name: str) -> str:
     return (PLANS / f"{name}.json").read_text(encoding="utf-8")
 
 
 def test_create_is_safe() -> None:
-    decision = decide(read_plan(recorded("create")))
+    decision = decide(read_plan(recorded_plan("create")))
     assert decision.changes
     assert not decision.dangerous
     assert decision.notes == ()
 
 
 def test_no_changes() -> None:
-    report = read_plan(recorded("noop"))
+    report = read_plan(recorded_plan("noop"))
     assert not report.changes
     assert decide(report).changes is False
     assert not decide(report).dangerous
 
 
 def test_update_in_place_is_safe() -> None:
-    report = read_plan(recorded("update"))
+    report = read_plan(recorded_plan("update"))
     assert report.table is not None
     assert report.table.actions == ("update",)
     decision = decide(report)
@@ -40,7 +41,7 @@ def test_update_in_place_is_safe() -> None:
 
 
 def test_replace_by_key_names_the_fields_that_force_it() -> None:
-    decision = decide(read_plan(recorded("replace_key")))
+    decision = decide(read_plan(recorded_plan("replace_key")))
     assert decision.dangerous
     assert not decision.tainted_only
     [danger] = decision.dangers
@@ -51,7 +52,7 @@ def test_replace_by_key_names_the_fields_that_force_it() -> None:
 
 
 def test_replace_by_name_says_the_workspace_holds_another_table() -> None:
-    decision = decide(read_plan(recorded("replace_name")))
+    decision = decide(read_plan(recorded_plan("replace_name")))
     assert decision.dangerous
     first, second = decision.dangers
     assert "forced by a change to spec.table_name" in first
@@ -60,30 +61,56 @@ def test_replace_by_name_says_the_workspace_holds_another_table() -> None:
 
 
 def test_replace_by_taint() -> None:
-    decision = decide(read_plan(recorded("taint")))
+    decision = decide(read_plan(recorded_plan("taint")))
     assert decision.dangerous
     assert decision.tainted_only
     assert "terraform marked it tainted" in decision.dangers[0]
 
 
 def test_delete() -> None:
-    decision = decide(read_plan(recorded("destroy")))
+    decision = decide(read_plan(recorded_plan("destroy")))
     assert decision.dangers == ("the plan deletes table planton-demo-orders and every item in it",)
 
 
 def test_region_move_would_orphan_the_old_table() -> None:
-    report = read_plan(recorded("region_move"))
+    report = read_plan(recorded_plan("region_move"))
     assert report.region == "eu-west-1"
     assert report.vanished == TableRef("planton-demo-orders", "us-east-1")
     decision = decide(report)
     assert decision.moved_from == TableRef("planton-demo-orders", "us-east-1")
     [danger] = decision.dangers
-    assert danger.startswith("spec.aws_region changed from us-east-1 to eu-west-1: terraform would create a new")
+    assert danger.startswith("spec.aws_region changed from us-east-1 to eu-west-1: terraform looks for the table only")
     assert "leaving it unmanaged and still billed" in danger
+    assert "give it its own metadata.name or metadata.id" in danger
+
+
+def test_region_move_read_from_the_state_whatever_terraform_planned() -> None:
+    # A table of the same name already exists in the new region: terraform plans an update of
+    # it, and would forget the one the state held. The state's record tells the truth.
+    recorded = RecordedTable("planton-demo-orders", tainted=False, region="eu-central-1")
+    decision = decide(read_plan(recorded_plan("update")), recorded)
+    assert decision.moved_from == TableRef("planton-demo-orders", "eu-central-1")
+    assert decision.dangerous
+    assert decision.dangers[0].startswith("spec.aws_region changed from eu-central-1 to us-east-1")
+
+
+def test_no_move_when_the_state_is_in_the_manifests_region() -> None:
+    same = RecordedTable("planton-demo-orders", tainted=False, region="us-east-1")
+    assert decide(read_plan(recorded_plan("noop")), same) == decide(read_plan(recorded_plan("noop")))
+    assert not decide(read_plan(recorded_plan("update")), same).dangerous
+
+
+def test_a_replacement_planton_requested_says_why() -> None:
+    document = json.loads(recorded_plan("replace_key"))
+    change = document["resource_changes"][0]
+    change["action_reason"] = "replace_by_request"
+    del change["change"]["replace_paths"]
+    decision = decide(read_plan(json.dumps(document)), requested_replacement="a key type change (spec.x_type)")
+    assert decision.dangers[0].endswith("forced by a key type change (spec.x_type)")
 
 
 def test_table_deleted_outside_in_the_same_region_is_recreated_with_a_note() -> None:
-    document = json.loads(recorded("region_move"))
+    document = json.loads(recorded_plan("region_move"))
     document["variables"]["spec"]["value"]["aws_region"] = "us-east-1"
     decision = decide(read_plan(json.dumps(document)))
     assert not decision.dangerous
@@ -95,7 +122,7 @@ def test_table_deleted_outside_in_the_same_region_is_recreated_with_a_note() -> 
 
 
 def test_a_vanished_table_and_another_name_says_both() -> None:
-    document = json.loads(recorded("region_move"))
+    document = json.loads(recorded_plan("region_move"))
     document["variables"]["spec"]["value"]["aws_region"] = "us-east-1"
     document["resource_changes"][0]["change"]["after"]["name"] = "other-orders"
     decision = decide(read_plan(json.dumps(document)))
@@ -123,7 +150,14 @@ def test_a_plan_planton_cannot_judge_is_never_applied(text: str, message: str) -
 
 @pytest.mark.parametrize(
     ("name", "creates"),
-    [("create", True), ("region_move", True), ("update", False), ("replace_key", False), ("taint", False)],
+    [
+        ("create", True),
+        ("region_move", True),
+        ("update", False),
+        ("replace_key", True),
+        ("taint", True),
+        ("destroy", False),
+    ],
 )
 def test_creates_table(name: str, creates: bool) -> None:
-    assert decide(read_plan(recorded(name))).creates_table is creates
+    assert decide(read_plan(recorded_plan(name))).creates_table is creates

@@ -56,11 +56,12 @@ def validate(manifest: options.Manifest) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``planton`` and ``project-planton``: runs one command and returns its exit
     code (the console scripts exit with it). ``argv`` defaults to the process's arguments."""
+    exiting = argv is None  # the console script: the process ends when this returns
     if argv is None:
         argv, prog_name = sys.argv[1:], _prog_name(sys.argv[0])
     else:
         prog_name = "planton"
-    return run_command(typer.main.get_command(app), argv, prog_name, os.environ)
+    return run_command(typer.main.get_command(app), argv, prog_name, os.environ, exiting=exiting)
 
 
 def _prog_name(argv0: str) -> str:

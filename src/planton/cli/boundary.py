@@ -67,14 +67,24 @@ class Command(Protocol):
     def main(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
-def run_command(command: Command, argv: Sequence[str], prog_name: str, environ: Mapping[str, str]) -> int:
+def run_command(
+    command: Command,
+    argv: Sequence[str],
+    prog_name: str,
+    environ: Mapping[str, str],
+    *,
+    exiting: bool = False,
+) -> int:
     """Run ``command`` with ``argv`` and return the exit code; nothing escapes but the code.
 
     The signal handlers stay in place until the outcome has been printed and the streams
     flushed, so a second Ctrl-C while "interrupted" is being printed cannot end in a traceback.
+    ``exiting`` (the console script) leaves SIGINT and SIGTERM ignored afterwards instead of
+    restoring Python's handlers: the process only exits from there, and a late Ctrl-C must not
+    turn that into a traceback.
     """
     detailed = detailed_exitcode_requested(argv)
-    with _signals_raise_interrupted():
+    with _signals_raise_interrupted(ignore_after=exiting):
         code, error = _outcome(command, argv, prog_name, environ)
         code = _flush_streams(code, error)
     return detailed_exit_code(code, error=error) if detailed else code
@@ -168,7 +178,7 @@ def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str])
 
 
 @contextlib.contextmanager
-def _signals_raise_interrupted() -> Iterator[None]:
+def _signals_raise_interrupted(*, ignore_after: bool = False) -> Iterator[None]:
     """SIGINT and SIGTERM raise ``Interrupted`` (the runner takes them over while terraform runs,
     and hands them back). Only the main thread can own signal handlers; elsewhere (a test that
     calls ``main`` in a thread) Python's defaults stay."""
@@ -189,7 +199,7 @@ def _signals_raise_interrupted() -> Iterator[None]:
         yield
     finally:
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, signal.SIG_IGN if ignore_after else handler)
 
 
 def _silence(stream: IO[str] | None) -> None:

@@ -21,6 +21,13 @@ def main() -> int:
         code = run_planton()
     except KeyboardInterrupt:
         code = _EXIT_INTERRUPTED
+    # Exiting from here on (the boundary already ignores signals once it has run; this covers
+    # an interrupt before it existed). A Ctrl-C landing while this runs is retried, not raised.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
+        while True:
+            try:
+                signal.signal(sig, signal.SIG_IGN)
+                break
+            except KeyboardInterrupt:
+                code = _EXIT_INTERRUPTED
     return code
