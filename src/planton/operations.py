@@ -285,6 +285,9 @@ def _plan(session: _Session) -> TofuOutcome:
         workspace.discard_plan()
     for note in decision.notes:
         session.ui.notify(note)
+    if decision.moved_from is not None and result.returncode == EXIT_OK and session.request.detailed_exitcode:
+        # terraform saw nothing to do in the new region, but applying would delete the old table.
+        result = replace(result, returncode=DETAILED_CHANGES)
     if decision.dangerous:
         ours = decision.tainted_only and workspace.interrupted_apply() == session.prepared.table.table_name
         if ours:
