@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from planton.errors import EnvironmentNotReady, UsageError
-from planton.manifest.model import looks_like_region
+from planton.table import looks_like_region
 
 # Dummy keys for the local emulator: real credentials are never sent to it.
 LOCAL_ACCESS_KEY_ID = "planton-local"

@@ -6,10 +6,32 @@ dialect only needs a function that builds a ``TableDefinition``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from planton.manifest.model import AttributeType, BillingMode
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
+
+
+class BillingMode(StrEnum):
+    """How DynamoDB bills the table, as AWS spells it."""
+
+    PAY_PER_REQUEST = "PAY_PER_REQUEST"
+    PROVISIONED = "PROVISIONED"
+
+
+class AttributeType(StrEnum):
+    """A key attribute's scalar type, as AWS spells it."""
+
+    STRING = "S"
+    NUMBER = "N"
+    BINARY = "B"
+
+
+def looks_like_region(value: str) -> bool:
+    """True for strings shaped like an AWS region code (us-east-1, us-gov-west-1, ...)."""
+    return bool(_REGION.fullmatch(value))
 
 
 @dataclass(frozen=True)

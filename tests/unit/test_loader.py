@@ -9,7 +9,7 @@ import pytest
 from planton.errors import EXIT_BAD_MANIFEST, ManifestError
 from planton.manifest import LoadedManifest, load_manifest
 from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document
-from planton.manifest.model import AttributeType, BillingMode
+from planton.table import AttributeType, BillingMode
 
 from support import HACK_MANIFEST
 

@@ -16,13 +16,11 @@ from planton.manifest.loader import validate_document
 from planton.manifest.model import (
     API_VERSION,
     KIND,
-    AttributeType,
     AwsDynamodbManifest,
-    BillingMode,
     camel_to_snake,
-    looks_like_region,
     snake_to_camel,
 )
+from planton.table import AttributeType, BillingMode, looks_like_region
 
 SOURCE = "m.yaml"
 

@@ -8,9 +8,9 @@ import pytest
 
 from planton.manifest import load_manifest
 from planton.manifest.loader import validate_document
-from planton.manifest.model import API_VERSION, KIND, AttributeType, BillingMode
+from planton.manifest.model import API_VERSION, KIND
 from planton.manifest.normalise import table_from_manifest
-from planton.table import Attribute, ResourceIdentity, TableDefinition
+from planton.table import Attribute, AttributeType, BillingMode, ResourceIdentity, TableDefinition
 
 from support import HACK_MANIFEST
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from planton.table import AttributeType, BillingMode, looks_like_region
 
 API_VERSION = "aws.project-planton.org/v1"
 KIND = "AwsDynamodb"
@@ -106,22 +108,7 @@ def _problems(title: str, problems: Iterable[tuple[tuple[str, ...], str, Any]]) 
 
 
 # ---------------------------------------------------------------------------------------------
-# Enums and their spellings
-
-
-class BillingMode(StrEnum):
-    """How DynamoDB bills the table, as AWS spells it."""
-
-    PAY_PER_REQUEST = "PAY_PER_REQUEST"
-    PROVISIONED = "PROVISIONED"
-
-
-class AttributeType(StrEnum):
-    """A key attribute's scalar type, as AWS spells it."""
-
-    STRING = "S"
-    NUMBER = "N"
-    BINARY = "B"
+# The table layer's enums, in every spelling manifests use
 
 
 _BILLING_MODE_SPELLINGS: Mapping[str, BillingMode] = {
@@ -164,14 +151,8 @@ AttributeTypeField = Annotated[AttributeType, BeforeValidator(_parse_attribute_t
 # Single-field rules
 
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
-_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
 _PATH_SAFE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}")
 _TAG_CHARS = re.compile(r"[\w .:/=+\-@]*")
-
-
-def looks_like_region(value: str) -> bool:
-    """True for strings shaped like an AWS region code (us-east-1, us-gov-west-1, ...)."""
-    return bool(_REGION.fullmatch(value))
 
 
 def _table_name(value: str) -> str:

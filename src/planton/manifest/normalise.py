@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from planton.manifest.model import AwsDynamodbManifest, BillingMode
-from planton.table import Attribute, ResourceIdentity, TableDefinition
+from planton.manifest.model import AwsDynamodbManifest
+from planton.table import Attribute, BillingMode, ResourceIdentity, TableDefinition
 
 
 def table_from_manifest(manifest: AwsDynamodbManifest) -> TableDefinition:
