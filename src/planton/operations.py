@@ -269,6 +269,8 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             return _plan(session)
         if request.command == "import":
             return _import(session)
+        if request.command == "destroy":
+            return _destroy(session)
         result = session.invoke(request.command, capture=request.command == "output", auto_approve=request.auto_approve)
         return TofuOutcome(request.command, result, _interruption_notes(session, request.command, result))
 
@@ -402,6 +404,22 @@ def _destroy_left_behind(session: _Session, old: TableRef) -> Decision | TofuOut
             "\n".join(["after deleting the old table the plan still would lose one:", *replanned.dangers])
         )
     return replanned
+
+
+def _destroy(session: _Session) -> TofuOutcome:
+    """terraform destroy. When DeleteTable answers that the table is already gone (a retried
+    request whose first attempt did delete it, or a deletion elsewhere in between), the table is
+    where the user wants it; one more destroy records that in the state."""
+    auto_approve = session.request.auto_approve
+    result = session.invoke("destroy", auto_approve=auto_approve, watch_stderr=True)
+    if result.returncode != EXIT_OK and result.interrupted_by is None and _already_gone(result.stderr):
+        session.ui.notify("the table was already gone when terraform deleted it; destroying again to record that")
+        result = session.invoke("destroy", auto_approve=True, watch_stderr=True)
+    return TofuOutcome("destroy", result, _interruption_notes(session, "destroy", result))
+
+
+def _already_gone(stderr: str) -> bool:
+    return "DeleteTable" in stderr and "ResourceNotFoundException" in stderr
 
 
 def _import(session: _Session) -> TofuOutcome:

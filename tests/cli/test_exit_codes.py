@@ -254,3 +254,33 @@ def test_detailed_exitcode_interrupted_is_1(cli: Cli, tmp_path: Path) -> None:
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1, stderr
     assert "interrupted" in stderr
+
+
+def test_destroy_of_a_table_already_gone_is_recorded_not_failed(cli: Cli, tmp_path: Path) -> None:
+    # DeleteTable answered "not found" (its retried request found the first attempt had deleted
+    # it): the table is where the user wants it, and a second destroy records that.
+    fake = tmp_path / "gone-terraform"
+    fake.write_text(
+        textwrap.dedent(
+            f"""\
+            #!{sys.executable}
+            import os, sys
+            if sys.argv[1] == "init":
+                os.makedirs(".terraform", exist_ok=True)
+                sys.exit(0)
+            if os.path.exists("destroyed-once"):
+                print("Destroy complete! Resources: 0 destroyed.")
+                sys.exit(0)
+            open("destroyed-once", "w").close()
+            print("Error: deleting AWS DynamoDB Table (x): operation error DynamoDB: DeleteTable, "
+                  "https response error StatusCode: 400, ResourceNotFoundException: Requested resource not found",
+                  file=sys.stderr)
+            sys.exit(1)
+            """
+        ),
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    result = cli.run("tofu", "destroy", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(fake))
+    assert result.returncode == 0, result.stderr
+    assert "the table was already gone when terraform deleted it; destroying again to record that" in result.stderr

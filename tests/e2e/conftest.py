@@ -50,12 +50,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto server on 127.0.0.1, killed by its PID when the session ends."""
+def _start_moto(log: Path) -> tuple[subprocess.Popen[bytes], str] | None:
+    """A moto server on a free port, or None when another process took the port first (with
+    pytest-xdist, each worker starts its own server)."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with open(log, "wb") as handle:
+    with open(log, "ab") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=handle,
@@ -63,12 +62,29 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdin=subprocess.DEVNULL,
         )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while process.poll() is None and not _answers(url):
+        assert time.monotonic() < deadline, "moto server did not start within 30 s"
+        time.sleep(0.2)
+    # Answering is not enough: another worker's server may hold the port ours failed to bind.
+    time.sleep(0.3)
+    if process.poll() is not None:
+        return None
+    return process, url
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server of this session's own on 127.0.0.1, killed by its PID when the session ends."""
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    started = None
+    for _ in range(5):
+        started = _start_moto(log)
+        if started is not None:
+            break
+    assert started is not None, f"moto server would not start: {log.read_text()}"
+    process, url = started
     try:
-        deadline = time.monotonic() + 30
-        while not _answers(url):
-            assert process.poll() is None, f"moto server exited: {log.read_text()}"
-            assert time.monotonic() < deadline, "moto server did not start within 30 s"
-            time.sleep(0.2)
         yield url
     finally:
         os.kill(process.pid, signal.SIGTERM)
