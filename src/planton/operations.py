@@ -259,7 +259,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
                 return TofuOutcome("init", result)
-        session.recorded = recorded_table(workspace.state_path)
+        session.recorded = _recorded_with_region(workspace, recorded_table(workspace.state_path))
         session.key_type_change = _key_type_change(session.recorded, prepared.table)
         if request.command in ("refresh", "destroy"):
             _refuse_another_table(session)
@@ -290,7 +290,9 @@ def _plan(session: _Session) -> TofuOutcome:
     if decision.moved_from is not None and result.returncode == EXIT_OK and session.request.detailed_exitcode:
         # terraform saw nothing to do in the new region, but applying would delete the old table.
         result = replace(result, returncode=DETAILED_CHANGES)
-    if decision.dangerous:
+    if decision.blocked:
+        session.ui.warn([*decision.blocked, "`planton tofu apply` refuses this, whatever the answer"])
+    elif decision.dangerous:
         ours = decision.tainted_only and workspace.interrupted_apply() == session.prepared.table.table_name
         if ours:
             session.ui.notify(
@@ -322,6 +324,8 @@ def _apply(session: _Session) -> TofuOutcome:
             return TofuOutcome("plan", RunResult(EXIT_OK))
         for note in decision.notes:
             ui.notify(note)
+        if decision.blocked:
+            raise UnmanagedTable("\n".join(decision.blocked))
         if decision.dangerous:
             if request.auto_approve and not request.allow_replace:
                 raise ChangeRefused(
@@ -337,6 +341,7 @@ def _apply(session: _Session) -> TofuOutcome:
             ui.warn(decision.dangers)
         if not request.auto_approve and not ui.confirm():
             raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
+        agreed_loss = decision.dangerous  # what the user agreed to may have run by the time apply fails
         if decision.moved_from is not None:
             moved = _destroy_left_behind(session, decision.moved_from)
             if isinstance(moved, TofuOutcome):
@@ -348,15 +353,17 @@ def _apply(session: _Session) -> TofuOutcome:
         workspace.discard_plan()
     if result.interrupted_by is not None and result.returncode != 0 and creates:
         # Only a create can leave the taint planton may later undo as its own.
-        workspace.record_interrupted_apply(table.table_name)
+        workspace.record_interrupted_apply(table.table_name, session.prepared.region)
     elif result.returncode == 0:
         workspace.clear_interrupted_apply()
     if result.returncode != 0 and result.interrupted_by is None and creates and _already_exists(result.stderr):
         _refuse_a_table_managed_elsewhere(session)
+        done = "the agreed deletion ran, but nothing was created" if agreed_loss else "nothing was changed"
         raise UnmanagedTable(
             f"table {table.table_name} already exists in {session.prepared.region}, but this workspace's state "
-            "does not record it (a create that was interrupted, or a table made outside planton); nothing was "
-            f"changed. Adopt it with: planton tofu import -f {request.manifest_path}"
+            "does not record it (a create that was interrupted, a table made outside planton, or one another "
+            f"planton manifest elsewhere manages: check before adopting it); {done}. Adopt it with: "
+            f"planton tofu import -f {request.manifest_path}"
         )
     return TofuOutcome("apply", result, _interruption_notes(session, "apply", result, creating=creates))
 
@@ -426,13 +433,35 @@ def _import(session: _Session) -> TofuOutcome:
     """Adopt the manifest's existing table into this workspace's state."""
     table = session.prepared.table
     _refuse_a_table_managed_elsewhere(session)
+    ours = session.workspace.interrupted_apply() == table.table_name
     result = session.invoke("import", TABLE_ADDRESS, table.table_name)
     if result.returncode == EXIT_OK and result.interrupted_by is None:
+        adopted = recorded_table(session.workspace.state_path)
+        if adopted is not None and adopted.managed_by_planton and not ours:
+            session.ui.warn(
+                [
+                    f"table {table.table_name} carries the tag ManagedBy=planton, and this workspace did not create "
+                    "it: another planton manifest (another folder, work dir or endpoint) may manage it. If one does, "
+                    "two manifests now manage one table, and destroy from either deletes it for both: remove it "
+                    "from this state (terraform state rm aws_dynamodb_table.this, in the workspace above) unless "
+                    "this manifest is that one, moved"
+                ]
+            )
         session.workspace.clear_interrupted_apply()
         session.ui.notify(
             f"table {table.table_name} is now managed here; `planton tofu plan` shows how it differs from the manifest"
         )
     return TofuOutcome("import", result, _interruption_notes(session, "import", result))
+
+
+def _recorded_with_region(workspace: Workspace, recorded: RecordedTable | None) -> RecordedTable | None:
+    """The state's table, with its region: a table whose create was interrupted is recorded
+    without an ARN, so its region comes from what planton remembered of that create."""
+    if recorded is None or recorded.region is not None:
+        return recorded
+    if workspace.interrupted_apply() == recorded.name:
+        return replace(recorded, region=workspace.interrupted_apply_region())
+    return recorded
 
 
 def _key_type_change(recorded: RecordedTable | None, table: TableDefinition) -> str | None:
@@ -494,9 +523,10 @@ def _refuse_a_table_managed_elsewhere(session: _Session) -> None:
         recorded = recorded_table(other / "terraform.tfstate")
         if recorded is not None and recorded.name == table and recorded.region in (None, region):
             raise UnmanagedTable(
-                f"table {table} in {region} is already managed by another planton workspace, {other} (another "
-                "manifest's); nothing was changed. Two manifests must never manage one table: give this manifest "
-                "its own spec.table_name, or use the manifest that manages it"
+                f"table {table} in {region} is already managed by another planton workspace, {other}; nothing was "
+                "changed. Two manifests must never manage one table: if that workspace is another manifest's, give "
+                "this one its own spec.table_name, or use that manifest; if it is this manifest's own from before "
+                "its metadata.name, org, env or id changed, change them back (workspaces are keyed by them)"
             )
 
 

@@ -97,6 +97,8 @@ class Decision:
     moved_from: TableRef | None = None
     tainted_only: bool = False
     creates_table: bool = False
+    # Reasons no agreement can override: applying would take over a table planton never made.
+    blocked: tuple[str, ...] = ()
 
     @property
     def dangerous(self) -> bool:
@@ -151,6 +153,14 @@ def decide(
     dangers: list[str] = []
     notes: list[str] = []
     tainted_only = False
+    blocked: list[str] = []
+    if moved is not None and change is not None and change.before is not None:
+        blocked.append(
+            f"a table named {change.before.name} already exists in {report.region}, and this workspace's table is "
+            f"{moved.name} in {moved.region}: moving there would take over a table planton never made (and delete "
+            f"{moved.name} to get there). Nothing was changed; keep spec.aws_region {moved.region}, or give the "
+            "table another spec.table_name"
+        )
     if moved is not None:
         dangers.append(
             f"spec.aws_region changed from {moved.region} to {report.region}: terraform looks for the table only in "
@@ -186,7 +196,13 @@ def decide(
         dangers.append(f"the plan deletes table {old} and every item in it")
     elif change is not None and "create" in change.actions and report.vanished is not None:
         gone = report.vanished
-        if change.after_name and change.after_name != gone.name:
+        if gone.region is None:
+            dangers.append(
+                f"this workspace's state records table {gone.name} without its region, and terraform did not find "
+                f"it in {report.region}: if it lives in another region, terraform would forget it there, unmanaged "
+                "and still billed, and create a new, empty table here"
+            )
+        elif change.after_name and change.after_name != gone.name:
             notes.append(
                 f"table {gone}, which this workspace's state recorded, no longer exists (deleted outside "
                 f"planton?); apply creates {change.after_name}, empty"
@@ -200,6 +216,7 @@ def decide(
         moved_from=moved,
         tainted_only=tainted_only,
         creates_table=change is not None and "create" in change.actions,
+        blocked=tuple(blocked),
     )
 
 

@@ -25,6 +25,7 @@ class RecordedTable:
     tainted: bool
     region: str | None = None
     attribute_types: Mapping[str, str] = field(default_factory=dict)
+    managed_by_planton: bool = False
 
 
 def recorded_table(state_path: Path) -> RecordedTable | None:
@@ -48,8 +49,14 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
                         for item in _list(attributes, "attribute")
                         if item.get("name") and item.get("type")
                     },
+                    managed_by_planton=_tag(attributes, "ManagedBy") == "planton",
                 )
     return None
+
+
+def _tag(attributes: Mapping[str, Any], key: str) -> Any:
+    tags = attributes.get("tags")
+    return tags.get(key) if isinstance(tags, Mapping) else None
 
 
 def arn_region(arn: Any) -> str | None:

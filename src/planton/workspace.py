@@ -173,22 +173,34 @@ class Workspace:
         except OSError as err:
             raise self._unusable(err) from None
 
-    def record_interrupted_apply(self, table_name: str) -> None:
-        """Remember that planton's own apply of ``table_name`` was interrupted: a taint it left
-        is then known to be planton's, and can be undone instead of replacing the table."""
+    def record_interrupted_apply(self, table_name: str, region: str) -> None:
+        """Remember that planton's own create of ``table_name`` in ``region`` was interrupted:
+        a taint it left is then known to be planton's, and can be undone instead of replacing
+        the table; and the region is known even though the state of a half-created table holds
+        no ARN to read it from."""
         try:
-            _write_atomically(self.root / _INTERRUPTED_MARKER, json.dumps({"table_name": table_name}) + "\n")
+            record = {"table_name": table_name, "region": region}
+            _write_atomically(self.root / _INTERRUPTED_MARKER, json.dumps(record) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
 
     def interrupted_apply(self) -> str | None:
-        """The table whose apply planton saw interrupted here, if one was and not yet finished."""
+        """The table whose create planton saw interrupted here, if one was and not yet finished."""
+        record = self._interrupted_record()
+        name = record.get("table_name")
+        return name if isinstance(name, str) else None
+
+    def interrupted_apply_region(self) -> str | None:
+        """The region of that interrupted create."""
+        region = self._interrupted_record().get("region")
+        return region if isinstance(region, str) else None
+
+    def _interrupted_record(self) -> dict[str, object]:
         try:
             recorded = json.loads((self.root / _INTERRUPTED_MARKER).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
-        name = recorded.get("table_name") if isinstance(recorded, dict) else None
-        return name if isinstance(name, str) else None
+            return {}
+        return recorded if isinstance(recorded, dict) else {}
 
     def clear_interrupted_apply(self) -> None:
         """An apply finished: nothing is left half-done."""

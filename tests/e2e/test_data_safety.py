@@ -252,6 +252,16 @@ def test_ctrl_c_while_waiting_for_a_new_table_keeps_it(cli: Cli, moto_endpoint: 
         )
         write_items(client, table)  # written between the interruption and the next apply
 
+        # The half-created table has no ARN in the state; planton remembered its region, so a
+        # region edit now is still a move (never an orphan), and destroy still refuses.
+        manifest(path, table, name=table, region="us-west-2")
+        moved = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+        assert moved.returncode == 5, moved.stderr
+        assert "spec.aws_region changed from us-east-1 to us-west-2" in moved.stderr
+        assert cli.run("tofu", "destroy", "-f", str(path), "--auto-approve").returncode == 5
+        assert count_items(client, table) == ITEMS
+        manifest(path, table, name=table)
+
         resumed = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
         assert resumed.returncode == 0, resumed.stderr
         assert (
@@ -378,9 +388,12 @@ def test_a_same_named_table_in_the_new_region_is_not_taken_over(cli: Cli, moto_e
     )
     manifest(path, table, region="us-west-2")
     plan = cli.run("tofu", "plan", "-f", str(path))
-    assert "warning: spec.aws_region changed from us-east-1 to us-west-2" in plan.stderr
-    refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
-    assert refused.returncode == 5, refused.stderr
+    assert f"warning: a table named {table} already exists in us-west-2" in plan.stderr
+    # No answer lets planton take over the twin, or delete the original to get there.
+    for extra, answer in ((["--auto-approve", "--allow-replace"], None), ([], "yes\n")):
+        refused = cli.run("tofu", "apply", "-f", str(path), *extra, input_text=answer)
+        assert refused.returncode == 6, refused.stderr
+        assert "would take over a table planton never made" in refused.stderr
     assert count_items(east, table) == ITEMS
     west.delete_table(TableName=table)
     manifest(path, table)

@@ -92,6 +92,22 @@ def test_region_move_read_from_the_state_whatever_terraform_planned() -> None:
     assert decision.moved_from == TableRef("planton-demo-orders", "eu-central-1")
     assert decision.dangerous
     assert decision.dangers[0].startswith("spec.aws_region changed from eu-central-1 to us-east-1")
+    # ...and no agreement lets planton take that table over.
+    [blocked] = decision.blocked
+    assert blocked.startswith("a table named planton-demo-orders already exists in us-east-1")
+
+
+def test_a_plain_region_move_is_not_blocked() -> None:
+    assert decide(read_plan(recorded_plan("region_move"))).blocked == ()
+
+
+def test_a_vanished_table_of_unknown_region_is_a_danger() -> None:
+    document = json.loads(recorded_plan("region_move"))
+    document["resource_drift"][0]["change"]["before"]["arn"] = None  # a half-created table has none
+    decision = decide(read_plan(json.dumps(document)))
+    assert decision.moved_from is None
+    [danger] = decision.dangers
+    assert danger.startswith("this workspace's state records table planton-demo-orders without its region")
 
 
 def test_no_move_when_the_state_is_in_the_manifests_region() -> None:

@@ -491,8 +491,9 @@ def test_interrupted_apply_is_remembered_until_cleared(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path / "ws")
     workspace.prepare(MODULE, VARIABLES)
     assert workspace.interrupted_apply() is None
-    workspace.record_interrupted_apply("orders")
+    workspace.record_interrupted_apply("orders", "eu-west-1")
     assert workspace.interrupted_apply() == "orders"
+    assert workspace.interrupted_apply_region() == "eu-west-1"
     workspace.clear_interrupted_apply()
     assert workspace.interrupted_apply() is None
     workspace.clear_interrupted_apply()  # nothing to clear is fine
