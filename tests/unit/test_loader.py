@@ -384,3 +384,22 @@ def test_a_value_yaml_cannot_build_is_a_manifest_error(text: str, expected: str)
     [problem] = caught.value.problems
     assert problem.startswith("(yaml): line 1, column 4: ")
     assert problem.endswith(expected + "; quote it if it is text")
+
+
+def test_errors_name_the_fields_of_the_model_that_was_used() -> None:
+    # Each dialect has its own model; the translation must not assume the seed's.
+    from planton.manifest.base import ManifestModel
+    from planton.manifest.loader import validate_as
+
+    class Inner(ManifestModel):
+        partition_key: str
+
+    class Other(ManifestModel):
+        key_schema: Inner
+
+    with pytest.raises(ManifestError) as caught:
+        validate_as(Other, {"keySchema": {"partitionKee": "x"}}, "other.yaml")
+    assert sorted(caught.value.problems) == [
+        "keySchema.partitionKee: unknown field; did you mean 'partitionKey'?",
+        "keySchema.partitionKey: required",
+    ]

@@ -12,14 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from planton.errors import EXIT_BAD_MANIFEST, ManifestError
+from planton.manifest.base import API_VERSION, KIND, camel_to_snake, snake_to_camel
 from planton.manifest.loader import validate_document
-from planton.manifest.model import (
-    API_VERSION,
-    KIND,
-    AwsDynamodbManifest,
-    camel_to_snake,
-    snake_to_camel,
-)
+from planton.manifest.seed import AwsDynamodbManifest
 from planton.table import AttributeType, BillingMode, looks_like_region
 
 SOURCE = "m.yaml"

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from planton.manifest import load_manifest
+from planton.manifest.base import API_VERSION, KIND
 from planton.manifest.loader import validate_document
-from planton.manifest.model import API_VERSION, KIND
 from planton.manifest.normalise import table_from_manifest
 from planton.table import Attribute, AttributeType, BillingMode, ResourceIdentity, TableDefinition
 

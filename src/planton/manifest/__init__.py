@@ -1,6 +1,6 @@
 """The AwsDynamodb manifest: models, loading and normalisation into a table definition."""
 
 from planton.manifest.loader import LoadedManifest, load_manifest
-from planton.manifest.model import AwsDynamodbManifest
+from planton.manifest.seed import AwsDynamodbManifest
 
 __all__ = ["AwsDynamodbManifest", "LoadedManifest", "load_manifest"]

@@ -7,13 +7,14 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
-from planton.manifest.model import AwsDynamodbManifest, camel_to_snake, describe_value, snake_to_camel
+from planton.manifest.base import camel_to_snake, describe_value, snake_to_camel
+from planton.manifest.seed import AwsDynamodbManifest
 from planton.textfile import UnreadableFile, read_text_file
 
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -23,6 +24,8 @@ DEFAULT_WAIT_SECONDS = 30.0
 MAX_NESTING_DEPTH = 32
 # Every key and value counts, aliases expanded; a full manifest has a few hundred.
 MAX_VALUES = 10_000
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -211,10 +214,16 @@ def load_manifest(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> 
 
 def validate_document(document: Mapping[str, Any], source: str) -> AwsDynamodbManifest:
     """Validate an already-parsed manifest document."""
+    return validate_as(AwsDynamodbManifest, document, source)
+
+
+def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -> _Model:
+    """Validate ``document`` as ``model`` (a dialect's manifest model); its errors become
+    ``dotted.path: message`` lines in the user's own spelling, naming ``model``'s fields."""
     try:
-        return AwsDynamodbManifest.model_validate(dict(document))
+        return model.model_validate(dict(document))
     except ValidationError as err:
-        problems = [_describe(error, document) for error in err.errors(include_url=False)]
+        problems = [_describe(error, document, model) for error in err.errors(include_url=False)]
         raise ManifestError(source, list(dict.fromkeys(problems))) from None
 
 
@@ -222,12 +231,12 @@ def validate_document(document: Mapping[str, Any], source: str) -> AwsDynamodbMa
 # Turning pydantic's errors into lines a person can act on
 
 
-def _describe(error: Mapping[str, Any], document: Mapping[str, Any]) -> str:
+def _describe(error: Mapping[str, Any], document: Mapping[str, Any], model: type[BaseModel]) -> str:
     loc: tuple[Any, ...] = tuple(error["loc"])
     if loc and loc[-1] == "[key]":  # pydantic's marker for a bad key (not value) in a mapping
         return f"{_user_path(loc[:-1], document)}: keys here must be strings"
     path = _user_path(loc, document, missing=error["type"] == "missing")
-    return f"{path or '(document)'}: {_message(error, loc)}"
+    return f"{path or '(document)'}: {_message(error, loc, model)}"
 
 
 def _user_path(loc: Sequence[Any], document: Any, *, missing: bool = False) -> str:
@@ -265,10 +274,10 @@ _PLAIN_MESSAGES = {
 }
 
 
-def _message(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
+def _message(error: Mapping[str, Any], loc: tuple[Any, ...], model: type[BaseModel]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return _unknown_field_message(loc)
+        return _unknown_field_message(loc, model)
     if kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be {expected.replace(chr(39), '')}, not {describe_value(error.get('input'))}"
@@ -279,9 +288,9 @@ def _message(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
     return str(error["msg"])
 
 
-def _unknown_field_message(loc: tuple[Any, ...]) -> str:
+def _unknown_field_message(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
     unknown = str(loc[-1])
-    fields = _fields_at(AwsDynamodbManifest, loc[:-1])
+    fields = _fields_at(model, loc[:-1])
     # Answer in the user's style: camelCase for a camelCase key, snake_case for one with an
     # underscore; top-level fields in the manifest's usual spelling (apiVersion).
     camel_style = len(loc) == 1 or (unknown != unknown.lower() and "_" not in unknown)

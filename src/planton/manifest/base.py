@@ -1,8 +1,9 @@
-"""Pydantic models of the AwsDynamodb manifest as users write it.
+"""What every manifest dialect shares: the envelope's constants, strictness, the two field
+spellings (snake_case and camelCase), every spelling of the table layer's enums, single-field
+rules, and ``metadata``.
 
-Field names are accepted in snake_case and camelCase; enum values in every spelling Project
-Planton manifests use. Types and single-field rules live on the fields; rules that span fields
-live in ``model_validator``s and report the exact field they blame.
+Types and single-field rules live on the fields; rules that span fields live in
+``model_validator``s and report the exact field they blame.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -93,7 +94,7 @@ class ManifestModel(BaseModel):
         return normalised
 
 
-def _problems(title: str, problems: Iterable[tuple[tuple[str, ...], str, Any]]) -> None:
+def raise_problems(title: str, problems: Iterable[tuple[tuple[str, ...], str, Any]]) -> None:
     """Raise one ValidationError blaming each (field path, message, input) in ``problems``."""
     details = [
         InitErrorDetails(
@@ -218,7 +219,7 @@ CapacityUnits = Annotated[int, Field(ge=0)]
 
 
 # ---------------------------------------------------------------------------------------------
-# The manifest
+# metadata, the same in every dialect
 
 
 class Metadata(ManifestModel):
@@ -264,56 +265,5 @@ class Metadata(ManifestModel):
                     len(self.labels),
                 )
             )
-        _problems("Metadata", problems)
+        raise_problems("Metadata", problems)
         return self
-
-
-class SeedSpec(ManifestModel):
-    """The table as the seed module's README describes it: flat key fields."""
-
-    table_name: TableName | None = None
-    aws_region: Region | None = None
-    billing_mode: BillingModeField = BillingMode.PAY_PER_REQUEST
-    partition_key_name: KeyName
-    partition_key_type: AttributeTypeField
-    sort_key_name: KeyName | None = None
-    sort_key_type: AttributeTypeField | None = None
-    read_capacity_units: CapacityUnits | None = None
-    write_capacity_units: CapacityUnits | None = None
-    point_in_time_recovery_enabled: bool = False
-    server_side_encryption_enabled: bool = True
-
-    @model_validator(mode="after")
-    def _fields_agree(self) -> SeedSpec:
-        problems: list[tuple[tuple[str, ...], str, Any]] = []
-        if (self.sort_key_name is None) != (self.sort_key_type is None):
-            missing, given = (
-                ("sort_key_type", "sort_key_name") if self.sort_key_type is None else ("sort_key_name", "sort_key_type")
-            )
-            problems.append(((missing,), f"required when {given} is set; give both or neither", None))
-        if self.sort_key_name is not None and self.sort_key_name == self.partition_key_name:
-            problems.append((("sort_key_name",), "must differ from partition_key_name", self.sort_key_name))
-        for field in ("read_capacity_units", "write_capacity_units"):
-            units = getattr(self, field)
-            if self.billing_mode is BillingMode.PROVISIONED and not units:
-                problems.append(((field,), "must be greater than 0 when billing_mode is PROVISIONED", units))
-            elif self.billing_mode is BillingMode.PAY_PER_REQUEST and units:
-                problems.append(
-                    (
-                        (field,),
-                        "must be 0 or omitted when billing_mode is PAY_PER_REQUEST "
-                        "(on-demand tables have no provisioned capacity)",
-                        units,
-                    )
-                )
-        _problems("SeedSpec", problems)
-        return self
-
-
-class AwsDynamodbManifest(ManifestModel):
-    """A whole manifest: ``apiVersion``, ``kind``, ``metadata``, ``spec``."""
-
-    api_version: Literal["aws.project-planton.org/v1"]
-    kind: Literal["AwsDynamodb"]
-    metadata: Metadata
-    spec: SeedSpec
