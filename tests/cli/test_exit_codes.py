@@ -19,7 +19,7 @@ import pytest
 from crash_support import crashing_cli
 from planton.errors import EXIT_CODES
 
-from e2e_support import BIN_DIR, Cli, assert_no_traceback, base_env
+from e2e_support import BIN_DIR, Cli, assert_no_traceback
 from support import HACK_MANIFEST, REPO_ROOT
 
 FAKE_TERRAFORM = textwrap.dedent(
@@ -62,20 +62,6 @@ def fake_terraform(
     )
     path.write_text(text, encoding="utf-8")
     path.chmod(0o755)
-    return path
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    env = base_env(tmp_path)
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    return Cli(env=env, cwd=tmp_path)
-
-
-@pytest.fixture
-def invalid_manifest(tmp_path: Path) -> Path:
-    path = tmp_path / "invalid.yaml"
-    path.write_text(HACK_MANIFEST.read_text(encoding="utf-8").replace("partition_key_type: STRING", ""))
     return path
 
 

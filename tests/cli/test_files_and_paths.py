@@ -43,6 +43,22 @@ def manifest_copy(directory: Path) -> Path:
     return path
 
 
+def as_nobody_when_root(cli: Cli, shared: Path) -> list[str]:
+    """Root may read and write anything, so as root the command runs as nobody (setpriv), with a
+    home and a copy of the stand-in binary that nobody can use. The wrapper for ``cli.run``."""
+    if os.geteuid() != 0:
+        return []
+    home = shared / "home"
+    home.mkdir(mode=0o777)
+    home.chmod(0o777)
+    cli.env["HOME"] = str(home)
+    fake = shared / "not-terraform"
+    shutil.copy(cli.env["PLANTON_TOFU_BINARY"], fake)
+    fake.chmod(0o755)
+    cli.env["PLANTON_TOFU_BINARY"] = str(fake)
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
 def files_under(directory: Path) -> set[Path]:
     return {path for path in directory.rglob("*")}
 
@@ -204,20 +220,13 @@ def test_unreadable_manifest_is_a_manifest_error(cli: Cli, command: list[str]) -
         shared.chmod(0o755)
         manifest = manifest_copy(shared / "m")
         manifest.chmod(0o000)
-        wrapper: list[str] = []
-        if os.geteuid() == 0:  # root reads anything: run as nobody
-            wrapper = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-            cli.env["HOME"] = str(shared)
-            fake = shared / "not-terraform"
-            shutil.copy(cli.env["PLANTON_TOFU_BINARY"], fake)
-            fake.chmod(0o755)
-            cli.env["PLANTON_TOFU_BINARY"] = str(fake)
+        wrapper = as_nobody_when_root(cli, shared)
         cli.cwd = shared
         result = cli.run(*command, "-f", str(manifest), wrapper=wrapper)
         assert result.returncode == 4, result.stderr
         assert_no_traceback(result)
         assert result.stderr.splitlines()[-1] == "(file): permission denied; check the file's permissions"
-        assert sorted(p.name for p in (shared / "m").iterdir()) == ["m.yaml"]
+        assert sorted(p.name for p in (shared / "m").iterdir()) == ["m.yaml"]  # nothing written
     finally:
         shutil.rmtree(shared)
 
@@ -281,17 +290,7 @@ def test_work_dir_under_an_unwritable_directory(cli: Cli) -> None:
         locked = shared / "locked"
         locked.mkdir(mode=0o555)
         locked.chmod(0o555)
-        wrapper: list[str] = []
-        if os.geteuid() == 0:
-            wrapper = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-            home = shared / "home"
-            home.mkdir(mode=0o777)
-            home.chmod(0o777)
-            cli.env["HOME"] = str(home)
-            fake = shared / "not-terraform"
-            shutil.copy(cli.env["PLANTON_TOFU_BINARY"], fake)
-            fake.chmod(0o755)
-            cli.env["PLANTON_TOFU_BINARY"] = str(fake)
+        wrapper = as_nobody_when_root(cli, shared)
         cli.cwd = shared
         result = cli.run("tofu", "plan", "-f", str(manifest), "--work-dir", str(locked / "w"), wrapper=wrapper)
         assert result.returncode == 3, result.stderr

@@ -14,24 +14,10 @@ from pathlib import Path
 import pytest
 from test_exit_codes import _planton_waiting_on_a_fifo, fake_terraform
 
-from e2e_support import BIN_DIR, Cli, base_env
+from e2e_support import BIN_DIR, Cli
 from support import HACK_MANIFEST
 
 PLANTON = str(BIN_DIR / "planton")
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    env = base_env(tmp_path)
-    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    return Cli(env=env, cwd=tmp_path)
-
-
-@pytest.fixture
-def invalid_manifest(tmp_path: Path) -> Path:
-    path = tmp_path / "invalid.yaml"
-    path.write_text(HACK_MANIFEST.read_text(encoding="utf-8").replace("partition_key_type: STRING", ""))
-    return path
 
 
 def run_with_broken(stream: str, argv: list[str], cli: Cli) -> subprocess.CompletedProcess[str]:

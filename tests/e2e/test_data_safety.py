@@ -69,6 +69,17 @@ def tables(client: Any) -> list[str]:
     return list(client.list_tables()["TableNames"])
 
 
+def create_by_hand(client: Any, table: str, **extra: Any) -> None:
+    """A table made outside planton, keyed as ``manifest()`` keys its tables."""
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "customer_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
 def test_a_key_change_is_refused_under_auto_approve(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
     table = unique("keyed")
     client = dynamodb(moto_endpoint, "us-east-1")
@@ -177,14 +188,8 @@ def test_plan_warns_before_apply_would_lose_a_table(cli: Cli, moto_endpoint: str
 def test_a_table_the_state_does_not_know_is_adopted_not_clobbered(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
     table = unique("by-hand")
     client = dynamodb(moto_endpoint, "us-east-1")
-    client.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "customer_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-        # As the manifest has it: moto cannot change a table's encryption afterwards (AWS can).
-        SSESpecification={"Enabled": True},
-    )
+    # Encrypted as the manifest has it: moto cannot change a table's encryption afterwards (AWS can).
+    create_by_hand(client, table, SSESpecification={"Enabled": True})
     write_items(client, table)
     path = manifest(tmp_path / "m.yaml", table)
 
@@ -380,12 +385,7 @@ def test_a_same_named_table_in_the_new_region_is_not_taken_over(cli: Cli, moto_e
     path = manifest(tmp_path / "m.yaml", table)
     cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
     write_items(east, table)
-    west.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "customer_id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "customer_id", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_by_hand(west, table)
     manifest(path, table, region="us-west-2")
     plan = cli.run("tofu", "plan", "-f", str(path))
     assert f"warning: a table named {table} already exists in us-west-2" in plan.stderr
