@@ -492,11 +492,12 @@ def _refuse_another_table(session: _Session) -> None:
         return
     held = f"{recorded.name} in {recorded.region}" if recorded.region else recorded.name
     command = session.request.command
-    effect = (
-        "would delete nothing and forget it"
-        if command == "destroy" and not same_region and same_name
-        else ("would delete it" if command == "destroy" else "would drop it from the state")
-    )
+    if command != "destroy":
+        effect = "would drop it from the state"
+    elif same_name:  # only the region differs: terraform finds nothing there to delete
+        effect = "would delete nothing and forget it"
+    else:
+        effect = "would delete it"
     raise ChangeRefused(
         "\n".join(
             [

@@ -122,7 +122,8 @@ def read_plan(text: str) -> PlanReport:
         )
     region = _configured_region(document)
     table = next((_table_change(item) for item in _items(document, "resource_changes")), None)
-    vanished = next((_vanished(item) for item in _items(document, "resource_drift") if _vanished(item)), None)
+    drifted = (_vanished(item) for item in _items(document, "resource_drift"))
+    vanished = next((table for table in drifted if table is not None), None)
     changes = any(
         tuple(_change(item).get("actions", ())) not in ((), ("no-op",), ("read",))
         for item in _items(document, "resource_changes")

@@ -217,7 +217,7 @@ class _StderrWatcher:
 
     def finish(self) -> None:
         """Wait for the child's stderr to close (it has exited) and release the pipe."""
-        if self._thread.is_alive() or self._thread.ident is not None:
+        if self._thread.ident is not None:  # started
             self._thread.join()
         os.close(self._read_end)
 
