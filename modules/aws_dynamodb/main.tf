@@ -1,8 +1,16 @@
 locals {
-  # Name and ManagedBy always; Environment and Organization when the manifest sets them;
-  # then the manifest's labels (the variable's validation keeps them off the keys above).
+  provisioned = var.spec.billing_mode == "PROVISIONED"
+
+  # Name and ManagedBy always; Environment and Organization when the manifest sets them; then
+  # the manifest's labels and spec.tags (the variables' validations keep them off the keys
+  # above). Labels under a *.project-planton.org/ key steer planton and are not tags.
+  tag_labels = {
+    for key, value in var.metadata.labels : key => value
+    if !can(regex("^([a-z0-9-]+\\.)*project-planton\\.org/", key))
+  }
   tags = merge(
-    var.metadata.labels,
+    local.tag_labels,
+    var.spec.tags,
     var.metadata.env == null ? {} : { Environment = var.metadata.env },
     var.metadata.org == null ? {} : { Organization = var.metadata.org },
     {
@@ -11,7 +19,11 @@ locals {
     },
   )
 
-  provisioned = var.spec.billing_mode == "PROVISIONED"
+  # A key ARN is used as given; a key id, alias or alias ARN is looked up (kms.tf), so the
+  # table records the key's ARN and the next plan shows no drift.
+  kms_key_arn = var.spec.kms_key == null ? null : (
+    can(regex("^arn:[^:]+:kms:[^:]+:[0-9]+:key/", var.spec.kms_key)) ? var.spec.kms_key : data.aws_kms_key.sse[0].arn
+  )
 }
 
 resource "aws_dynamodb_table" "this" {
@@ -19,10 +31,17 @@ resource "aws_dynamodb_table" "this" {
   billing_mode = var.spec.billing_mode
   hash_key     = var.spec.partition_key_name
   range_key    = var.spec.sort_key_name
+  table_class  = var.spec.table_class
 
   # The provider rejects capacity on on-demand tables, so it is only sent when provisioned.
-  read_capacity  = local.provisioned ? var.spec.read_capacity_units : null
-  write_capacity = local.provisioned ? var.spec.write_capacity_units : null
+  # Under auto scaling the capacity is the table's live one (autoscaling.tf), never drift.
+  read_capacity  = local.provisioned ? local.capacity["table"].read : null
+  write_capacity = local.provisioned ? local.capacity["table"].write : null
+
+  deletion_protection_enabled = var.spec.deletion_protection_enabled
+
+  stream_enabled   = var.spec.stream_view_type != null
+  stream_view_type = var.spec.stream_view_type
 
   dynamic "attribute" {
     for_each = var.spec.attributes
@@ -32,15 +51,70 @@ resource "aws_dynamodb_table" "this" {
     }
   }
 
-  # enabled = true uses the AWS managed KMS key (alias/aws/dynamodb); false leaves the
-  # table on DynamoDB's default AWS owned key. Data at rest is encrypted either way.
+  dynamic "global_secondary_index" {
+    for_each = var.spec.global_secondary_indexes
+    iterator = index
+    content {
+      name               = index.value.name
+      hash_key           = index.value.partition_key_name
+      range_key          = index.value.sort_key_name
+      projection_type    = index.value.projection_type
+      non_key_attributes = index.value.projection_type == "INCLUDE" ? index.value.non_key_attributes : null
+      read_capacity      = local.provisioned ? local.capacity["index/${index.value.name}"].read : null
+      write_capacity     = local.provisioned ? local.capacity["index/${index.value.name}"].write : null
+
+      dynamic "on_demand_throughput" {
+        for_each = index.value.max_read_request_units != null || index.value.max_write_request_units != null ? [index.value] : []
+        content {
+          max_read_request_units  = on_demand_throughput.value.max_read_request_units
+          max_write_request_units = on_demand_throughput.value.max_write_request_units
+        }
+      }
+    }
+  }
+
+  dynamic "local_secondary_index" {
+    for_each = var.spec.local_secondary_indexes
+    iterator = index
+    content {
+      name               = index.value.name
+      range_key          = index.value.sort_key_name
+      projection_type    = index.value.projection_type
+      non_key_attributes = index.value.projection_type == "INCLUDE" ? index.value.non_key_attributes : null
+    }
+  }
+
+  dynamic "on_demand_throughput" {
+    for_each = var.spec.max_read_request_units != null || var.spec.max_write_request_units != null ? [var.spec] : []
+    content {
+      max_read_request_units  = on_demand_throughput.value.max_read_request_units
+      max_write_request_units = on_demand_throughput.value.max_write_request_units
+    }
+  }
+
+  # Always present, so turning TTL off really turns it off (an absent block leaves it as is).
+  ttl {
+    enabled        = var.spec.ttl_attribute_name != null
+    attribute_name = var.spec.ttl_attribute_name == null ? "" : var.spec.ttl_attribute_name
+  }
+
+  # enabled = true uses a KMS key: the customer-managed one in kms_key, else the AWS managed
+  # key (alias/aws/dynamodb); false leaves the table on DynamoDB's default AWS owned key. Data
+  # at rest is encrypted either way.
   server_side_encryption {
-    enabled = var.spec.server_side_encryption_enabled
+    enabled     = var.spec.server_side_encryption_enabled
+    kms_key_arn = var.spec.server_side_encryption_enabled ? local.kms_key_arn : null
   }
 
   point_in_time_recovery {
-    enabled = var.spec.point_in_time_recovery_enabled
+    enabled                 = var.spec.point_in_time_recovery_enabled
+    recovery_period_in_days = var.spec.point_in_time_recovery_enabled ? var.spec.point_in_time_recovery_period_days : null
   }
 
   tags = local.tags
+}
+
+resource "aws_dynamodb_contributor_insights" "table" {
+  count      = var.spec.contributor_insights_enabled ? 1 : 0
+  table_name = aws_dynamodb_table.this.name
 }

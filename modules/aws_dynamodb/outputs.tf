@@ -22,3 +22,25 @@ output "stream_arn" {
   description = "The ARN of the table's stream. Exported only when the table has a stream; null (absent from `output -json`) otherwise."
   value       = aws_dynamodb_table.this.stream_arn == "" ? null : aws_dynamodb_table.this.stream_arn
 }
+
+output "stream_label" {
+  description = "A timestamp naming the table's current stream. Null (absent from `output -json`) when the table has no stream."
+  # Read from the stream ARN (".../stream/LABEL"): the provider leaves stream_label empty after
+  # an update turns the stream on, until the next refresh.
+  value = aws_dynamodb_table.this.stream_arn == "" ? null : element(split("/stream/", aws_dynamodb_table.this.stream_arn), 1)
+}
+
+output "global_secondary_index_arns" {
+  description = "Each global secondary index's ARN, by index name."
+  value       = { for index in var.spec.global_secondary_indexes : index.name => "${aws_dynamodb_table.this.arn}/index/${index.name}" }
+}
+
+output "local_secondary_index_arns" {
+  description = "Each local secondary index's ARN, by index name."
+  value       = { for index in var.spec.local_secondary_indexes : index.name => "${aws_dynamodb_table.this.arn}/index/${index.name}" }
+}
+
+output "kms_key_arn" {
+  description = "The ARN of the customer-managed KMS key encrypting the table; null when it uses an AWS managed or owned key."
+  value       = var.spec.server_side_encryption_enabled ? local.kms_key_arn : null
+}

@@ -22,7 +22,7 @@ variable "metadata" {
 }
 
 variable "spec" {
-  description = "The table: name, region, billing mode, key schema (attributes + partition/sort key names), capacity, point-in-time recovery and server-side encryption."
+  description = "The table: name, region, billing mode, key schema (attributes + partition/sort key names), capacity, indexes, TTL, streams, encryption, point-in-time recovery, table class, protection, contributor insights, tags, auto scaling and on-demand throughput."
   type = object({
     table_name   = string
     aws_region   = string
@@ -31,12 +31,63 @@ variable "spec" {
       name = string
       type = string
     }))
-    partition_key_name             = string
-    sort_key_name                  = optional(string)
-    read_capacity_units            = optional(number, 0)
-    write_capacity_units           = optional(number, 0)
-    point_in_time_recovery_enabled = optional(bool, false)
-    server_side_encryption_enabled = optional(bool, true)
+    partition_key_name                 = string
+    sort_key_name                      = optional(string)
+    read_capacity_units                = optional(number, 0)
+    write_capacity_units               = optional(number, 0)
+    point_in_time_recovery_enabled     = optional(bool, false)
+    point_in_time_recovery_period_days = optional(number)
+    server_side_encryption_enabled     = optional(bool, true)
+    kms_key                            = optional(string)
+    global_secondary_indexes = optional(list(object({
+      name                    = string
+      partition_key_name      = string
+      sort_key_name           = optional(string)
+      projection_type         = optional(string, "ALL")
+      non_key_attributes      = optional(list(string), [])
+      read_capacity_units     = optional(number, 0)
+      write_capacity_units    = optional(number, 0)
+      max_read_request_units  = optional(number)
+      max_write_request_units = optional(number)
+      autoscaling = optional(object({
+        read = optional(object({
+          min_capacity       = number
+          max_capacity       = number
+          target_utilization = optional(number, 70)
+        }))
+        write = optional(object({
+          min_capacity       = number
+          max_capacity       = number
+          target_utilization = optional(number, 70)
+        }))
+      }))
+    })), [])
+    local_secondary_indexes = optional(list(object({
+      name               = string
+      sort_key_name      = string
+      projection_type    = optional(string, "ALL")
+      non_key_attributes = optional(list(string), [])
+    })), [])
+    ttl_attribute_name           = optional(string)
+    stream_view_type             = optional(string)
+    table_class                  = optional(string, "STANDARD")
+    deletion_protection_enabled  = optional(bool, false)
+    contributor_insights_enabled = optional(bool, false)
+    tags                         = optional(map(string), {})
+    autoscaling = optional(object({
+      read = optional(object({
+        min_capacity       = number
+        max_capacity       = number
+        target_utilization = optional(number, 70)
+      }))
+      write = optional(object({
+        min_capacity       = number
+        max_capacity       = number
+        target_utilization = optional(number, 70)
+      }))
+    }))
+    max_read_request_units  = optional(number)
+    max_write_request_units = optional(number)
   })
 
   validation {
@@ -75,9 +126,109 @@ variable "spec" {
   }
 
   validation {
+    condition = alltrue([
+      for name in concat(
+        [for index in var.spec.global_secondary_indexes : index.partition_key_name],
+        [for index in var.spec.global_secondary_indexes : index.sort_key_name if index.sort_key_name != null],
+        [for index in var.spec.local_secondary_indexes : index.sort_key_name],
+      ) : contains([for a in var.spec.attributes : a.name], name)
+    ])
+    error_message = "Every index key must be one of spec.attributes."
+  }
+
+  validation {
+    condition = alltrue([
+      for a in var.spec.attributes : contains(compact(concat(
+        [var.spec.partition_key_name, var.spec.sort_key_name],
+        [for index in var.spec.global_secondary_indexes : index.partition_key_name],
+        [for index in var.spec.global_secondary_indexes : index.sort_key_name],
+        [for index in var.spec.local_secondary_indexes : index.sort_key_name],
+      )), a.name)
+    ])
+    error_message = "Every entry of spec.attributes must be a key of the table or of an index."
+  }
+
+  validation {
     condition = (var.spec.billing_mode == "PROVISIONED"
-      ? var.spec.read_capacity_units >= 1 && var.spec.write_capacity_units >= 1
+      ? var.spec.read_capacity_units >= 1 && var.spec.write_capacity_units >= 1 && var.spec.read_capacity_units <= 40000 && var.spec.write_capacity_units <= 40000
     : var.spec.read_capacity_units == 0 && var.spec.write_capacity_units == 0)
-    error_message = "spec.read_capacity_units and spec.write_capacity_units must be at least 1 when billing_mode is PROVISIONED, and 0 when it is PAY_PER_REQUEST."
+    error_message = "spec.read_capacity_units and spec.write_capacity_units must be 1-40000 when billing_mode is PROVISIONED, and 0 when it is PAY_PER_REQUEST."
+  }
+
+  validation {
+    condition = alltrue([
+      for index in var.spec.global_secondary_indexes : (var.spec.billing_mode == "PROVISIONED"
+        ? index.read_capacity_units >= 1 && index.write_capacity_units >= 1 && index.read_capacity_units <= 40000 && index.write_capacity_units <= 40000
+      : index.read_capacity_units == 0 && index.write_capacity_units == 0)
+    ])
+    error_message = "Every global secondary index's read_capacity_units and write_capacity_units must be 1-40000 when billing_mode is PROVISIONED, and 0 when it is PAY_PER_REQUEST."
+  }
+
+  validation {
+    condition     = length(var.spec.global_secondary_indexes) <= 20 && length(var.spec.local_secondary_indexes) <= 5
+    error_message = "A table has at most 20 global and 5 local secondary indexes."
+  }
+
+  validation {
+    condition = alltrue([
+      for name in concat([for index in var.spec.global_secondary_indexes : index.name], [for index in var.spec.local_secondary_indexes : index.name]) :
+      can(regex("^[a-zA-Z0-9_.-]{3,255}$", name))
+    ])
+    error_message = "Index names must be 3-255 characters of letters, digits, '_', '-' and '.'."
+  }
+
+  validation {
+    condition = length(distinct(concat([for index in var.spec.global_secondary_indexes : index.name], [for index in var.spec.local_secondary_indexes : index.name]))) == (
+      length(var.spec.global_secondary_indexes) + length(var.spec.local_secondary_indexes)
+    )
+    error_message = "Index names must be unique across global and local secondary indexes."
+  }
+
+  validation {
+    condition     = length(var.spec.local_secondary_indexes) == 0 || var.spec.sort_key_name != null
+    error_message = "Local secondary indexes need the table to have a sort key (spec.sort_key_name)."
+  }
+
+  validation {
+    condition = alltrue([
+      for index in concat(var.spec.global_secondary_indexes, var.spec.local_secondary_indexes) :
+      contains(["ALL", "KEYS_ONLY", "INCLUDE"], index.projection_type) && (index.projection_type == "INCLUDE") == (length(index.non_key_attributes) > 0)
+    ])
+    error_message = "Every index's projection_type must be ALL, KEYS_ONLY or INCLUDE, with non_key_attributes exactly when it is INCLUDE."
+  }
+
+  validation {
+    condition     = sum(concat([0], [for index in concat(var.spec.global_secondary_indexes, var.spec.local_secondary_indexes) : length(index.non_key_attributes)])) <= 100
+    error_message = "At most 100 INCLUDE-projected attributes across all indexes."
+  }
+
+  validation {
+    condition     = var.spec.stream_view_type == null ? true : contains(["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"], var.spec.stream_view_type)
+    error_message = "spec.stream_view_type must be KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES (null turns the stream off)."
+  }
+
+  validation {
+    condition     = contains(["STANDARD", "STANDARD_INFREQUENT_ACCESS"], var.spec.table_class)
+    error_message = "spec.table_class must be STANDARD or STANDARD_INFREQUENT_ACCESS."
+  }
+
+  validation {
+    condition     = var.spec.point_in_time_recovery_period_days == null ? true : var.spec.point_in_time_recovery_period_days >= 1 && var.spec.point_in_time_recovery_period_days <= 35
+    error_message = "spec.point_in_time_recovery_period_days must be 1-35."
+  }
+
+  validation {
+    condition = alltrue([
+      for policy in flatten([
+        for scaling in concat([var.spec.autoscaling], [for index in var.spec.global_secondary_indexes : index.autoscaling]) :
+        scaling == null ? [] : [for p in [scaling.read, scaling.write] : p if p != null]
+      ]) : policy.min_capacity >= 1 && policy.min_capacity <= policy.max_capacity && policy.max_capacity <= 40000 && policy.target_utilization >= 20 && policy.target_utilization <= 90
+    ])
+    error_message = "Every auto scaling policy needs 1 <= min_capacity <= max_capacity <= 40000 and a target_utilization of 20-90."
+  }
+
+  validation {
+    condition     = length(setintersection(keys(var.spec.tags), ["Name", "Environment", "Organization", "ManagedBy"])) == 0 && alltrue([for key in keys(var.spec.tags) : !startswith(lower(key), "aws:")])
+    error_message = "spec.tags must not set Name, Environment, Organization or ManagedBy (the module sets those) nor use the reserved aws: prefix."
   }
 }

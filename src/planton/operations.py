@@ -416,13 +416,27 @@ def _destroy_left_behind(session: _Session, old: TableRef) -> Decision | TofuOut
 def _destroy(session: _Session) -> TofuOutcome:
     """terraform destroy. When DeleteTable answers that the table is already gone (a retried
     request whose first attempt did delete it, or a deletion elsewhere in between), the table is
-    where the user wants it; one more destroy records that in the state."""
+    where the user wants it; one more destroy records that in the state. A table the state
+    records as deletion-protected is refused before terraform starts."""
+    recorded = session.recorded
+    if recorded is not None and recorded.deletion_protection:
+        raise ChangeRefused(_PROTECTED.format(name=recorded.name, what="nothing was deleted"))
     auto_approve = session.request.auto_approve
     result = session.invoke("destroy", auto_approve=auto_approve, watch_stderr=True)
     if result.returncode != EXIT_OK and result.interrupted_by is None and _already_gone(result.stderr):
         session.ui.notify("the table was already gone when terraform deleted it; destroying again to record that")
         result = session.invoke("destroy", auto_approve=True, watch_stderr=True)
-    return TofuOutcome("destroy", result, _interruption_notes(session, "destroy", result))
+    notes = _interruption_notes(session, "destroy", result)
+    if result.returncode != EXIT_OK and "DeletionProtectionEnabled is set to True" in result.stderr:
+        # Turned on outside planton since the state last looked.
+        notes = (*notes, _PROTECTED.format(name=session.prepared.table.table_name, what="AWS refused the deletion"))
+    return TofuOutcome("destroy", result, notes)
+
+
+_PROTECTED = (
+    "table {name} has deletion protection on; {what}. To delete it, first turn protection off in the manifest "
+    "(spec.deletionProtectionEnabled / deletion_protection_enabled: false) and run `planton tofu apply`, then destroy"
+)
 
 
 def _already_gone(stderr: str) -> bool:
@@ -469,12 +483,12 @@ def _key_type_change(recorded: RecordedTable | None, table: TableDefinition) -> 
     if recorded is None:
         return None
     changed = []
-    for field_name, key in (("spec.partition_key_type", table.partition_key), ("spec.sort_key_type", table.sort_key)):
+    for role, key in (("partition", table.partition_key), ("sort", table.sort_key)):
         if key is None:
             continue
         before = recorded.attribute_types.get(key.name)
         if before is not None and before != key.type.value:
-            changed.append(f"{field_name} from {before} to {key.type.value}")
+            changed.append(f"{role} key {key.name} from {before} to {key.type.value}")
     if not changed:
         return None
     return "a key type change (" + ", ".join(changed) + "), which DynamoDB cannot make in place"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from planton.table import TableDefinition
+from planton.table import AutoScaling, GlobalIndex, LocalIndex, OnDemandThroughput, Projection, TableDefinition
 
 VARIABLES_FILE = "terraform.tfvars.json"
 
@@ -37,8 +37,63 @@ def render_variables(table: TableDefinition, region: str) -> dict[str, Any]:
             "read_capacity_units": table.read_capacity_units,
             "write_capacity_units": table.write_capacity_units,
             "point_in_time_recovery_enabled": table.point_in_time_recovery_enabled,
+            "point_in_time_recovery_period_days": table.point_in_time_recovery_period_days,
             "server_side_encryption_enabled": table.server_side_encryption_enabled,
+            "kms_key": table.kms_key,
+            "global_secondary_indexes": [_global_index(index) for index in table.global_indexes],
+            "local_secondary_indexes": [_local_index(index) for index in table.local_indexes],
+            "ttl_attribute_name": table.ttl_attribute,
+            "stream_view_type": table.stream_view_type.value if table.stream_view_type else None,
+            "table_class": table.table_class.value,
+            "deletion_protection_enabled": table.deletion_protection_enabled,
+            "contributor_insights_enabled": table.contributor_insights_enabled,
+            "tags": dict(table.tags),
+            "autoscaling": _autoscaling(table.autoscaling),
+            **_on_demand(table.on_demand_throughput),
         },
+    }
+
+
+def _projection(projection: Projection) -> dict[str, Any]:
+    return {"projection_type": projection.type.value, "non_key_attributes": list(projection.non_key_attributes)}
+
+
+def _global_index(index: GlobalIndex) -> dict[str, Any]:
+    return {
+        "name": index.name,
+        "partition_key_name": index.partition_key.name,
+        "sort_key_name": index.sort_key.name if index.sort_key else None,
+        **_projection(index.projection),
+        "read_capacity_units": index.read_capacity_units,
+        "write_capacity_units": index.write_capacity_units,
+        **_on_demand(index.on_demand_throughput),
+        "autoscaling": _autoscaling(index.autoscaling),
+    }
+
+
+def _local_index(index: LocalIndex) -> dict[str, Any]:
+    return {"name": index.name, "sort_key_name": index.sort_key.name, **_projection(index.projection)}
+
+
+def _on_demand(throughput: OnDemandThroughput | None) -> dict[str, int | None]:
+    return {
+        "max_read_request_units": throughput.max_read_request_units if throughput else None,
+        "max_write_request_units": throughput.max_write_request_units if throughput else None,
+    }
+
+
+def _autoscaling(scaling: AutoScaling | None) -> dict[str, Any] | None:
+    if scaling is None:
+        return None
+    return {
+        dimension: None
+        if policy is None
+        else {
+            "min_capacity": policy.min_capacity,
+            "max_capacity": policy.max_capacity,
+            "target_utilization": policy.target_utilization,
+        }
+        for dimension, policy in (("read", scaling.read), ("write", scaling.write))
     }
 
 

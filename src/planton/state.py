@@ -26,6 +26,7 @@ class RecordedTable:
     region: str | None = None
     attribute_types: Mapping[str, str] = field(default_factory=dict)
     managed_by_planton: bool = False
+    deletion_protection: bool = False
 
 
 def recorded_table(state_path: Path) -> RecordedTable | None:
@@ -50,6 +51,7 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
                         if item.get("name") and item.get("type")
                     },
                     managed_by_planton=_tag(attributes, "ManagedBy") == "planton",
+                    deletion_protection=attributes.get("deletion_protection_enabled") is True,
                 )
     return None
 

@@ -29,6 +29,47 @@ class AttributeType(StrEnum):
     BINARY = "B"
 
 
+class KeyType(StrEnum):
+    """A key schema element's role: partition (HASH) or sort (RANGE) key."""
+
+    HASH = "HASH"
+    RANGE = "RANGE"
+
+
+class ProjectionType(StrEnum):
+    """Which attributes an index copies from the table."""
+
+    ALL = "ALL"
+    KEYS_ONLY = "KEYS_ONLY"
+    INCLUDE = "INCLUDE"
+
+
+class StreamViewType(StrEnum):
+    """What a stream record holds."""
+
+    KEYS_ONLY = "KEYS_ONLY"
+    NEW_IMAGE = "NEW_IMAGE"
+    OLD_IMAGE = "OLD_IMAGE"
+    NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
+
+
+class TableClass(StrEnum):
+    """The table's storage class."""
+
+    STANDARD = "STANDARD"
+    STANDARD_INFREQUENT_ACCESS = "STANDARD_INFREQUENT_ACCESS"
+
+
+# DynamoDB's limits (AWS developer guide, service quotas), shared by every dialect's rules.
+MAX_GLOBAL_INDEXES = 20
+MAX_LOCAL_INDEXES = 5
+MAX_INCLUDED_ATTRIBUTES = 100
+MAX_CAPACITY_UNITS = 40_000
+MAX_TAGS = 50
+PITR_PERIOD_DAYS = (1, 35)
+SCALING_TARGET_PERCENT = (20, 90)
+
+
 def looks_like_region(value: str) -> bool:
     """True for strings shaped like an AWS region code (us-east-1, us-gov-west-1, ...)."""
     return bool(_REGION.fullmatch(value))
@@ -40,6 +81,66 @@ class Attribute:
 
     name: str
     type: AttributeType
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The attributes an index copies: ``non_key_attributes`` only with INCLUDE."""
+
+    type: ProjectionType = ProjectionType.ALL
+    non_key_attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScalingPolicy:
+    """Target tracking for one capacity dimension: ``min``..``max`` units at ``target`` % use."""
+
+    min_capacity: int
+    max_capacity: int
+    target_utilization: float = 70.0
+
+
+@dataclass(frozen=True)
+class AutoScaling:
+    """Provisioned auto scaling of reads and/or writes (table or one GSI)."""
+
+    read: ScalingPolicy | None = None
+    write: ScalingPolicy | None = None
+
+
+@dataclass(frozen=True)
+class OnDemandThroughput:
+    """The most request units an on-demand table or GSI may use per second (None: unlimited)."""
+
+    max_read_request_units: int | None = None
+    max_write_request_units: int | None = None
+
+
+@dataclass(frozen=True)
+class GlobalIndex:
+    """A global secondary index."""
+
+    name: str
+    partition_key: Attribute
+    sort_key: Attribute | None = None
+    projection: Projection = Projection()
+    read_capacity_units: int = 0
+    write_capacity_units: int = 0
+    on_demand_throughput: OnDemandThroughput | None = None
+    autoscaling: AutoScaling | None = None
+
+    @property
+    def keys(self) -> tuple[Attribute, ...]:
+        return tuple(key for key in (self.partition_key, self.sort_key) if key is not None)
+
+
+@dataclass(frozen=True)
+class LocalIndex:
+    """A local secondary index: the table's partition key with another sort key."""
+
+    name: str
+    sort_key: Attribute
+    projection: Projection = Projection()
 
 
 @dataclass(frozen=True)
@@ -69,9 +170,25 @@ class TableDefinition:
     write_capacity_units: int
     point_in_time_recovery_enabled: bool
     server_side_encryption_enabled: bool
+    # A customer-managed KMS key (ARN, key id, alias or alias ARN); None: the AWS managed key.
+    kms_key: str | None = None
+    point_in_time_recovery_period_days: int | None = None
+    global_indexes: tuple[GlobalIndex, ...] = ()
+    local_indexes: tuple[LocalIndex, ...] = ()
+    ttl_attribute: str | None = None  # TTL is on exactly when this is set
+    stream_view_type: StreamViewType | None = None  # the stream is on exactly when this is set
+    table_class: TableClass = TableClass.STANDARD
+    deletion_protection_enabled: bool = False
+    contributor_insights_enabled: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)  # spec.tags, beside the labels
+    autoscaling: AutoScaling | None = None
+    on_demand_throughput: OnDemandThroughput | None = None
 
     @property
     def attributes(self) -> tuple[Attribute, ...]:
-        """Every attribute a key refers to, each once, partition key first."""
-        keys = (self.partition_key, self.sort_key)
-        return tuple(key for key in keys if key is not None)
+        """Every attribute a key (table or index) refers to, each once, table keys first."""
+        keys: list[Attribute] = [self.partition_key]
+        keys += [self.sort_key] if self.sort_key else []
+        keys += [key for index in self.global_indexes for key in index.keys]
+        keys += [index.sort_key for index in self.local_indexes]
+        return tuple(dict.fromkeys(keys))

@@ -429,7 +429,7 @@ def test_a_key_type_change_is_a_replacement_not_a_silent_no_op(cli: Cli, moto_en
     )
     refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
     assert refused.returncode == 5, refused.stderr
-    assert "a key type change (spec.partition_key_type from S to N)" in refused.stderr
+    assert "a key type change (partition key customer_id from S to N)" in refused.stderr
     assert count_items(client, table) == ITEMS
     cli.ok("tofu", "apply", "-f", str(path), "--auto-approve", "--allow-replace")
     described = client.describe_table(TableName=table)["Table"]

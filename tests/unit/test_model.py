@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from planton.errors import EXIT_BAD_MANIFEST, ManifestError
 from planton.manifest.base import API_VERSION, KIND, camel_to_snake, snake_to_camel
 from planton.manifest.loader import validate_document
-from planton.manifest.seed import AwsDynamodbManifest
+from planton.manifest.seed import SeedManifest
 from planton.table import AttributeType, BillingMode, looks_like_region
 
 SOURCE = "m.yaml"
@@ -45,7 +45,7 @@ def problems(document: dict[str, Any]) -> list[str]:
     return excinfo.value.problems
 
 
-def valid(document: dict[str, Any]) -> AwsDynamodbManifest:
+def valid(document: dict[str, Any]) -> SeedManifest:
     return validate_document(document, SOURCE)
 
 
@@ -83,7 +83,7 @@ def test_defaults() -> None:
 
 
 def test_model_validate_directly_accepts_minimal_manifest() -> None:
-    model = AwsDynamodbManifest.model_validate(manifest())
+    model = SeedManifest.model_validate(manifest())
     assert model.metadata.name == "orders"
 
 
@@ -685,13 +685,18 @@ def test_section_not_a_mapping(section: str, value: Any) -> None:
 
 
 SPEC_FIELDS_SNAKE = (
-    "aws_region, billing_mode, partition_key_name, partition_key_type, point_in_time_recovery_enabled, "
-    "read_capacity_units, server_side_encryption_enabled, sort_key_name, sort_key_type, table_name, "
-    "write_capacity_units"
+    "autoscaling, aws_region, billing_mode, contributor_insights_enabled, deletion_protection_enabled, "
+    "global_secondary_indexes, kms_key_arn, local_secondary_indexes, on_demand_throughput, partition_key_name, "
+    "partition_key_type, point_in_time_recovery_enabled, point_in_time_recovery_period_days, read_capacity_units, "
+    "server_side_encryption_enabled, sort_key_name, sort_key_type, stream_enabled, stream_view_type, table_class, "
+    "table_name, tags, ttl, write_capacity_units"
 )
 SPEC_FIELDS_CAMEL = (
-    "awsRegion, billingMode, partitionKeyName, partitionKeyType, pointInTimeRecoveryEnabled, "
-    "readCapacityUnits, serverSideEncryptionEnabled, sortKeyName, sortKeyType, tableName, writeCapacityUnits"
+    "autoscaling, awsRegion, billingMode, contributorInsightsEnabled, deletionProtectionEnabled, "
+    "globalSecondaryIndexes, kmsKeyArn, localSecondaryIndexes, onDemandThroughput, partitionKeyName, "
+    "partitionKeyType, pointInTimeRecoveryEnabled, pointInTimeRecoveryPeriodDays, readCapacityUnits, "
+    "serverSideEncryptionEnabled, sortKeyName, sortKeyType, streamEnabled, streamViewType, tableClass, "
+    "tableName, tags, ttl, writeCapacityUnits"
 )
 
 

@@ -1,6 +1,6 @@
 """The AwsDynamodb manifest: models, loading and normalisation into a table definition."""
 
 from planton.manifest.loader import LoadedManifest, load_manifest
-from planton.manifest.seed import AwsDynamodbManifest
+from planton.manifest.normalise import Manifest
 
-__all__ = ["AwsDynamodbManifest", "LoadedManifest", "load_manifest"]
+__all__ = ["LoadedManifest", "Manifest", "load_manifest"]

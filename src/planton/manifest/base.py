@@ -25,7 +25,16 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from planton.table import AttributeType, BillingMode, looks_like_region
+from planton.table import (
+    MAX_CAPACITY_UNITS,
+    AttributeType,
+    BillingMode,
+    KeyType,
+    ProjectionType,
+    StreamViewType,
+    TableClass,
+    looks_like_region,
+)
 
 API_VERSION = "aws.project-planton.org/v1"
 KIND = "AwsDynamodb"
@@ -94,7 +103,18 @@ class ManifestModel(BaseModel):
         return normalised
 
 
-def raise_problems(title: str, problems: Iterable[tuple[tuple[str, ...], str, Any]]) -> None:
+# A problem: the path of the field it blames, the message, and the value found there.
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str, Any]
+Problems = list[Problem]
+
+
+def located(prefix: Loc, problems: Iterable[Problem]) -> Problems:
+    """``problems`` found inside the field at ``prefix``."""
+    return [((*prefix, *loc), message, value) for loc, message, value in problems]
+
+
+def raise_problems(title: str, problems: Iterable[Problem]) -> None:
     """Raise one ValidationError blaming each (field path, message, input) in ``problems``."""
     details = [
         InitErrorDetails(
@@ -144,8 +164,57 @@ _parse_attribute_type = _enum_parser(
 )
 
 
+def _prefixed_spellings(enum: type[Enum], prefix: str) -> dict[str, Enum]:
+    """Each member as AWS spells it and with the proto's ``PREFIX_`` (before December 2025)."""
+    return {spelling: member for member in enum for spelling in (str(member.value), f"{prefix}_{member.value}")}
+
+
+_KEY_TYPE_SPELLINGS = _prefixed_spellings(KeyType, "KEY_TYPE")
+_PROJECTION_SPELLINGS = {
+    **_prefixed_spellings(ProjectionType, "PROJECTION_TYPE"),
+    **{f"{kind.value}_PROJECTION": kind for kind in ProjectionType},  # KEYS_ONLY_PROJECTION
+}
+_STREAM_VIEW_SPELLINGS = _prefixed_spellings(StreamViewType, "STREAM_VIEW_TYPE")
+_TABLE_CLASS_SPELLINGS = _prefixed_spellings(TableClass, "TABLE_CLASS")
+
+
+def _one_of(enum: type[Enum]) -> str:
+    names = [str(member.value) for member in enum]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
 BillingModeField = Annotated[BillingMode, BeforeValidator(_parse_billing_mode)]
 AttributeTypeField = Annotated[AttributeType, BeforeValidator(_parse_attribute_type)]
+KeyTypeField = Annotated[
+    KeyType,
+    BeforeValidator(_enum_parser(_KEY_TYPE_SPELLINGS, "key_type", "{value} is not a key type; use HASH or RANGE")),
+]
+ProjectionTypeField = Annotated[
+    ProjectionType,
+    BeforeValidator(
+        _enum_parser(
+            _PROJECTION_SPELLINGS, "projection", f"{{value}} is not a projection; use {_one_of(ProjectionType)}"
+        )
+    ),
+]
+StreamViewTypeField = Annotated[
+    StreamViewType,
+    BeforeValidator(
+        _enum_parser(
+            _STREAM_VIEW_SPELLINGS,
+            "stream_view_type",
+            f"{{value}} is not a stream view type; use {_one_of(StreamViewType)}",
+        )
+    ),
+]
+TableClassField = Annotated[
+    TableClass,
+    BeforeValidator(
+        _enum_parser(
+            _TABLE_CLASS_SPELLINGS, "table_class", f"{{value}} is not a table class; use {_one_of(TableClass)}"
+        )
+    ),
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +230,35 @@ def _table_name(value: str) -> str:
         raise PydanticCustomError(
             "table_name",
             "{value} is not a valid DynamoDB table name; use 3-255 characters of letters, digits, '_', '-' and '.'",
+            {"value": describe_value(value)},
+        )
+    return value
+
+
+def _index_name(value: str) -> str:
+    if not _TABLE_NAME.fullmatch(value):
+        raise PydanticCustomError(
+            "index_name",
+            "{value} is not a valid index name; use 3-255 characters of letters, digits, '_', '-' and '.'",
+            {"value": describe_value(value)},
+        )
+    return value
+
+
+_KMS_KEY = re.compile(
+    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]{1,128}|alias/[A-Za-z0-9/_-]{1,250})"
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|mrk-[0-9a-f]{32}"
+    r"|alias/[A-Za-z0-9/_-]{1,250}"
+)
+
+
+def _kms_key(value: str) -> str:
+    if not _KMS_KEY.fullmatch(value):
+        raise PydanticCustomError(
+            "kms_key",
+            "{value} is not a KMS key; use a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), a key id, "
+            "an alias (alias/NAME) or an alias ARN",
             {"value": describe_value(value)},
         )
     return value
@@ -215,11 +313,47 @@ TableName = Annotated[str, AfterValidator(_table_name)]
 Region = Annotated[str, AfterValidator(_region)]
 PathSafeName = Annotated[str, AfterValidator(_path_safe)]
 KeyName = Annotated[str, AfterValidator(_key_name)]
-CapacityUnits = Annotated[int, Field(ge=0)]
+CapacityUnits = Annotated[int, Field(ge=0, le=MAX_CAPACITY_UNITS)]
+IndexName = Annotated[str, AfterValidator(_index_name)]
+KmsKey = Annotated[str, AfterValidator(_kms_key)]
 
 
 # ---------------------------------------------------------------------------------------------
 # metadata, the same in every dialect
+
+
+# Labels under a ``*.project-planton.org/`` key steer planton (backend, ...): never table tags.
+_STEERING_LABEL = re.compile(r"([a-z0-9-]+\.)*project-planton\.org/.*")
+
+
+def is_steering_label(key: str) -> bool:
+    """True for label keys such as ``terraform.project-planton.org/backend.type``."""
+    return bool(_STEERING_LABEL.fullmatch(key))
+
+
+def tag_problems(tags: Mapping[str, str], *, what: str) -> Problems:
+    """AWS's rules for each tag in ``tags`` (``what`` is "label" or "tag"), located by key."""
+    problems: Problems = []
+    for key, value in tags.items():
+        loc: Loc = (key,)
+        if key in RESERVED_TAG_SOURCES:
+            problems.append(
+                (
+                    loc,
+                    f"planton sets the {key} tag from {RESERVED_TAG_SOURCES[key]}; remove this {what} or rename it",
+                    key,
+                )
+            )
+            continue
+        if key.lower().startswith("aws:"):
+            problems.append((loc, f"tag keys starting with 'aws:' are reserved by AWS; rename the {what}", key))
+            continue
+        for text, part, max_len, allow_empty in ((key, "key", 128, False), (value, "value", 256, True)):
+            try:
+                _tag_text(text, what=f"{what} {part}", max_len=max_len, allow_empty=allow_empty)
+            except PydanticCustomError as err:
+                problems.append((loc, err.message(), text))
+    return problems
 
 
 class Metadata(ManifestModel):
@@ -233,37 +367,14 @@ class Metadata(ManifestModel):
     annotations: dict[str, str] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
 
+    @property
+    def tag_labels(self) -> dict[str, str]:
+        """The labels that become table tags (steering labels do not)."""
+        return {key: value for key, value in self.labels.items() if not is_steering_label(key)}
+
     @model_validator(mode="after")
     def _labels_are_valid_tags(self) -> Metadata:
         # Labels become AWS tags, so AWS's tag rules apply to them here, before AWS sees them.
-        problems: list[tuple[tuple[str, ...], str, Any]] = []
-        for key, value in self.labels.items():
-            loc = ("labels", key)
-            if key in RESERVED_TAG_SOURCES:
-                problems.append(
-                    (
-                        loc,
-                        f"planton sets the {key} tag from {RESERVED_TAG_SOURCES[key]}; remove this label or rename it",
-                        key,
-                    )
-                )
-                continue
-            if key.lower().startswith("aws:"):
-                problems.append((loc, "tag keys starting with 'aws:' are reserved by AWS; rename the label", key))
-                continue
-            for text, what, max_len, allow_empty in ((key, "label key", 128, False), (value, "label value", 256, True)):
-                try:
-                    _tag_text(text, what=what, max_len=max_len, allow_empty=allow_empty)
-                except PydanticCustomError as err:
-                    problems.append((loc, err.message(), text))
-        if len(self.labels) + len(RESERVED_TAG_SOURCES) > 50:
-            problems.append(
-                (
-                    ("labels",),
-                    f"AWS allows 50 tags per table and planton sets "
-                    f"{len(RESERVED_TAG_SOURCES)}; use at most {50 - len(RESERVED_TAG_SOURCES)} labels",
-                    len(self.labels),
-                )
-            )
-        raise_problems("Metadata", problems)
+        problems = tag_problems(self.tag_labels, what="label")
+        raise_problems("Metadata", located(("labels",), problems))
         return self

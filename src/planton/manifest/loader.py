@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+import re
+import typing
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
 from planton.manifest.base import camel_to_snake, describe_value, snake_to_camel
-from planton.manifest.seed import AwsDynamodbManifest
+from planton.manifest.normalise import Manifest, MixedDialects, manifest_model
 from planton.textfile import UnreadableFile, read_text_file
 
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -34,7 +36,7 @@ class LoadedManifest:
 
     path: Path
     document: Mapping[str, Any]
-    model: AwsDynamodbManifest
+    model: Manifest
     # False for a pipe, FIFO or device (``/dev/stdin``, ``<(...)``): nothing to keep state beside.
     regular_file: bool = True
 
@@ -212,9 +214,13 @@ def load_manifest(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> 
     )
 
 
-def validate_document(document: Mapping[str, Any], source: str) -> AwsDynamodbManifest:
-    """Validate an already-parsed manifest document."""
-    return validate_as(AwsDynamodbManifest, document, source)
+def validate_document(document: Mapping[str, Any], source: str) -> Manifest:
+    """Validate an already-parsed manifest document in whichever dialect it is written."""
+    try:
+        model = manifest_model(document)
+    except MixedDialects as err:
+        raise ManifestError(source, [err.problem()]) from None
+    return validate_as(model, document, source)
 
 
 def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -> _Model:
@@ -224,6 +230,8 @@ def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -
         return model.model_validate(dict(document))
     except ValidationError as err:
         problems = [_describe(error, document, model) for error in err.errors(include_url=False)]
+        if _writes_camel_case(document):
+            problems = [_respell_fields(problem, model) for problem in problems]
         raise ManifestError(source, list(dict.fromkeys(problems))) from None
 
 
@@ -235,14 +243,15 @@ def _describe(error: Mapping[str, Any], document: Mapping[str, Any], model: type
     loc: tuple[Any, ...] = tuple(error["loc"])
     if loc and loc[-1] == "[key]":  # pydantic's marker for a bad key (not value) in a mapping
         return f"{_user_path(loc[:-1], document)}: keys here must be strings"
-    path = _user_path(loc, document, missing=error["type"] == "missing")
+    path = _user_path(loc, document)
     return f"{path or '(document)'}: {_message(error, loc, model)}"
 
 
-def _user_path(loc: Sequence[Any], document: Any, *, missing: bool = False) -> str:
-    """The dotted path of ``loc``, spelled the way the user spelled each key. A missing field
-    is spelled in camelCase when the mapping it belongs in is (or is the top level, where
-    ``apiVersion`` is the usual spelling)."""
+def _user_path(loc: Sequence[Any], document: Any) -> str:
+    """The dotted path of ``loc``, spelled the way the user spelled each key. A key the user did
+    not write (a missing field, or one a rule asks for) takes the style of the mapping it belongs
+    in, else of the whole manifest; top-level keys are camelCase (``apiVersion``)."""
+    document_camel = isinstance(document, Mapping) and _writes_camel_case(document)
     parts: list[str] = []
     node: Any = document
     for position, element in enumerate(loc):
@@ -251,16 +260,23 @@ def _user_path(loc: Sequence[Any], document: Any, *, missing: bool = False) -> s
             node = node[element] if isinstance(node, Sequence) and 0 <= element < len(node) else None
             continue
         key = str(element)
-        if isinstance(node, Mapping):
+        written = isinstance(node, Mapping) and element in node
+        if not written:
             camel = snake_to_camel(key)
-            camel_mapping = position == 0 or any(str(k) != str(k).lower() for k in node)
-            if element not in node and (camel in node or (missing and position == len(loc) - 1 and camel_mapping)):
+            spelled_camel = isinstance(node, Mapping) and camel in node
+            if spelled_camel or position == 0 or _mapping_style(node, default_camel=document_camel):
                 key = camel
-            node = node.get(element) if element in node else node.get(key)
-        else:
-            node = None
+        node = node.get(key if key in node else element) if isinstance(node, Mapping) else None
         parts.append(("." if parts else "") + key)
     return "".join(parts)
+
+
+def _mapping_style(node: Any, *, default_camel: bool) -> bool:
+    """True when most of ``node``'s multi-word keys are camelCase; ``default_camel`` on a tie."""
+    keys = [key for key in node if isinstance(key, str)] if isinstance(node, Mapping) else []
+    camel = sum(1 for key in keys if key != key.lower())
+    snake = sum(1 for key in keys if "_" in key and key == key.lower())
+    return default_camel if camel == snake else camel > snake
 
 
 _PLAIN_MESSAGES = {
@@ -282,7 +298,9 @@ def _message(error: Mapping[str, Any], loc: tuple[Any, ...], model: type[BaseMod
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be {expected.replace(chr(39), '')}, not {describe_value(error.get('input'))}"
     if kind == "greater_than_equal":
-        return f"must be {error['ctx']['ge']} or more"
+        return f"must be {error['ctx']['ge']:g} or more"
+    if kind == "less_than_equal":
+        return f"must be {error['ctx']['le']:g} or less"
     if kind in _PLAIN_MESSAGES:
         return _PLAIN_MESSAGES[kind]
     return str(error["msg"])
@@ -305,12 +323,63 @@ def _unknown_field_message(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
 
 
 def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    """The field names of the model found by following ``loc`` from ``model``."""
+    """The field names of the model found by following ``loc`` from ``model`` (list positions
+    are stepped over)."""
     current: type[BaseModel] = model
     for element in loc:
+        if isinstance(element, int):
+            continue
         field = current.model_fields.get(str(element))
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        inner = next(_models_in(field.annotation), None) if field else None
+        if inner is None:
             return []
-        current = annotation
+        current = inner
     return list(current.model_fields)
+
+
+def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The models inside a field's type (``X``, ``X | None``, ``list[X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for argument in typing.get_args(annotation):
+        yield from _models_in(argument)
+
+
+def _all_fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
+    """Every field name of ``model`` and the models nested in it."""
+    seen = set() if seen is None else seen
+    seen.add(model)
+    names = set(model.model_fields)
+    for field in model.model_fields.values():
+        for inner in _models_in(field.annotation):
+            if inner not in seen:
+                names |= _all_fields(inner, seen)
+    return names
+
+
+_SNAKE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def _respell_fields(problem: str, model: type[BaseModel]) -> str:
+    """Field names in a message's text in camelCase, for a manifest written in camelCase."""
+    path, sep, message = problem.partition(": ")
+    fields = _all_fields(model)
+    return path + sep + _SNAKE_WORD.sub(lambda m: snake_to_camel(m[0]) if m[0] in fields else m[0], message)
+
+
+def _writes_camel_case(document: Mapping[str, Any]) -> bool:
+    """True when the spec's multi-word keys are mostly camelCase (``readCapacityUnits``)."""
+    camel = snake = 0
+    pending: list[Any] = [document.get("spec")]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if isinstance(key, str):
+                    camel += key != key.lower() and "_" not in key
+                    snake += "_" in key and key == key.lower()
+                pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return camel > snake

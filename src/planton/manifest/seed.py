@@ -1,103 +1,256 @@
 """The seed module's dialect: the flat spec of ``../shared/seed`` (``partition_key_name``,
-``partition_key_type``, ``sort_key_name``, ...), in snake_case or camelCase."""
+``partition_key_type``, ``sort_key_name``, ...), in snake_case or camelCase. Indexes are flat
+too: each names its keys with ``partition_key_name`` / ``sort_key_name`` and their types."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
-
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from planton.manifest.base import (
     AttributeTypeField,
-    BillingModeField,
     CapacityUnits,
+    IndexName,
     KeyName,
+    KmsKey,
+    Loc,
     ManifestModel,
-    Metadata,
-    Region,
-    TableName,
+    Problems,
+    ProjectionTypeField,
+    located,
     raise_problems,
 )
-from planton.table import Attribute, BillingMode, ResourceIdentity, TableDefinition
+from planton.manifest.common import (
+    AutoScalingSpec,
+    CommonSpec,
+    ManifestEnvelope,
+    OnDemandThroughputSpec,
+    attribute_type_problems,
+    capacity_problems,
+    identity_of,
+    index_problems,
+    projection_problems,
+    scaled_units,
+)
+from planton.table import (
+    Attribute,
+    AttributeType,
+    BillingMode,
+    GlobalIndex,
+    LocalIndex,
+    Projection,
+    ProjectionType,
+    TableDefinition,
+)
 
 
-class SeedSpec(ManifestModel):
-    """The table as the seed module's README describes it: flat key fields."""
+def _key(name: str | None, kind: AttributeType | None) -> Attribute | None:
+    return Attribute(name, kind) if name is not None and kind is not None else None
 
-    table_name: TableName | None = None
-    aws_region: Region | None = None
-    billing_mode: BillingModeField = BillingMode.PAY_PER_REQUEST
+
+def _sort_key_problems(partition: str, sort_name: str | None, sort_type: AttributeType | None) -> Problems:
+    """Sort key name and type come together, and the sort key is not the partition key."""
+    if (sort_name is None) != (sort_type is None):
+        missing, given = ("sort_key_type", "sort_key_name") if sort_type is None else ("sort_key_name", "sort_key_type")
+        return [((missing,), f"required when {given} is set; give both or neither", None)]
+    if sort_name is not None and sort_name == partition:
+        return [(("sort_key_name",), "must differ from partition_key_name", sort_name)]
+    return []
+
+
+class FlatGlobalIndex(ManifestModel):
+    """A global secondary index with flat key fields."""
+
+    name: IndexName
+    partition_key_name: KeyName
+    partition_key_type: AttributeTypeField
+    sort_key_name: KeyName | None = None
+    sort_key_type: AttributeTypeField | None = None
+    projection_type: ProjectionTypeField = ProjectionType.ALL
+    non_key_attributes: list[KeyName] = Field(default_factory=list)
+    read_capacity_units: CapacityUnits | None = None
+    write_capacity_units: CapacityUnits | None = None
+    on_demand_throughput: OnDemandThroughputSpec | None = None
+    autoscaling: AutoScalingSpec | None = None
+
+    @model_validator(mode="after")
+    def _fields_agree(self) -> FlatGlobalIndex:
+        problems = _sort_key_problems(self.partition_key_name, self.sort_key_name, self.sort_key_type)
+        problems += projection_problems(
+            self.projection_type,
+            self.non_key_attributes,
+            type_loc=("projection_type",),
+            attributes_loc=("non_key_attributes",),
+        )
+        raise_problems("FlatGlobalIndex", problems)
+        return self
+
+    def index(self, billing_mode: BillingMode) -> GlobalIndex:
+        provisioned = billing_mode is BillingMode.PROVISIONED
+        return GlobalIndex(
+            name=self.name,
+            partition_key=Attribute(self.partition_key_name, self.partition_key_type),
+            sort_key=_key(self.sort_key_name, self.sort_key_type),
+            projection=Projection(self.projection_type, tuple(self.non_key_attributes)),
+            read_capacity_units=scaled_units(self.read_capacity_units, self.autoscaling, "read") if provisioned else 0,
+            write_capacity_units=scaled_units(self.write_capacity_units, self.autoscaling, "write")
+            if provisioned
+            else 0,
+            on_demand_throughput=(
+                self.on_demand_throughput.throughput() if self.on_demand_throughput and not provisioned else None
+            ),
+            autoscaling=self.autoscaling.scaling() if self.autoscaling and provisioned else None,
+        )
+
+
+class FlatLocalIndex(ManifestModel):
+    """A local secondary index: the table's partition key with this sort key."""
+
+    name: IndexName
+    sort_key_name: KeyName
+    sort_key_type: AttributeTypeField
+    projection_type: ProjectionTypeField = ProjectionType.ALL
+    non_key_attributes: list[KeyName] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fields_agree(self) -> FlatLocalIndex:
+        raise_problems(
+            "FlatLocalIndex",
+            projection_problems(
+                self.projection_type,
+                self.non_key_attributes,
+                type_loc=("projection_type",),
+                attributes_loc=("non_key_attributes",),
+            ),
+        )
+        return self
+
+    def index(self) -> LocalIndex:
+        return LocalIndex(
+            name=self.name,
+            sort_key=Attribute(self.sort_key_name, self.sort_key_type),
+            projection=Projection(self.projection_type, tuple(self.non_key_attributes)),
+        )
+
+
+class SeedSpec(CommonSpec):
+    """The table as the seed module's README describes it (flat key fields), plus every
+    capability in the same flat style."""
+
     partition_key_name: KeyName
     partition_key_type: AttributeTypeField
     sort_key_name: KeyName | None = None
     sort_key_type: AttributeTypeField | None = None
     read_capacity_units: CapacityUnits | None = None
     write_capacity_units: CapacityUnits | None = None
-    point_in_time_recovery_enabled: bool = False
     server_side_encryption_enabled: bool = True
+    kms_key_arn: KmsKey | None = None
+    global_secondary_indexes: list[FlatGlobalIndex] = Field(default_factory=list)
+    local_secondary_indexes: list[FlatLocalIndex] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _fields_agree(self) -> SeedSpec:
-        problems: list[tuple[tuple[str, ...], str, Any]] = []
-        if (self.sort_key_name is None) != (self.sort_key_type is None):
-            missing, given = (
-                ("sort_key_type", "sort_key_name") if self.sort_key_type is None else ("sort_key_name", "sort_key_type")
+        problems = _sort_key_problems(self.partition_key_name, self.sort_key_name, self.sort_key_type)
+        problems += capacity_problems(
+            self.billing_mode,
+            {("read_capacity_units",): self.read_capacity_units, ("write_capacity_units",): self.write_capacity_units},
+            self.autoscaling,
+            self.on_demand_throughput,
+            autoscaling_loc=("autoscaling",),
+            on_demand_loc=("on_demand_throughput",),
+        )
+        for position, gsi in enumerate(self.global_secondary_indexes):
+            at: Loc = ("global_secondary_indexes", position)
+            problems += located(
+                at,
+                capacity_problems(
+                    self.billing_mode,
+                    {
+                        ("read_capacity_units",): gsi.read_capacity_units,
+                        ("write_capacity_units",): gsi.write_capacity_units,
+                    },
+                    gsi.autoscaling,
+                    gsi.on_demand_throughput,
+                    autoscaling_loc=("autoscaling",),
+                    on_demand_loc=("on_demand_throughput",),
+                ),
             )
-            problems.append(((missing,), f"required when {given} is set; give both or neither", None))
-        if self.sort_key_name is not None and self.sort_key_name == self.partition_key_name:
-            problems.append((("sort_key_name",), "must differ from partition_key_name", self.sort_key_name))
-        for field in ("read_capacity_units", "write_capacity_units"):
-            units = getattr(self, field)
-            if self.billing_mode is BillingMode.PROVISIONED and not units:
-                problems.append(((field,), "must be greater than 0 when billing_mode is PROVISIONED", units))
-            elif self.billing_mode is BillingMode.PAY_PER_REQUEST and units:
+        for position, lsi in enumerate(self.local_secondary_indexes):
+            if lsi.sort_key_name == self.partition_key_name:
                 problems.append(
                     (
-                        (field,),
-                        "must be 0 or omitted when billing_mode is PAY_PER_REQUEST "
-                        "(on-demand tables have no provisioned capacity)",
-                        units,
+                        ("local_secondary_indexes", position, "sort_key_name"),
+                        "must differ from the table's partition_key_name (an LSI shares the table's partition key)",
+                        lsi.sort_key_name,
                     )
                 )
+        if self.kms_key_arn is not None and not self.server_side_encryption_enabled:
+            problems.append(
+                (
+                    ("kms_key_arn",),
+                    "needs server_side_encryption_enabled: true (a KMS key is only used for that encryption)",
+                    self.kms_key_arn,
+                )
+            )
+        problems += self._key_problems()
+        problems += self.common_problems()
         raise_problems("SeedSpec", problems)
         return self
 
+    def _key_problems(self) -> Problems:
+        keys: list[tuple[Loc, Attribute]] = [(("partition_key_type",), self.partition_key)]
+        if self.sort_key is not None and self.sort_key_name != self.partition_key_name:  # else reported already
+            keys.append((("sort_key_type",), self.sort_key))
+        for position, gsi in enumerate(self.global_secondary_indexes):
+            index = gsi.index(self.billing_mode)
+            keys.append((("global_secondary_indexes", position, "partition_key_type"), index.partition_key))
+            if index.sort_key is not None:
+                keys.append((("global_secondary_indexes", position, "sort_key_type"), index.sort_key))
+        for position, lsi in enumerate(self.local_secondary_indexes):
+            keys.append((("local_secondary_indexes", position, "sort_key_type"), lsi.index().sort_key))
+        problems = attribute_type_problems(keys)
+        problems += index_problems(
+            [
+                (("global_secondary_indexes", i), gsi.index(self.billing_mode))
+                for i, gsi in enumerate(self.global_secondary_indexes)
+            ],
+            [(("local_secondary_indexes", i), lsi.index()) for i, lsi in enumerate(self.local_secondary_indexes)],
+            table_sort_key=self.sort_key,
+            sort_key_field="sort_key_name",
+            global_loc=("global_secondary_indexes",),
+            local_loc=("local_secondary_indexes",),
+            included_loc=lambda loc: (*loc, "non_key_attributes"),
+        )
+        return problems
 
-class AwsDynamodbManifest(ManifestModel):
-    """A whole manifest: ``apiVersion``, ``kind``, ``metadata``, ``spec``."""
+    @property
+    def partition_key(self) -> Attribute:
+        return Attribute(self.partition_key_name, self.partition_key_type)
 
-    api_version: Literal["aws.project-planton.org/v1"]
-    kind: Literal["AwsDynamodb"]
-    metadata: Metadata
+    @property
+    def sort_key(self) -> Attribute | None:
+        return _key(self.sort_key_name, self.sort_key_type)
+
+
+class SeedManifest(ManifestEnvelope):
+    """A whole manifest in the flat dialect."""
+
     spec: SeedSpec
 
 
-def table_from_seed(manifest: AwsDynamodbManifest) -> TableDefinition:
-    """Normalise a validated manifest; defaults (table name, capacity) are filled in here."""
+def table_from_seed(manifest: SeedManifest) -> TableDefinition:
+    """Normalise a validated flat manifest; defaults (table name, capacity) are filled in here."""
     metadata, spec = manifest.metadata, manifest.spec
     provisioned = spec.billing_mode is BillingMode.PROVISIONED
-    sort_key = (
-        Attribute(spec.sort_key_name, spec.sort_key_type)
-        if spec.sort_key_name is not None and spec.sort_key_type is not None
-        else None
-    )
     return TableDefinition(
-        identity=ResourceIdentity(
-            name=metadata.name,
-            id=metadata.id,
-            org=metadata.org,
-            env=metadata.env,
-            labels=dict(metadata.labels),
-            annotations=dict(metadata.annotations),
-            tags=tuple(metadata.tags),
-        ),
+        identity=identity_of(manifest),
         table_name=spec.table_name or metadata.name,
-        aws_region=spec.aws_region,
-        billing_mode=spec.billing_mode,
-        partition_key=Attribute(spec.partition_key_name, spec.partition_key_type),
-        sort_key=sort_key,
-        read_capacity_units=(spec.read_capacity_units or 0) if provisioned else 0,
-        write_capacity_units=(spec.write_capacity_units or 0) if provisioned else 0,
-        point_in_time_recovery_enabled=spec.point_in_time_recovery_enabled,
+        partition_key=spec.partition_key,
+        sort_key=spec.sort_key,
+        read_capacity_units=scaled_units(spec.read_capacity_units, spec.autoscaling, "read") if provisioned else 0,
+        write_capacity_units=scaled_units(spec.write_capacity_units, spec.autoscaling, "write") if provisioned else 0,
         server_side_encryption_enabled=spec.server_side_encryption_enabled,
+        kms_key=spec.kms_key_arn if spec.server_side_encryption_enabled else None,
+        global_indexes=tuple(gsi.index(spec.billing_mode) for gsi in spec.global_secondary_indexes),
+        local_indexes=tuple(lsi.index() for lsi in spec.local_secondary_indexes),
+        **spec.common_table_fields(),
     )

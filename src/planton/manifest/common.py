@@ -1,0 +1,423 @@
+"""The table capabilities both dialects spell the same way (streams, TTL, point-in-time recovery,
+table class, protection, insights, tags, auto scaling, on-demand throughput), their rules, and the
+rules on keys, capacity and indexes that each dialect applies to its own field paths.
+
+Problems are ``(loc, message, value)`` with snake_case field names in both ``loc`` and message;
+the loader respells them the way the user wrote the manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from planton.manifest.base import (
+    RESERVED_TAG_SOURCES,
+    BillingModeField,
+    KeyName,
+    Loc,
+    ManifestModel,
+    Metadata,
+    Problems,
+    Region,
+    StreamViewTypeField,
+    TableClassField,
+    TableName,
+    located,
+    raise_problems,
+    tag_problems,
+)
+from planton.table import (
+    MAX_CAPACITY_UNITS,
+    MAX_GLOBAL_INDEXES,
+    MAX_INCLUDED_ATTRIBUTES,
+    MAX_LOCAL_INDEXES,
+    MAX_TAGS,
+    PITR_PERIOD_DAYS,
+    SCALING_TARGET_PERCENT,
+    Attribute,
+    AutoScaling,
+    BillingMode,
+    GlobalIndex,
+    LocalIndex,
+    OnDemandThroughput,
+    ProjectionType,
+    ResourceIdentity,
+    ScalingPolicy,
+    TableClass,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Shared sub-models
+
+
+class TtlSpec(ManifestModel):
+    """Time to live: items expire at the epoch seconds held in ``attribute_name``."""
+
+    enabled: bool = False
+    attribute_name: KeyName | None = None
+
+    @model_validator(mode="after")
+    def _name_exactly_when_enabled(self) -> TtlSpec:
+        if self.enabled and not self.attribute_name:
+            raise_problems("TtlSpec", [(("attribute_name",), "required when enabled is true", None)])
+        if not self.enabled and self.attribute_name:
+            raise_problems(
+                "TtlSpec",
+                [
+                    (
+                        ("attribute_name",),
+                        "set only when enabled is true; set enabled: true or remove attribute_name",
+                        self.attribute_name,
+                    )
+                ],
+            )
+        return self
+
+
+Units = Field(ge=1, le=MAX_CAPACITY_UNITS)
+
+
+class ScalingPolicySpec(ManifestModel):
+    """Auto scaling of one capacity dimension."""
+
+    min_capacity: int = Units
+    max_capacity: int = Units
+    target_utilization: float = Field(70.0, ge=SCALING_TARGET_PERCENT[0], le=SCALING_TARGET_PERCENT[1])
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> ScalingPolicySpec:
+        if self.min_capacity > self.max_capacity:
+            raise_problems(
+                "ScalingPolicySpec",
+                [(("min_capacity",), f"must not exceed max_capacity ({self.max_capacity})", self.min_capacity)],
+            )
+        return self
+
+    def policy(self) -> ScalingPolicy:
+        return ScalingPolicy(self.min_capacity, self.max_capacity, self.target_utilization)
+
+
+class AutoScalingSpec(ManifestModel):
+    """Provisioned auto scaling for reads and/or writes."""
+
+    read: ScalingPolicySpec | None = None
+    write: ScalingPolicySpec | None = None
+
+    @model_validator(mode="after")
+    def _something_scales(self) -> AutoScalingSpec:
+        if self.read is None and self.write is None:
+            raise_problems("AutoScalingSpec", [((), "give read, write or both; or remove autoscaling", None)])
+        return self
+
+    def scaling(self) -> AutoScaling:
+        return AutoScaling(
+            read=self.read.policy() if self.read else None, write=self.write.policy() if self.write else None
+        )
+
+
+class OnDemandThroughputSpec(ManifestModel):
+    """The most request units per second an on-demand table or index may use."""
+
+    max_read_request_units: int | None = Field(None, ge=1)
+    max_write_request_units: int | None = Field(None, ge=1)
+
+    def throughput(self) -> OnDemandThroughput | None:
+        if self.max_read_request_units is None and self.max_write_request_units is None:
+            return None
+        return OnDemandThroughput(self.max_read_request_units, self.max_write_request_units)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules each dialect applies at its own paths
+
+
+def capacity_problems(
+    billing_mode: BillingMode,
+    units: Mapping[Loc, int | None],
+    autoscaling: AutoScalingSpec | None,
+    on_demand: OnDemandThroughputSpec | None,
+    *,
+    autoscaling_loc: Loc,
+    on_demand_loc: Loc,
+) -> Problems:
+    """Capacity >= 1 exactly when PROVISIONED (unless auto scaling sets that dimension), auto
+    scaling only when PROVISIONED, on-demand maximums only when PAY_PER_REQUEST. ``units`` maps
+    the read then write capacity field's loc to its value."""
+    problems: Problems = []
+    scaled = (autoscaling.read, autoscaling.write) if autoscaling is not None else (None, None)
+    for (loc, value), policy in zip(units.items(), scaled, strict=True):
+        if billing_mode is BillingMode.PROVISIONED:
+            if policy is not None:
+                if value and not policy.min_capacity <= value <= policy.max_capacity:
+                    problems.append(
+                        (
+                            loc,
+                            f"must lie within auto scaling's {policy.min_capacity}-{policy.max_capacity}, "
+                            "or be omitted (auto scaling starts at min_capacity)",
+                            value,
+                        )
+                    )
+            elif not value:
+                problems.append((loc, "must be greater than 0 when billing_mode is PROVISIONED", value))
+        elif value:
+            problems.append(
+                (
+                    loc,
+                    "must be 0 or omitted when billing_mode is PAY_PER_REQUEST "
+                    "(on-demand tables have no provisioned capacity)",
+                    value,
+                )
+            )
+    if autoscaling is not None and billing_mode is not BillingMode.PROVISIONED:
+        problems.append(
+            (autoscaling_loc, "auto scaling needs billing_mode PROVISIONED; on-demand tables scale by themselves", None)
+        )
+    if on_demand is not None and billing_mode is not BillingMode.PAY_PER_REQUEST:
+        problems.append(
+            (
+                on_demand_loc,
+                "only for billing_mode PAY_PER_REQUEST; provisioned capacity already caps throughput",
+                None,
+            )
+        )
+    return problems
+
+
+def scaled_units(value: int | None, autoscaling: AutoScalingSpec | None, dimension: str) -> int:
+    """The capacity to create with: the given value, else auto scaling's minimum, else 0."""
+    if value:
+        return value
+    policy = getattr(autoscaling, dimension) if autoscaling is not None else None
+    return policy.min_capacity if policy is not None else 0
+
+
+def projection_problems(
+    projection: ProjectionType, non_key_attributes: Sequence[str], *, type_loc: Loc, attributes_loc: Loc
+) -> Problems:
+    """INCLUDE exactly when there are non-key attributes, each named once."""
+    if projection is ProjectionType.INCLUDE and not non_key_attributes:
+        return [(attributes_loc, "required when the projection is INCLUDE; list the attributes to copy", None)]
+    if projection is not ProjectionType.INCLUDE and non_key_attributes:
+        return [
+            (
+                type_loc,
+                f"must be INCLUDE to copy non_key_attributes (a {projection.value} projection takes none)",
+                projection.value,
+            )
+        ]
+    repeated = sorted({name for name in non_key_attributes if non_key_attributes.count(name) > 1})
+    if repeated:
+        return [(attributes_loc, f"names {', '.join(repeated)} more than once", None)]
+    return []
+
+
+def index_problems(
+    global_indexes: Sequence[tuple[Loc, GlobalIndex]],
+    local_indexes: Sequence[tuple[Loc, LocalIndex]],
+    *,
+    table_sort_key: Attribute | None,
+    sort_key_field: str,
+    global_loc: Loc,
+    local_loc: Loc,
+    included_loc: Callable[[Loc], Loc],
+) -> Problems:
+    """Index counts, unique names, LSIs needing a table sort key, the INCLUDE total."""
+    problems: Problems = []
+    if len(global_indexes) > MAX_GLOBAL_INDEXES:
+        problems.append(
+            (
+                global_loc,
+                f"at most {MAX_GLOBAL_INDEXES} global secondary indexes per table; found {len(global_indexes)}",
+                None,
+            )
+        )
+    if len(local_indexes) > MAX_LOCAL_INDEXES:
+        problems.append(
+            (
+                local_loc,
+                f"at most {MAX_LOCAL_INDEXES} local secondary indexes per table; found {len(local_indexes)}",
+                None,
+            )
+        )
+    if local_indexes and table_sort_key is None:
+        problems.append(
+            (
+                local_loc,
+                f"local secondary indexes need the table to have a sort key; set {sort_key_field} "
+                "or use global_secondary_indexes",
+                None,
+            )
+        )
+    first_use: dict[str, Loc] = {}
+    included = 0
+    indexes: list[tuple[Loc, GlobalIndex | LocalIndex]] = [*global_indexes, *local_indexes]
+    for loc, index in indexes:
+        if index.name in first_use:
+            problems.append(
+                (
+                    (*loc, "name"),
+                    f"{index.name!r} is already the name of {_dotted(first_use[index.name])}; "
+                    "index names must be unique across global and local indexes",
+                    index.name,
+                )
+            )
+        first_use.setdefault(index.name, loc)
+        before = included
+        included += len(index.projection.non_key_attributes)
+        if before <= MAX_INCLUDED_ATTRIBUTES < included:
+            problems.append(
+                (
+                    included_loc(loc),
+                    f"brings the INCLUDE-projected attributes across all indexes to {included}; "
+                    f"AWS allows {MAX_INCLUDED_ATTRIBUTES} (an attribute in two indexes counts twice)",
+                    None,
+                )
+            )
+    return problems
+
+
+def _dotted(loc: Loc) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else ("." if i else "") + part for i, part in enumerate(loc))
+
+
+def attribute_type_problems(keys: Sequence[tuple[Loc, Attribute]]) -> Problems:
+    """A key attribute used in several keys must have one type everywhere."""
+    problems: Problems = []
+    first: dict[str, tuple[Loc, Attribute]] = {}
+    for loc, attribute in keys:
+        if attribute.name in first and first[attribute.name][1].type is not attribute.type:
+            where, earlier = first[attribute.name]
+            problems.append(
+                (
+                    loc,
+                    f"{attribute.name!r} is {earlier.type.name} at {_dotted(where)}; "
+                    "an attribute has one type in every key",
+                    attribute.type.name,
+                )
+            )
+        first.setdefault(attribute.name, (loc, attribute))
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# The spec fields both dialects share
+
+
+class CommonSpec(ManifestModel):
+    """Fields spelled the same in both dialects; each dialect's spec extends this."""
+
+    table_name: TableName | None = None
+    aws_region: Region | None = None
+    billing_mode: BillingModeField = BillingMode.PAY_PER_REQUEST
+    stream_enabled: bool = False
+    stream_view_type: StreamViewTypeField | None = None
+    point_in_time_recovery_enabled: bool = False
+    point_in_time_recovery_period_days: int | None = Field(None, ge=PITR_PERIOD_DAYS[0], le=PITR_PERIOD_DAYS[1])
+    ttl: TtlSpec | None = None
+    table_class: TableClassField = TableClass.STANDARD
+    deletion_protection_enabled: bool = False
+    contributor_insights_enabled: bool = False
+    tags: dict[str, str] = Field(default_factory=dict)
+    autoscaling: AutoScalingSpec | None = None
+    on_demand_throughput: OnDemandThroughputSpec | None = None
+
+    def common_problems(self) -> Problems:
+        """The rules among the shared fields (each dialect's validator calls this)."""
+        problems: Problems = located(("tags",), tag_problems(self.tags, what="tag"))
+        if self.stream_enabled and self.stream_view_type is None:
+            problems.append(
+                (
+                    ("stream_view_type",),
+                    "required when stream_enabled is true; use KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or NEW_AND_OLD_IMAGES",
+                    None,
+                )
+            )
+        if not self.stream_enabled and self.stream_view_type is not None:
+            problems.append(
+                (
+                    ("stream_view_type",),
+                    "set only when stream_enabled is true; set stream_enabled: true or remove stream_view_type",
+                    self.stream_view_type.value,
+                )
+            )
+        if self.point_in_time_recovery_period_days is not None and not self.point_in_time_recovery_enabled:
+            problems.append(
+                (
+                    ("point_in_time_recovery_period_days",),
+                    "set only when point_in_time_recovery_enabled is true",
+                    self.point_in_time_recovery_period_days,
+                )
+            )
+        return problems
+
+    def common_table_fields(self) -> dict[str, Any]:
+        """The ``TableDefinition`` fields that come from the shared part of the spec."""
+        provisioned = self.billing_mode is BillingMode.PROVISIONED
+        return {
+            "aws_region": self.aws_region,
+            "billing_mode": self.billing_mode,
+            "point_in_time_recovery_enabled": self.point_in_time_recovery_enabled,
+            "point_in_time_recovery_period_days": self.point_in_time_recovery_period_days,
+            "ttl_attribute": self.ttl.attribute_name if self.ttl is not None and self.ttl.enabled else None,
+            "stream_view_type": self.stream_view_type if self.stream_enabled else None,
+            "table_class": self.table_class,
+            "deletion_protection_enabled": self.deletion_protection_enabled,
+            "contributor_insights_enabled": self.contributor_insights_enabled,
+            "tags": dict(self.tags),
+            "autoscaling": self.autoscaling.scaling() if self.autoscaling is not None and provisioned else None,
+            "on_demand_throughput": (
+                self.on_demand_throughput.throughput()
+                if self.on_demand_throughput is not None and not provisioned
+                else None
+            ),
+        }
+
+
+class ManifestEnvelope(ManifestModel):
+    """``apiVersion``, ``kind`` and ``metadata``; each dialect adds its ``spec``."""
+
+    api_version: Literal["aws.project-planton.org/v1"]
+    kind: Literal["AwsDynamodb"]
+    metadata: Metadata
+
+    @model_validator(mode="after")
+    def _tags_fit(self) -> ManifestEnvelope:
+        spec = getattr(self, "spec", None)
+        spec_tags: Mapping[str, str] = spec.tags if isinstance(spec, CommonSpec) else {}
+        labels = self.metadata.tag_labels
+        problems: Problems = []
+        for key in sorted(set(labels) & set(spec_tags)):
+            problems.append(
+                (("spec", "tags", key), f"is also set by metadata.labels.{key}; keep one of them", spec_tags[key])
+            )
+        room = MAX_TAGS - len(RESERVED_TAG_SOURCES)
+        if len(labels) + len(spec_tags) > room:
+            where: Loc = ("spec", "tags") if spec_tags else ("metadata", "labels")
+            given = "labels" if not spec_tags else "labels and spec.tags together"
+            problems.append(
+                (
+                    where,
+                    f"AWS allows {MAX_TAGS} tags per table and planton sets {len(RESERVED_TAG_SOURCES)}; "
+                    f"use at most {room} {given}",
+                    len(labels) + len(spec_tags),
+                )
+            )
+        raise_problems("AwsDynamodb", problems)
+        return self
+
+
+def identity_of(manifest: ManifestEnvelope) -> ResourceIdentity:
+    """The manifest's metadata as the table layer keeps it."""
+    metadata = manifest.metadata
+    return ResourceIdentity(
+        name=metadata.name,
+        id=metadata.id,
+        org=metadata.org,
+        env=metadata.env,
+        labels=dict(metadata.labels),
+        annotations=dict(metadata.annotations),
+        tags=tuple(metadata.tags),
+    )

@@ -1,0 +1,732 @@
+"""Every validation rule of issue 7, with its exact path and message, in both dialects (the flat
+seed form and the current keySchema form) and in both spellings (snake_case and camelCase)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from planton.errors import ManifestError
+from planton.manifest.base import API_VERSION, KIND, snake_to_camel
+from planton.manifest.keyschema import KeySchemaManifest
+from planton.manifest.loader import validate_document
+from planton.manifest.normalise import table_from_manifest
+from planton.manifest.seed import SeedManifest
+
+SOURCE = "m.yaml"
+# Maps whose keys are the user's own (tag keys), never field names.
+_USER_KEYED = {"tags", "labels"}
+
+
+def _fields(model: Any, seen: set[Any] | None = None) -> set[str]:
+    seen = set() if seen is None else seen
+    seen.add(model)
+    names = set(model.model_fields)
+    for field in model.model_fields.values():
+        for inner in _models(field.annotation):
+            if inner not in seen:
+                names |= _fields(inner, seen)
+    return names
+
+
+def _models(annotation: Any) -> list[Any]:
+    from typing import get_args
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [inner for argument in get_args(annotation) for inner in _models(argument)]
+
+
+FIELDS = _fields(SeedManifest) | _fields(KeySchemaManifest)
+
+
+def camel(value: Any) -> Any:
+    """A document with every field name in camelCase (user-keyed maps left alone)."""
+    if isinstance(value, dict):
+        return {snake_to_camel(k): (v if k in _USER_KEYED else camel(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel(item) for item in value]
+    return value
+
+
+def camel_line(line: str) -> str:
+    """An expected problem line as it reads for a camelCase manifest."""
+    return re.sub(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", lambda m: snake_to_camel(m[0]) if m[0] in FIELDS else m[0], line)
+
+
+def flat(**spec: Any) -> dict[str, Any]:
+    """A flat-dialect manifest (snake_case) with ``spec`` merged into a minimal valid one."""
+    base = {"aws_region": "us-east-1", "partition_key_name": "pk", "partition_key_type": "S"}
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "orders"}, "spec": {**base, **spec}}
+
+
+def current(**spec: Any) -> dict[str, Any]:
+    """A keySchema-dialect manifest (snake_case) with ``spec`` merged into a minimal valid one."""
+    base = {
+        "aws_region": "us-east-1",
+        "attribute_definitions": [{"name": "pk", "type": "S"}],
+        "key_schema": [{"attribute_name": "pk", "key_type": "HASH"}],
+    }
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": "orders"}, "spec": {**base, **spec}}
+
+
+def problems(document: dict[str, Any]) -> list[str]:
+    with pytest.raises(ManifestError) as excinfo:
+        validate_document(document, SOURCE)
+    return excinfo.value.problems
+
+
+def assert_problems(document: dict[str, Any], expected: list[str]) -> None:
+    """``expected`` (snake_case) for the document as given, and camelCased for its camel twin."""
+    assert problems(document) == expected
+    assert problems(camel(document)) == [camel_line(line) for line in expected]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules on the shared fields: the same in both dialects
+
+
+SHARED_CASES = [
+    pytest.param(
+        {"stream_enabled": True},
+        [
+            "spec.stream_view_type: required when stream_enabled is true; use KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or "
+            "NEW_AND_OLD_IMAGES"
+        ],
+        id="stream-without-view-type",
+    ),
+    pytest.param(
+        {"stream_view_type": "NEW_IMAGE"},
+        [
+            "spec.stream_view_type: set only when stream_enabled is true; set stream_enabled: true or remove "
+            "stream_view_type"
+        ],
+        id="view-type-without-stream",
+    ),
+    pytest.param(
+        {"stream_enabled": True, "stream_view_type": "ALL_IMAGES"},
+        [
+            "spec.stream_view_type: 'ALL_IMAGES' is not a stream view type; use KEYS_ONLY, NEW_IMAGE, OLD_IMAGE or "
+            "NEW_AND_OLD_IMAGES"
+        ],
+        id="bad-view-type",
+    ),
+    pytest.param(
+        {"ttl": {"enabled": True}},
+        ["spec.ttl.attribute_name: required when enabled is true"],
+        id="ttl-without-attribute",
+    ),
+    pytest.param(
+        {"ttl": {"attribute_name": "expires_at"}},
+        ["spec.ttl.attribute_name: set only when enabled is true; set enabled: true or remove attribute_name"],
+        id="ttl-attribute-without-enabled",
+    ),
+    pytest.param(
+        {"point_in_time_recovery_enabled": True, "point_in_time_recovery_period_days": 0},
+        ["spec.point_in_time_recovery_period_days: must be 1 or more"],
+        id="pitr-period-0",
+    ),
+    pytest.param(
+        {"point_in_time_recovery_enabled": True, "point_in_time_recovery_period_days": 36},
+        ["spec.point_in_time_recovery_period_days: must be 35 or less"],
+        id="pitr-period-36",
+    ),
+    pytest.param(
+        {"point_in_time_recovery_period_days": 7},
+        ["spec.point_in_time_recovery_period_days: set only when point_in_time_recovery_enabled is true"],
+        id="pitr-period-without-pitr",
+    ),
+    pytest.param(
+        {"table_class": "GLACIER"},
+        ["spec.table_class: 'GLACIER' is not a table class; use STANDARD or STANDARD_INFREQUENT_ACCESS"],
+        id="bad-table-class",
+    ),
+    pytest.param(
+        {"tags": {"aws:created-by": "me"}},
+        ["spec.tags.aws:created-by: tag keys starting with 'aws:' are reserved by AWS; rename the tag"],
+        id="tag-aws-prefix",
+    ),
+    pytest.param(
+        {"tags": {"ManagedBy": "me"}},
+        ["spec.tags.ManagedBy: planton sets the ManagedBy tag from planton; remove this tag or rename it"],
+        id="tag-reserved",
+    ),
+    pytest.param(
+        {"tags": {"k" * 129: "v"}},
+        [f"spec.tags.{'k' * 129}: tag key must be 1-128 characters"],
+        id="tag-key-129",
+    ),
+    pytest.param(
+        {"tags": {"team": "a#b"}},
+        ["spec.tags.team: tag value 'a#b' may only use letters, digits, spaces and _ . : / = + - @"],
+        id="tag-value-char",
+    ),
+    pytest.param(
+        {"tags": {f"t{i}": "v" for i in range(47)}},
+        ["spec.tags: AWS allows 50 tags per table and planton sets 4; use at most 46 labels and spec.tags together"],
+        id="47-tags",
+    ),
+    pytest.param(
+        {"on_demand_throughput": {"max_read_request_units": 0}},
+        ["spec.on_demand_throughput.max_read_request_units: must be 1 or more"],
+        id="on-demand-0",
+    ),
+    pytest.param(
+        {"billing_mode": "PROVISIONED", "on_demand_throughput": {"max_read_request_units": 10}},
+        [
+            "spec.on_demand_throughput: only for billing_mode PAY_PER_REQUEST; provisioned capacity already caps "
+            "throughput"
+        ],
+        id="on-demand-under-provisioned",
+    ),
+    pytest.param(
+        {"autoscaling": {"read": {"min_capacity": 5, "max_capacity": 10}}},
+        ["spec.autoscaling: auto scaling needs billing_mode PROVISIONED; on-demand tables scale by themselves"],
+        id="autoscaling-on-demand",
+    ),
+    pytest.param(
+        {"billing_mode": "PROVISIONED", "autoscaling": {"read": {"min_capacity": 20, "max_capacity": 10}}},
+        ["spec.autoscaling.read.min_capacity: must not exceed max_capacity (10)"],
+        id="autoscaling-min-above-max",
+    ),
+    pytest.param(
+        {"autoscaling": {}},
+        ["spec.autoscaling: give read, write or both; or remove autoscaling"],
+        id="autoscaling-empty",
+    ),
+    pytest.param(
+        {"autoscaling": {"read": {"min_capacity": 1, "max_capacity": 10, "target_utilization": 95}}},
+        ["spec.autoscaling.read.target_utilization: must be 90 or less"],
+        id="autoscaling-target-95",
+    ),
+    pytest.param(
+        {"autoscaling": {"write": {"min_capacity": 1, "max_capacity": 10, "target_utilization": 10}}},
+        ["spec.autoscaling.write.target_utilization: must be 20 or more"],
+        id="autoscaling-target-10",
+    ),
+    pytest.param(
+        {"autoscaling": {"write": {"min_capacity": 0, "max_capacity": 40001}}},
+        [
+            "spec.autoscaling.write.min_capacity: must be 1 or more",
+            "spec.autoscaling.write.max_capacity: must be 40000 or less",
+        ],
+        id="autoscaling-bounds",
+    ),
+]
+
+
+def _capacity(dialect: str, read: int, write: int) -> dict[str, Any]:
+    if dialect == "flat":
+        return {"read_capacity_units": read, "write_capacity_units": write}
+    return {"provisioned_throughput": {"read_capacity_units": read, "write_capacity_units": write}}
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+@pytest.mark.parametrize(("spec", "expected"), SHARED_CASES)
+def test_shared_rules(dialect: str, spec: dict[str, Any], expected: list[str]) -> None:
+    """The spec's provisioned capacity, when it needs one, is given in the dialect's own fields."""
+    build = flat if dialect == "flat" else current
+    if spec.get("billing_mode") == "PROVISIONED":
+        spec = {**_capacity(dialect, 5, 5), **spec}
+    assert_problems(build(**spec), expected)
+
+
+def test_labels_and_tags_share_the_limit_and_may_not_repeat_a_key() -> None:
+    document = flat(tags={"team": "b"})
+    document["metadata"]["labels"] = {"team": "a", **{f"l{i}": "v" for i in range(45)}}
+    assert problems(document) == [
+        "spec.tags.team: is also set by metadata.labels.team; keep one of them",
+        "spec.tags: AWS allows 50 tags per table and planton sets 4; use at most 46 labels and spec.tags together",
+    ]
+
+
+def test_steering_labels_are_not_tags() -> None:
+    document = current()
+    labels = {"terraform.project-planton.org/backend.type": "s3", **{f"l{i}": "v" for i in range(46)}}
+    document["metadata"]["labels"] = labels
+    table = table_from_manifest(validate_document(document, SOURCE))
+    assert dict(table.identity.labels) == labels  # kept (the module leaves steering labels off the tags)
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity, in each dialect's own fields
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        pytest.param(
+            flat(billing_mode="PROVISIONED", read_capacity_units=40001, write_capacity_units=1),
+            ["spec.read_capacity_units: must be 40000 or less"],
+            id="flat-40001",
+        ),
+        pytest.param(
+            current(
+                billing_mode="PROVISIONED",
+                provisioned_throughput={"read_capacity_units": 1, "write_capacity_units": 40001},
+            ),
+            ["spec.provisioned_throughput.write_capacity_units: must be 40000 or less"],
+            id="current-40001",
+        ),
+        pytest.param(
+            current(billing_mode="PROVISIONED"),
+            [
+                "spec.provisioned_throughput.read_capacity_units: must be greater than 0 when billing_mode is "
+                "PROVISIONED",
+                "spec.provisioned_throughput.write_capacity_units: must be greater than 0 when billing_mode is "
+                "PROVISIONED",
+            ],
+            id="current-provisioned-without-throughput",
+        ),
+        pytest.param(
+            current(provisioned_throughput={"read_capacity_units": 5, "write_capacity_units": 0}),
+            [
+                "spec.provisioned_throughput.read_capacity_units: must be 0 or omitted when billing_mode is "
+                "PAY_PER_REQUEST (on-demand tables have no provisioned capacity)"
+            ],
+            id="current-capacity-on-demand",
+        ),
+        pytest.param(
+            flat(
+                billing_mode="PROVISIONED",
+                read_capacity_units=500,
+                write_capacity_units=5,
+                autoscaling={"read": {"min_capacity": 5, "max_capacity": 100}},
+            ),
+            [
+                "spec.read_capacity_units: must lie within auto scaling's 5-100, or be omitted (auto scaling starts "
+                "at min_capacity)"
+            ],
+            id="flat-capacity-outside-scaling",
+        ),
+    ],
+)
+def test_capacity_rules(document: dict[str, Any], expected: list[str]) -> None:
+    assert_problems(document, expected)
+
+
+def test_provisioned_capacity_may_be_left_to_auto_scaling() -> None:
+    document = current(
+        billing_mode="PROVISIONED",
+        autoscaling={"read": {"min_capacity": 3, "max_capacity": 9}, "write": {"min_capacity": 4, "max_capacity": 9}},
+    )
+    table = table_from_manifest(validate_document(document, SOURCE))
+    assert (table.read_capacity_units, table.write_capacity_units) == (3, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# The keySchema dialect's own rules
+
+
+def _defs(*names: str, kind: str = "S") -> list[dict[str, str]]:
+    return [{"name": name, "type": kind} for name in names]
+
+
+def _keys(*pairs: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"attribute_name": name, "key_type": kind} for name, kind in pairs]
+
+
+def _gsi(name: str, *pairs: tuple[str, str], **more: Any) -> dict[str, Any]:
+    return {"name": name, "key_schema": _keys(*pairs), **more}
+
+
+KEY_SCHEMA_CASES = [
+    pytest.param(
+        {"key_schema": _keys(("pk", "HASH"), ("sk", "RANGE"))},
+        ["spec.key_schema[1].attribute_name: 'sk' is not in attribute_definitions; add it with its type (S, N or B)"],
+        id="undefined-key",
+    ),
+    pytest.param(
+        {"attribute_definitions": _defs("pk", "extra")},
+        [
+            "spec.attribute_definitions[1]: 'extra' is not used by any key schema (table or index); remove it, "
+            "DynamoDB only takes definitions of key attributes"
+        ],
+        id="unused-definition",
+    ),
+    pytest.param(
+        {"attribute_definitions": [*_defs("pk"), {"name": "pk", "type": "N"}]},
+        ["spec.attribute_definitions[1].name: 'pk' is already defined at attribute_definitions[0]"],
+        id="definition-twice",
+    ),
+    pytest.param(
+        {"attribute_definitions": _defs("pk", "sk"), "key_schema": _keys(("pk", "HASH"), ("sk", "HASH"))},
+        ["spec.key_schema: needs exactly one HASH element (the partition key); found 2"],
+        id="two-hash",
+    ),
+    pytest.param(
+        {"key_schema": _keys(("pk", "RANGE"))},
+        ["spec.key_schema: needs exactly one HASH element (the partition key); found 0"],
+        id="no-hash",
+    ),
+    pytest.param(
+        {
+            "attribute_definitions": _defs("pk", "a", "b"),
+            "key_schema": _keys(("pk", "HASH"), ("a", "RANGE"), ("b", "RANGE")),
+        },
+        ["spec.key_schema: takes at most one RANGE element (the sort key); found 2"],
+        id="two-range",
+    ),
+    pytest.param(
+        {"key_schema": _keys(("pk", "HASH"), ("pk", "RANGE"))},
+        ["spec.key_schema[1].attribute_name: 'pk' is already part of this key schema"],
+        id="attribute-twice",
+    ),
+    pytest.param(
+        {"key_schema": _keys(("pk", "PRIMARY"))},
+        ["spec.key_schema[0].key_type: 'PRIMARY' is not a key type; use HASH or RANGE"],
+        id="bad-key-type",
+    ),
+    pytest.param(
+        {"attribute_definitions": _defs("pk", "g"), "global_secondary_indexes": [_gsi("by-g", ("g", "RANGE"))]},
+        ["spec.global_secondary_indexes[0].key_schema: needs exactly one HASH element (the partition key); found 0"],
+        id="gsi-without-hash",
+    ),
+    pytest.param(
+        {
+            "attribute_definitions": _defs("pk", "sk", "x"),
+            "key_schema": _keys(("pk", "HASH"), ("sk", "RANGE")),
+            "local_secondary_indexes": [_gsi("by-x", ("pk", "HASH"))],
+        },
+        [
+            "spec.local_secondary_indexes[0].key_schema: a local index needs exactly one RANGE element (its sort "
+            "key); found 0"
+        ],
+        id="lsi-without-range",
+    ),
+    pytest.param(
+        {
+            "attribute_definitions": _defs("pk", "sk", "other", "x"),
+            "key_schema": _keys(("pk", "HASH"), ("sk", "RANGE")),
+            "local_secondary_indexes": [_gsi("by-x", ("other", "HASH"), ("x", "RANGE"))],
+        },
+        [
+            "spec.local_secondary_indexes[0].key_schema[0].attribute_name: must be the table's partition key 'pk': "
+            "a local index shares it (use a global index for another partition key)"
+        ],
+        id="lsi-other-partition-key",
+    ),
+    pytest.param(
+        {
+            "attribute_definitions": _defs("pk", "x"),
+            "local_secondary_indexes": [_gsi("by-x", ("pk", "HASH"), ("x", "RANGE"))],
+        },
+        [
+            "spec.local_secondary_indexes: local secondary indexes need the table to have a sort key; set a RANGE "
+            "element in key_schema or use global_secondary_indexes"
+        ],
+        id="lsi-without-table-sort-key",
+    ),
+    pytest.param(
+        {"server_side_encryption": {"kms_key_arn": "alias/mine"}},
+        ["spec.server_side_encryption.kms_key_arn: needs enabled: true (a KMS key is only used for that encryption)"],
+        id="kms-without-sse",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "expected"), KEY_SCHEMA_CASES)
+def test_key_schema_rules(spec: dict[str, Any], expected: list[str]) -> None:
+    assert_problems(current(**spec), expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# The flat dialect's own rules
+
+
+FLAT_CASES = [
+    pytest.param(
+        {
+            "sort_key_name": "sk",
+            "sort_key_type": "S",
+            "local_secondary_indexes": [{"name": "by-pk", "sort_key_name": "pk", "sort_key_type": "S"}],
+        },
+        [
+            "spec.local_secondary_indexes[0].sort_key_name: must differ from the table's partition_key_name (an LSI "
+            "shares the table's partition key)"
+        ],
+        id="lsi-sort-is-partition",
+    ),
+    pytest.param(
+        {"global_secondary_indexes": [{"name": "by-pk", "partition_key_name": "pk", "partition_key_type": "N"}]},
+        [
+            "spec.global_secondary_indexes[0].partition_key_type: 'pk' is STRING at partition_key_type; an attribute "
+            "has one type in every key"
+        ],
+        id="type-clash",
+    ),
+    pytest.param(
+        {
+            "global_secondary_indexes": [
+                {"name": "by-x", "partition_key_name": "x", "partition_key_type": "S", "sort_key_name": "y"}
+            ]
+        },
+        ["spec.global_secondary_indexes[0].sort_key_type: required when sort_key_name is set; give both or neither"],
+        id="gsi-sort-without-type",
+    ),
+    pytest.param(
+        {"server_side_encryption_enabled": False, "kms_key_arn": "alias/mine"},
+        ["spec.kms_key_arn: needs server_side_encryption_enabled: true (a KMS key is only used for that encryption)"],
+        id="kms-without-sse",
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "expected"), FLAT_CASES)
+def test_flat_rules(spec: dict[str, Any], expected: list[str]) -> None:
+    assert_problems(flat(**spec), expected)
+
+
+# ---------------------------------------------------------------------------------------------
+# Index rules, in each dialect's spelling of an index
+
+
+def _index(
+    dialect: str, name: str, key: str, *, projection: str = "ALL", attributes: list[str] | None = None, **more: Any
+) -> dict[str, Any]:
+    if dialect == "flat":
+        return {
+            "name": name,
+            "partition_key_name": key,
+            "partition_key_type": "S",
+            "projection_type": projection,
+            **({"non_key_attributes": attributes} if attributes is not None else {}),
+            **more,
+        }
+    projected: dict[str, Any] = {"type": projection}
+    if attributes is not None:
+        projected["non_key_attributes"] = attributes
+    return {"name": name, "key_schema": _keys((key, "HASH")), "projection": projected, **more}
+
+
+def _with_indexes(dialect: str, indexes: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    if dialect == "flat":
+        return flat(global_secondary_indexes=indexes, **spec)
+    keys = sorted({index["key_schema"][0]["attribute_name"] for index in indexes} | {"pk"})
+    return current(attribute_definitions=_defs(*keys), global_secondary_indexes=indexes, **spec)
+
+
+def _projection_path(dialect: str, field: str) -> str:
+    return (
+        field
+        if dialect == "flat"
+        else {"projection_type": "projection.type", "non_key_attributes": "projection.non_key_attributes"}[field]
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_more_than_20_global_indexes(dialect: str) -> None:
+    indexes = [_index(dialect, f"gsi-{i:02}", f"k{i}") for i in range(21)]
+    assert_problems(
+        _with_indexes(dialect, indexes),
+        ["spec.global_secondary_indexes: at most 20 global secondary indexes per table; found 21"],
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_20_global_indexes_are_accepted(dialect: str) -> None:
+    indexes = [_index(dialect, f"gsi-{i:02}", f"k{i}") for i in range(20)]
+    assert len(table_from_manifest(validate_document(_with_indexes(dialect, indexes), SOURCE)).global_indexes) == 20
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_more_than_5_local_indexes(dialect: str) -> None:
+    if dialect == "flat":
+        lsis = [{"name": f"lsi-{i}", "sort_key_name": f"s{i}", "sort_key_type": "N"} for i in range(6)]
+        document = flat(sort_key_name="sk", sort_key_type="S", local_secondary_indexes=lsis)
+    else:
+        lsis = [_gsi(f"lsi-{i}", ("pk", "HASH"), (f"s{i}", "RANGE")) for i in range(6)]
+        document = current(
+            attribute_definitions=_defs("pk", "sk", *[f"s{i}" for i in range(6)]),
+            key_schema=_keys(("pk", "HASH"), ("sk", "RANGE")),
+            local_secondary_indexes=lsis,
+        )
+    assert_problems(document, ["spec.local_secondary_indexes: at most 5 local secondary indexes per table; found 6"])
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("ab", "'ab' is not a valid index name; use 3-255 characters of letters, digits, '_', '-' and '.'"),
+        (
+            "by customer",
+            "'by customer' is not a valid index name; use 3-255 characters of letters, digits, '_', '-' and '.'",
+        ),
+    ],
+)
+def test_index_name_rules(dialect: str, name: str, message: str) -> None:
+    assert_problems(
+        _with_indexes(dialect, [_index(dialect, name, "g")]), [f"spec.global_secondary_indexes[0].name: {message}"]
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_index_names_are_unique(dialect: str) -> None:
+    indexes = [_index(dialect, "by-g", "g"), _index(dialect, "by-g", "h")]
+    assert_problems(
+        _with_indexes(dialect, indexes),
+        [
+            "spec.global_secondary_indexes[1].name: 'by-g' is already the name of global_secondary_indexes[0]; "
+            "index names must be unique across global and local indexes"
+        ],
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_include_needs_attributes(dialect: str) -> None:
+    path = _projection_path(dialect, "non_key_attributes")
+    assert_problems(
+        _with_indexes(dialect, [_index(dialect, "by-g", "g", projection="INCLUDE")]),
+        [
+            f"spec.global_secondary_indexes[0].{path}: required when the projection is INCLUDE; list the attributes "
+            f"to copy"
+        ],
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+@pytest.mark.parametrize("projection", ["ALL", "KEYS_ONLY"])
+def test_only_include_takes_attributes(dialect: str, projection: str) -> None:
+    path = _projection_path(dialect, "projection_type")
+    assert_problems(
+        _with_indexes(dialect, [_index(dialect, "by-g", "g", projection=projection, attributes=["a"])]),
+        [
+            f"spec.global_secondary_indexes[0].{path}: must be INCLUDE to copy non_key_attributes "
+            f"(a {projection} projection takes none)"
+        ],
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_at_most_100_included_attributes_across_indexes(dialect: str) -> None:
+    first = _index(dialect, "by-g", "g", projection="INCLUDE", attributes=[f"a{i}" for i in range(60)])
+    second = _index(dialect, "by-h", "h", projection="INCLUDE", attributes=[f"a{i}" for i in range(41)])
+    path = _projection_path(dialect, "non_key_attributes")
+    assert_problems(
+        _with_indexes(dialect, [first, second]),
+        [
+            f"spec.global_secondary_indexes[1].{path}: brings the INCLUDE-projected attributes across all indexes "
+            "to 101; AWS allows 100 (an attribute in two indexes counts twice)"
+        ],
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_100_included_attributes_are_accepted(dialect: str) -> None:
+    first = _index(dialect, "by-g", "g", projection="INCLUDE", attributes=[f"a{i}" for i in range(60)])
+    second = _index(dialect, "by-h", "h", projection="INCLUDE", attributes=[f"a{i}" for i in range(40)])
+    validate_document(_with_indexes(dialect, [first, second]), SOURCE)
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_index_capacity_follows_the_billing_mode(dialect: str) -> None:
+    throughput = "" if dialect == "flat" else "provisioned_throughput."
+    provisioned = _with_indexes(
+        dialect, [_index(dialect, "by-g", "g")], billing_mode="PROVISIONED", **_capacity(dialect, 5, 5)
+    )
+    assert_problems(
+        provisioned,
+        [
+            f"spec.global_secondary_indexes[0].{throughput}read_capacity_units: must be greater than 0 when "
+            f"billing_mode is PROVISIONED",
+            f"spec.global_secondary_indexes[0].{throughput}write_capacity_units: must be greater than 0 when "
+            f"billing_mode is PROVISIONED",
+        ],
+    )
+    on_demand = _with_indexes(dialect, [_index(dialect, "by-g", "g", **_capacity(dialect, 1, 0))])
+    assert_problems(
+        on_demand,
+        [
+            f"spec.global_secondary_indexes[0].{throughput}read_capacity_units: must be 0 or omitted when billing_mode "
+            "is PAY_PER_REQUEST (on-demand tables have no provisioned capacity)"
+        ],
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:alias/orders",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        "alias/orders",
+    ],
+)
+def test_kms_key_forms_accepted(dialect: str, key: str) -> None:
+    if dialect == "flat":
+        document = flat(kms_key_arn=key)
+    else:
+        document = current(server_side_encryption={"enabled": True, "kms_key_arn": key})
+    assert table_from_manifest(validate_document(document, SOURCE)).kms_key == key
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+@pytest.mark.parametrize("key", ["my-key", "arn:aws:s3:::bucket", "alias/", "arn:aws:kms:us-east-1:1:key/x"])
+def test_kms_key_forms_rejected(dialect: str, key: str) -> None:
+    if dialect == "flat":
+        document, path = flat(kms_key_arn=key), "spec.kms_key_arn"
+    else:
+        document = current(server_side_encryption={"enabled": True, "kms_key_arn": key})
+        path = "spec.server_side_encryption.kms_key_arn"
+    assert_problems(
+        document,
+        [
+            f"{path}: '{key}' is not a KMS key; use a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), a key id, "
+            "an alias (alias/NAME) or an alias ARN"
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Every problem at once, and dialect detection
+
+
+def test_every_problem_is_reported_in_one_run() -> None:
+    document = current(
+        stream_enabled=True,
+        ttl={"enabled": True},
+        point_in_time_recovery_period_days=40,
+        table_class="COLD",
+        tags={"aws:x": "y"},
+    )
+    assert [line.split(":", 1)[0] for line in problems(document)] == [
+        "spec.point_in_time_recovery_period_days",
+        "spec.ttl.attribute_name",
+        "spec.table_class",
+    ]
+    # Cross-field rules run once the fields themselves are sound, and then all together:
+    document = current(stream_enabled=True, point_in_time_recovery_period_days=4, tags={"aws:x": "y"})
+    document["spec"]["attribute_definitions"].append({"name": "unused", "type": "S"})
+    assert [line.split(":", 1)[0] for line in problems(document)] == [
+        "spec.attribute_definitions[1]",
+        "spec.tags.aws",
+        "spec.stream_view_type",
+        "spec.point_in_time_recovery_period_days",
+    ]
+
+
+def test_mixing_the_dialects_names_the_clashing_fields() -> None:
+    document = current(partition_key_name="pk", read_capacity_units=5)
+    assert problems(document) == [
+        "spec: mixes the two manifest dialects: attribute_definitions, key_schema (the keySchema form) with "
+        "partition_key_name, read_capacity_units (the flat form); describe the keys one way: "
+        "attribute_definitions + key_schema, or partition_key_name / partition_key_type"
+    ]
+    assert problems(camel(document)) == [
+        "spec: mixes the two manifest dialects: attributeDefinitions, keySchema (the keySchema form) with "
+        "partitionKeyName, readCapacityUnits (the flat form); describe the keys one way: "
+        "attributeDefinitions + keySchema, or partitionKeyName / partitionKeyType"
+    ]
+
+
+def test_dialect_is_chosen_by_its_own_fields() -> None:
+    assert isinstance(validate_document(flat(), SOURCE), SeedManifest)
+    assert isinstance(validate_document(current(), SOURCE), KeySchemaManifest)
+    assert isinstance(validate_document(camel(current()), SOURCE), KeySchemaManifest)
