@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from planton.errors import EnvironmentNotReady, UsageError
-from planton.table import looks_like_region
+from planton.errors import EnvironmentNotReady
+from planton.region import LOCAL_DEFAULT_REGION
 
 # Dummy keys for the local emulator: real credentials are never sent to it.
 LOCAL_ACCESS_KEY_ID = "planton-local"
 LOCAL_SECRET_ACCESS_KEY = "planton-local"  # noqa: S105 - a placeholder the emulator accepts
-LOCAL_DEFAULT_REGION = "us-east-1"
 
 # Against an emulator the provider would retry an HTTP 500 twenty-five times with back-off,
 # which looks like a hang; two attempts surface the real error quickly.
@@ -200,20 +199,3 @@ def aws_environment(config: AwsProviderConfig, environ: Mapping[str, str], *, lo
     if any(is_loopback_endpoint(url) for url in config.endpoints.values()):
         child.setdefault("AWS_MAX_ATTEMPTS", EMULATOR_MAX_ATTEMPTS)
     return child
-
-
-def effective_region(manifest_region: str | None, config: AwsProviderConfig) -> str:
-    """The manifest's region wins; else the environment's; else a UsageError saying what to set."""
-    if manifest_region:
-        return manifest_region
-    if not config.region:
-        raise UsageError(
-            "spec.aws_region: not set, and neither is AWS_REGION or AWS_DEFAULT_REGION; "
-            "set spec.aws_region in the manifest or export AWS_REGION"
-        )
-    if not looks_like_region(config.region):
-        raise UsageError(
-            f"AWS_REGION / AWS_DEFAULT_REGION: {config.region!r} does not look like an AWS region; "
-            "use a code such as us-east-1, or set spec.aws_region"
-        )
-    return config.region

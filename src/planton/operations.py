@@ -13,11 +13,9 @@ from pathlib import Path
 
 from planton import emulator
 from planton.credentials import (
-    LOCAL_DEFAULT_REGION,
     AwsProviderConfig,
     StackInput,
     aws_environment,
-    effective_region,
     local_provider_config,
     provider_config_from_environment,
     require_credentials,
@@ -38,6 +36,7 @@ from planton.manifest.loader import DEFAULT_WAIT_SECONDS
 from planton.manifest.normalise import table_from_manifest
 from planton.paths import expand_path
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, TableRef, decide, read_plan
+from planton.region import resolve_region
 from planton.render import render_variables, variables_json
 from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
 from planton.state import RecordedTable, recorded_table
@@ -126,12 +125,9 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
 
     environment_config = provider_config_from_environment(environ)
-    if request.local:
-        region = table.aws_region or LOCAL_DEFAULT_REGION
-    else:
-        if request.command in _NEEDS_CREDENTIALS:
-            require_credentials(environment_config, environ, home)
-        region = effective_region(table.aws_region, environment_config)
+    if not request.local and request.command in _NEEDS_CREDENTIALS:
+        require_credentials(environment_config, environ, home)
+    region = resolve_region(table.aws_region, environment_config.region, local=request.local)
     variables = variables_json(render_variables(table, region))
 
     config: AwsProviderConfig

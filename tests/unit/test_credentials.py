@@ -15,13 +15,12 @@ from planton.credentials import (
     AwsProviderConfig,
     StackInput,
     aws_environment,
-    effective_region,
     is_loopback_endpoint,
     local_provider_config,
     provider_config_from_environment,
     require_credentials,
 )
-from planton.errors import EnvironmentNotReady, UsageError
+from planton.errors import EnvironmentNotReady
 
 KEY_ID = "AKIAEXAMPLEKEYID1234"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -364,37 +363,3 @@ def test_aws_environment_no_max_attempts_for_real_endpoints(endpoint: str | None
     environ = {"AWS_ENDPOINT_URL": endpoint} if endpoint else {}
     config = AwsProviderConfig(region="eu-west-2", profile="dev", endpoint_url=endpoint)
     assert "AWS_MAX_ATTEMPTS" not in aws_environment(config, environ, local=False)
-
-
-# --- effective_region ----------------------------------------------------------------------
-
-
-def test_effective_region_manifest_wins() -> None:
-    assert effective_region("eu-west-2", AwsProviderConfig(region="us-east-1")) == "eu-west-2"
-    # Even over a malformed environment region, which is then irrelevant.
-    assert effective_region("eu-west-2", AwsProviderConfig(region="not a region")) == "eu-west-2"
-
-
-@pytest.mark.parametrize("region", ["us-east-1", "us-gov-west-1", "ap-southeast-2"])
-def test_effective_region_falls_back_to_environment(region: str) -> None:
-    assert effective_region(None, AwsProviderConfig(region=region)) == region
-
-
-def test_effective_region_from_default_region_variable() -> None:
-    config = provider_config_from_environment({"AWS_DEFAULT_REGION": "sa-east-1"})
-    assert effective_region(None, config) == "sa-east-1"
-
-
-def test_effective_region_missing() -> None:
-    with pytest.raises(UsageError) as caught:
-        effective_region(None, AwsProviderConfig())
-    assert "spec.aws_region" in caught.value.message
-    assert "AWS_REGION" in caught.value.message
-
-
-@pytest.mark.parametrize("region", ["US-EAST-1", "useast1", "eu-west", "us-east-1 ", "frankfurt"])
-def test_effective_region_malformed_environment_region(region: str) -> None:
-    with pytest.raises(UsageError, match="does not look like an AWS region") as caught:
-        effective_region(None, AwsProviderConfig(region=region))
-    assert "AWS_REGION / AWS_DEFAULT_REGION" in caught.value.message
-    assert repr(region) in caught.value.message
