@@ -29,12 +29,12 @@ SUPPORTED_FORMAT_MAJOR = 1
 
 TAINTED = "replace_because_tainted"
 
-# The module's resource arguments that force a replacement, in the manifest's terms.
+# The module's resource arguments that force a replacement, in words that fit either dialect.
 _FIELDS_OF = {
-    "name": "spec.table_name",
-    "hash_key": "spec.partition_key_name",
-    "range_key": "spec.sort_key_name",
-    "attribute": "spec.partition_key_type / spec.sort_key_type",
+    "name": "the table name",
+    "hash_key": "the partition key",
+    "range_key": "the sort key",
+    "attribute": "a key attribute's type",
     "local_secondary_index": "the local secondary indexes",
 }
 

@@ -92,7 +92,7 @@ def test_a_key_change_is_refused_under_auto_approve(cli: Cli, moto_endpoint: str
     assert refused.returncode == 5, refused.stderr
     assert_no_traceback(refused)
     assert f"the plan replaces table {table}" in refused.stderr
-    assert "forced by a change to spec.partition_key_name" in refused.stderr
+    assert "forced by a change to the partition key" in refused.stderr
     assert count_items(client, table) == ITEMS
 
     # Asked, and not answered yes: nothing happens either.

@@ -47,7 +47,7 @@ def test_replace_by_key_names_the_fields_that_force_it() -> None:
     [danger] = decision.dangers
     assert danger == (
         "the plan replaces table planton-demo-orders: it deletes the table and every item in it, then creates "
-        "it again, forced by a change to spec.sort_key_name, spec.partition_key_name"
+        "it again, forced by a change to the sort key, the partition key"
     )
 
 
@@ -55,7 +55,7 @@ def test_replace_by_name_says_the_workspace_holds_another_table() -> None:
     decision = decide(read_plan(recorded_plan("replace_name")))
     assert decision.dangerous
     first, second = decision.dangers
-    assert "forced by a change to spec.table_name" in first
+    assert "forced by a change to the table name" in first
     assert second.startswith("this workspace holds table planton-demo-orders, and the manifest names other-orders;")
     assert "give it its own metadata.name or metadata.id" in second
 
