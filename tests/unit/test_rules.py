@@ -730,3 +730,62 @@ def test_dialect_is_chosen_by_its_own_fields() -> None:
     assert isinstance(validate_document(flat(), SOURCE), SeedManifest)
     assert isinstance(validate_document(current(), SOURCE), KeySchemaManifest)
     assert isinstance(validate_document(camel(current()), SOURCE), KeySchemaManifest)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every enum spelling Project Planton has used
+
+
+@pytest.mark.parametrize(("hash_key", "range_key"), [("HASH", "RANGE"), ("KEY_TYPE_HASH", "KEY_TYPE_RANGE")])
+def test_key_type_spellings(hash_key: str, range_key: str) -> None:
+    document = current(
+        attribute_definitions=_defs("pk", "sk"),
+        key_schema=[{"attribute_name": "sk", "key_type": range_key}, {"attribute_name": "pk", "key_type": hash_key}],
+    )
+    table = table_from_manifest(validate_document(document, SOURCE))
+    assert table.partition_key.name == "pk"
+    assert table.sort_key is not None
+    assert table.sort_key.name == "sk"
+
+
+@pytest.mark.parametrize(
+    ("spelling", "value"),
+    [
+        ("ALL", "ALL"),
+        ("PROJECTION_TYPE_ALL", "ALL"),
+        ("KEYS_ONLY", "KEYS_ONLY"),
+        ("PROJECTION_TYPE_KEYS_ONLY", "KEYS_ONLY"),
+        ("KEYS_ONLY_PROJECTION", "KEYS_ONLY"),
+        ("INCLUDE", "INCLUDE"),
+        ("PROJECTION_TYPE_INCLUDE", "INCLUDE"),
+    ],
+)
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_projection_spellings(dialect: str, spelling: str, value: str) -> None:
+    attributes = ["a"] if value == "INCLUDE" else None
+    document = _with_indexes(dialect, [_index(dialect, "by-g", "g", projection=spelling, attributes=attributes)])
+    [index] = table_from_manifest(validate_document(document, SOURCE)).global_indexes
+    assert index.projection.type.value == value
+
+
+@pytest.mark.parametrize("view", ["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"])
+@pytest.mark.parametrize("prefix", ["", "STREAM_VIEW_TYPE_"])
+@pytest.mark.parametrize("build", [flat, current], ids=["flat", "current"])
+def test_stream_view_type_spellings(build: Any, prefix: str, view: str) -> None:
+    table = table_from_manifest(validate_document(build(stream_enabled=True, stream_view_type=prefix + view), SOURCE))
+    assert table.stream_view_type is not None
+    assert table.stream_view_type.value == view
+
+
+@pytest.mark.parametrize("table_class", ["STANDARD", "STANDARD_INFREQUENT_ACCESS"])
+@pytest.mark.parametrize("prefix", ["", "TABLE_CLASS_"])
+@pytest.mark.parametrize("build", [flat, current], ids=["flat", "current"])
+def test_table_class_spellings(build: Any, prefix: str, table_class: str) -> None:
+    table = table_from_manifest(validate_document(build(table_class=prefix + table_class), SOURCE))
+    assert table.table_class.value == table_class
+
+
+@pytest.mark.parametrize("spelling", ["S", "ATTRIBUTE_TYPE_S", "STRING", "ATTRIBUTE_TYPE_STRING"])
+def test_attribute_definition_type_spellings(spelling: str) -> None:
+    document = current(attribute_definitions=[{"name": "pk", "type": spelling}])
+    assert table_from_manifest(validate_document(document, SOURCE)).partition_key.type.value == "S"
