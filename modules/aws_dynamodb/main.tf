@@ -66,8 +66,8 @@ resource "aws_dynamodb_table" "this" {
       dynamic "on_demand_throughput" {
         for_each = index.value.max_read_request_units != null || index.value.max_write_request_units != null ? [index.value] : []
         content {
-          max_read_request_units  = on_demand_throughput.value.max_read_request_units
-          max_write_request_units = on_demand_throughput.value.max_write_request_units
+          max_read_request_units  = coalesce(on_demand_throughput.value.max_read_request_units, -1)
+          max_write_request_units = coalesce(on_demand_throughput.value.max_write_request_units, -1)
         }
       }
     }
@@ -84,11 +84,12 @@ resource "aws_dynamodb_table" "this" {
     }
   }
 
+  # An unset dimension is sent as -1 (no maximum): left out, the provider would keep an old one.
   dynamic "on_demand_throughput" {
     for_each = var.spec.max_read_request_units != null || var.spec.max_write_request_units != null ? [var.spec] : []
     content {
-      max_read_request_units  = on_demand_throughput.value.max_read_request_units
-      max_write_request_units = on_demand_throughput.value.max_write_request_units
+      max_read_request_units  = coalesce(on_demand_throughput.value.max_read_request_units, -1)
+      max_write_request_units = coalesce(on_demand_throughput.value.max_write_request_units, -1)
     }
   }
 
@@ -107,11 +108,23 @@ resource "aws_dynamodb_table" "this" {
   }
 
   point_in_time_recovery {
-    enabled                 = var.spec.point_in_time_recovery_enabled
-    recovery_period_in_days = var.spec.point_in_time_recovery_enabled ? var.spec.point_in_time_recovery_period_days : null
+    enabled = var.spec.point_in_time_recovery_enabled
+    # Always explicit while enabled: left out, the provider would keep a period set earlier.
+    recovery_period_in_days = var.spec.point_in_time_recovery_enabled ? coalesce(var.spec.point_in_time_recovery_period_days, 35) : null
   }
 
   tags = local.tags
+
+  # DynamoDB cannot change a local secondary index in place, and the provider tells them apart
+  # by name only (a changed projection or sort key under the same name would be planned as no
+  # change): any change to them replaces the table, which planton's replace guard then catches.
+  lifecycle {
+    replace_triggered_by = [terraform_data.local_indexes]
+  }
+}
+
+resource "terraform_data" "local_indexes" {
+  input = var.spec.local_secondary_indexes
 }
 
 resource "aws_dynamodb_contributor_insights" "table" {

@@ -28,6 +28,7 @@ from planton.errors import (
     ApplyNotApproved,
     ChangeRefused,
     Interrupted,
+    ManifestError,
     UnmanagedTable,
     UsageError,
 )
@@ -40,7 +41,7 @@ from planton.region import resolve_region
 from planton.render import render_variables, variables_json
 from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
 from planton.state import RecordedTable, recorded_table
-from planton.table import TableDefinition
+from planton.table import BillingMode, OnDemandThroughput, TableDefinition
 from planton.workspace import (
     PLAN_FILE,
     Workspace,
@@ -185,7 +186,7 @@ class _Session:
         self.ui = ui
         # What the state held before this command ran anything (read under the lock).
         self.recorded: RecordedTable | None = None
-        self.key_type_change: str | None = None
+        self.forced_replacement: str | None = None
 
     def invoke(
         self,
@@ -208,9 +209,9 @@ class _Session:
         return run(invocation, capture=capture, stdout_to_stderr=stdout_to_stderr, watch_stderr=watch_stderr)
 
     def plan_to_file(self, *, detailed_exitcode: bool = False) -> RunResult:
-        # A key type change is one the aws provider ignores (it plans nothing); DynamoDB cannot
-        # make it in place, so planton asks for the replacement it needs, and the guard judges it.
-        replace_table = (f"-replace={TABLE_ADDRESS}",) if self.key_type_change else ()
+        # Changes the aws provider ignores (it plans nothing) although DynamoDB cannot make them
+        # in place: planton asks for the replacement they need, and the guard judges it.
+        replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement else ()
         return self.invoke("plan", f"-out={PLAN_FILE}", *replace_table, detailed_exitcode=detailed_exitcode)
 
     def read_saved_plan(self) -> Decision:
@@ -220,7 +221,7 @@ class _Session:
             raise Interrupted(shown.interrupted_by)
         if shown.returncode != 0:
             raise PlanUnreadable(f"terraform show -json {PLAN_FILE} failed; nothing was applied")
-        return decide(read_plan(shown.stdout), self.recorded, self.key_type_change)
+        return decide(read_plan(shown.stdout), self.recorded, self.forced_replacement)
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
@@ -242,6 +243,15 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     notify(f"state {workspace.state_path}")
 
     with workspace.locked():
+        recorded = recorded_table(workspace.state_path)
+        if request.command in ("plan", "apply"):
+            _refuse_a_silently_kept_key(recorded, prepared.table, request.manifest_path)
+        lifted = _lift_dropped_caps(recorded, prepared.table)
+        if lifted is not prepared.table:
+            prepared = replace(
+                prepared, table=lifted, variables=variables_json(render_variables(lifted, prepared.region))
+            )
+            session.prepared = prepared
         module = module_files(bundled_module())
         workspace.prepare(module, prepared.variables)
         fingerprint = init_fingerprint(module, prepared.binary)
@@ -255,8 +265,8 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
                 return TofuOutcome("init", result)
-        session.recorded = _recorded_with_region(workspace, recorded_table(workspace.state_path))
-        session.key_type_change = _key_type_change(session.recorded, prepared.table)
+        session.recorded = _recorded_with_region(workspace, recorded)
+        session.forced_replacement = _forced_replacement(session.recorded, prepared.table)
         if request.command in ("refresh", "destroy"):
             _refuse_another_table(session)
         if request.command == "apply":
@@ -474,10 +484,72 @@ def _recorded_with_region(workspace: Workspace, recorded: RecordedTable | None) 
     return recorded
 
 
-def _key_type_change(recorded: RecordedTable | None, table: TableDefinition) -> str | None:
-    """The key attributes whose type the manifest changed, in its terms, or None."""
+def _lift_dropped_caps(recorded: RecordedTable | None, table: TableDefinition) -> TableDefinition:
+    """``table`` with an explicit "no maximum" (-1) wherever the manifest dropped an on-demand
+    maximum the state records: left out, the provider would keep the old one."""
+    if recorded is None or not recorded.capped or table.billing_mode is not BillingMode.PAY_PER_REQUEST:
+        return table
+    unlimited = OnDemandThroughput(-1, -1)
+    indexes = tuple(
+        replace(index, on_demand_throughput=unlimited)
+        if index.on_demand_throughput is None and index.name in recorded.capped
+        else index
+        for index in table.global_indexes
+    )
+    lifted = replace(table, global_indexes=indexes)
+    if table.on_demand_throughput is None and "table" in recorded.capped:
+        lifted = replace(lifted, on_demand_throughput=unlimited)
+    return table if lifted == table else lifted
+
+
+def _refuse_a_silently_kept_key(recorded: RecordedTable | None, table: TableDefinition, manifest: Path) -> None:
+    """Dropping ``kmsKeyArn`` would leave the table on its customer-managed key: terraform
+    cannot ask for "no key", so the plan would say nothing and the key would stay."""
+    if recorded is None or recorded.customer_kms_key is None:
+        return
+    if table.server_side_encryption_enabled and table.kms_key is None:
+        raise ManifestError(
+            str(manifest),
+            [
+                f"spec.serverSideEncryption.kmsKeyArn (kms_key_arn): the table is encrypted with the customer-managed "
+                f"key {recorded.customer_kms_key}, and leaving the key out keeps it so (terraform cannot ask AWS for "
+                "no key); keep the key, name the AWS managed key (alias/aws/dynamodb) to move to it, or turn "
+                "server-side encryption off"
+            ],
+        )
+
+
+def _forced_replacement(recorded: RecordedTable | None, table: TableDefinition) -> str | None:
+    """Why the table must be replaced although the provider would plan no such thing (a key
+    attribute's type, or a local index changed under the same name), or None."""
     if recorded is None:
         return None
+    reasons = [reason for reason in (_key_type_change(recorded, table), _local_index_change(recorded, table)) if reason]
+    return " and ".join(reasons) or None
+
+
+def _local_index_change(recorded: RecordedTable, table: TableDefinition) -> str | None:
+    """The provider tells local indexes apart by name only: a changed sort key or projection
+    under the same name would be planned as nothing (the module's trigger catches it too, but
+    only once it has recorded the indexes)."""
+    if recorded.local_indexes is None:
+        return None
+    wanted = {
+        (
+            index.name,
+            index.sort_key.name,
+            index.projection.type.value,
+            tuple(sorted(index.projection.non_key_attributes)),
+        )
+        for index in table.local_indexes
+    }
+    if wanted == set(recorded.local_indexes):
+        return None
+    return "a change to the local secondary indexes, which DynamoDB cannot make in place"
+
+
+def _key_type_change(recorded: RecordedTable, table: TableDefinition) -> str | None:
+    """The key attributes whose type the manifest changed, in its terms, or None."""
     changed = []
     for role, key in (("partition", table.partition_key), ("sort", table.sort_key)):
         if key is None:

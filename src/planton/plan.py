@@ -124,9 +124,10 @@ def read_plan(text: str) -> PlanReport:
     table = next((_table_change(item) for item in _items(document, "resource_changes")), None)
     drifted = (_vanished(item) for item in _items(document, "resource_drift"))
     vanished = next((table for table in drifted if table is not None), None)
+    # Any resource counts (indexes' triggers, auto scaling, contributor insights), not only the table.
     changes = any(
         tuple(_change(item).get("actions", ())) not in ((), ("no-op",), ("read",))
-        for item in _items(document, "resource_changes")
+        for item in _items(document, "resource_changes", address=None)
     ) or any(
         tuple(change.get("actions", ())) != ("no-op",)
         for change in (document.get("output_changes") or {}).values()
@@ -235,6 +236,9 @@ def _moved(report: PlanReport, recorded: RecordedTable | None) -> TableRef | Non
 
 
 def _forced_by(change: TableChange) -> str:
+    if not change.replace_paths and change.reason == "replace_by_triggers":
+        # The module's only trigger: its local indexes changed.
+        return "a change to the local secondary indexes, which DynamoDB cannot make in place"
     if not change.replace_paths:
         return f"terraform ({change.reason or 'no reason given'})"
     fields = []
@@ -245,11 +249,12 @@ def _forced_by(change: TableChange) -> str:
     return "a change to " + ", ".join(fields)
 
 
-def _items(document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+def _items(document: Mapping[str, Any], key: str, *, address: str | None = TABLE_ADDRESS) -> list[Mapping[str, Any]]:
+    """The entries of ``key`` for the resource at ``address`` (every resource's when None)."""
     items = document.get(key) or []
     if not isinstance(items, Sequence):
         raise PlanUnreadable(f"terraform's plan has a malformed {key}; nothing was applied")
-    return [item for item in items if isinstance(item, Mapping) and item.get("address") == TABLE_ADDRESS]
+    return [item for item in items if isinstance(item, Mapping) and (address is None or item.get("address") == address)]
 
 
 def _change(item: Mapping[str, Any]) -> Mapping[str, Any]:

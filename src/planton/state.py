@@ -27,6 +27,13 @@ class RecordedTable:
     attribute_types: Mapping[str, str] = field(default_factory=dict)
     managed_by_planton: bool = False
     deletion_protection: bool = False
+    # (name, sort key, projection type, sorted non-key attributes) of each local index; None
+    # when the state does not say (an older state, or a half-created table).
+    local_indexes: tuple[tuple[str, str, str, tuple[str, ...]], ...] | None = None
+    # Where an on-demand maximum is set: "table" and/or the names of global indexes.
+    capped: frozenset[str] = frozenset()
+    # The customer-managed KMS key the last apply used (the module's kms_key_arn output).
+    customer_kms_key: str | None = None
 
 
 def recorded_table(state_path: Path) -> RecordedTable | None:
@@ -52,8 +59,45 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
                     },
                     managed_by_planton=_tag(attributes, "ManagedBy") == "planton",
                     deletion_protection=attributes.get("deletion_protection_enabled") is True,
+                    local_indexes=_local_indexes(attributes),
+                    capped=_capped(attributes),
+                    customer_kms_key=_output(document, "kms_key_arn"),
                 )
     return None
+
+
+def _local_indexes(attributes: Mapping[str, Any]) -> tuple[tuple[str, str, str, tuple[str, ...]], ...] | None:
+    if not isinstance(attributes.get("local_secondary_index"), list):
+        return None
+    return tuple(
+        (
+            str(index.get("name")),
+            str(index.get("range_key")),
+            str(index.get("projection_type")),
+            tuple(sorted(str(name) for name in index.get("non_key_attributes") or ())),
+        )
+        for index in _list(attributes, "local_secondary_index")
+    )
+
+
+def _capped(attributes: Mapping[str, Any]) -> frozenset[str]:
+    def limited(owner: Mapping[str, Any]) -> bool:
+        return any(
+            isinstance(value, int) and value > 0
+            for limits in _list(owner, "on_demand_throughput")
+            for value in (limits.get("max_read_request_units"), limits.get("max_write_request_units"))
+        )
+
+    capped = {"table"} if limited(attributes) else set()
+    capped |= {str(index.get("name")) for index in _list(attributes, "global_secondary_index") if limited(index)}
+    return frozenset(capped)
+
+
+def _output(document: Any, name: str) -> str | None:
+    outputs = document.get("outputs") if isinstance(document, Mapping) else None
+    entry = outputs.get(name) if isinstance(outputs, Mapping) else None
+    value = entry.get("value") if isinstance(entry, Mapping) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _tag(attributes: Mapping[str, Any], key: str) -> Any:

@@ -545,3 +545,62 @@ def test_scaled_capacity_is_not_drift_and_scaling_never_replaces(cli: Cli, moto_
     assert _planned(plan, "aws_dynamodb_table.this")["actions"] == ["update"]
     assert not [c for c in plan["resource_changes"] if "appautoscaling" in c["address"]]
     cli.ok("tofu", "destroy", "-f", str(manifest), "--auto-approve")
+
+
+# ---------------------------------------------------------------------------------------------
+# Changes the provider would not make by itself
+
+
+def test_a_changed_local_index_is_a_guarded_replacement(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    """The provider tells local indexes apart by name: a new projection under the same name
+    would be planned as nothing. planton plans the replacement DynamoDB needs, and guards it."""
+    document = deployable(EXAMPLES["local-secondary-index"])
+    manifest = write(tmp_path / "m.yaml", document)
+    client = dynamodb(moto_endpoint, "us-east-1")
+    cli.ok("tofu", "apply", "-f", str(manifest), "--auto-approve")
+    name = document["metadata"]["name"]
+    client.put_item(TableName=name, Item={"thread_id": {"S": "t"}, "posted_at": {"N": "1"}, "score": {"N": "2"}})
+
+    document["spec"]["localSecondaryIndexes"][0]["projection"] = {"type": "ALL"}
+    refused = cli.run("tofu", "apply", "-f", str(write(manifest, document)), "--auto-approve")
+    assert refused.returncode == 5, refused.stderr
+    assert "a change to the local secondary indexes, which DynamoDB cannot make in place" in refused.stderr
+    assert client.scan(TableName=name)["Count"] == 1
+    plan = cli.run("tofu", "plan", "-f", str(manifest), "--detailed-exitcode")
+    assert plan.returncode == 2, plan.stdout
+
+    cli.ok("tofu", "apply", "-f", str(manifest), "--auto-approve", "--allow-replace")
+    [index] = client.describe_table(TableName=name)["Table"]["LocalSecondaryIndexes"]
+    assert index["Projection"]["ProjectionType"] == "ALL"
+    clean_plan(cli, manifest)
+    destroy(cli, manifest, document)
+
+
+def test_dropped_settings_do_not_linger(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    """A recovery period left out goes back to AWS's 35 days; a customer-managed key left out
+    is refused (terraform cannot ask for "no key"), rather than silently kept."""
+    alias = f"alias/linger-{uuid.uuid4().hex[:6]}"
+    key_arn = kms_key(moto_endpoint, alias)
+    document = deployable(
+        EXAMPLES["point-in-time-recovery-with-a-recovery-period"],
+        serverSideEncryption={"enabled": True, "kmsKeyArn": alias},
+    )
+    manifest = write(tmp_path / "m.yaml", document)
+    client = dynamodb(moto_endpoint, "us-east-1")
+    cli.ok("tofu", "apply", "-f", str(manifest), "--auto-approve")
+    check_table(client, document, key_arn=key_arn)
+
+    del document["spec"]["pointInTimeRecoveryPeriodDays"]
+    cli.ok("tofu", "apply", "-f", str(write(manifest, document)), "--auto-approve")
+    check_table(client, document, key_arn=key_arn)  # 35 days
+    clean_plan(cli, manifest)
+
+    document["spec"]["serverSideEncryption"] = {"enabled": True}
+    for command in ("plan", "apply"):
+        extra = ("--auto-approve",) if command == "apply" else ()
+        refused = cli.run("tofu", command, "-f", str(write(manifest, document)), *extra)
+        assert refused.returncode == 4, refused.stderr
+        assert f"the table is encrypted with the customer-managed key {key_arn}" in refused.stderr
+    table = client.describe_table(TableName=document["metadata"]["name"])["Table"]
+    assert table["SSEDescription"]["KMSMasterKeyArn"] == key_arn
+    cli.ok("tofu", "destroy", "-f", str(manifest), "--auto-approve")

@@ -40,3 +40,37 @@ def test_no_state_and_other_resources(tmp_path: Path) -> None:
     assert recorded_table(tmp_path / "missing") is None
     assert recorded_table(state(tmp_path / "s", [{"attributes": {"name": "x"}}], "aws_s3_bucket")) is None
     assert recorded_table(state(tmp_path / "t", [])) is None
+
+
+def test_what_the_provider_would_keep_is_read(tmp_path: Path) -> None:
+    attributes = {
+        "name": "orders",
+        "deletion_protection_enabled": True,
+        "on_demand_throughput": [{"max_read_request_units": 100, "max_write_request_units": -1}],
+        "global_secondary_index": [
+            {"name": "capped", "on_demand_throughput": [{"max_read_request_units": -1, "max_write_request_units": 5}]},
+            {"name": "free", "on_demand_throughput": [{"max_read_request_units": -1, "max_write_request_units": -1}]},
+            {"name": "bare", "on_demand_throughput": []},
+        ],
+        "local_secondary_index": [
+            {"name": "by-x", "range_key": "x", "projection_type": "INCLUDE", "non_key_attributes": ["b", "a"]}
+        ],
+    }
+    path = state(tmp_path / "s", [{"attributes": attributes}])
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["outputs"] = {"kms_key_arn": {"value": "arn:aws:kms:us-east-1:111122223333:key/k", "type": "string"}}
+    path.write_text(json.dumps(document), encoding="utf-8")
+    recorded = recorded_table(path)
+    assert recorded is not None
+    assert recorded.deletion_protection
+    assert recorded.capped == {"table", "capped"}
+    assert recorded.local_indexes == (("by-x", "x", "INCLUDE", ("a", "b")),)
+    assert recorded.customer_kms_key == "arn:aws:kms:us-east-1:111122223333:key/k"
+
+
+def test_a_state_without_index_attributes_says_nothing_of_them(tmp_path: Path) -> None:
+    recorded = recorded_table(state(tmp_path / "s", [{"attributes": {"name": "orders"}}]))
+    assert recorded is not None
+    assert recorded.local_indexes is None
+    assert recorded.capped == frozenset()
+    assert recorded.customer_kms_key is None

@@ -1,0 +1,105 @@
+"""Settings the aws provider keeps when a manifest drops them, and changes it cannot see: planton
+undoes the first explicitly, refuses to hide the KMS key, and forces the replacement a changed
+local index needs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from planton.errors import ManifestError
+from planton.operations import _forced_replacement, _lift_dropped_caps, _refuse_a_silently_kept_key
+from planton.state import RecordedTable
+from planton.table import (
+    Attribute,
+    AttributeType,
+    BillingMode,
+    GlobalIndex,
+    LocalIndex,
+    OnDemandThroughput,
+    Projection,
+    ProjectionType,
+    ResourceIdentity,
+    TableDefinition,
+)
+
+PK = Attribute("pk", AttributeType.STRING)
+SK = Attribute("sk", AttributeType.STRING)
+TABLE = TableDefinition(
+    identity=ResourceIdentity(name="orders"),
+    table_name="orders",
+    aws_region="us-east-1",
+    billing_mode=BillingMode.PAY_PER_REQUEST,
+    partition_key=PK,
+    sort_key=SK,
+    read_capacity_units=0,
+    write_capacity_units=0,
+    point_in_time_recovery_enabled=False,
+    server_side_encryption_enabled=True,
+    global_indexes=(GlobalIndex("by-g", Attribute("g", AttributeType.STRING)),),
+    local_indexes=(LocalIndex("by-x", Attribute("x", AttributeType.NUMBER), Projection(ProjectionType.KEYS_ONLY)),),
+)
+RECORDED = RecordedTable("orders", tainted=False, local_indexes=(("by-x", "x", "KEYS_ONLY", ()),))
+KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_dropped_on_demand_maximums_become_no_maximum() -> None:
+    lifted = _lift_dropped_caps(replace(RECORDED, capped=frozenset({"table", "by-g"})), TABLE)
+    assert lifted.on_demand_throughput == OnDemandThroughput(-1, -1)
+    assert lifted.global_indexes[0].on_demand_throughput == OnDemandThroughput(-1, -1)
+
+
+def test_maximums_still_given_are_left_alone() -> None:
+    given = OnDemandThroughput(10, None)
+    table = replace(TABLE, on_demand_throughput=given)
+    assert _lift_dropped_caps(replace(RECORDED, capped=frozenset({"table"})), table) is table
+    assert _lift_dropped_caps(RECORDED, TABLE) is TABLE
+    assert _lift_dropped_caps(None, TABLE) is TABLE
+
+
+def test_a_provisioned_table_has_no_maximums_to_lift() -> None:
+    table = replace(TABLE, billing_mode=BillingMode.PROVISIONED, read_capacity_units=1, write_capacity_units=1)
+    assert _lift_dropped_caps(replace(RECORDED, capped=frozenset({"table"})), table) is table
+
+
+def test_dropping_the_customer_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        _refuse_a_silently_kept_key(replace(RECORDED, customer_kms_key=KEY), TABLE, tmp_path / "m.yaml")
+    [problem] = caught.value.problems
+    assert problem.startswith("spec.serverSideEncryption.kmsKeyArn (kms_key_arn): the table is encrypted with")
+    assert KEY in problem
+    assert "alias/aws/dynamodb" in problem
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        replace(TABLE, kms_key="alias/other"),
+        replace(TABLE, server_side_encryption_enabled=False),
+    ],
+    ids=["another-key", "encryption-off"],
+)
+def test_changing_or_turning_off_the_key_is_not_refused(table: TableDefinition, tmp_path: Path) -> None:
+    _refuse_a_silently_kept_key(replace(RECORDED, customer_kms_key=KEY), table, tmp_path / "m.yaml")
+
+
+@pytest.mark.parametrize(
+    "local_indexes",
+    [
+        (LocalIndex("by-x", Attribute("x", AttributeType.NUMBER), Projection(ProjectionType.ALL)),),
+        (LocalIndex("by-x", Attribute("y", AttributeType.NUMBER), Projection(ProjectionType.KEYS_ONLY)),),
+        (),
+    ],
+    ids=["projection", "sort-key", "removed"],
+)
+def test_a_changed_local_index_forces_a_replacement(local_indexes: tuple[LocalIndex, ...]) -> None:
+    reason = _forced_replacement(RECORDED, replace(TABLE, local_indexes=local_indexes))
+    assert reason == "a change to the local secondary indexes, which DynamoDB cannot make in place"
+
+
+def test_unchanged_or_unknown_local_indexes_force_nothing() -> None:
+    assert _forced_replacement(RECORDED, TABLE) is None
+    assert _forced_replacement(replace(RECORDED, local_indexes=None), replace(TABLE, local_indexes=())) is None
+    assert _forced_replacement(None, TABLE) is None
