@@ -287,7 +287,7 @@ def test_validation_errors_come_with_header_and_user_spelling(tmp_path: Path) ->
     err = load_error(path)
     assert err.lines() == [
         f"{path} is not a valid AwsDynamodb manifest:",
-        "spec.partitionKeyType: 'BOOL' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)",
+        "spec.partitionKeyType: 'BOOL' is not an attribute type; use STRING (S), NUMBER (N) or BINARY (B)",
         "spec.tabelName: unknown field; did you mean 'tableName'?",
     ]
 

@@ -274,7 +274,6 @@ def test_attribute_type_spellings(spelling: str, expected: str) -> None:
         ("BILLING_MODE_", "'BILLING_MODE_'"),
         ("", "''"),
         (1, "1"),
-        (None, "null"),
         (True, "true"),
         (["PROVISIONED"], "['PROVISIONED']"),
     ],
@@ -298,7 +297,7 @@ def test_invalid_billing_mode(value: Any, shown: str) -> None:
 )
 def test_invalid_partition_key_type(value: Any, shown: str) -> None:
     assert problems(manifest(partition_key_type=value)) == [
-        f"spec.partition_key_type: {shown} is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
+        f"spec.partition_key_type: {shown} is not an attribute type; use STRING (S), NUMBER (N) or BINARY (B)"
     ]
 
 
@@ -319,7 +318,7 @@ def test_a_huge_value_is_cut_short_in_its_message() -> None:
 
 def test_invalid_sort_key_type() -> None:
     assert problems(manifest(sort_key_name="sk", sort_key_type="X")) == [
-        "spec.sort_key_type: 'X' is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
+        "spec.sort_key_type: 'X' is not an attribute type; use STRING (S), NUMBER (N) or BINARY (B)"
     ]
 
 
@@ -501,7 +500,16 @@ def test_region_rejected(region: str) -> None:
 
 @pytest.mark.parametrize("name", ["orders-table_1.v2", "a", "9lives", "n" * 63])
 def test_metadata_name_accepted(name: str) -> None:
-    assert valid(manifest(metadata={"name": name})).metadata.name == name
+    # A name shorter than a table name may be (3) needs its own spec.table_name.
+    assert valid(manifest(metadata={"name": name}, table_name="orders")).metadata.name == name
+
+
+@pytest.mark.parametrize("name", ["a", "ab"])
+def test_a_short_metadata_name_cannot_name_the_table(name: str) -> None:
+    assert problems(manifest(metadata={"name": name})) == [
+        "metadata.name: names the table too (spec.table_name is not set), and DynamoDB table names need 3-255 "
+        "characters; lengthen it or set spec.table_name"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -596,16 +604,40 @@ def test_label_edge_values_accepted() -> None:
     assert valid(manifest(metadata={"labels": labels})).metadata.labels == labels
 
 
-def test_46_labels_accepted() -> None:
-    labels = {f"k{i}": "v" for i in range(46)}
+def test_48_labels_accepted() -> None:
+    # planton adds Name and ManagedBy; Environment and Organization only when env/org are set.
+    labels = {f"k{i}": "v" for i in range(48)}
     assert valid(manifest(metadata={"labels": labels})).metadata.labels == labels
 
 
-def test_47_labels_rejected() -> None:
-    labels = {f"k{i}": "v" for i in range(47)}
+def test_49_labels_rejected() -> None:
+    labels = {f"k{i}": "v" for i in range(49)}
     assert problems(manifest(metadata={"labels": labels})) == [
-        "metadata.labels: AWS allows 50 tags per table and planton sets 4; use at most 46 labels"
+        "metadata.labels: AWS allows 50 tags per table and planton sets 2 here; use at most 48 labels"
     ]
+
+
+def test_env_and_org_take_room_from_the_labels() -> None:
+    labels = {f"k{i}": "v" for i in range(47)}
+    assert problems(manifest(metadata={"labels": labels, "env": "prod", "org": "acme"})) == [
+        "metadata.labels: AWS allows 50 tags per table and planton sets 4 here; use at most 46 labels"
+    ]
+    assert valid(manifest(metadata={"labels": dict(list(labels.items())[:46]), "env": "prod", "org": "acme"}))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "env",
+            "prod (eu)!",
+            "metadata.env (a tag value) 'prod (eu)!' may only use letters, digits, spaces and _ . : / = + - @",
+        ),
+        ("org", "o" * 257, "metadata.org (a tag value) must be 0-256 characters"),
+    ],
+)
+def test_env_and_org_follow_the_tag_value_rules(field: str, value: str, message: str) -> None:
+    assert problems(manifest(metadata={field: value})) == [f"metadata.{field}: {message}"]
 
 
 def test_every_bad_label_is_reported() -> None:
@@ -672,12 +704,23 @@ def test_wrong_api_version_or_kind(key: str, value: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("section", "value"),
-    [("metadata", "orders"), ("spec", ["a"]), ("metadata", None)],
+    [("metadata", "orders"), ("spec", ["a"])],
 )
 def test_section_not_a_mapping(section: str, value: Any) -> None:
     document = manifest()
     document[section] = value
     assert problems(document) == [f"{section}: must be a mapping of fields"]
+
+
+def test_null_is_the_same_as_leaving_a_field_out() -> None:
+    """As Project Planton reads manifests (protojson): the default applies, or it is missing."""
+    document = manifest(billing_mode=None, sort_key_name=None, sort_key_type=None, table_name=None)
+    document["metadata"]["labels"] = None
+    model = valid(document)
+    assert model.spec.billing_mode.value == "PAY_PER_REQUEST"
+    assert model.metadata.labels == {}
+    document["metadata"] = None
+    assert problems(document) == ["metadata: required"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -166,9 +166,12 @@ SHARED_CASES = [
         id="tag-value-char",
     ),
     pytest.param(
-        {"tags": {f"t{i}": "v" for i in range(47)}},
-        ["spec.tags: AWS allows 50 tags per table and planton sets 4; use at most 46 labels and spec.tags together"],
-        id="47-tags",
+        {"tags": {f"t{i}": "v" for i in range(49)}},
+        [
+            "spec.tags: AWS allows 50 tags per table and planton sets 2 here; use at most 48 labels and "
+            "spec.tags together"
+        ],
+        id="49-tags",
     ),
     pytest.param(
         {"on_demand_throughput": {"max_read_request_units": 0}},
@@ -237,10 +240,10 @@ def test_shared_rules(dialect: str, spec: dict[str, Any], expected: list[str]) -
 
 def test_labels_and_tags_share_the_limit_and_may_not_repeat_a_key() -> None:
     document = flat(tags={"team": "b"})
-    document["metadata"]["labels"] = {"team": "a", **{f"l{i}": "v" for i in range(45)}}
+    document["metadata"]["labels"] = {"team": "a", **{f"l{i}": "v" for i in range(47)}}
     assert problems(document) == [
         "spec.tags.team: is also set by metadata.labels.team; keep one of them",
-        "spec.tags: AWS allows 50 tags per table and planton sets 4; use at most 46 labels and spec.tags together",
+        "spec.tags: AWS allows 50 tags per table and planton sets 2 here; use at most 48 labels and spec.tags together",
     ]
 
 
@@ -668,7 +671,16 @@ def test_kms_key_forms_accepted(dialect: str, key: str) -> None:
 
 
 @pytest.mark.parametrize("dialect", ["flat", "current"])
-@pytest.mark.parametrize("key", ["my-key", "arn:aws:s3:::bucket", "alias/", "arn:aws:kms:us-east-1:1:key/x"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "my-key",
+        "arn:aws:s3:::bucket",
+        "alias/",
+        "arn:aws:kms:us-east-1:1:key/x",
+        "arn:aws:kms:us-east-1:123456789012:key/x",
+    ],
+)
 def test_kms_key_forms_rejected(dialect: str, key: str) -> None:
     if dialect == "flat":
         document, path = flat(kms_key_arn=key), "spec.kms_key_arn"
@@ -789,3 +801,97 @@ def test_table_class_spellings(build: Any, prefix: str, table_class: str) -> Non
 def test_attribute_definition_type_spellings(spelling: str) -> None:
     document = current(attribute_definitions=[{"name": "pk", "type": spelling}])
     assert table_from_manifest(validate_document(document, SOURCE)).partition_key.type.value == "S"
+
+
+def test_null_lists_and_maps_are_unset_in_the_current_dialect() -> None:
+    document = current(
+        global_secondary_indexes=None,
+        local_secondary_indexes=None,
+        tags=None,
+        stream_enabled=None,
+        point_in_time_recovery_enabled=None,
+        ttl={"enabled": None},
+        provisioned_throughput=None,
+    )
+    table = table_from_manifest(validate_document(camel(document), SOURCE))
+    assert (table.global_indexes, table.local_indexes, dict(table.tags)) == ((), (), {})
+    assert table.stream_view_type is None
+    assert table.ttl_attribute is None
+
+
+def test_tag_keys_do_not_decide_how_fields_are_spelled() -> None:
+    document = camel(current(billing_mode="PROVISIONED"))
+    document["spec"]["tags"] = {"cost_center": "a", "team_name": "b", "data_class": "c", "owner_email": "d"}
+    assert problems(document) == [
+        "spec.provisionedThroughput.readCapacityUnits: must be greater than 0 when billingMode is PROVISIONED",
+        "spec.provisionedThroughput.writeCapacityUnits: must be greater than 0 when billingMode is PROVISIONED",
+    ]
+
+
+def test_a_field_given_twice_is_quoted_as_written() -> None:
+    document = camel(current())
+    document["spec"]["billing_mode"] = "PROVISIONED"
+    document["spec"]["billingMode"] = "PROVISIONED"
+    assert problems(document) == ["spec: billing_mode and billingMode are the same field; keep one"]
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_a_kms_key_from_another_region_is_refused(dialect: str) -> None:
+    key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    if dialect == "flat":
+        document, path = flat(kms_key_arn=key), "spec.kms_key_arn"
+    else:
+        document = current(server_side_encryption={"enabled": True, "kms_key_arn": key})
+        path = "spec.server_side_encryption.kms_key_arn"
+    assert_problems(
+        document,
+        [
+            f"{path}: is a key in eu-west-1, and DynamoDB needs one in the table's region us-east-1; use a key "
+            "from there (or an alias, looked up in that region)"
+        ],
+    )
+
+
+@pytest.mark.parametrize("dialect", ["flat", "current"])
+def test_ttl_on_a_key_attribute_that_is_not_a_number(dialect: str) -> None:
+    document = (
+        flat(ttl={"enabled": True, "attribute_name": "pk"})
+        if dialect == "flat"
+        else current(ttl={"enabled": True, "attribute_name": "pk"})
+    )
+    assert_problems(
+        document,
+        [
+            "spec.ttl.attribute_name: 'pk' is a key attribute of type STRING, and TTL reads epoch seconds from a "
+            "Number: no item would ever expire; use a Number attribute"
+        ],
+    )
+
+
+def test_ttl_on_a_number_key_attribute_is_accepted() -> None:
+    document = current(
+        attribute_definitions=[{"name": "pk", "type": "N"}], ttl={"enabled": True, "attribute_name": "pk"}
+    )
+    assert table_from_manifest(validate_document(document, SOURCE)).ttl_attribute == "pk"
+
+
+def test_an_auto_scaling_policy_name_must_fit() -> None:
+    name = "t" * 215  # the table policy takes 254 characters, the index one 265
+    scaling = {"read": {"min_capacity": 1, "max_capacity": 5}}
+    index = {
+        "name": "by-g",
+        "partition_key_name": "g",
+        "partition_key_type": "S",
+        "write_capacity_units": 1,
+        "autoscaling": scaling,
+    }
+    document = flat(
+        table_name=name,
+        billing_mode="PROVISIONED",
+        write_capacity_units=1,
+        autoscaling=scaling,
+        global_secondary_indexes=[index],
+    )
+    found = problems(document)
+    assert [line.split(":", 1)[0] for line in found] == ["spec.global_secondary_indexes[0].autoscaling"]
+    assert found[0].endswith("265 characters, and AWS allows 255; use a shorter table or index name")

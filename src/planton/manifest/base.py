@@ -77,7 +77,8 @@ def snake_to_camel(name: str) -> str:
 
 
 class ManifestModel(BaseModel):
-    """Strict base: unknown fields are errors, values are not coerced, camelCase is accepted."""
+    """Strict base: unknown fields are errors, values are not coerced, camelCase is accepted,
+    null is the same as leaving a field out."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -100,7 +101,9 @@ class ManifestModel(BaseModel):
                 )
             spelled_as[name] = str(key)
             normalised[name] = value
-        return normalised
+        # null means "not set", as Project Planton reads manifests (protojson): the default
+        # applies, and a required field is reported missing.
+        return {name: value for name, value in normalised.items() if value is not None}
 
 
 # A problem: the path of the field it blames, the message, and the value found there.
@@ -160,7 +163,9 @@ _parse_billing_mode = _enum_parser(
     _BILLING_MODE_SPELLINGS, "billing_mode", "{value} is not a billing mode; use PAY_PER_REQUEST or PROVISIONED"
 )
 _parse_attribute_type = _enum_parser(
-    _ATTRIBUTE_TYPE_SPELLINGS, "attribute_type", "{value} is not a key type; use STRING (S), NUMBER (N) or BINARY (B)"
+    _ATTRIBUTE_TYPE_SPELLINGS,
+    "attribute_type",
+    "{value} is not an attribute type; use STRING (S), NUMBER (N) or BINARY (B)",
 )
 
 
@@ -246,10 +251,10 @@ def _index_name(value: str) -> str:
 
 
 _KMS_KEY = re.compile(
-    r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]{1,128}|alias/[A-Za-z0-9/_-]{1,250})"
-    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-    r"|mrk-[0-9a-f]{32}"
-    r"|alias/[A-Za-z0-9/_-]{1,250}"
+    r"(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/)?({id})"
+    r"|(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:)?alias/[A-Za-z0-9/_-]{1,250}".replace(
+        "{id}", r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}"
+    )
 )
 
 
@@ -375,6 +380,14 @@ class Metadata(ManifestModel):
     @model_validator(mode="after")
     def _labels_are_valid_tags(self) -> Metadata:
         # Labels become AWS tags, so AWS's tag rules apply to them here, before AWS sees them.
-        problems = tag_problems(self.tag_labels, what="label")
-        raise_problems("Metadata", located(("labels",), problems))
+        problems = located(("labels",), tag_problems(self.tag_labels, what="label"))
+        # env and org become the Environment and Organization tags.
+        for field, value in (("env", self.env), ("org", self.org)):
+            if value is None:
+                continue
+            try:
+                _tag_text(value, what=f"metadata.{field} (a tag value)", max_len=256, allow_empty=True)
+            except PydanticCustomError as err:
+                problems.append(((field,), err.message(), value))
+        raise_problems("Metadata", problems)
         return self

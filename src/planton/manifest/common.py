@@ -14,7 +14,6 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from planton.manifest.base import (
-    RESERVED_TAG_SOURCES,
     BillingModeField,
     KeyName,
     Loc,
@@ -38,6 +37,7 @@ from planton.table import (
     PITR_PERIOD_DAYS,
     SCALING_TARGET_PERCENT,
     Attribute,
+    AttributeType,
     AutoScaling,
     BillingMode,
     GlobalIndex,
@@ -279,6 +279,40 @@ def index_problems(
     return problems
 
 
+def kms_problems(key: str | None, *, encrypted: bool, region: str | None, key_loc: Loc, enabled_field: str) -> Problems:
+    """A customer-managed key only with encryption on, and in the table's own region."""
+    if key is None:
+        return []
+    if not encrypted:
+        return [(key_loc, f"needs {enabled_field}: true (a KMS key is only used for that encryption)", key)]
+    key_region = key.split(":")[3] if key.startswith("arn:") else None
+    if region and key_region and key_region != region:
+        return [
+            (
+                key_loc,
+                f"is a key in {key_region}, and DynamoDB needs one in the table's region {region}; use a key "
+                "from there (or an alias, looked up in that region)",
+                key,
+            )
+        ]
+    return []
+
+
+def ttl_problems(ttl: TtlSpec | None, key_types: Mapping[str, AttributeType]) -> Problems:
+    """TTL reads epoch seconds from a Number: a key attribute of another type would never expire."""
+    name = ttl.attribute_name if ttl is not None and ttl.enabled else None
+    if name is None or key_types.get(name, AttributeType.NUMBER) is AttributeType.NUMBER:
+        return []
+    return [
+        (
+            ("ttl", "attribute_name"),
+            f"{name!r} is a key attribute of type {key_types[name].name}, and TTL reads epoch seconds from a "
+            "Number: no item would ever expire; use a Number attribute",
+            name,
+        )
+    ]
+
+
 def _dotted(loc: Loc) -> str:
     return "".join(f"[{part}]" if isinstance(part, int) else ("." if i else "") + part for i, part in enumerate(loc))
 
@@ -353,6 +387,16 @@ class CommonSpec(ManifestModel):
             )
         return problems
 
+    def scaled_indexes(self) -> list[tuple[Loc, str]]:
+        """(loc, name) of each global index with auto scaling; both dialects keep their global
+        indexes, each with ``name`` and ``autoscaling``, in ``global_secondary_indexes``."""
+        indexes = getattr(self, "global_secondary_indexes", [])
+        return [
+            (("global_secondary_indexes", position), index.name)
+            for position, index in enumerate(indexes)
+            if index.autoscaling is not None
+        ]
+
     def common_table_fields(self) -> dict[str, Any]:
         """The ``TableDefinition`` fields that come from the shared part of the spec."""
         provisioned = self.billing_mode is BillingMode.PROVISIONED
@@ -376,6 +420,10 @@ class CommonSpec(ManifestModel):
         }
 
 
+MIN_TABLE_NAME = 3
+MAX_POLICY_NAME = 255  # Application Auto Scaling policy names
+
+
 class ManifestEnvelope(ManifestModel):
     """``apiVersion``, ``kind`` and ``metadata``; each dialect adds its ``spec``."""
 
@@ -384,29 +432,67 @@ class ManifestEnvelope(ManifestModel):
     metadata: Metadata
 
     @model_validator(mode="after")
-    def _tags_fit(self) -> ManifestEnvelope:
+    def _sections_agree(self) -> ManifestEnvelope:
         spec = getattr(self, "spec", None)
-        spec_tags: Mapping[str, str] = spec.tags if isinstance(spec, CommonSpec) else {}
+        problems = self._tag_problems(spec.tags if isinstance(spec, CommonSpec) else {})
+        if isinstance(spec, CommonSpec):
+            problems += self._derived_name_problems(spec)
+        raise_problems("AwsDynamodb", problems)
+        return self
+
+    def _tag_problems(self, spec_tags: Mapping[str, str]) -> Problems:
         labels = self.metadata.tag_labels
         problems: Problems = []
         for key in sorted(set(labels) & set(spec_tags)):
             problems.append(
                 (("spec", "tags", key), f"is also set by metadata.labels.{key}; keep one of them", spec_tags[key])
             )
-        room = MAX_TAGS - len(RESERVED_TAG_SOURCES)
+        # Name and ManagedBy always; Environment and Organization when metadata sets them.
+        ours = 2 + (self.metadata.env is not None) + (self.metadata.org is not None)
+        room = MAX_TAGS - ours
         if len(labels) + len(spec_tags) > room:
             where: Loc = ("spec", "tags") if spec_tags else ("metadata", "labels")
             given = "labels" if not spec_tags else "labels and spec.tags together"
             problems.append(
                 (
                     where,
-                    f"AWS allows {MAX_TAGS} tags per table and planton sets {len(RESERVED_TAG_SOURCES)}; "
-                    f"use at most {room} {given}",
+                    f"AWS allows {MAX_TAGS} tags per table and planton sets {ours} here; use at most {room} {given}",
                     len(labels) + len(spec_tags),
                 )
             )
-        raise_problems("AwsDynamodb", problems)
-        return self
+        return problems
+
+    def _derived_name_problems(self, spec: CommonSpec) -> Problems:
+        """Names AWS derives from the table name: the table's own (from metadata.name when
+        spec.table_name is not set) and each auto scaling policy's."""
+        problems: Problems = []
+        table_name = spec.table_name or self.metadata.name
+        if spec.table_name is None and len(table_name) < MIN_TABLE_NAME:
+            problems.append(
+                (
+                    ("metadata", "name"),
+                    f"names the table too (spec.table_name is not set), and DynamoDB table names need "
+                    f"{MIN_TABLE_NAME}-255 characters; lengthen it or set spec.table_name",
+                    table_name,
+                )
+            )
+        scaled: list[tuple[Loc, str]] = []
+        if spec.autoscaling is not None:
+            scaled.append((("spec", "autoscaling"), f"table/{table_name}"))
+        for loc, index_name in spec.scaled_indexes():
+            scaled.append((("spec", *loc, "autoscaling"), f"table/{table_name}/index/{index_name}"))
+        for loc, resource in scaled:
+            policy = f"DynamoDBWriteCapacityUtilization:{resource}"
+            if len(policy) > MAX_POLICY_NAME:
+                problems.append(
+                    (
+                        loc,
+                        f"names its scaling policy {policy[:40]}..., {len(policy)} characters, and AWS allows "
+                        f"{MAX_POLICY_NAME}; use a shorter table or index name",
+                        None,
+                    )
+                )
+        return problems
 
 
 def identity_of(manifest: ManifestEnvelope) -> ResourceIdentity:

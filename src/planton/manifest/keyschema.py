@@ -31,8 +31,10 @@ from planton.manifest.common import (
     capacity_problems,
     identity_of,
     index_problems,
+    kms_problems,
     projection_problems,
     scaled_units,
+    ttl_problems,
 )
 from planton.table import (
     Attribute,
@@ -123,21 +125,6 @@ class ServerSideEncryptionSpec(ManifestModel):
 
     enabled: bool = False
     kms_key_arn: KmsKey | None = None
-
-    @model_validator(mode="after")
-    def _key_needs_encryption(self) -> ServerSideEncryptionSpec:
-        if self.kms_key_arn is not None and not self.enabled:
-            raise_problems(
-                "ServerSideEncryptionSpec",
-                [
-                    (
-                        ("kms_key_arn",),
-                        "needs enabled: true (a KMS key is only used for that encryption)",
-                        self.kms_key_arn,
-                    )
-                ],
-            )
-        return self
 
 
 def key_schema_problems(elements: Sequence[KeySchemaElement], *, local: bool) -> Problems:
@@ -231,6 +218,15 @@ class KeySchemaSpec(CommonSpec):
                 local_loc=("local_secondary_indexes",),
                 included_loc=lambda loc: (*loc, "projection", "non_key_attributes"),
             )
+        encryption = self.server_side_encryption or ServerSideEncryptionSpec()
+        problems += kms_problems(
+            encryption.kms_key_arn,
+            encrypted=encryption.enabled,
+            region=self.aws_region,
+            key_loc=("server_side_encryption", "kms_key_arn"),
+            enabled_field="enabled",
+        )
+        problems += ttl_problems(self.ttl, self._types)
         problems += self.common_problems()
         raise_problems("KeySchemaSpec", problems)
         return self

@@ -229,9 +229,13 @@ def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -
     try:
         return model.model_validate(dict(document))
     except ValidationError as err:
-        problems = [_describe(error, document, model) for error in err.errors(include_url=False)]
-        if _writes_camel_case(document):
-            problems = [_respell_fields(problem, model) for problem in problems]
+        camel = _writes_camel_case(document)
+        problems = [
+            # A duplicate-field message quotes the user's own two spellings: never respelled.
+            _respell_fields(problem, model) if camel and error["type"] != "duplicate_field" else problem
+            for error in err.errors(include_url=False)
+            for problem in (_describe(error, document, model),)
+        ]
         raise ManifestError(source, list(dict.fromkeys(problems))) from None
 
 
@@ -358,6 +362,9 @@ def _all_fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None
     return names
 
 
+# Maps whose keys are the user's own words (tag keys), never field names.
+_USER_KEYED = frozenset({"tags", "labels", "annotations"})
+
 _SNAKE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
 
@@ -369,7 +376,8 @@ def _respell_fields(problem: str, model: type[BaseModel]) -> str:
 
 
 def _writes_camel_case(document: Mapping[str, Any]) -> bool:
-    """True when the spec's multi-word keys are mostly camelCase (``readCapacityUnits``)."""
+    """True when the spec's multi-word field names are mostly camelCase (``readCapacityUnits``).
+    The keys of ``tags``, ``labels`` and ``annotations`` are the user's own, not field names."""
     camel = snake = 0
     pending: list[Any] = [document.get("spec")]
     while pending:
@@ -379,7 +387,8 @@ def _writes_camel_case(document: Mapping[str, Any]) -> bool:
                 if isinstance(key, str):
                     camel += key != key.lower() and "_" not in key
                     snake += "_" in key and key == key.lower()
-                pending.append(value)
+                if key not in _USER_KEYED:
+                    pending.append(value)
         elif isinstance(node, list):
             pending.extend(node)
     return camel > snake

@@ -28,8 +28,10 @@ from planton.manifest.common import (
     capacity_problems,
     identity_of,
     index_problems,
+    kms_problems,
     projection_problems,
     scaled_units,
+    ttl_problems,
 )
 from planton.table import (
     Attribute,
@@ -183,14 +185,13 @@ class SeedSpec(CommonSpec):
                         lsi.sort_key_name,
                     )
                 )
-        if self.kms_key_arn is not None and not self.server_side_encryption_enabled:
-            problems.append(
-                (
-                    ("kms_key_arn",),
-                    "needs server_side_encryption_enabled: true (a KMS key is only used for that encryption)",
-                    self.kms_key_arn,
-                )
-            )
+        problems += kms_problems(
+            self.kms_key_arn,
+            encrypted=self.server_side_encryption_enabled,
+            region=self.aws_region,
+            key_loc=("kms_key_arn",),
+            enabled_field="server_side_encryption_enabled",
+        )
         problems += self._key_problems()
         problems += self.common_problems()
         raise_problems("SeedSpec", problems)
@@ -208,6 +209,7 @@ class SeedSpec(CommonSpec):
         for position, lsi in enumerate(self.local_secondary_indexes):
             keys.append((("local_secondary_indexes", position, "sort_key_type"), lsi.index().sort_key))
         problems = attribute_type_problems(keys)
+        problems += ttl_problems(self.ttl, {attribute.name: attribute.type for _, attribute in keys})
         problems += index_problems(
             [
                 (("global_secondary_indexes", i), gsi.index(self.billing_mode))
