@@ -245,7 +245,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     with workspace.locked():
         recorded = recorded_table(workspace.state_path)
         if request.command in ("plan", "apply"):
-            _refuse_a_silently_kept_key(recorded, prepared.table, request.manifest_path)
+            _refuse_what_terraform_cannot_do(recorded, prepared.table, request.manifest_path)
         lifted = _lift_dropped_caps(recorded, prepared.table)
         if lifted is not prepared.table:
             prepared = replace(
@@ -332,6 +332,20 @@ def _apply(session: _Session) -> TofuOutcome:
             ui.notify(note)
         if decision.blocked:
             raise UnmanagedTable("\n".join(decision.blocked))
+        recorded = session.recorded
+        if decision.dangerous and recorded is not None and recorded.deletion_protection:
+            # AWS would refuse the deletion half-way; say so before anything runs.
+            raise ChangeRefused(
+                "\n".join(
+                    [
+                        f"table {recorded.name} has deletion protection on, and this plan deletes it:",
+                        *decision.dangers,
+                        "nothing was changed. To go ahead, first turn protection off in the manifest "
+                        "(spec.deletionProtectionEnabled / deletion_protection_enabled: false) and apply that "
+                        "alone, then apply the change",
+                    ]
+                )
+            )
         if decision.dangerous:
             if request.auto_approve and not request.allow_replace:
                 raise ChangeRefused(
@@ -502,21 +516,29 @@ def _lift_dropped_caps(recorded: RecordedTable | None, table: TableDefinition) -
     return table if lifted == table else lifted
 
 
-def _refuse_a_silently_kept_key(recorded: RecordedTable | None, table: TableDefinition, manifest: Path) -> None:
-    """Dropping ``kmsKeyArn`` would leave the table on its customer-managed key: terraform
-    cannot ask for "no key", so the plan would say nothing and the key would stay."""
-    if recorded is None or recorded.customer_kms_key is None:
+def _refuse_what_terraform_cannot_do(recorded: RecordedTable | None, table: TableDefinition, manifest: Path) -> None:
+    """Changes that would not happen as the manifest says, refused with the way that works:
+    dropping ``kmsKeyArn`` would leave the table on its customer-managed key (terraform cannot
+    ask for "no key", so the plan would say nothing), and AWS moves TTL to another attribute only
+    after TTL was turned off (and allows one TTL change per hour)."""
+    if recorded is None:
         return
-    if table.server_side_encryption_enabled and table.kms_key is None:
-        raise ManifestError(
-            str(manifest),
-            [
-                f"spec.serverSideEncryption.kmsKeyArn (kms_key_arn): the table is encrypted with the customer-managed "
-                f"key {recorded.customer_kms_key}, and leaving the key out keeps it so (terraform cannot ask AWS for "
-                "no key); keep the key, name the AWS managed key (alias/aws/dynamodb) to move to it, or turn "
-                "server-side encryption off"
-            ],
+    problems = []
+    if recorded.customer_kms_key and table.server_side_encryption_enabled and table.kms_key is None:
+        problems.append(
+            f"spec.serverSideEncryption.kmsKeyArn (kms_key_arn): the table is encrypted with the customer-managed "
+            f"key {recorded.customer_kms_key}, and leaving the key out keeps it so (terraform cannot ask AWS for "
+            "no key); keep the key, name the AWS managed key (alias/aws/dynamodb) to move to it, or turn "
+            "server-side encryption off"
         )
+    if recorded.ttl_attribute and table.ttl_attribute and table.ttl_attribute != recorded.ttl_attribute:
+        problems.append(
+            f"spec.ttl.attributeName (attribute_name): TTL is on for {recorded.ttl_attribute!r}, and AWS moves it "
+            f"to {table.ttl_attribute!r} only after it is turned off: apply with ttl.enabled false first, then "
+            "turn it on for the new attribute (AWS allows one TTL change per hour)"
+        )
+    if problems:
+        raise ManifestError(str(manifest), problems)
 
 
 def _forced_replacement(recorded: RecordedTable | None, table: TableDefinition) -> str | None:

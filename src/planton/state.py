@@ -34,6 +34,8 @@ class RecordedTable:
     capped: frozenset[str] = frozenset()
     # The customer-managed KMS key the last apply used (the module's kms_key_arn output).
     customer_kms_key: str | None = None
+    # The attribute TTL reads, while TTL is on.
+    ttl_attribute: str | None = None
 
 
 def recorded_table(state_path: Path) -> RecordedTable | None:
@@ -62,6 +64,14 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
                     local_indexes=_local_indexes(attributes),
                     capped=_capped(attributes),
                     customer_kms_key=_output(document, "kms_key_arn"),
+                    ttl_attribute=next(
+                        (
+                            str(ttl.get("attribute_name"))
+                            for ttl in _list(attributes, "ttl")
+                            if ttl.get("enabled") is True and ttl.get("attribute_name")
+                        ),
+                        None,
+                    ),
                 )
     return None
 

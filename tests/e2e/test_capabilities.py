@@ -604,3 +604,20 @@ def test_dropped_settings_do_not_linger(cli: Cli, moto_endpoint: str, tmp_path: 
     table = client.describe_table(TableName=document["metadata"]["name"])["Table"]
     assert table["SSEDescription"]["KMSMasterKeyArn"] == key_arn
     cli.ok("tofu", "destroy", "-f", str(manifest), "--auto-approve")
+
+
+def test_a_protected_table_is_not_replaced_half_way(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    """A change that replaces a deletion-protected table is refused before terraform runs, even
+    with --allow-replace: AWS would refuse the deletion after planton had been told to go ahead."""
+    document = deployable(EXAMPLES["time-to-live"], deletionProtectionEnabled=True)
+    manifest = write(tmp_path / "m.yaml", document)
+    cli.ok("tofu", "apply", "-f", str(manifest), "--auto-approve")
+    document["spec"]["attributeDefinitions"] = [{"name": "session_id", "type": "N"}]
+    refused = cli.run("tofu", "apply", "-f", str(write(manifest, document)), "--auto-approve", "--allow-replace")
+    assert refused.returncode == 5, refused.stderr
+    assert "has deletion protection on, and this plan deletes it" in refused.stderr
+    assert "Destroying" not in refused.stdout
+    table = dynamodb(moto_endpoint, "us-east-1").describe_table(TableName=document["metadata"]["name"])["Table"]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "session_id", "AttributeType": "S"}]
+    document["spec"]["attributeDefinitions"] = [{"name": "session_id", "type": "S"}]
+    destroy(cli, manifest, document)

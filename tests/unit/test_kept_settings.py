@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from planton.errors import ManifestError
-from planton.operations import _forced_replacement, _lift_dropped_caps, _refuse_a_silently_kept_key
+from planton.operations import _forced_replacement, _lift_dropped_caps, _refuse_what_terraform_cannot_do
 from planton.state import RecordedTable
 from planton.table import (
     Attribute,
@@ -66,7 +66,7 @@ def test_a_provisioned_table_has_no_maximums_to_lift() -> None:
 
 def test_dropping_the_customer_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
-        _refuse_a_silently_kept_key(replace(RECORDED, customer_kms_key=KEY), TABLE, tmp_path / "m.yaml")
+        _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), TABLE, tmp_path / "m.yaml")
     [problem] = caught.value.problems
     assert problem.startswith("spec.serverSideEncryption.kmsKeyArn (kms_key_arn): the table is encrypted with")
     assert KEY in problem
@@ -82,7 +82,7 @@ def test_dropping_the_customer_key_is_refused(tmp_path: Path) -> None:
     ids=["another-key", "encryption-off"],
 )
 def test_changing_or_turning_off_the_key_is_not_refused(table: TableDefinition, tmp_path: Path) -> None:
-    _refuse_a_silently_kept_key(replace(RECORDED, customer_kms_key=KEY), table, tmp_path / "m.yaml")
+    _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), table, tmp_path / "m.yaml")
 
 
 @pytest.mark.parametrize(
@@ -103,3 +103,13 @@ def test_unchanged_or_unknown_local_indexes_force_nothing() -> None:
     assert _forced_replacement(RECORDED, TABLE) is None
     assert _forced_replacement(replace(RECORDED, local_indexes=None), replace(TABLE, local_indexes=())) is None
     assert _forced_replacement(None, TABLE) is None
+
+
+def test_moving_ttl_to_another_attribute_is_refused(tmp_path: Path) -> None:
+    recorded = replace(RECORDED, ttl_attribute="expires_at")
+    with pytest.raises(ManifestError) as caught:
+        _refuse_what_terraform_cannot_do(recorded, replace(TABLE, ttl_attribute="valid_until"), tmp_path / "m.yaml")
+    [problem] = caught.value.problems
+    assert problem.startswith("spec.ttl.attributeName (attribute_name): TTL is on for 'expires_at', and AWS")
+    for table in (TABLE, replace(TABLE, ttl_attribute="expires_at")):  # turned off, or unchanged
+        _refuse_what_terraform_cannot_do(recorded, table, tmp_path / "m.yaml")

@@ -55,6 +55,7 @@ def test_what_the_provider_would_keep_is_read(tmp_path: Path) -> None:
         "local_secondary_index": [
             {"name": "by-x", "range_key": "x", "projection_type": "INCLUDE", "non_key_attributes": ["b", "a"]}
         ],
+        "ttl": [{"enabled": True, "attribute_name": "expires_at"}],
     }
     path = state(tmp_path / "s", [{"attributes": attributes}])
     document = json.loads(path.read_text(encoding="utf-8"))
@@ -66,6 +67,7 @@ def test_what_the_provider_would_keep_is_read(tmp_path: Path) -> None:
     assert recorded.capped == {"table", "capped"}
     assert recorded.local_indexes == (("by-x", "x", "INCLUDE", ("a", "b")),)
     assert recorded.customer_kms_key == "arn:aws:kms:us-east-1:111122223333:key/k"
+    assert recorded.ttl_attribute == "expires_at"
 
 
 def test_a_state_without_index_attributes_says_nothing_of_them(tmp_path: Path) -> None:
