@@ -230,24 +230,19 @@ _PATH_SAFE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}")
 _TAG_CHARS = re.compile(r"[\w .:/=+\-@]*")
 
 
-def _table_name(value: str) -> str:
-    if not _TABLE_NAME.fullmatch(value):
-        raise PydanticCustomError(
-            "table_name",
-            "{value} is not a valid DynamoDB table name; use 3-255 characters of letters, digits, '_', '-' and '.'",
-            {"value": describe_value(value)},
-        )
-    return value
+def _dynamodb_name(what: str) -> Callable[[str], str]:
+    """DynamoDB's rule for table and index names, naming ``what`` in its message."""
 
+    def check(value: str) -> str:
+        if not _TABLE_NAME.fullmatch(value):
+            raise PydanticCustomError(
+                f"{what.replace(' ', '_')}",
+                f"{{value}} is not a valid {what}; use 3-255 characters of letters, digits, '_', '-' and '.'",
+                {"value": describe_value(value)},
+            )
+        return value
 
-def _index_name(value: str) -> str:
-    if not _TABLE_NAME.fullmatch(value):
-        raise PydanticCustomError(
-            "index_name",
-            "{value} is not a valid index name; use 3-255 characters of letters, digits, '_', '-' and '.'",
-            {"value": describe_value(value)},
-        )
-    return value
+    return check
 
 
 _KMS_KEY = re.compile(
@@ -314,12 +309,12 @@ def _tag_text(value: str, *, what: str, max_len: int, allow_empty: bool) -> str:
     return value
 
 
-TableName = Annotated[str, AfterValidator(_table_name)]
+TableName = Annotated[str, AfterValidator(_dynamodb_name("DynamoDB table name"))]
 Region = Annotated[str, AfterValidator(_region)]
 PathSafeName = Annotated[str, AfterValidator(_path_safe)]
 KeyName = Annotated[str, AfterValidator(_key_name)]
 CapacityUnits = Annotated[int, Field(ge=0, le=MAX_CAPACITY_UNITS)]
-IndexName = Annotated[str, AfterValidator(_index_name)]
+IndexName = Annotated[str, AfterValidator(_dynamodb_name("index name"))]
 KmsKey = Annotated[str, AfterValidator(_kms_key)]
 
 

@@ -9,7 +9,8 @@ the loader respells them the way the user wrote the manifest.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 from pydantic import Field, model_validator
 
@@ -43,6 +44,7 @@ from planton.table import (
     GlobalIndex,
     LocalIndex,
     OnDemandThroughput,
+    Projection,
     ProjectionType,
     ResourceIdentity,
     ScalingPolicy,
@@ -134,64 +136,117 @@ class OnDemandThroughputSpec(ManifestModel):
 # Rules each dialect applies at its own paths
 
 
-def capacity_problems(
-    billing_mode: BillingMode,
-    units: Mapping[Loc, int | None],
-    autoscaling: AutoScalingSpec | None,
-    on_demand: OnDemandThroughputSpec | None,
-    *,
-    autoscaling_loc: Loc,
-    on_demand_loc: Loc,
-) -> Problems:
-    """Capacity >= 1 exactly when PROVISIONED (unless auto scaling sets that dimension), auto
-    scaling only when PROVISIONED, on-demand maximums only when PAY_PER_REQUEST. ``units`` maps
-    the read then write capacity field's loc to its value."""
-    problems: Problems = []
-    scaled = (autoscaling.read, autoscaling.write) if autoscaling is not None else (None, None)
-    for (loc, value), policy in zip(units.items(), scaled, strict=True):
-        if billing_mode is BillingMode.PROVISIONED:
-            if policy is not None:
-                if value and not policy.min_capacity <= value <= policy.max_capacity:
-                    problems.append(
-                        (
-                            loc,
-                            f"must lie within auto scaling's {policy.min_capacity}-{policy.max_capacity}, "
-                            "or be omitted (auto scaling starts at min_capacity)",
-                            value,
+@dataclass(frozen=True)
+class GivenCapacity:
+    """A table's or global index's throughput settings as its dialect spells them: the read and
+    write units (and where they are written), auto scaling and on-demand maximums."""
+
+    read: int | None
+    write: int | None
+    autoscaling: AutoScalingSpec | None
+    on_demand: OnDemandThroughputSpec | None
+    read_loc: Loc
+    write_loc: Loc
+
+    def problems(self, billing_mode: BillingMode) -> Problems:
+        """Capacity >= 1 exactly when PROVISIONED (unless auto scaling sets that dimension, and
+        then within its range), auto scaling only when PROVISIONED, on-demand maximums only when
+        PAY_PER_REQUEST."""
+        problems: Problems = []
+        scaled = (self.autoscaling.read, self.autoscaling.write) if self.autoscaling else (None, None)
+        for loc, value, policy in ((self.read_loc, self.read, scaled[0]), (self.write_loc, self.write, scaled[1])):
+            if billing_mode is BillingMode.PROVISIONED:
+                if policy is not None:
+                    if value and not policy.min_capacity <= value <= policy.max_capacity:
+                        problems.append(
+                            (
+                                loc,
+                                f"must lie within auto scaling's {policy.min_capacity}-{policy.max_capacity}, "
+                                "or be omitted (auto scaling starts at min_capacity)",
+                                value,
+                            )
                         )
+                elif not value:
+                    problems.append((loc, "must be greater than 0 when billing_mode is PROVISIONED", value))
+            elif value:
+                problems.append(
+                    (
+                        loc,
+                        "must be 0 or omitted when billing_mode is PAY_PER_REQUEST "
+                        "(on-demand tables have no provisioned capacity)",
+                        value,
                     )
-            elif not value:
-                problems.append((loc, "must be greater than 0 when billing_mode is PROVISIONED", value))
-        elif value:
+                )
+        if self.autoscaling is not None and billing_mode is not BillingMode.PROVISIONED:
             problems.append(
                 (
-                    loc,
-                    "must be 0 or omitted when billing_mode is PAY_PER_REQUEST "
-                    "(on-demand tables have no provisioned capacity)",
-                    value,
+                    ("autoscaling",),
+                    "auto scaling needs billing_mode PROVISIONED; on-demand tables scale by themselves",
+                    None,
                 )
             )
-    if autoscaling is not None and billing_mode is not BillingMode.PROVISIONED:
-        problems.append(
-            (autoscaling_loc, "auto scaling needs billing_mode PROVISIONED; on-demand tables scale by themselves", None)
-        )
-    if on_demand is not None and billing_mode is not BillingMode.PAY_PER_REQUEST:
-        problems.append(
-            (
-                on_demand_loc,
-                "only for billing_mode PAY_PER_REQUEST; provisioned capacity already caps throughput",
-                None,
+        if self.on_demand is not None and billing_mode is not BillingMode.PAY_PER_REQUEST:
+            problems.append(
+                (
+                    ("on_demand_throughput",),
+                    "only for billing_mode PAY_PER_REQUEST; provisioned capacity already caps throughput",
+                    None,
+                )
             )
+        return problems
+
+    def units(self, billing_mode: BillingMode) -> tuple[int, int]:
+        """The read and write units to create with: as given, else auto scaling's minimum; 0
+        for an on-demand table."""
+        if billing_mode is not BillingMode.PROVISIONED:
+            return 0, 0
+        scaled = (self.autoscaling.read, self.autoscaling.write) if self.autoscaling else (None, None)
+        return (
+            self.read or (scaled[0].min_capacity if scaled[0] else 0),
+            self.write or (scaled[1].min_capacity if scaled[1] else 0),
         )
-    return problems
+
+    def scaling(self, billing_mode: BillingMode) -> AutoScaling | None:
+        provisioned = billing_mode is BillingMode.PROVISIONED
+        return self.autoscaling.scaling() if self.autoscaling is not None and provisioned else None
+
+    def on_demand_throughput(self, billing_mode: BillingMode) -> OnDemandThroughput | None:
+        on_demand = billing_mode is BillingMode.PAY_PER_REQUEST
+        return self.on_demand.throughput() if self.on_demand is not None and on_demand else None
 
 
-def scaled_units(value: int | None, autoscaling: AutoScalingSpec | None, dimension: str) -> int:
-    """The capacity to create with: the given value, else auto scaling's minimum, else 0."""
-    if value:
-        return value
-    policy = getattr(autoscaling, dimension) if autoscaling is not None else None
-    return policy.min_capacity if policy is not None else 0
+def global_index(
+    name: str,
+    partition_key: Attribute,
+    sort_key: Attribute | None,
+    projection: Projection,
+    capacity: GivenCapacity,
+    billing_mode: BillingMode,
+) -> GlobalIndex:
+    """A global index as the table layer keeps it, from either dialect's parts."""
+    read, write = capacity.units(billing_mode)
+    return GlobalIndex(
+        name=name,
+        partition_key=partition_key,
+        sort_key=sort_key,
+        projection=projection,
+        read_capacity_units=read,
+        write_capacity_units=write,
+        on_demand_throughput=capacity.on_demand_throughput(billing_mode),
+        autoscaling=capacity.scaling(billing_mode),
+    )
+
+
+class _GlobalIndexEntry(Protocol):
+    """What both dialects' global index models offer."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def autoscaling(self) -> AutoScalingSpec | None: ...
+
+    def capacity(self) -> GivenCapacity: ...
 
 
 def projection_problems(
@@ -387,20 +442,36 @@ class CommonSpec(ManifestModel):
             )
         return problems
 
+    def capacity(self) -> GivenCapacity:
+        """The table's throughput settings, as the dialect spells them."""
+        raise NotImplementedError
+
+    def global_index_entries(self) -> Sequence[_GlobalIndexEntry]:
+        """The dialect's ``global_secondary_indexes``."""
+        raise NotImplementedError
+
+    def capacity_problems(self) -> Problems:
+        """The capacity rules for the table and each global index."""
+        problems = self.capacity().problems(self.billing_mode)
+        for position, index in enumerate(self.global_index_entries()):
+            problems += located(("global_secondary_indexes", position), index.capacity().problems(self.billing_mode))
+        return problems
+
     def scaled_indexes(self) -> list[tuple[Loc, str]]:
-        """(loc, name) of each global index with auto scaling; both dialects keep their global
-        indexes, each with ``name`` and ``autoscaling``, in ``global_secondary_indexes``."""
-        indexes = getattr(self, "global_secondary_indexes", [])
+        """(loc, name) of each global index with auto scaling."""
         return [
             (("global_secondary_indexes", position), index.name)
-            for position, index in enumerate(indexes)
+            for position, index in enumerate(self.global_index_entries())
             if index.autoscaling is not None
         ]
 
     def common_table_fields(self) -> dict[str, Any]:
         """The ``TableDefinition`` fields that come from the shared part of the spec."""
-        provisioned = self.billing_mode is BillingMode.PROVISIONED
+        capacity = self.capacity()
+        read, write = capacity.units(self.billing_mode)
         return {
+            "read_capacity_units": read,
+            "write_capacity_units": write,
             "aws_region": self.aws_region,
             "billing_mode": self.billing_mode,
             "point_in_time_recovery_enabled": self.point_in_time_recovery_enabled,
@@ -411,12 +482,8 @@ class CommonSpec(ManifestModel):
             "deletion_protection_enabled": self.deletion_protection_enabled,
             "contributor_insights_enabled": self.contributor_insights_enabled,
             "tags": dict(self.tags),
-            "autoscaling": self.autoscaling.scaling() if self.autoscaling is not None and provisioned else None,
-            "on_demand_throughput": (
-                self.on_demand_throughput.throughput()
-                if self.on_demand_throughput is not None and not provisioned
-                else None
-            ),
+            "autoscaling": capacity.scaling(self.billing_mode),
+            "on_demand_throughput": capacity.on_demand_throughput(self.billing_mode),
         }
 
 

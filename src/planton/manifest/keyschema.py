@@ -20,26 +20,24 @@ from planton.manifest.base import (
     ManifestModel,
     Problems,
     ProjectionTypeField,
-    located,
     raise_problems,
 )
 from planton.manifest.common import (
     AutoScalingSpec,
     CommonSpec,
+    GivenCapacity,
     ManifestEnvelope,
     OnDemandThroughputSpec,
-    capacity_problems,
+    global_index,
     identity_of,
     index_problems,
     kms_problems,
     projection_problems,
-    scaled_units,
     ttl_problems,
 )
 from planton.table import (
     Attribute,
     AttributeType,
-    BillingMode,
     GlobalIndex,
     KeyType,
     LocalIndex,
@@ -105,6 +103,9 @@ class GlobalSecondaryIndexSpec(ManifestModel):
         raise_problems("GlobalSecondaryIndexSpec", key_schema_problems(self.key_schema, local=False))
         return self
 
+    def capacity(self) -> GivenCapacity:
+        return _capacity(self.provisioned_throughput, self.autoscaling, self.on_demand_throughput)
+
 
 class LocalSecondaryIndexSpec(ManifestModel):
     """A local secondary index: the table's partition key (HASH) and another sort key (RANGE)."""
@@ -125,6 +126,22 @@ class ServerSideEncryptionSpec(ManifestModel):
 
     enabled: bool = False
     kms_key_arn: KmsKey | None = None
+
+
+def _capacity(
+    throughput: ProvisionedThroughput | None,
+    autoscaling: AutoScalingSpec | None,
+    on_demand: OnDemandThroughputSpec | None,
+) -> GivenCapacity:
+    given = throughput or ProvisionedThroughput()
+    return GivenCapacity(
+        given.read_capacity_units,
+        given.write_capacity_units,
+        autoscaling,
+        on_demand,
+        read_loc=("provisioned_throughput", "read_capacity_units"),
+        write_loc=("provisioned_throughput", "write_capacity_units"),
+    )
 
 
 def key_schema_problems(elements: Sequence[KeySchemaElement], *, local: bool) -> Problems:
@@ -168,35 +185,8 @@ class KeySchemaSpec(CommonSpec):
         problems = key_schema_problems(self.key_schema, local=False)
         problems += self._definition_problems()
         keys_are_sound = not problems
-        throughput = self.provisioned_throughput or ProvisionedThroughput()
-        problems += capacity_problems(
-            self.billing_mode,
-            {
-                ("provisioned_throughput", "read_capacity_units"): throughput.read_capacity_units,
-                ("provisioned_throughput", "write_capacity_units"): throughput.write_capacity_units,
-            },
-            self.autoscaling,
-            self.on_demand_throughput,
-            autoscaling_loc=("autoscaling",),
-            on_demand_loc=("on_demand_throughput",),
-        )
+        problems += self.capacity_problems()
         table_hash = _role(self.key_schema, KeyType.HASH)
-        for position, gsi in enumerate(self.global_secondary_indexes):
-            given = gsi.provisioned_throughput or ProvisionedThroughput()
-            problems += located(
-                ("global_secondary_indexes", position),
-                capacity_problems(
-                    self.billing_mode,
-                    {
-                        ("provisioned_throughput", "read_capacity_units"): given.read_capacity_units,
-                        ("provisioned_throughput", "write_capacity_units"): given.write_capacity_units,
-                    },
-                    gsi.autoscaling,
-                    gsi.on_demand_throughput,
-                    autoscaling_loc=("autoscaling",),
-                    on_demand_loc=("on_demand_throughput",),
-                ),
-            )
         for position, lsi in enumerate(self.local_secondary_indexes):
             lsi_hash = _role(lsi.key_schema, KeyType.HASH)
             if lsi_hash and table_hash and lsi_hash[1] != table_hash[1]:
@@ -302,29 +292,25 @@ class KeySchemaSpec(CommonSpec):
     def sort_key(self) -> Attribute | None:
         return self._attribute(self.key_schema, KeyType.RANGE)
 
+    def capacity(self) -> GivenCapacity:
+        return _capacity(self.provisioned_throughput, self.autoscaling, self.on_demand_throughput)
+
+    def global_index_entries(self) -> Sequence[GlobalSecondaryIndexSpec]:
+        return self.global_secondary_indexes
+
     def global_indexes(self) -> tuple[GlobalIndex, ...]:
-        provisioned = self.billing_mode is BillingMode.PROVISIONED
         indexes = []
         for gsi in self.global_secondary_indexes:
             partition = self._attribute(gsi.key_schema, KeyType.HASH)
             assert partition is not None  # validated: exactly one HASH
-            given = gsi.provisioned_throughput or ProvisionedThroughput()
             indexes.append(
-                GlobalIndex(
-                    name=gsi.name,
-                    partition_key=partition,
-                    sort_key=self._attribute(gsi.key_schema, KeyType.RANGE),
-                    projection=gsi.projection.projection(),
-                    read_capacity_units=scaled_units(given.read_capacity_units, gsi.autoscaling, "read")
-                    if provisioned
-                    else 0,
-                    write_capacity_units=scaled_units(given.write_capacity_units, gsi.autoscaling, "write")
-                    if provisioned
-                    else 0,
-                    on_demand_throughput=(
-                        gsi.on_demand_throughput.throughput() if gsi.on_demand_throughput and not provisioned else None
-                    ),
-                    autoscaling=gsi.autoscaling.scaling() if gsi.autoscaling and provisioned else None,
+                global_index(
+                    gsi.name,
+                    partition,
+                    self._attribute(gsi.key_schema, KeyType.RANGE),
+                    gsi.projection.projection(),
+                    gsi.capacity(),
+                    self.billing_mode,
                 )
             )
         return tuple(indexes)
@@ -347,20 +333,12 @@ class KeySchemaManifest(ManifestEnvelope):
 def table_from_key_schema(manifest: KeySchemaManifest) -> TableDefinition:
     """Normalise a validated current-dialect manifest."""
     spec = manifest.spec
-    provisioned = spec.billing_mode is BillingMode.PROVISIONED
-    throughput = spec.provisioned_throughput or ProvisionedThroughput()
     encryption = spec.server_side_encryption or ServerSideEncryptionSpec()
     return TableDefinition(
         identity=identity_of(manifest),
         table_name=spec.table_name or manifest.metadata.name,
         partition_key=spec.partition_key,
         sort_key=spec.sort_key,
-        read_capacity_units=scaled_units(throughput.read_capacity_units, spec.autoscaling, "read")
-        if provisioned
-        else 0,
-        write_capacity_units=scaled_units(throughput.write_capacity_units, spec.autoscaling, "write")
-        if provisioned
-        else 0,
         server_side_encryption_enabled=encryption.enabled,
         kms_key=encryption.kms_key_arn if encryption.enabled else None,
         global_indexes=spec.global_indexes(),

@@ -4,6 +4,8 @@ too: each names its keys with ``partition_key_name`` / ``sort_key_name`` and the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import Field, model_validator
 
 from planton.manifest.base import (
@@ -16,21 +18,20 @@ from planton.manifest.base import (
     ManifestModel,
     Problems,
     ProjectionTypeField,
-    located,
     raise_problems,
 )
 from planton.manifest.common import (
     AutoScalingSpec,
     CommonSpec,
+    GivenCapacity,
     ManifestEnvelope,
     OnDemandThroughputSpec,
     attribute_type_problems,
-    capacity_problems,
+    global_index,
     identity_of,
     index_problems,
     kms_problems,
     projection_problems,
-    scaled_units,
     ttl_problems,
 )
 from planton.table import (
@@ -86,21 +87,24 @@ class FlatGlobalIndex(ManifestModel):
         raise_problems("FlatGlobalIndex", problems)
         return self
 
+    def capacity(self) -> GivenCapacity:
+        return GivenCapacity(
+            self.read_capacity_units,
+            self.write_capacity_units,
+            self.autoscaling,
+            self.on_demand_throughput,
+            read_loc=("read_capacity_units",),
+            write_loc=("write_capacity_units",),
+        )
+
     def index(self, billing_mode: BillingMode) -> GlobalIndex:
-        provisioned = billing_mode is BillingMode.PROVISIONED
-        return GlobalIndex(
-            name=self.name,
-            partition_key=Attribute(self.partition_key_name, self.partition_key_type),
-            sort_key=_key(self.sort_key_name, self.sort_key_type),
-            projection=Projection(self.projection_type, tuple(self.non_key_attributes)),
-            read_capacity_units=scaled_units(self.read_capacity_units, self.autoscaling, "read") if provisioned else 0,
-            write_capacity_units=scaled_units(self.write_capacity_units, self.autoscaling, "write")
-            if provisioned
-            else 0,
-            on_demand_throughput=(
-                self.on_demand_throughput.throughput() if self.on_demand_throughput and not provisioned else None
-            ),
-            autoscaling=self.autoscaling.scaling() if self.autoscaling and provisioned else None,
+        return global_index(
+            self.name,
+            Attribute(self.partition_key_name, self.partition_key_type),
+            _key(self.sort_key_name, self.sort_key_type),
+            Projection(self.projection_type, tuple(self.non_key_attributes)),
+            self.capacity(),
+            billing_mode,
         )
 
 
@@ -152,30 +156,7 @@ class SeedSpec(CommonSpec):
     @model_validator(mode="after")
     def _fields_agree(self) -> SeedSpec:
         problems = _sort_key_problems(self.partition_key_name, self.sort_key_name, self.sort_key_type)
-        problems += capacity_problems(
-            self.billing_mode,
-            {("read_capacity_units",): self.read_capacity_units, ("write_capacity_units",): self.write_capacity_units},
-            self.autoscaling,
-            self.on_demand_throughput,
-            autoscaling_loc=("autoscaling",),
-            on_demand_loc=("on_demand_throughput",),
-        )
-        for position, gsi in enumerate(self.global_secondary_indexes):
-            at: Loc = ("global_secondary_indexes", position)
-            problems += located(
-                at,
-                capacity_problems(
-                    self.billing_mode,
-                    {
-                        ("read_capacity_units",): gsi.read_capacity_units,
-                        ("write_capacity_units",): gsi.write_capacity_units,
-                    },
-                    gsi.autoscaling,
-                    gsi.on_demand_throughput,
-                    autoscaling_loc=("autoscaling",),
-                    on_demand_loc=("on_demand_throughput",),
-                ),
-            )
+        problems += self.capacity_problems()
         for position, lsi in enumerate(self.local_secondary_indexes):
             if lsi.sort_key_name == self.partition_key_name:
                 problems.append(
@@ -201,8 +182,8 @@ class SeedSpec(CommonSpec):
         keys: list[tuple[Loc, Attribute]] = [(("partition_key_type",), self.partition_key)]
         if self.sort_key is not None and self.sort_key_name != self.partition_key_name:  # else reported already
             keys.append((("sort_key_type",), self.sort_key))
-        for position, gsi in enumerate(self.global_secondary_indexes):
-            index = gsi.index(self.billing_mode)
+        global_indexes = [gsi.index(self.billing_mode) for gsi in self.global_secondary_indexes]
+        for position, index in enumerate(global_indexes):
             keys.append((("global_secondary_indexes", position, "partition_key_type"), index.partition_key))
             if index.sort_key is not None:
                 keys.append((("global_secondary_indexes", position, "sort_key_type"), index.sort_key))
@@ -211,10 +192,7 @@ class SeedSpec(CommonSpec):
         problems = attribute_type_problems(keys)
         problems += ttl_problems(self.ttl, {attribute.name: attribute.type for _, attribute in keys})
         problems += index_problems(
-            [
-                (("global_secondary_indexes", i), gsi.index(self.billing_mode))
-                for i, gsi in enumerate(self.global_secondary_indexes)
-            ],
+            [(("global_secondary_indexes", i), index) for i, index in enumerate(global_indexes)],
             [(("local_secondary_indexes", i), lsi.index()) for i, lsi in enumerate(self.local_secondary_indexes)],
             table_sort_key=self.sort_key,
             sort_key_field="sort_key_name",
@@ -223,6 +201,19 @@ class SeedSpec(CommonSpec):
             included_loc=lambda loc: (*loc, "non_key_attributes"),
         )
         return problems
+
+    def capacity(self) -> GivenCapacity:
+        return GivenCapacity(
+            self.read_capacity_units,
+            self.write_capacity_units,
+            self.autoscaling,
+            self.on_demand_throughput,
+            read_loc=("read_capacity_units",),
+            write_loc=("write_capacity_units",),
+        )
+
+    def global_index_entries(self) -> Sequence[FlatGlobalIndex]:
+        return self.global_secondary_indexes
 
     @property
     def partition_key(self) -> Attribute:
@@ -242,14 +233,11 @@ class SeedManifest(ManifestEnvelope):
 def table_from_seed(manifest: SeedManifest) -> TableDefinition:
     """Normalise a validated flat manifest; defaults (table name, capacity) are filled in here."""
     metadata, spec = manifest.metadata, manifest.spec
-    provisioned = spec.billing_mode is BillingMode.PROVISIONED
     return TableDefinition(
         identity=identity_of(manifest),
         table_name=spec.table_name or metadata.name,
         partition_key=spec.partition_key,
         sort_key=spec.sort_key,
-        read_capacity_units=scaled_units(spec.read_capacity_units, spec.autoscaling, "read") if provisioned else 0,
-        write_capacity_units=scaled_units(spec.write_capacity_units, spec.autoscaling, "write") if provisioned else 0,
         server_side_encryption_enabled=spec.server_side_encryption_enabled,
         kms_key=spec.kms_key_arn if spec.server_side_encryption_enabled else None,
         global_indexes=tuple(gsi.index(spec.billing_mode) for gsi in spec.global_secondary_indexes),
