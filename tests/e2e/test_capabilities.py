@@ -20,7 +20,7 @@ import yaml
 from e2e_support import Cli, dynamodb
 from support import example_blocks, slug
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.module]
 
 TERRAFORM = shutil.which("tofu") or shutil.which("terraform")
 EXAMPLES = {slug(heading): text for heading, text in example_blocks() if "keySchema" in text}

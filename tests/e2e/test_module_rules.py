@@ -23,7 +23,7 @@ from planton.render import render_variables
 from e2e_support import plugin_mirror
 from support import MODULE_DIR
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.module]
 
 TERRAFORM = shutil.which("tofu") or shutil.which("terraform")
 
