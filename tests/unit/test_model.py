@@ -895,7 +895,13 @@ def test_several_problems_reported_in_one_error() -> None:
     document["metadata"]["name"] = "../x"
     found = problems(document)
     paths = [line.split(": ", 1)[0] for line in found]
-    assert paths == ["metadata.name", "spec.table_name", "spec.aws_region"]
+    assert paths == [
+        "metadata.name",
+        "spec.table_name",
+        "spec.aws_region",
+        "spec.read_capacity_units",
+        "spec.write_capacity_units",
+    ]
 
 
 def test_manifest_error_lines_start_with_header() -> None:

@@ -197,22 +197,28 @@ SHARED_CASES = [
         id="autoscaling-min-above-max",
     ),
     pytest.param(
-        {"autoscaling": {}},
+        {"billing_mode": "PROVISIONED", "autoscaling": {}},
         ["spec.autoscaling: give read, write or both; or remove autoscaling"],
         id="autoscaling-empty",
     ),
     pytest.param(
-        {"autoscaling": {"read": {"min_capacity": 1, "max_capacity": 10, "target_utilization": 95}}},
+        {
+            "billing_mode": "PROVISIONED",
+            "autoscaling": {"read": {"min_capacity": 1, "max_capacity": 10, "target_utilization": 95}},
+        },
         ["spec.autoscaling.read.target_utilization: must be 90 or less"],
         id="autoscaling-target-95",
     ),
     pytest.param(
-        {"autoscaling": {"write": {"min_capacity": 1, "max_capacity": 10, "target_utilization": 10}}},
+        {
+            "billing_mode": "PROVISIONED",
+            "autoscaling": {"write": {"min_capacity": 1, "max_capacity": 10, "target_utilization": 10}},
+        },
         ["spec.autoscaling.write.target_utilization: must be 20 or more"],
         id="autoscaling-target-10",
     ),
     pytest.param(
-        {"autoscaling": {"write": {"min_capacity": 0, "max_capacity": 40001}}},
+        {"billing_mode": "PROVISIONED", "autoscaling": {"write": {"min_capacity": 0, "max_capacity": 40001}}},
         [
             "spec.autoscaling.write.min_capacity: must be 1 or more",
             "spec.autoscaling.write.max_capacity: must be 40000 or less",
@@ -391,7 +397,7 @@ KEY_SCHEMA_CASES = [
     ),
     pytest.param(
         {
-            "attribute_definitions": _defs("pk", "sk", "x"),
+            "attribute_definitions": _defs("pk", "sk"),
             "key_schema": _keys(("pk", "HASH"), ("sk", "RANGE")),
             "local_secondary_indexes": [_gsi("by-x", ("pk", "HASH"))],
         },
@@ -701,27 +707,36 @@ def test_kms_key_forms_rejected(dialect: str, key: str) -> None:
 
 
 def test_every_problem_is_reported_in_one_run() -> None:
-    document = current(
-        stream_enabled=True,
-        ttl={"enabled": True},
-        point_in_time_recovery_period_days=40,
-        table_class="COLD",
-        tags={"aws:x": "y"},
+    """A bad value of one field (a name, a range) no longer hides the rules between fields."""
+    document = camel(
+        current(
+            billing_mode="PROVISIONED",
+            stream_enabled=True,
+            tags={"aws:owner": "x"},
+            ttl={"enabled": True},
+            point_in_time_recovery_period_days=40,
+            global_secondary_indexes=[{"name": "ab", "key_schema": [{"attribute_name": "g", "key_type": "HASH"}]}],
+        )
     )
+    document["spec"]["attributeDefinitions"].append({"name": "unused", "type": "S"})
     assert [line.split(":", 1)[0] for line in problems(document)] == [
-        "spec.point_in_time_recovery_period_days",
-        "spec.ttl.attribute_name",
-        "spec.table_class",
-    ]
-    # Cross-field rules run once the fields themselves are sound, and then all together:
-    document = current(stream_enabled=True, point_in_time_recovery_period_days=4, tags={"aws:x": "y"})
-    document["spec"]["attribute_definitions"].append({"name": "unused", "type": "S"})
-    assert [line.split(":", 1)[0] for line in problems(document)] == [
-        "spec.attribute_definitions[1]",
+        "spec.pointInTimeRecoveryPeriodDays",
+        "spec.globalSecondaryIndexes[0].name",
+        "spec.globalSecondaryIndexes[0].keySchema[0].attributeName",
+        "spec.attributeDefinitions[1]",
+        "spec.provisionedThroughput.readCapacityUnits",
+        "spec.provisionedThroughput.writeCapacityUnits",
+        "spec.globalSecondaryIndexes[0].provisionedThroughput.readCapacityUnits",
+        "spec.globalSecondaryIndexes[0].provisionedThroughput.writeCapacityUnits",
         "spec.tags.aws",
-        "spec.stream_view_type",
-        "spec.point_in_time_recovery_period_days",
+        "spec.ttl.attributeName",
+        "spec.streamViewType",
     ]
+
+
+def test_a_value_of_the_wrong_type_still_stops_its_model() -> None:
+    document = current(point_in_time_recovery_enabled="yes", stream_enabled=True)
+    assert problems(document) == ["spec.point_in_time_recovery_enabled: must be true or false"]
 
 
 def test_mixing_the_dialects_names_the_clashing_fields() -> None:

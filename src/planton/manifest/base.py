@@ -12,7 +12,7 @@ import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -309,13 +310,52 @@ def _tag_text(value: str, *, what: str, max_len: int, allow_empty: bool) -> str:
     return value
 
 
-TableName = Annotated[str, AfterValidator(_dynamodb_name("DynamoDB table name"))]
-Region = Annotated[str, AfterValidator(_region)]
-PathSafeName = Annotated[str, AfterValidator(_path_safe)]
-KeyName = Annotated[str, AfterValidator(_key_name)]
-CapacityUnits = Annotated[int, Field(ge=0, le=MAX_CAPACITY_UNITS)]
-IndexName = Annotated[str, AfterValidator(_dynamodb_name("index name"))]
-KmsKey = Annotated[str, AfterValidator(_kms_key)]
+# Validation runs twice when a manifest has problems: the second pass, with this context key
+# set, lets values through that break only a rule of their own field (a name's characters, a
+# number's range), so that the rules between fields still run and every problem is reported in
+# one go. A value of the wrong type or an unknown enum spelling still stops its model.
+LENIENT = "planton.lenient"
+
+_Value = TypeVar("_Value")
+
+
+def _soft(check: Callable[[_Value], _Value]) -> Callable[[_Value, ValidationInfo], _Value]:
+    """``check`` as an after-validator whose failure the lenient pass notes elsewhere and ignores."""
+
+    def validate(value: _Value, info: ValidationInfo) -> _Value:
+        try:
+            return check(value)
+        except PydanticCustomError:
+            if isinstance(info.context, Mapping) and info.context.get(LENIENT):
+                return value
+            raise
+
+    return validate
+
+
+def _range(low: float | None, high: float | None) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if low is not None and value < low:
+            raise PydanticCustomError("too_small", "must be {low} or more", {"low": f"{low:g}"})
+        if high is not None and value > high:
+            raise PydanticCustomError("too_big", "must be {high} or less", {"high": f"{high:g}"})
+        return value
+
+    return check
+
+
+def bounded(low: float | None, high: float | None = None) -> AfterValidator:
+    """A number's range, as a soft check (see ``LENIENT``)."""
+    return AfterValidator(_soft(_range(low, high)))
+
+
+TableName = Annotated[str, AfterValidator(_soft(_dynamodb_name("DynamoDB table name")))]
+Region = Annotated[str, AfterValidator(_soft(_region))]
+PathSafeName = Annotated[str, AfterValidator(_soft(_path_safe))]
+KeyName = Annotated[str, AfterValidator(_soft(_key_name))]
+CapacityUnits = Annotated[int, bounded(0, MAX_CAPACITY_UNITS)]
+IndexName = Annotated[str, AfterValidator(_soft(_dynamodb_name("index name")))]
+KmsKey = Annotated[str, AfterValidator(_soft(_kms_key))]
 
 
 # ---------------------------------------------------------------------------------------------

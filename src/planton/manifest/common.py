@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import Field, model_validator
 
@@ -25,6 +25,7 @@ from planton.manifest.base import (
     StreamViewTypeField,
     TableClassField,
     TableName,
+    bounded,
     located,
     raise_problems,
     tag_problems,
@@ -61,42 +62,35 @@ class TtlSpec(ManifestModel):
     enabled: bool = False
     attribute_name: KeyName | None = None
 
-    @model_validator(mode="after")
-    def _name_exactly_when_enabled(self) -> TtlSpec:
+    def problems(self) -> Problems:
+        """The attribute exactly when TTL is on."""
         if self.enabled and not self.attribute_name:
-            raise_problems("TtlSpec", [(("attribute_name",), "required when enabled is true", None)])
+            return [(("attribute_name",), "required when enabled is true", None)]
         if not self.enabled and self.attribute_name:
-            raise_problems(
-                "TtlSpec",
-                [
-                    (
-                        ("attribute_name",),
-                        "set only when enabled is true; set enabled: true or remove attribute_name",
-                        self.attribute_name,
-                    )
-                ],
-            )
-        return self
+            return [
+                (
+                    ("attribute_name",),
+                    "set only when enabled is true; set enabled: true or remove attribute_name",
+                    self.attribute_name,
+                )
+            ]
+        return []
 
 
-Units = Field(ge=1, le=MAX_CAPACITY_UNITS)
+Units = Annotated[int, bounded(1, MAX_CAPACITY_UNITS)]
 
 
 class ScalingPolicySpec(ManifestModel):
     """Auto scaling of one capacity dimension."""
 
-    min_capacity: int = Units
-    max_capacity: int = Units
-    target_utilization: float = Field(70.0, ge=SCALING_TARGET_PERCENT[0], le=SCALING_TARGET_PERCENT[1])
+    min_capacity: Units
+    max_capacity: Units
+    target_utilization: Annotated[float, bounded(*SCALING_TARGET_PERCENT)] = 70.0
 
-    @model_validator(mode="after")
-    def _min_below_max(self) -> ScalingPolicySpec:
+    def problems(self) -> Problems:
         if self.min_capacity > self.max_capacity:
-            raise_problems(
-                "ScalingPolicySpec",
-                [(("min_capacity",), f"must not exceed max_capacity ({self.max_capacity})", self.min_capacity)],
-            )
-        return self
+            return [(("min_capacity",), f"must not exceed max_capacity ({self.max_capacity})", self.min_capacity)]
+        return []
 
     def policy(self) -> ScalingPolicy:
         return ScalingPolicy(self.min_capacity, self.max_capacity, self.target_utilization)
@@ -108,11 +102,11 @@ class AutoScalingSpec(ManifestModel):
     read: ScalingPolicySpec | None = None
     write: ScalingPolicySpec | None = None
 
-    @model_validator(mode="after")
-    def _something_scales(self) -> AutoScalingSpec:
+    def problems(self) -> Problems:
         if self.read is None and self.write is None:
-            raise_problems("AutoScalingSpec", [((), "give read, write or both; or remove autoscaling", None)])
-        return self
+            return [((), "give read, write or both; or remove autoscaling", None)]
+        problems = located(("read",), self.read.problems()) if self.read else []
+        return problems + (located(("write",), self.write.problems()) if self.write else [])
 
     def scaling(self) -> AutoScaling:
         return AutoScaling(
@@ -123,8 +117,8 @@ class AutoScalingSpec(ManifestModel):
 class OnDemandThroughputSpec(ManifestModel):
     """The most request units per second an on-demand table or index may use."""
 
-    max_read_request_units: int | None = Field(None, ge=1)
-    max_write_request_units: int | None = Field(None, ge=1)
+    max_read_request_units: Annotated[int, bounded(1)] | None = None
+    max_write_request_units: Annotated[int, bounded(1)] | None = None
 
     def throughput(self) -> OnDemandThroughput | None:
         if self.max_read_request_units is None and self.max_write_request_units is None:
@@ -157,7 +151,11 @@ class GivenCapacity:
         for loc, value, policy in ((self.read_loc, self.read, scaled[0]), (self.write_loc, self.write, scaled[1])):
             if billing_mode is BillingMode.PROVISIONED:
                 if policy is not None:
-                    if value and not policy.min_capacity <= value <= policy.max_capacity:
+                    # (A range with min above max is reported as such, not against this value.)
+                    in_range = policy.min_capacity > policy.max_capacity or (
+                        policy.min_capacity <= (value or 0) <= policy.max_capacity
+                    )
+                    if value and not in_range:
                         problems.append(
                             (
                                 loc,
@@ -177,6 +175,8 @@ class GivenCapacity:
                         value,
                     )
                 )
+        if self.autoscaling is not None:
+            problems += located(("autoscaling",), self.autoscaling.problems())
         if self.autoscaling is not None and billing_mode is not BillingMode.PROVISIONED:
             problems.append(
                 (
@@ -404,7 +404,7 @@ class CommonSpec(ManifestModel):
     stream_enabled: bool = False
     stream_view_type: StreamViewTypeField | None = None
     point_in_time_recovery_enabled: bool = False
-    point_in_time_recovery_period_days: int | None = Field(None, ge=PITR_PERIOD_DAYS[0], le=PITR_PERIOD_DAYS[1])
+    point_in_time_recovery_period_days: Annotated[int, bounded(*PITR_PERIOD_DAYS)] | None = None
     ttl: TtlSpec | None = None
     table_class: TableClassField = TableClass.STANDARD
     deletion_protection_enabled: bool = False
@@ -416,6 +416,8 @@ class CommonSpec(ManifestModel):
     def common_problems(self) -> Problems:
         """The rules among the shared fields (each dialect's validator calls this)."""
         problems: Problems = located(("tags",), tag_problems(self.tags, what="tag"))
+        if self.ttl is not None:
+            problems += located(("ttl",), self.ttl.problems())
         if self.stream_enabled and self.stream_view_type is None:
             problems.append(
                 (

@@ -20,6 +20,7 @@ from planton.manifest.base import (
     ManifestModel,
     Problems,
     ProjectionTypeField,
+    located,
     raise_problems,
 )
 from planton.manifest.common import (
@@ -74,15 +75,10 @@ class ProjectionSpec(ManifestModel):
     type: ProjectionTypeField = ProjectionType.ALL
     non_key_attributes: list[KeyName] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _include_exactly_with_attributes(self) -> ProjectionSpec:
-        raise_problems(
-            "ProjectionSpec",
-            projection_problems(
-                self.type, self.non_key_attributes, type_loc=("type",), attributes_loc=("non_key_attributes",)
-            ),
+    def problems(self) -> Problems:
+        return projection_problems(
+            self.type, self.non_key_attributes, type_loc=("type",), attributes_loc=("non_key_attributes",)
         )
-        return self
 
     def projection(self) -> Projection:
         return Projection(self.type, tuple(self.non_key_attributes))
@@ -98,11 +94,6 @@ class GlobalSecondaryIndexSpec(ManifestModel):
     on_demand_throughput: OnDemandThroughputSpec | None = None
     autoscaling: AutoScalingSpec | None = None
 
-    @model_validator(mode="after")
-    def _one_hash_key(self) -> GlobalSecondaryIndexSpec:
-        raise_problems("GlobalSecondaryIndexSpec", key_schema_problems(self.key_schema, local=False))
-        return self
-
     def capacity(self) -> GivenCapacity:
         return _capacity(self.provisioned_throughput, self.autoscaling, self.on_demand_throughput)
 
@@ -113,11 +104,6 @@ class LocalSecondaryIndexSpec(ManifestModel):
     name: IndexName
     key_schema: list[KeySchemaElement]
     projection: ProjectionSpec = Field(default_factory=ProjectionSpec)
-
-    @model_validator(mode="after")
-    def _hash_and_range(self) -> LocalSecondaryIndexSpec:
-        raise_problems("LocalSecondaryIndexSpec", key_schema_problems(self.key_schema, local=True))
-        return self
 
 
 class ServerSideEncryptionSpec(ManifestModel):
@@ -182,7 +168,19 @@ class KeySchemaSpec(CommonSpec):
 
     @model_validator(mode="after")
     def _fields_agree(self) -> KeySchemaSpec:
+        # Rules between fields, all here (not in the index models) so that none hides another.
         problems = key_schema_problems(self.key_schema, local=False)
+        indexes: list[tuple[Loc, list[KeySchemaElement], ProjectionSpec, bool]] = [
+            (("global_secondary_indexes", i), gsi.key_schema, gsi.projection, False)
+            for i, gsi in enumerate(self.global_secondary_indexes)
+        ]
+        indexes += [
+            (("local_secondary_indexes", i), lsi.key_schema, lsi.projection, True)
+            for i, lsi in enumerate(self.local_secondary_indexes)
+        ]
+        for at, key_schema, projection, local in indexes:
+            problems += located(at, key_schema_problems(key_schema, local=local))
+            problems += located((*at, "projection"), projection.problems())
         problems += self._definition_problems()
         keys_are_sound = not problems
         problems += self.capacity_problems()

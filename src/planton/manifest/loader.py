@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
-from planton.manifest.base import camel_to_snake, describe_value, snake_to_camel
+from planton.manifest.base import LENIENT, camel_to_snake, describe_value, snake_to_camel
 from planton.manifest.normalise import Manifest, MixedDialects, manifest_model
 from planton.textfile import UnreadableFile, read_text_file
 
@@ -225,18 +225,29 @@ def validate_document(document: Mapping[str, Any], source: str) -> Manifest:
 
 def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -> _Model:
     """Validate ``document`` as ``model`` (a dialect's manifest model); its errors become
-    ``dotted.path: message`` lines in the user's own spelling, naming ``model``'s fields."""
+    ``dotted.path: message`` lines in the user's own spelling, naming ``model``'s fields.
+
+    A manifest with problems is validated a second time, leniently (``LENIENT``): values that
+    only break a rule of their own field are let through, so the rules between fields run too
+    and every problem is reported in one go."""
     try:
         return model.model_validate(dict(document))
-    except ValidationError as err:
-        camel = _writes_camel_case(document)
-        problems = [
-            # A duplicate-field message quotes the user's own two spellings: never respelled.
-            _respell_fields(problem, model) if camel and error["type"] != "duplicate_field" else problem
-            for error in err.errors(include_url=False)
-            for problem in (_describe(error, document, model),)
-        ]
-        raise ManifestError(source, list(dict.fromkeys(problems))) from None
+    except ValidationError as strict:
+        errors = strict.errors(include_url=False)
+    try:
+        model.model_validate(dict(document), context={LENIENT: True})
+    except ValidationError as lenient:
+        # A field already blamed is not blamed again for what its bad value led to.
+        blamed = {tuple(error["loc"]) for error in errors}
+        errors += [error for error in lenient.errors(include_url=False) if tuple(error["loc"]) not in blamed]
+    camel = _writes_camel_case(document)
+    problems = [
+        # A duplicate-field message quotes the user's own two spellings: never respelled.
+        _respell_fields(problem, model) if camel and error["type"] != "duplicate_field" else problem
+        for error in errors
+        for problem in (_describe(error, document, model),)
+    ]
+    raise ManifestError(source, list(dict.fromkeys(problems)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from planton.manifest.base import (
     ManifestModel,
     Problems,
     ProjectionTypeField,
+    located,
     raise_problems,
 )
 from planton.manifest.common import (
@@ -75,17 +76,14 @@ class FlatGlobalIndex(ManifestModel):
     on_demand_throughput: OnDemandThroughputSpec | None = None
     autoscaling: AutoScalingSpec | None = None
 
-    @model_validator(mode="after")
-    def _fields_agree(self) -> FlatGlobalIndex:
+    def problems(self) -> Problems:
         problems = _sort_key_problems(self.partition_key_name, self.sort_key_name, self.sort_key_type)
-        problems += projection_problems(
+        return problems + projection_problems(
             self.projection_type,
             self.non_key_attributes,
             type_loc=("projection_type",),
             attributes_loc=("non_key_attributes",),
         )
-        raise_problems("FlatGlobalIndex", problems)
-        return self
 
     def capacity(self) -> GivenCapacity:
         return GivenCapacity(
@@ -117,18 +115,13 @@ class FlatLocalIndex(ManifestModel):
     projection_type: ProjectionTypeField = ProjectionType.ALL
     non_key_attributes: list[KeyName] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _fields_agree(self) -> FlatLocalIndex:
-        raise_problems(
-            "FlatLocalIndex",
-            projection_problems(
-                self.projection_type,
-                self.non_key_attributes,
-                type_loc=("projection_type",),
-                attributes_loc=("non_key_attributes",),
-            ),
+    def problems(self) -> Problems:
+        return projection_problems(
+            self.projection_type,
+            self.non_key_attributes,
+            type_loc=("projection_type",),
+            attributes_loc=("non_key_attributes",),
         )
-        return self
 
     def index(self) -> LocalIndex:
         return LocalIndex(
@@ -155,7 +148,12 @@ class SeedSpec(CommonSpec):
 
     @model_validator(mode="after")
     def _fields_agree(self) -> SeedSpec:
+        # Rules between fields, all here (not in the index models) so that none hides another.
         problems = _sort_key_problems(self.partition_key_name, self.sort_key_name, self.sort_key_type)
+        for position, gsi in enumerate(self.global_secondary_indexes):
+            problems += located(("global_secondary_indexes", position), gsi.problems())
+        for position, lsi in enumerate(self.local_secondary_indexes):
+            problems += located(("local_secondary_indexes", position), lsi.problems())
         problems += self.capacity_problems()
         for position, lsi in enumerate(self.local_secondary_indexes):
             if lsi.sort_key_name == self.partition_key_name:
