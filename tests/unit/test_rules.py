@@ -910,3 +910,25 @@ def test_an_auto_scaling_policy_name_must_fit() -> None:
     found = problems(document)
     assert [line.split(":", 1)[0] for line in found] == ["spec.global_secondary_indexes[0].autoscaling"]
     assert found[0].endswith("265 characters, and AWS allows 255; use a shorter table or index name")
+
+
+def test_a_key_that_is_no_string_among_fields() -> None:
+    document = current()
+    document["spec"]["attribute_definitions"][0][7] = 1
+    assert problems(document) == ["spec.attribute_definitions[0]: keys here must be strings, not 7"]
+
+
+def test_mixing_the_dialects_inside_an_index_names_the_fields() -> None:
+    index = {"name": "by-g", "key_schema": [{"attribute_name": "g", "key_type": "HASH"}]}
+    assert problems(camel(flat(global_secondary_indexes=[index]))) == [
+        "spec: mixes the two manifest dialects: globalSecondaryIndexes[0].keySchema (the keySchema form) with "
+        "partitionKeyName, partitionKeyType (the flat form); describe the keys one way: "
+        "attributeDefinitions + keySchema, or partitionKeyName / partitionKeyType"
+    ]
+    index = {"name": "by-g", "partition_key_name": "g", "partition_key_type": "S"}
+    assert problems(current(global_secondary_indexes=[index])) == [
+        "spec: mixes the two manifest dialects: attribute_definitions, key_schema (the keySchema form) with "
+        "global_secondary_indexes[0].partition_key_name, global_secondary_indexes[0].partition_key_type (the flat "
+        "form); describe the keys one way: attribute_definitions + key_schema, or partition_key_name / "
+        "partition_key_type"
+    ]

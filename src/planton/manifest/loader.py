@@ -258,6 +258,8 @@ def _describe(error: Mapping[str, Any], document: Mapping[str, Any], model: type
     loc: tuple[Any, ...] = tuple(error["loc"])
     if loc and loc[-1] == "[key]":  # pydantic's marker for a bad key (not value) in a mapping
         return f"{_user_path(loc[:-1], document)}: keys here must be strings"
+    if error["type"] == "invalid_key":  # a key that is no string, among a model's fields
+        return f"{_user_path(loc[:-1], document) or '(document)'}: keys here must be strings, not {loc[-1]!r}"
     path = _user_path(loc, document)
     return f"{path or '(document)'}: {_message(error, loc, model)}"
 

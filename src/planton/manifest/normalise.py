@@ -30,6 +30,18 @@ FLAT_ONLY = (
     "kms_key_arn",
 )
 KEY_SCHEMA_ONLY = ("attribute_definitions", "key_schema", "provisioned_throughput", "server_side_encryption")
+# The same for an entry of global_secondary_indexes / local_secondary_indexes.
+FLAT_INDEX_ONLY = (
+    "partition_key_name",
+    "partition_key_type",
+    "sort_key_name",
+    "sort_key_type",
+    "projection_type",
+    "non_key_attributes",
+    "read_capacity_units",
+    "write_capacity_units",
+)
+KEY_SCHEMA_INDEX_ONLY = ("key_schema", "projection", "provisioned_throughput")
 
 
 class MixedDialects(Exception):
@@ -56,14 +68,26 @@ def _spell(field: str, written: list[str]) -> str:
 
 def manifest_model(document: Mapping[str, Any]) -> type[Manifest]:
     """The dialect model for ``document``; the flat one unless the spec uses the keySchema form.
-    Raises ``MixedDialects`` when the spec has fields only one dialect has from both."""
+    Raises ``MixedDialects`` when the spec (or an index in it) has fields only one dialect has
+    from both."""
     spec = document.get("spec")
-    keys = [key for key in spec if isinstance(key, str)] if isinstance(spec, Mapping) else []
-    flat = [key for key in keys if camel_to_snake(key) in FLAT_ONLY]
-    key_schema = [key for key in keys if camel_to_snake(key) in KEY_SCHEMA_ONLY]
+    flat = _written(spec, FLAT_ONLY)
+    key_schema = _written(spec, KEY_SCHEMA_ONLY)
+    for key, value in spec.items() if isinstance(spec, Mapping) else ():
+        if isinstance(key, str) and camel_to_snake(key) in ("global_secondary_indexes", "local_secondary_indexes"):
+            for position, entry in enumerate(value if isinstance(value, list) else []):
+                flat += [f"{key}[{position}].{field}" for field in _written(entry, FLAT_INDEX_ONLY)]
+                key_schema += [f"{key}[{position}].{field}" for field in _written(entry, KEY_SCHEMA_INDEX_ONLY)]
     if flat and key_schema:
         raise MixedDialects(flat, key_schema)
     return KeySchemaManifest if key_schema else SeedManifest
+
+
+def _written(mapping: Any, fields: tuple[str, ...]) -> list[str]:
+    """The keys of ``mapping`` (as written) that are among ``fields`` (snake_case)."""
+    if not isinstance(mapping, Mapping):
+        return []
+    return [key for key in mapping if isinstance(key, str) and camel_to_snake(key) in fields]
 
 
 def table_from_manifest(manifest: Manifest) -> TableDefinition:
