@@ -99,4 +99,4 @@ def _autoscaling(scaling: AutoScaling | None) -> dict[str, Any] | None:
 
 def variables_json(variables: dict[str, Any]) -> str:
     """Stable, human-diffable JSON for the variables file."""
-    return json.dumps(variables, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(variables, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"

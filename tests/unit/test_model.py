@@ -378,7 +378,11 @@ def test_invalid_sort_key_type() -> None:
         ),
         pytest.param(
             {"write_capacity_units": -3},
-            ["spec.write_capacity_units: must be 0 or more"],
+            [
+                "spec.write_capacity_units: must be 0 or more",
+                "spec.write_capacity_units: must be 0 or omitted when billing_mode is PAY_PER_REQUEST "
+                "(on-demand tables have no provisioned capacity)",
+            ],
             id="on-demand-negative-write",
         ),
     ],

@@ -731,6 +731,7 @@ def test_every_problem_is_reported_in_one_run() -> None:
         "spec.tags.aws",
         "spec.ttl.attributeName",
         "spec.streamViewType",
+        "spec.pointInTimeRecoveryPeriodDays",
     ]
 
 
@@ -891,7 +892,7 @@ def test_ttl_on_a_number_key_attribute_is_accepted() -> None:
 
 
 def test_an_auto_scaling_policy_name_must_fit() -> None:
-    name = "t" * 215  # the table policy takes 254 characters, the index one 265
+    name = "t" * 215  # the table's read policy takes 253 characters, the index's 264
     scaling = {"read": {"min_capacity": 1, "max_capacity": 5}}
     index = {
         "name": "by-g",
@@ -909,7 +910,7 @@ def test_an_auto_scaling_policy_name_must_fit() -> None:
     )
     found = problems(document)
     assert [line.split(":", 1)[0] for line in found] == ["spec.global_secondary_indexes[0].autoscaling"]
-    assert found[0].endswith("265 characters, and AWS allows 255; use a shorter table or index name")
+    assert found[0].endswith("264 characters, and AWS allows 255; use a shorter table or index name")
 
 
 def test_a_key_that_is_no_string_among_fields() -> None:
@@ -932,3 +933,47 @@ def test_mixing_the_dialects_inside_an_index_names_the_fields() -> None:
         "form); describe the keys one way: attribute_definitions + key_schema, or partition_key_name / "
         "partition_key_type"
     ]
+
+
+@pytest.mark.parametrize("key", ["arn:aws", "arn:aws:kms:us-east-1"])
+def test_a_malformed_kms_arn_is_one_problem(key: str) -> None:
+    assert_problems(
+        flat(kms_key_arn=key),
+        [
+            f"spec.kms_key_arn: '{key}' is not a KMS key; use a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), a key "
+            "id, an alias (alias/NAME) or an alias ARN"
+        ],
+    )
+
+
+def test_a_kms_key_is_not_blamed_for_a_malformed_region() -> None:
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    assert [line.split(":", 1)[0] for line in problems(flat(aws_region="US-EAST-1", kms_key_arn=key))] == [
+        "spec.aws_region"
+    ]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_scaling_target_must_be_a_number(value: float) -> None:
+    scaling = {"read": {"min_capacity": 1, "max_capacity": 5, "target_utilization": value}}
+    found = problems(flat(billing_mode="PROVISIONED", write_capacity_units=1, autoscaling=scaling))
+    assert found == [f"spec.autoscaling.read.target_utilization: must be a number, not {value!r}"]
+
+
+def test_quoted_values_are_not_respelled() -> None:
+    document = camel(
+        current(
+            key_schema=[
+                {"attribute_name": "pk", "key_type": "HASH"},
+                {"attribute_name": "table_name", "key_type": "RANGE"},
+            ]
+        )
+    )
+    assert problems(document) == [
+        "spec.keySchema[1].attributeName: 'table_name' is not in attributeDefinitions; add it with its type (S, N or B)"
+    ]
+
+
+def test_on_demand_maximums_have_a_ceiling() -> None:
+    found = problems(flat(on_demand_throughput={"max_read_request_units": 2**64}))
+    assert found == ["spec.on_demand_throughput.max_read_request_units: must be 2147483647 or less"]

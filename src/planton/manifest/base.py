@@ -8,6 +8,7 @@ Types and single-field rules live on the fields; rules that span fields live in
 
 from __future__ import annotations
 
+import math
 import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
@@ -286,12 +287,25 @@ def _path_safe(value: str) -> str:
     return value
 
 
-def _key_name(value: str) -> str:
-    if not 1 <= len(value.encode()) <= 255:
-        raise PydanticCustomError(
-            "key_name", "a key attribute name must be 1-255 bytes long", {"value": describe_value(value)}
-        )
-    return value
+def _attribute_name(what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not 1 <= len(value.encode()) <= 255:
+            raise PydanticCustomError(
+                "attribute_name", f"{what} must be 1-255 bytes long", {"value": describe_value(value)}
+            )
+        return value
+
+    return check
+
+
+def is_path_safe(value: str) -> bool:
+    """True for a name planton can use in a directory name (metadata.name's rule)."""
+    return bool(_PATH_SAFE.fullmatch(value))
+
+
+def is_kms_key(value: str) -> bool:
+    """True for a KMS key ARN, key id, alias or alias ARN."""
+    return bool(_KMS_KEY.fullmatch(value))
 
 
 def _tag_text(value: str, *, what: str, max_len: int, allow_empty: bool) -> str:
@@ -333,12 +347,19 @@ def _soft(check: Callable[[_Value], _Value]) -> Callable[[_Value, ValidationInfo
     return validate
 
 
+def _number(value: float) -> str:
+    """20, 90, 2147483647 (not 20.0 or 2.14748e+09)."""
+    return str(int(value)) if float(value).is_integer() else f"{value}"
+
+
 def _range(low: float | None, high: float | None) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError("not_finite", "must be a number, not {value}", {"value": describe_value(value)})
         if low is not None and value < low:
-            raise PydanticCustomError("too_small", "must be {low} or more", {"low": f"{low:g}"})
+            raise PydanticCustomError("too_small", "must be {low} or more", {"low": _number(low)})
         if high is not None and value > high:
-            raise PydanticCustomError("too_big", "must be {high} or less", {"high": f"{high:g}"})
+            raise PydanticCustomError("too_big", "must be {high} or less", {"high": _number(high)})
         return value
 
     return check
@@ -352,7 +373,8 @@ def bounded(low: float | None, high: float | None = None) -> AfterValidator:
 TableName = Annotated[str, AfterValidator(_soft(_dynamodb_name("DynamoDB table name")))]
 Region = Annotated[str, AfterValidator(_soft(_region))]
 PathSafeName = Annotated[str, AfterValidator(_soft(_path_safe))]
-KeyName = Annotated[str, AfterValidator(_soft(_key_name))]
+KeyName = Annotated[str, AfterValidator(_soft(_attribute_name("a key attribute name")))]
+AttributeName = Annotated[str, AfterValidator(_soft(_attribute_name("an attribute name")))]
 CapacityUnits = Annotated[int, bounded(0, MAX_CAPACITY_UNITS)]
 IndexName = Annotated[str, AfterValidator(_soft(_dynamodb_name("index name")))]
 KmsKey = Annotated[str, AfterValidator(_soft(_kms_key))]

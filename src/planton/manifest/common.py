@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import Field, model_validator
 
 from planton.manifest.base import (
+    AttributeName,
     BillingModeField,
-    KeyName,
     Loc,
     ManifestModel,
     Metadata,
@@ -26,6 +26,8 @@ from planton.manifest.base import (
     TableClassField,
     TableName,
     bounded,
+    is_kms_key,
+    is_path_safe,
     located,
     raise_problems,
     tag_problems,
@@ -50,6 +52,7 @@ from planton.table import (
     ResourceIdentity,
     ScalingPolicy,
     TableClass,
+    looks_like_region,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -60,7 +63,7 @@ class TtlSpec(ManifestModel):
     """Time to live: items expire at the epoch seconds held in ``attribute_name``."""
 
     enabled: bool = False
-    attribute_name: KeyName | None = None
+    attribute_name: AttributeName | None = None
 
     def problems(self) -> Problems:
         """The attribute exactly when TTL is on."""
@@ -114,11 +117,15 @@ class AutoScalingSpec(ManifestModel):
         )
 
 
+# A sanity bound (terraform reads these as 64-bit integers; AWS's quotas are far lower).
+MAX_REQUEST_UNITS = 2**31 - 1
+
+
 class OnDemandThroughputSpec(ManifestModel):
     """The most request units per second an on-demand table or index may use."""
 
-    max_read_request_units: Annotated[int, bounded(1)] | None = None
-    max_write_request_units: Annotated[int, bounded(1)] | None = None
+    max_read_request_units: Annotated[int, bounded(1, MAX_REQUEST_UNITS)] | None = None
+    max_write_request_units: Annotated[int, bounded(1, MAX_REQUEST_UNITS)] | None = None
 
     def throughput(self) -> OnDemandThroughput | None:
         if self.max_read_request_units is None and self.max_write_request_units is None:
@@ -152,9 +159,10 @@ class GivenCapacity:
             if billing_mode is BillingMode.PROVISIONED:
                 if policy is not None:
                     # (A range with min above max is reported as such, not against this value.)
-                    in_range = policy.min_capacity > policy.max_capacity or (
-                        policy.min_capacity <= (value or 0) <= policy.max_capacity
-                    )
+                    impossible = policy.min_capacity > policy.max_capacity or not (
+                        policy.min_capacity >= 1 and policy.max_capacity <= MAX_CAPACITY_UNITS
+                    )  # a range that is itself wrong is reported as such, not against this value
+                    in_range = impossible or policy.min_capacity <= (value or 0) <= policy.max_capacity
                     if value and not in_range:
                         problems.append(
                             (
@@ -265,7 +273,7 @@ def projection_problems(
         ]
     repeated = sorted({name for name in non_key_attributes if non_key_attributes.count(name) > 1})
     if repeated:
-        return [(attributes_loc, f"names {', '.join(repeated)} more than once", None)]
+        return [(attributes_loc, f"names {', '.join(repr(name) for name in repeated)} more than once", None)]
     return []
 
 
@@ -340,8 +348,10 @@ def kms_problems(key: str | None, *, encrypted: bool, region: str | None, key_lo
         return []
     if not encrypted:
         return [(key_loc, f"needs {enabled_field}: true (a KMS key is only used for that encryption)", key)]
-    key_region = key.split(":")[3] if key.startswith("arn:") else None
-    if region and key_region and key_region != region:
+    parts = key.split(":")
+    key_region = parts[3] if key.startswith("arn:") and len(parts) > 5 and is_kms_key(key) else None
+    # (Compared only with a region that is one: a malformed region is reported on its own.)
+    if region and looks_like_region(region) and key_region and key_region != region:
         return [
             (
                 key_loc,
@@ -459,10 +469,10 @@ class CommonSpec(ManifestModel):
             problems += located(("global_secondary_indexes", position), index.capacity().problems(self.billing_mode))
         return problems
 
-    def scaled_indexes(self) -> list[tuple[Loc, str]]:
-        """(loc, name) of each global index with auto scaling."""
+    def scaled_indexes(self) -> list[tuple[Loc, str, AutoScalingSpec]]:
+        """(loc, name, scaling) of each global index with auto scaling."""
         return [
-            (("global_secondary_indexes", position), index.name)
+            (("global_secondary_indexes", position), index.name, index.autoscaling)
             for position, index in enumerate(self.global_index_entries())
             if index.autoscaling is not None
         ]
@@ -536,7 +546,8 @@ class ManifestEnvelope(ManifestModel):
         spec.table_name is not set) and each auto scaling policy's."""
         problems: Problems = []
         table_name = spec.table_name or self.metadata.name
-        if spec.table_name is None and len(table_name) < MIN_TABLE_NAME:
+        # (A name that breaks its own rule is reported as such.)
+        if spec.table_name is None and is_path_safe(table_name) and len(table_name) < MIN_TABLE_NAME:
             problems.append(
                 (
                     ("metadata", "name"),
@@ -545,13 +556,16 @@ class ManifestEnvelope(ManifestModel):
                     table_name,
                 )
             )
-        scaled: list[tuple[Loc, str]] = []
+        scaled: list[tuple[Loc, str, AutoScalingSpec]] = []
         if spec.autoscaling is not None:
-            scaled.append((("spec", "autoscaling"), f"table/{table_name}"))
-        for loc, index_name in spec.scaled_indexes():
-            scaled.append((("spec", *loc, "autoscaling"), f"table/{table_name}/index/{index_name}"))
-        for loc, resource in scaled:
-            policy = f"DynamoDBWriteCapacityUtilization:{resource}"
+            scaled.append((("spec", "autoscaling"), f"table/{table_name}", spec.autoscaling))
+        for loc, index_name, scaling in spec.scaled_indexes():
+            scaled.append((("spec", *loc, "autoscaling"), f"table/{table_name}/index/{index_name}", scaling))
+        for loc, resource, scaling in scaled:
+            dimensions = [name for name, policy in (("Write", scaling.write), ("Read", scaling.read)) if policy]
+            if not dimensions:
+                continue
+            policy = f"DynamoDB{dimensions[0]}CapacityUtilization:{resource}"  # the longest one in use
             if len(policy) > MAX_POLICY_NAME:
                 problems.append(
                     (

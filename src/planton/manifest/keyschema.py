@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pydantic import Field, model_validator
 
 from planton.manifest.base import (
+    AttributeName,
     AttributeTypeField,
     CapacityUnits,
     IndexName,
@@ -73,7 +74,7 @@ class ProjectionSpec(ManifestModel):
     """What an index copies; ``non_key_attributes`` only with INCLUDE."""
 
     type: ProjectionTypeField = ProjectionType.ALL
-    non_key_attributes: list[KeyName] = Field(default_factory=list)
+    non_key_attributes: list[AttributeName] = Field(default_factory=list)
 
     def problems(self) -> Problems:
         return projection_problems(

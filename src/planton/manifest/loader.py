@@ -237,9 +237,7 @@ def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -
     try:
         model.model_validate(dict(document), context={LENIENT: True})
     except ValidationError as lenient:
-        # A field already blamed is not blamed again for what its bad value led to.
-        blamed = {tuple(error["loc"]) for error in errors}
-        errors += [error for error in lenient.errors(include_url=False) if tuple(error["loc"]) not in blamed]
+        errors += lenient.errors(include_url=False)  # repeats of the first pass are dropped below
     camel = _writes_camel_case(document)
     problems = [
         # A duplicate-field message quotes the user's own two spellings: never respelled.
@@ -304,6 +302,7 @@ _PLAIN_MESSAGES = {
     "string_type": "must be a string",
     "int_type": "must be a whole number",
     "bool_type": "must be true or false",
+    "float_type": "must be a number",
 }
 
 
@@ -378,14 +377,27 @@ def _all_fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None
 # Maps whose keys are the user's own words (tag keys), never field names.
 _USER_KEYED = frozenset({"tags", "labels", "annotations"})
 
+# A quoted value ('orders', not the apostrophe of "table's").
+_QUOTED = re.compile(r"((?<!\w)'[^']*'(?!\w))")
 _SNAKE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
 
 def _respell_fields(problem: str, model: type[BaseModel]) -> str:
-    """Field names in a message's text in camelCase, for a manifest written in camelCase."""
+    """Field names in a message's text in camelCase, for a manifest written in camelCase. Quoted
+    text ('...') is the user's own value and stays as written."""
     path, sep, message = problem.partition(": ")
     fields = _all_fields(model)
-    return path + sep + _SNAKE_WORD.sub(lambda m: snake_to_camel(m[0]) if m[0] in fields else m[0], message)
+    pieces = _QUOTED.split(message)  # odd positions are quoted values
+    return (
+        path
+        + sep
+        + "".join(
+            piece
+            if position % 2
+            else _SNAKE_WORD.sub(lambda m: snake_to_camel(m[0]) if m[0] in fields else m[0], piece)
+            for position, piece in enumerate(pieces)
+        )
+    )
 
 
 def _writes_camel_case(document: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pydantic import Field, model_validator
 
 from planton.manifest.base import (
+    AttributeName,
     AttributeTypeField,
     CapacityUnits,
     IndexName,
@@ -70,7 +71,7 @@ class FlatGlobalIndex(ManifestModel):
     sort_key_name: KeyName | None = None
     sort_key_type: AttributeTypeField | None = None
     projection_type: ProjectionTypeField = ProjectionType.ALL
-    non_key_attributes: list[KeyName] = Field(default_factory=list)
+    non_key_attributes: list[AttributeName] = Field(default_factory=list)
     read_capacity_units: CapacityUnits | None = None
     write_capacity_units: CapacityUnits | None = None
     on_demand_throughput: OnDemandThroughputSpec | None = None
@@ -113,7 +114,7 @@ class FlatLocalIndex(ManifestModel):
     sort_key_name: KeyName
     sort_key_type: AttributeTypeField
     projection_type: ProjectionTypeField = ProjectionType.ALL
-    non_key_attributes: list[KeyName] = Field(default_factory=list)
+    non_key_attributes: list[AttributeName] = Field(default_factory=list)
 
     def problems(self) -> Problems:
         return projection_problems(
