@@ -124,7 +124,14 @@ resource "aws_dynamodb_table" "this" {
 }
 
 resource "terraform_data" "local_indexes" {
-  input = var.spec.local_secondary_indexes
+  input = {
+    indexes = var.spec.local_secondary_indexes
+    # A sort key's type too: the provider plans a type change as a mere attribute update.
+    key_types = {
+      for attribute in var.spec.attributes : attribute.name => attribute.type
+      if contains([for index in var.spec.local_secondary_indexes : index.sort_key_name], attribute.name)
+    }
+  }
 }
 
 resource "aws_dynamodb_contributor_insights" "table" {

@@ -42,5 +42,8 @@ output "local_secondary_index_arns" {
 
 output "kms_key_arn" {
   description = "The ARN of the customer-managed KMS key encrypting the table; null when it uses an AWS managed or owned key."
-  value       = var.spec.server_side_encryption_enabled ? local.kms_key_arn : null
+  value = (
+    var.spec.server_side_encryption_enabled && var.spec.kms_key != null
+    && !endswith(coalesce(var.spec.kms_key, "-"), "alias/aws/dynamodb")
+  ) ? local.kms_key_arn : null
 }

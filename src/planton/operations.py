@@ -243,9 +243,9 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     notify(f"state {workspace.state_path}")
 
     with workspace.locked():
-        recorded = recorded_table(workspace.state_path)
+        recorded = _recorded_with_region(workspace, recorded_table(workspace.state_path))
         if request.command in ("plan", "apply"):
-            _refuse_what_terraform_cannot_do(recorded, prepared.table, request.manifest_path)
+            _refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, request.manifest_path)
         lifted = _lift_dropped_caps(recorded, prepared.table)
         if lifted is not prepared.table:
             prepared = replace(
@@ -265,7 +265,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
                 return TofuOutcome("init", result)
-        session.recorded = _recorded_with_region(workspace, recorded)
+        session.recorded = recorded
         session.forced_replacement = _forced_replacement(session.recorded, prepared.table)
         if request.command in ("refresh", "destroy"):
             _refuse_another_table(session)
@@ -516,20 +516,26 @@ def _lift_dropped_caps(recorded: RecordedTable | None, table: TableDefinition) -
     return table if lifted == table else lifted
 
 
-def _refuse_what_terraform_cannot_do(recorded: RecordedTable | None, table: TableDefinition, manifest: Path) -> None:
-    """Changes that would not happen as the manifest says, refused with the way that works:
-    dropping ``kmsKeyArn`` would leave the table on its customer-managed key (terraform cannot
-    ask for "no key", so the plan would say nothing), and AWS moves TTL to another attribute only
-    after TTL was turned off (and allows one TTL change per hour)."""
-    if recorded is None:
+def _refuse_what_terraform_cannot_do(
+    recorded: RecordedTable | None, table: TableDefinition, region: str, manifest: Path
+) -> None:
+    """Changes to the recorded table that would not happen as the manifest says, refused with
+    the way that works: dropping the KMS key would leave the table on its customer-managed key
+    (terraform cannot ask for "no key", so the plan would say nothing); AWS moves TTL to another
+    attribute only after TTL was turned off (and allows one TTL change per hour); a global
+    index's key attribute cannot change type while the index exists. Nothing of this applies
+    when the manifest's table will be a new one (another name or region, or a replacement)."""
+    if recorded is None or recorded.name != table.table_name or (recorded.region or region) != region:
+        return
+    if _forced_replacement(recorded, table) is not None:
         return
     problems = []
     if recorded.customer_kms_key and table.server_side_encryption_enabled and table.kms_key is None:
         problems.append(
-            f"spec.serverSideEncryption.kmsKeyArn (kms_key_arn): the table is encrypted with the customer-managed "
-            f"key {recorded.customer_kms_key}, and leaving the key out keeps it so (terraform cannot ask AWS for "
-            "no key); keep the key, name the AWS managed key (alias/aws/dynamodb) to move to it, or turn "
-            "server-side encryption off"
+            f"spec.serverSideEncryption.kmsKeyArn (flat: kms_key_arn): the table is encrypted with the "
+            f"customer-managed key {recorded.customer_kms_key}, and leaving the key out keeps it so (terraform "
+            "cannot ask AWS for no key); keep the key, name the AWS managed key (alias/aws/dynamodb) to move to "
+            "it, or turn server-side encryption off"
         )
     if recorded.ttl_attribute and table.ttl_attribute and table.ttl_attribute != recorded.ttl_attribute:
         problems.append(
@@ -537,6 +543,16 @@ def _refuse_what_terraform_cannot_do(recorded: RecordedTable | None, table: Tabl
             f"to {table.ttl_attribute!r} only after it is turned off: apply with ttl.enabled false first, then "
             "turn it on for the new attribute (AWS allows one TTL change per hour)"
         )
+    table_keys = {key.name for key in (table.partition_key, table.sort_key) if key is not None}
+    for index in table.global_indexes:
+        for key in index.keys:
+            before = recorded.attribute_types.get(key.name)
+            if key.name not in table_keys and before is not None and before != key.type.value:
+                problems.append(
+                    f"global index {index.name}: its key {key.name} changes type from {before} to {key.type.value}, "
+                    "which DynamoDB cannot do while the index exists; give the index a new name (DynamoDB builds "
+                    "the new index and drops the old one)"
+                )
     if problems:
         raise ManifestError(str(manifest), problems)
 
@@ -573,7 +589,9 @@ def _local_index_change(recorded: RecordedTable, table: TableDefinition) -> str 
 def _key_type_change(recorded: RecordedTable, table: TableDefinition) -> str | None:
     """The key attributes whose type the manifest changed, in its terms, or None."""
     changed = []
-    for role, key in (("partition", table.partition_key), ("sort", table.sort_key)):
+    keys = [("partition", table.partition_key), ("sort", table.sort_key)]
+    keys += [(f"local index {index.name}'s sort", index.sort_key) for index in table.local_indexes]
+    for role, key in keys:
         if key is None:
             continue
         before = recorded.attribute_types.get(key.name)

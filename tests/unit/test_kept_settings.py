@@ -42,6 +42,7 @@ TABLE = TableDefinition(
     local_indexes=(LocalIndex("by-x", Attribute("x", AttributeType.NUMBER), Projection(ProjectionType.KEYS_ONLY)),),
 )
 RECORDED = RecordedTable("orders", tainted=False, local_indexes=(("by-x", "x", "KEYS_ONLY", ()),))
+REGION = "us-east-1"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
@@ -66,9 +67,9 @@ def test_a_provisioned_table_has_no_maximums_to_lift() -> None:
 
 def test_dropping_the_customer_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
-        _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), TABLE, tmp_path / "m.yaml")
+        _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), TABLE, REGION, tmp_path / "m.yaml")
     [problem] = caught.value.problems
-    assert problem.startswith("spec.serverSideEncryption.kmsKeyArn (kms_key_arn): the table is encrypted with")
+    assert problem.startswith("spec.serverSideEncryption.kmsKeyArn (flat: kms_key_arn): the table is encrypted with")
     assert KEY in problem
     assert "alias/aws/dynamodb" in problem
 
@@ -82,7 +83,7 @@ def test_dropping_the_customer_key_is_refused(tmp_path: Path) -> None:
     ids=["another-key", "encryption-off"],
 )
 def test_changing_or_turning_off_the_key_is_not_refused(table: TableDefinition, tmp_path: Path) -> None:
-    _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), table, tmp_path / "m.yaml")
+    _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), table, REGION, tmp_path / "m.yaml")
 
 
 @pytest.mark.parametrize(
@@ -108,8 +109,41 @@ def test_unchanged_or_unknown_local_indexes_force_nothing() -> None:
 def test_moving_ttl_to_another_attribute_is_refused(tmp_path: Path) -> None:
     recorded = replace(RECORDED, ttl_attribute="expires_at")
     with pytest.raises(ManifestError) as caught:
-        _refuse_what_terraform_cannot_do(recorded, replace(TABLE, ttl_attribute="valid_until"), tmp_path / "m.yaml")
+        _refuse_what_terraform_cannot_do(
+            recorded, replace(TABLE, ttl_attribute="valid_until"), REGION, tmp_path / "m.yaml"
+        )
     [problem] = caught.value.problems
     assert problem.startswith("spec.ttl.attributeName (attribute_name): TTL is on for 'expires_at', and AWS")
     for table in (TABLE, replace(TABLE, ttl_attribute="expires_at")):  # turned off, or unchanged
-        _refuse_what_terraform_cannot_do(recorded, table, tmp_path / "m.yaml")
+        _refuse_what_terraform_cannot_do(recorded, table, REGION, tmp_path / "m.yaml")
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        replace(TABLE, table_name="orders-v2"),  # another table: it starts without TTL
+        replace(TABLE, partition_key=Attribute("pk", AttributeType.NUMBER)),  # replaced anyway
+    ],
+    ids=["renamed", "replaced"],
+)
+def test_nothing_is_refused_for_a_table_that_will_be_new(table: TableDefinition, tmp_path: Path) -> None:
+    recorded = replace(RECORDED, ttl_attribute="expires_at", customer_kms_key=KEY, attribute_types={"pk": "S"})
+    _refuse_what_terraform_cannot_do(recorded, replace(table, ttl_attribute="valid_until"), REGION, tmp_path / "m")
+    _refuse_what_terraform_cannot_do(replace(recorded, region="eu-west-1"), TABLE, REGION, tmp_path / "m")
+
+
+def test_a_global_index_key_type_change_is_refused_with_the_way_that_works(tmp_path: Path) -> None:
+    recorded = replace(RECORDED, attribute_types={"pk": "S", "sk": "S", "g": "N"})
+    with pytest.raises(ManifestError) as caught:
+        _refuse_what_terraform_cannot_do(recorded, TABLE, REGION, tmp_path / "m.yaml")
+    assert caught.value.problems == [
+        "global index by-g: its key g changes type from N to S, which DynamoDB cannot do while the index exists; "
+        "give the index a new name (DynamoDB builds the new index and drops the old one)"
+    ]
+
+
+def test_a_local_index_sort_key_type_change_forces_a_replacement() -> None:
+    recorded = replace(RECORDED, attribute_types={"pk": "S", "sk": "S", "x": "S"})
+    assert _forced_replacement(recorded, TABLE) == (
+        "a key type change (local index by-x's sort key x from S to N), which DynamoDB cannot make in place"
+    )

@@ -977,3 +977,26 @@ def test_quoted_values_are_not_respelled() -> None:
 def test_on_demand_maximums_have_a_ceiling() -> None:
     found = problems(flat(on_demand_throughput={"max_read_request_units": 2**64}))
     assert found == ["spec.on_demand_throughput.max_read_request_units: must be 2147483647 or less"]
+
+
+def test_index_rules_are_judged_even_when_keys_have_problems() -> None:
+    indexes = [
+        {"name": "by-g", "key_schema": [{"attribute_name": "g", "key_type": "HASH"}]},
+        {"name": "by-g", "key_schema": [{"attribute_name": "h", "key_type": "HASH"}]},
+    ]
+    lsis = [
+        {
+            "name": "by-x",
+            "key_schema": [{"attribute_name": "pk", "key_type": "HASH"}, {"attribute_name": "x", "key_type": "RANGE"}],
+        }
+    ]
+    document = current(global_secondary_indexes=indexes, local_secondary_indexes=lsis)
+    document["spec"]["attribute_definitions"] += [{"name": "unused", "type": "S"}]
+    assert [line.split(": ", 1)[0] for line in problems(document)] == [
+        "spec.global_secondary_indexes[0].key_schema[0].attribute_name",
+        "spec.global_secondary_indexes[1].key_schema[0].attribute_name",
+        "spec.local_secondary_indexes[0].key_schema[1].attribute_name",
+        "spec.attribute_definitions[1]",
+        "spec.local_secondary_indexes",
+        "spec.global_secondary_indexes[1].name",
+    ]

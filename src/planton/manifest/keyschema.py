@@ -153,6 +153,10 @@ def key_schema_problems(elements: Sequence[KeySchemaElement], *, local: bool) ->
     return problems
 
 
+# Stands in for a key index rules do not look at.
+_UNKNOWN = Attribute("?", AttributeType.STRING)
+
+
 def _role(elements: Sequence[KeySchemaElement], kind: KeyType) -> tuple[int, str] | None:
     return next(((i, e.attribute_name) for i, e in enumerate(elements) if e.key_type is kind), None)
 
@@ -183,7 +187,6 @@ class KeySchemaSpec(CommonSpec):
             problems += located(at, key_schema_problems(key_schema, local=local))
             problems += located((*at, "projection"), projection.problems())
         problems += self._definition_problems()
-        keys_are_sound = not problems
         problems += self.capacity_problems()
         table_hash = _role(self.key_schema, KeyType.HASH)
         for position, lsi in enumerate(self.local_secondary_indexes):
@@ -197,16 +200,27 @@ class KeySchemaSpec(CommonSpec):
                         lsi_hash[1],
                     )
                 )
-        if keys_are_sound:  # the indexes can be normalised
-            problems += index_problems(
-                [(("global_secondary_indexes", i), gsi) for i, gsi in enumerate(self.global_indexes())],
-                [(("local_secondary_indexes", i), lsi) for i, lsi in enumerate(self.local_indexes())],
-                table_sort_key=self.sort_key,
-                sort_key_field="a RANGE element in key_schema",
-                global_loc=("global_secondary_indexes",),
-                local_loc=("local_secondary_indexes",),
-                included_loc=lambda loc: (*loc, "projection", "non_key_attributes"),
-            )
+        # Index counts, names and INCLUDE totals need only names and projections, so they are
+        # judged even when keys have problems of their own (the sort key may be unknown then).
+        sort_key = _role(self.key_schema, KeyType.RANGE)
+        problems += index_problems(
+            [
+                (
+                    ("global_secondary_indexes", i),
+                    GlobalIndex(gsi.name, _UNKNOWN, projection=gsi.projection.projection()),
+                )
+                for i, gsi in enumerate(self.global_secondary_indexes)
+            ],
+            [
+                (("local_secondary_indexes", i), LocalIndex(lsi.name, _UNKNOWN, lsi.projection.projection()))
+                for i, lsi in enumerate(self.local_secondary_indexes)
+            ],
+            table_sort_key=_UNKNOWN if sort_key else None,
+            sort_key_field="a RANGE element in key_schema",
+            global_loc=("global_secondary_indexes",),
+            local_loc=("local_secondary_indexes",),
+            included_loc=lambda loc: (*loc, "projection", "non_key_attributes"),
+        )
         encryption = self.server_side_encryption or ServerSideEncryptionSpec()
         problems += kms_problems(
             encryption.kms_key_arn,
