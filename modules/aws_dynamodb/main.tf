@@ -123,6 +123,8 @@ resource "aws_dynamodb_table" "this" {
   }
 }
 
+# Records the local indexes (and their sort keys' types) for the trigger above. Always present:
+# terraform cannot trigger on a resource that has no instance.
 resource "terraform_data" "local_indexes" {
   input = {
     indexes = var.spec.local_secondary_indexes

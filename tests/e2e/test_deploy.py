@@ -73,7 +73,8 @@ def test_manifest_deploys_and_destroys(name: str, text: str, cli: Cli, moto_endp
     init = cli.ok("tofu", "init", "--manifest", str(manifest))
     assert "initialized" in init.stdout.lower()
     apply = cli.ok("tofu", "apply", "--manifest", str(manifest), "--auto-approve")
-    assert "Apply complete! Resources: 1 added" in apply.stdout
+    # The table, and terraform_data.local_indexes (the module's record of the local indexes).
+    assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in apply.stdout
     state_line = next(line for line in apply.stderr.splitlines() if line.startswith("planton: state "))
     state_path = Path(state_line.removeprefix("planton: state "))
     assert state_path.is_file()
@@ -114,7 +115,7 @@ def test_manifest_deploys_and_destroys(name: str, text: str, cli: Cli, moto_endp
     assert "No changes." in plan.stdout
 
     destroy = cli.ok("tofu", "destroy", "--manifest", str(manifest), "--auto-approve")
-    assert "Destroy complete! Resources: 1 destroyed." in destroy.stdout
+    assert "Destroy complete! Resources: 2 destroyed." in destroy.stdout
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.describe_table(TableName=expected["name"])
     assert state_path.is_file(), "destroy keeps the state file (now empty of resources)"

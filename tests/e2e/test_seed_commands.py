@@ -31,7 +31,7 @@ def test_seed_readme_commands_run_verbatim(cli: Cli, moto_endpoint: str) -> None
 
     script, *args = plan.split()
     planned = cli.ok(*args, script=script)
-    assert "1 to add, 0 to change, 0 to destroy" in planned.stdout
+    assert "2 to add, 0 to change, 0 to destroy" in planned.stdout  # the table and its index record
     assert spec["table_name"] not in client.list_tables()["TableNames"], "plan must not create anything"
 
     script, *args = apply.split()
