@@ -243,7 +243,7 @@ def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -
         # A duplicate-field message quotes the user's own two spellings: never respelled.
         _respell_fields(problem, model) if camel and error["type"] != "duplicate_field" else problem
         for error in errors
-        for problem in (_describe(error, document, model),)
+        for problem in (_describe(error, document, model, camel),)
     ]
     raise ManifestError(source, list(dict.fromkeys(problems)))
 
@@ -252,21 +252,22 @@ def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -
 # Turning pydantic's errors into lines a person can act on
 
 
-def _describe(error: Mapping[str, Any], document: Mapping[str, Any], model: type[BaseModel]) -> str:
+def _describe(error: Mapping[str, Any], document: Mapping[str, Any], model: type[BaseModel], camel: bool) -> str:
     loc: tuple[Any, ...] = tuple(error["loc"])
     if loc and loc[-1] == "[key]":  # pydantic's marker for a bad key (not value) in a mapping
-        return f"{_user_path(loc[:-1], document)}: keys here must be strings"
+        return f"{_user_path(loc[:-1], document, camel)}: keys here must be strings"
     if error["type"] == "invalid_key":  # a key that is no string, among a model's fields
-        return f"{_user_path(loc[:-1], document) or '(document)'}: keys here must be strings, not {loc[-1]!r}"
-    path = _user_path(loc, document)
+        path = _user_path(loc[:-1], document, camel) or "(document)"
+        return f"{path}: keys here must be strings, not {loc[-1]!r}"
+    path = _user_path(loc, document, camel)
     return f"{path or '(document)'}: {_message(error, loc, model)}"
 
 
-def _user_path(loc: Sequence[Any], document: Any) -> str:
+def _user_path(loc: Sequence[Any], document: Any, document_camel: bool) -> str:
     """The dotted path of ``loc``, spelled the way the user spelled each key. A key the user did
     not write (a missing field, or one a rule asks for) takes the style of the mapping it belongs
-    in, else of the whole manifest; top-level keys are camelCase (``apiVersion``)."""
-    document_camel = isinstance(document, Mapping) and _writes_camel_case(document)
+    in, else of the whole manifest (``document_camel``); top-level keys are camelCase
+    (``apiVersion``)."""
     parts: list[str] = []
     node: Any = document
     for position, element in enumerate(loc):

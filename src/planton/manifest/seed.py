@@ -52,6 +52,18 @@ def _key(name: str | None, kind: AttributeType | None) -> Attribute | None:
     return Attribute(name, kind) if name is not None and kind is not None else None
 
 
+def _flat_capacity(owner: FlatGlobalIndex | SeedSpec) -> GivenCapacity:
+    """A table's or global index's throughput settings: the same flat fields on both."""
+    return GivenCapacity(
+        owner.read_capacity_units,
+        owner.write_capacity_units,
+        owner.autoscaling,
+        owner.on_demand_throughput,
+        read_loc=("read_capacity_units",),
+        write_loc=("write_capacity_units",),
+    )
+
+
 def _sort_key_problems(partition: str, sort_name: str | None, sort_type: AttributeType | None) -> Problems:
     """Sort key name and type come together, and the sort key is not the partition key."""
     if (sort_name is None) != (sort_type is None):
@@ -87,14 +99,7 @@ class FlatGlobalIndex(ManifestModel):
         )
 
     def capacity(self) -> GivenCapacity:
-        return GivenCapacity(
-            self.read_capacity_units,
-            self.write_capacity_units,
-            self.autoscaling,
-            self.on_demand_throughput,
-            read_loc=("read_capacity_units",),
-            write_loc=("write_capacity_units",),
-        )
+        return _flat_capacity(self)
 
     def index(self, billing_mode: BillingMode) -> GlobalIndex:
         return global_index(
@@ -202,14 +207,7 @@ class SeedSpec(CommonSpec):
         return problems
 
     def capacity(self) -> GivenCapacity:
-        return GivenCapacity(
-            self.read_capacity_units,
-            self.write_capacity_units,
-            self.autoscaling,
-            self.on_demand_throughput,
-            read_loc=("read_capacity_units",),
-            write_loc=("write_capacity_units",),
-        )
+        return _flat_capacity(self)
 
     def global_index_entries(self) -> Sequence[FlatGlobalIndex]:
         return self.global_secondary_indexes
