@@ -86,6 +86,16 @@ def kms_key(endpoint: str, alias: str) -> str:
     return arn
 
 
+def _check_index(live: dict[str, Any], index: dict[str, Any]) -> None:
+    """A live index (DescribeTable's) has the keys and projection the manifest's index gives."""
+    live_keys = [{"attributeName": k["AttributeName"], "keyType": k["KeyType"]} for k in live["KeySchema"]]
+    assert _keys(live_keys) == _keys(index["keySchema"])
+    projection = live["Projection"]
+    assert (projection["ProjectionType"], sorted(projection.get("NonKeyAttributes", []))) == _projection(
+        index.get("projection")
+    )
+
+
 def check_table(client: Any, document: dict[str, Any], *, key_arn: str | None = None) -> dict[str, Any]:
     """Assert the live table is the one ``document`` describes; returns DescribeTable's Table."""
     spec, metadata = document["spec"], document["metadata"]
@@ -114,13 +124,7 @@ def check_table(client: Any, document: dict[str, Any], *, key_arn: str | None = 
     assert set(live_gsis) == {index["name"] for index in spec.get("globalSecondaryIndexes", [])}
     for index in spec.get("globalSecondaryIndexes", []):
         live = live_gsis[index["name"]]
-        assert _keys(
-            [{"attributeName": k["AttributeName"], "keyType": k["KeyType"]} for k in live["KeySchema"]]
-        ) == _keys(index["keySchema"])
-        assert (
-            live["Projection"]["ProjectionType"],
-            sorted(live["Projection"].get("NonKeyAttributes", [])),
-        ) == _projection(index.get("projection"))
+        _check_index(live, index)
         if billing == "PROVISIONED":
             given = index["provisionedThroughput"]
             live_throughput = live["ProvisionedThroughput"]
@@ -131,14 +135,7 @@ def check_table(client: Any, document: dict[str, Any], *, key_arn: str | None = 
     live_lsis = {index["IndexName"]: index for index in table.get("LocalSecondaryIndexes", [])}
     assert set(live_lsis) == {index["name"] for index in spec.get("localSecondaryIndexes", [])}
     for index in spec.get("localSecondaryIndexes", []):
-        live = live_lsis[index["name"]]
-        assert _keys(
-            [{"attributeName": k["AttributeName"], "keyType": k["KeyType"]} for k in live["KeySchema"]]
-        ) == _keys(index["keySchema"])
-        assert (
-            live["Projection"]["ProjectionType"],
-            sorted(live["Projection"].get("NonKeyAttributes", [])),
-        ) == _projection(index.get("projection"))
+        _check_index(live_lsis[index["name"]], index)
 
     stream = table.get("StreamSpecification", {"StreamEnabled": False})
     assert stream["StreamEnabled"] is bool(spec.get("streamEnabled", False))

@@ -657,6 +657,15 @@ def test_index_capacity_follows_the_billing_mode(dialect: str) -> None:
     )
 
 
+def _with_kms_key(dialect: str, key: str) -> tuple[dict[str, Any], str]:
+    """A manifest of ``dialect`` encrypted with ``key``, and the path of the key's field."""
+    if dialect == "flat":
+        return flat(kms_key_arn=key), "spec.kms_key_arn"
+    return current(
+        server_side_encryption={"enabled": True, "kms_key_arn": key}
+    ), "spec.server_side_encryption.kms_key_arn"
+
+
 @pytest.mark.parametrize("dialect", ["flat", "current"])
 @pytest.mark.parametrize(
     "key",
@@ -669,10 +678,7 @@ def test_index_capacity_follows_the_billing_mode(dialect: str) -> None:
     ],
 )
 def test_kms_key_forms_accepted(dialect: str, key: str) -> None:
-    if dialect == "flat":
-        document = flat(kms_key_arn=key)
-    else:
-        document = current(server_side_encryption={"enabled": True, "kms_key_arn": key})
+    document, _ = _with_kms_key(dialect, key)
     assert table_from_manifest(validate_document(document, SOURCE)).kms_key == key
 
 
@@ -688,11 +694,7 @@ def test_kms_key_forms_accepted(dialect: str, key: str) -> None:
     ],
 )
 def test_kms_key_forms_rejected(dialect: str, key: str) -> None:
-    if dialect == "flat":
-        document, path = flat(kms_key_arn=key), "spec.kms_key_arn"
-    else:
-        document = current(server_side_encryption={"enabled": True, "kms_key_arn": key})
-        path = "spec.server_side_encryption.kms_key_arn"
+    document, path = _with_kms_key(dialect, key)
     assert_problems(
         document,
         [
@@ -854,11 +856,7 @@ def test_a_field_given_twice_is_quoted_as_written() -> None:
 @pytest.mark.parametrize("dialect", ["flat", "current"])
 def test_a_kms_key_from_another_region_is_refused(dialect: str) -> None:
     key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    if dialect == "flat":
-        document, path = flat(kms_key_arn=key), "spec.kms_key_arn"
-    else:
-        document = current(server_side_encryption={"enabled": True, "kms_key_arn": key})
-        path = "spec.server_side_encryption.kms_key_arn"
+    document, path = _with_kms_key(dialect, key)
     assert_problems(
         document,
         [
