@@ -8,10 +8,12 @@ Types and single-field rules live on the fields; rules that span fields live in
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 import reprlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
@@ -21,11 +23,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     ValidationError,
     ValidationInfo,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from planton.table import (
     MAX_CAPACITY_UNITS,
@@ -190,11 +194,37 @@ def _one_of(enum: type[Enum]) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
-BillingModeField = Annotated[BillingMode, BeforeValidator(_parse_billing_mode)]
-AttributeTypeField = Annotated[AttributeType, BeforeValidator(_parse_attribute_type)]
+@dataclass(frozen=True)
+class _SpelledAs:
+    """JSON Schema only (``planton schema``): ``enum`` as every spelling in ``spellings`` (the
+    keys of the field's parser), so an editor offers and accepts each of them. The parser also
+    takes them in any letter case and with surrounding spaces; the schema lists them upper case
+    only. Validation never reads this."""
+
+    enum: type[Enum]
+    spellings: tuple[str, ...]
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # Inline rather than the enum's $defs entry: older pydantic (2.7) has not built that
+        # entry yet when this runs, so it cannot be changed in place.
+        return {
+            "description": inspect.cleandoc(self.enum.__doc__ or ""),
+            "enum": list(self.spellings),
+            "title": self.enum.__name__,
+            "type": "string",
+        }
+
+
+BillingModeField = Annotated[
+    BillingMode, BeforeValidator(_parse_billing_mode), _SpelledAs(BillingMode, tuple(_BILLING_MODE_SPELLINGS))
+]
+AttributeTypeField = Annotated[
+    AttributeType, BeforeValidator(_parse_attribute_type), _SpelledAs(AttributeType, tuple(_ATTRIBUTE_TYPE_SPELLINGS))
+]
 KeyTypeField = Annotated[
     KeyType,
     BeforeValidator(_enum_parser(_KEY_TYPE_SPELLINGS, "key_type", "{value} is not a key type; use HASH or RANGE")),
+    _SpelledAs(KeyType, tuple(_KEY_TYPE_SPELLINGS)),
 ]
 ProjectionTypeField = Annotated[
     ProjectionType,
@@ -203,6 +233,7 @@ ProjectionTypeField = Annotated[
             _PROJECTION_SPELLINGS, "projection", f"{{value}} is not a projection; use {_one_of(ProjectionType)}"
         )
     ),
+    _SpelledAs(ProjectionType, tuple(_PROJECTION_SPELLINGS)),
 ]
 StreamViewTypeField = Annotated[
     StreamViewType,
@@ -213,6 +244,7 @@ StreamViewTypeField = Annotated[
             f"{{value}} is not a stream view type; use {_one_of(StreamViewType)}",
         )
     ),
+    _SpelledAs(StreamViewType, tuple(_STREAM_VIEW_SPELLINGS)),
 ]
 TableClassField = Annotated[
     TableClass,
@@ -221,6 +253,7 @@ TableClassField = Annotated[
             _TABLE_CLASS_SPELLINGS, "table_class", f"{{value}} is not a table class; use {_one_of(TableClass)}"
         )
     ),
+    _SpelledAs(TableClass, tuple(_TABLE_CLASS_SPELLINGS)),
 ]
 
 
@@ -365,9 +398,24 @@ def _range(low: float | None, high: float | None) -> Callable[[Any], Any]:
     return check
 
 
+@dataclass(frozen=True)
+class _Bounded(AfterValidator):
+    """``bounded``'s validator, which also gives JSON Schema (``planton schema``) its range."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.update(
+            {key: bound for key, bound in (("minimum", self.low), ("maximum", self.high)) if bound is not None}
+        )
+        return json_schema
+
+
 def bounded(low: float | None, high: float | None = None) -> AfterValidator:
     """A number's range, as a soft check (see ``LENIENT``)."""
-    return AfterValidator(_soft(_range(low, high)))
+    return _Bounded(_soft(_range(low, high)), low, high)
 
 
 TableName = Annotated[str, AfterValidator(_soft(_dynamodb_name("DynamoDB table name")))]
