@@ -1,0 +1,207 @@
+"""A plan summary for people: as Rich text for the terminal, and as Markdown for a CI step
+summary (``$GITHUB_STEP_SUMMARY``). Renderers only: they return what to show and print nothing;
+the summary itself comes from ``planton.plan_summary``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from planton.plan_summary import AttributeChange, Marker, OutputChange, PlanCounts, PlanSummary, ResourceChange
+
+MAX_VALUE_CHARS = 80
+
+_SYMBOLS = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "forget": ".", "read": "<="}
+_STYLES = {"create": "green", "update": "yellow", "replace": "red", "delete": "red", "forget": "magenta"}
+_DOES = {
+    "create": "will be created",
+    "update": "will be updated in place",
+    "replace": "will be replaced",
+    "delete": "will be destroyed",
+    "forget": "will be forgotten (left in place, no longer managed)",
+    "read": "will be read during apply",
+}
+_DATA_LOSS = {
+    "delete": "deletes the table and every item in it",
+    "replace": "deletes the table and every item in it, then creates it again, empty",
+}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>~#])")
+
+
+def counts_line(counts: PlanCounts) -> str:
+    """terraform's ``Plan:`` line, naming the replacements hidden in its add and destroy counts."""
+    line = f"Plan: {counts.add} to add, {counts.change} to change, {counts.destroy} to destroy"
+    if counts.replace:
+        line += f" ({counts.replace} replacement{'s' if counts.replace > 1 else ''})"
+    return line + "."
+
+
+def compact(value: Any) -> str:
+    """A value on one short line: strings quoted, null as ``null``, lists and maps as compact
+    JSON, markers as their words; cut with an ellipsis past ``MAX_VALUE_CHARS``."""
+    text = _compact(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def rich_summary(summary: PlanSummary) -> RenderableType:
+    """The summary for a terminal: the counts, then each resource and its changed attributes."""
+    if not summary.has_changes:
+        return Text("No changes.", style="bold")
+    parts: list[RenderableType] = [Text(counts_line(summary.counts), style="bold")]
+    for resource in summary.resources:
+        parts += [Text(), *_rich_resource(resource)]
+    if summary.outputs:
+        outputs = _grid()
+        for output in summary.outputs:
+            outputs.add_row(
+                Text.assemble((_SYMBOLS[output.action], _STYLES.get(output.action, "")), " ", (output.name, "bold")),
+                Text(_output_words(output)),
+            )
+        parts += [Text(), Text("Changes to outputs:", style="bold"), _indented(outputs, 2)]
+    return Group(*parts)
+
+
+def markdown_summary(summary: PlanSummary, *, title: str) -> str:
+    """The summary as GitHub-flavoured Markdown: a heading, the counts, and a table of changes."""
+    lines = [f"## {_text(title)}", ""]
+    if not summary.has_changes:
+        return "\n".join([*lines, "No changes.", ""])
+    lines += [counts_line(summary.counts), ""]
+    if summary.resources:
+        lines += ["| Action | Resource | Changes |", "| --- | --- | --- |"]
+        for resource in summary.resources:
+            cells = [resource.action, _code(resource.address), "<br>".join(_markdown_changes(resource))]
+            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+        lines.append("")
+    if summary.outputs:
+        lines += ["**Changes to outputs**", "", "| Output | Change |", "| --- | --- |"]
+        for output in summary.outputs:
+            lines.append(f"| {_cell(_code(output.name))} | {_cell(_output_words(output, markdown=True))} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _rich_resource(resource: ResourceChange) -> list[RenderableType]:
+    style = _STYLES.get(resource.action, "")
+    head = Text.assemble(
+        (f"{_SYMBOLS[resource.action]:>3} ", f"bold {style}"),
+        (resource.address, "bold"),
+        " ",
+        _DOES[resource.action],
+    )
+    if resource.reason:
+        head.append(f" ({resource.reason})", style="dim")
+    parts: list[RenderableType] = [head]
+    if resource.data_loss:
+        loss = Text.assemble(("DATA LOSS", "bold red"), (f": {_DATA_LOSS[resource.action]}", "red"))
+        parts.append(_indented(loss, 4))
+    if resource.attributes:
+        attributes = _grid()
+        for attribute in resource.attributes:
+            change = Text(_attribute_words(resource.action, attribute))
+            if attribute.forces_replacement:
+                change.append("  forces replacement", style="bold red")
+            attributes.add_row(Text(attribute.path), change)
+        parts.append(_indented(attributes, 6))
+    return parts
+
+
+def _grid() -> Table:
+    """Two aligned columns, a name and its change; only the change wraps."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def _indented(renderable: RenderableType, spaces: int) -> Padding:
+    return Padding(renderable, (0, 0, 0, spaces), expand=False)
+
+
+def _markdown_changes(resource: ResourceChange) -> list[str]:
+    lines = []
+    if resource.reason:
+        lines.append(f"*{_text(resource.reason)}*")
+    if resource.data_loss:
+        lines.append(f"**DATA LOSS**: {_DATA_LOSS[resource.action]}")
+    for attribute in resource.attributes:
+        line = f"{_code(attribute.path)}{_attribute_words(resource.action, attribute, markdown=True)}"
+        if attribute.forces_replacement:
+            line += " (forces replacement)"
+        lines.append(line)
+    return lines
+
+
+def _attribute_words(action: str, attribute: AttributeChange, *, markdown: bool = False) -> str:
+    """``= value`` for a create; ``added``/``removed`` for a named object; else ``before -> after``."""
+    shown = _code if markdown else _same
+    separator = ": " if markdown else ""
+    before, after = attribute.before, attribute.after
+    if action == "create":
+        return f" = {shown(compact(after))}" if markdown else f"= {compact(after)}"
+    if before is None and isinstance(after, Mapping):
+        return f"{separator}added {shown(compact(_without_own_name(attribute.path, after)))}"
+    if after is None and isinstance(before, Mapping):
+        return f"{separator}removed {shown(compact(_without_own_name(attribute.path, before)))}"
+    return f"{separator}{shown(compact(before))} -> {shown(compact(after))}"
+
+
+def _output_words(output: OutputChange, *, markdown: bool = False) -> str:
+    shown = _code if markdown else _same
+    if output.action == "create":
+        return f"= {shown(compact(output.after))}"
+    if output.action == "delete":
+        return f"removed (was {shown(compact(output.before))})"
+    return f"{shown(compact(output.before))} -> {shown(compact(output.after))}"
+
+
+def _without_own_name(path: str, value: Mapping[str, Any]) -> Mapping[str, Any]:
+    # The path already names a named object (`global_secondary_index[by-status]`).
+    if isinstance(value.get("name"), str) and path.endswith(f"[{value['name']}]"):
+        return {key: item for key, item in value.items() if key != "name"}
+    return value
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, Marker):
+        return value.value
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{_json(str(key))}:{_compact(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_compact(item) for item in value) + "]"
+    if value is None or isinstance(value, bool | int | float | str):
+        return _json(value)
+    return _json(str(value))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def _code(text: str) -> str:
+    """Markdown inline code that holds any text on one line (a longer fence around backticks)."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def _text(text: str) -> str:
+    """Plain words for Markdown: its special characters escaped, on one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+
+
+def _cell(text: str) -> str:
+    # A pipe ends a table cell even inside inline code; escaped, GitHub shows it as a pipe.
+    return text.replace("|", "\\|")
