@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -39,13 +40,17 @@ class Cli:
         timeout: float = 300,
         input_text: str | None = None,
         wrapper: Sequence[str] = (),
+        terminal_input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the console script; stdin is empty unless ``input_text`` is given. ``wrapper``
-        goes before it (``setpriv ...``, ``unshare ...``)."""
+        """Run the console script; stdin is empty unless ``input_text`` is given (a pipe) or
+        ``terminal_input`` (typed at a terminal: stdin is a pseudo-terminal, so planton may ask).
+        ``wrapper`` goes before it (``setpriv ...``, ``unshare ...``)."""
         executable = BIN_DIR / script
         assert executable.exists(), f"{executable} is not installed; pip install the project first"
         argv = [*wrapper, str(executable), *args]
         self.calls.append(argv)
+        if terminal_input is not None:
+            return _run_at_a_terminal(argv, self.cwd, self.env, terminal_input, timeout)
         stdin: dict[str, Any] = {"input": input_text} if input_text is not None else {"stdin": subprocess.DEVNULL}
         return subprocess.run(
             argv,
@@ -61,6 +66,22 @@ class Cli:
         result = self.run(*args, script=script)
         assert result.returncode == 0, f"{args} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
         return result
+
+
+def _run_at_a_terminal(
+    argv: list[str], cwd: Path, env: dict[str, str], typed: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``argv`` with a pseudo-terminal for stdin, ``typed`` waiting in it; stdout and stderr
+    captured (so no spinner: those are not terminals)."""
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, typed.encode())
+        return subprocess.run(
+            argv, cwd=cwd, env=env, stdin=terminal, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from planton.errors import EnvironmentNotReady
 from planton.region import LOCAL_DEFAULT_REGION
+from planton.stack_input import ProviderConfigInput
 
 # Dummy keys for the local emulator: real credentials are never sent to it.
 LOCAL_ACCESS_KEY_ID = "planton-local"
@@ -58,6 +59,8 @@ class AwsProviderConfig:
     """Credentials and region for the aws provider. ``repr`` never shows a secret."""
 
     region: str | None = None
+    # The account the credentials must belong to (the provider's allowed_account_ids).
+    account_id: str | None = None
     access_key_id: str | None = field(default=None, repr=False)
     secret_access_key: str | None = field(default=None, repr=False)
     session_token: str | None = field(default=None, repr=False)
@@ -70,7 +73,7 @@ class AwsProviderConfig:
     def __repr__(self) -> str:
         shown = "set" if self.access_key_id else "unset"
         return (
-            f"AwsProviderConfig(region={self.region!r}, profile={self.profile!r}, "
+            f"AwsProviderConfig(region={self.region!r}, account_id={self.account_id!r}, profile={self.profile!r}, "
             f"access_key={shown}, endpoint_url={self.endpoint_url!r}, service_endpoints={self.service_endpoints!r})"
         )
 
@@ -110,6 +113,31 @@ def provider_config_from_environment(environ: Mapping[str, str]) -> AwsProviderC
             )
         ),
     )
+
+
+def merge_provider_config(given: ProviderConfigInput | None, environment: AwsProviderConfig) -> AwsProviderConfig:
+    """The provider config of a file (``--aws-provider-config`` or a stack input's
+    ``provider_config``) over the environment's. Keys come as one set: when the file has them,
+    none of the environment's keys, token or profile mix in (a stale AWS_SESSION_TOKEN would
+    otherwise be sent with the file's keys). The region and account id are taken one by one;
+    endpoint overrides always come from the environment."""
+    if given is None:
+        return environment
+    config = given.config
+    merged = replace(
+        environment,
+        region=config.region or environment.region,
+        account_id=config.account_id or environment.account_id,
+    )
+    if config.access_key_id:
+        merged = replace(
+            merged,
+            access_key_id=config.access_key_id,
+            secret_access_key=config.secret_access_key,
+            session_token=config.session_token,
+            profile=None,
+        )
+    return merged
 
 
 def local_provider_config(endpoint_url: str, region: str | None) -> AwsProviderConfig:

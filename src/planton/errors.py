@@ -83,14 +83,15 @@ class ManifestError(PlantonError):
 
     exit_code = EXIT_BAD_MANIFEST
 
-    def __init__(self, source: str, problems: Sequence[str]) -> None:
+    def __init__(self, source: str, problems: Sequence[str], *, what: str = "AwsDynamodb manifest") -> None:
         self.source = source
         self.problems = list(problems)
+        self.what = what
         super().__init__("\n".join(self.problems))
 
     def lines(self) -> list[str]:
         """A header naming the file, then one ``dotted.path: message`` line per problem."""
-        return [f"{self.source} is not a valid AwsDynamodb manifest:", *self.problems]
+        return [f"{self.source} is not a valid {self.what}:", *self.problems]
 
 
 class UsageError(PlantonError):
@@ -122,6 +123,10 @@ class ApplyNotApproved(PlantonError):
     """The question was answered with anything but ``yes`` (or stdin ended)."""
 
     exit_code = EXIT_TERRAFORM_FAILED
+
+
+class PlanUnreadable(PlantonError):
+    """terraform's plan JSON is not what planton can judge; nothing is applied."""
 
 
 class Interrupted(BaseException):

@@ -1,15 +1,24 @@
 """One tofu/terraform command for one manifest, start to finish.
 
-The data flows one way: manifest file -> model -> table definition -> variables + stack input
--> workspace -> runner. Everything that can fail for a user's reason (manifest, region, binary,
-credentials, mirror) is checked before anything is written or started.
+The data flows one way: manifest (or stack input) -> model -> table definition -> variables +
+provider config -> workspace -> runner -> plan JSON -> decision -> apply of exactly that plan.
+Everything that can fail for a user's reason (manifest, region, binary, credentials, mirror, a
+plan file) is checked before anything is written or started.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from planton import emulator
 from planton.credentials import (
@@ -17,6 +26,7 @@ from planton.credentials import (
     StackInput,
     aws_environment,
     local_provider_config,
+    merge_provider_config,
     provider_config_from_environment,
     require_credentials,
 )
@@ -28,20 +38,23 @@ from planton.errors import (
     ApplyNotApproved,
     ChangeRefused,
     Interrupted,
-    ManifestError,
+    PlantonError,
     UnmanagedTable,
     UsageError,
 )
-from planton.manifest import load_manifest
+from planton.guards import forced_replacement, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS
 from planton.manifest.normalise import table_from_manifest
 from planton.paths import expand_path
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, TableRef, decide, read_plan
+from planton.plan_summary import PlanSummary
 from planton.region import resolve_region
 from planton.render import render_variables, variables_json
-from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
+from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, find_binary, run
+from planton.settings import Given, LockTimeout, parse_lock_timeout
+from planton.source import LoadedInput, ManifestSource, load_input
 from planton.state import RecordedTable, recorded_table
-from planton.table import BillingMode, OnDemandThroughput, TableDefinition
+from planton.table import TableDefinition
 from planton.workspace import (
     PLAN_FILE,
     Workspace,
@@ -57,12 +70,14 @@ from planton.workspace import (
 Notify = Callable[[str], None]
 
 PIPE_TIMEOUT_ENV = "PLANTON_PIPE_TIMEOUT"
-PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
 _MAX_PIPE_TIMEOUT = 3600.0
 
 # Commands that talk to AWS and therefore need credentials (init only installs providers).
 _NEEDS_CREDENTIALS = frozenset({"plan", "apply", "destroy", "refresh", "import"})
+# Every `planton tofu` command, in the order `--help` lists them.
 TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "import")
+# The commands that ask before they change anything (unless --auto-approve or a plan file).
+APPROVABLE_COMMANDS = frozenset({"apply", "destroy"})
 
 
 @dataclass(frozen=True)
@@ -70,21 +85,32 @@ class TofuRequest:
     """A ``planton tofu <command>`` as the user asked for it."""
 
     command: str
-    manifest_path: Path
+    source: ManifestSource
     local: bool = False
-    binary: str | None = None
-    plugin_mirror: Path | None = None
-    work_dir: Path | None = None
+    binary: Given[str] | None = None
+    plugin_mirror: Given[Path] | None = None
+    work_dir: Given[Path] | None = None
+    lock_timeout: Given[str] | None = None
     auto_approve: bool = False
     allow_replace: bool = False
     detailed_exitcode: bool = False
     colour: bool = True
+    # plan --out FILE: keep the plan for `apply FILE`; plan --destroy: a plan that deletes.
+    plan_out: Path | None = None
+    destroy: bool = False
+    # apply FILE: apply exactly this saved plan.
+    plan_file: Path | None = None
+    # Machine output: terraform's text goes to stderr, stdout is left for planton's document.
+    machine_output: bool = False
+    # False without a terminal to ask at (or in CI): a command that would ask fails at once.
+    can_prompt: bool = True
 
 
 @dataclass(frozen=True)
 class PreparedRun:
     """Everything decided before anything is written or run."""
 
+    loaded: LoadedInput
     stack_input: StackInput
     table: TableDefinition
     region: str
@@ -92,11 +118,9 @@ class PreparedRun:
     binary: Path
     plugin_dir: Path | None
     variables: str
-
-
-def validate_manifest(path: Path, environ: Mapping[str, str]) -> TableDefinition:
-    """Load and validate a manifest; pure Python, no terraform, nothing written."""
-    return table_from_manifest(load_manifest(path, wait_seconds=pipe_timeout(environ)).model)
+    lock_timeout: LockTimeout | None = None
+    plan_out: Path | None = None
+    plan_file: Path | None = None
 
 
 def pipe_timeout(environ: Mapping[str, str]) -> float:
@@ -116,23 +140,66 @@ def pipe_timeout(environ: Mapping[str, str]) -> float:
     return seconds
 
 
+@dataclass(frozen=True)
+class Validated:
+    """A manifest that passed validation, and what to tell the user about its inputs."""
+
+    loaded: LoadedInput
+    table: TableDefinition
+
+
+def validate_manifest(source: ManifestSource, environ: Mapping[str, str]) -> Validated:
+    """Load and validate a manifest (with its stack input and ``--set`` overrides); pure Python,
+    no terraform, nothing written."""
+    loaded = load_input(source, wait_seconds=pipe_timeout(environ))
+    return Validated(loaded, table_from_manifest(loaded.manifest.model))
+
+
+def render_manifest(source: ManifestSource, environ: Mapping[str, str], *, local: bool = False) -> str:
+    """The variables file terraform would get for the manifest (``planton render``): the
+    region resolved as a tofu command resolves it; nothing written, nothing run."""
+    validated = validate_manifest(source, environ)
+    config = merge_provider_config(validated.loaded.provider_config, provider_config_from_environment(environ))
+    region = resolve_region(validated.table.aws_region, config.region, local=local)
+    return _variables(validated.table, region, None if local else config.account_id)
+
+
+def _variables(table: TableDefinition, region: str, account_id: str | None) -> str:
+    variables = render_variables(table, region)
+    if account_id:
+        # The provider refuses credentials of any other account (allowed_account_ids).
+        variables["allowed_account_ids"] = [account_id]
+    return variables_json(variables)
+
+
 def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> PreparedRun:
     """Check everything and decide every path and value, without side effects except starting
     the local emulator when ``--local`` asks for it (after all other checks passed)."""
-    loaded = load_manifest(request.manifest_path, wait_seconds=pipe_timeout(environ))
-    table = table_from_manifest(loaded.model)
-    work_dir = resolve_work_dir(request.manifest_path, request.work_dir, environ, manifest_is_file=loaded.regular_file)
+    loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
+    manifest = loaded.manifest
+    table = table_from_manifest(manifest.model)
+    work_dir = resolve_work_dir(manifest.path, request.work_dir, environ, manifest_is_file=manifest.regular_file)
     binary = find_binary(request.binary, environ)
     plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
+    lock_timeout = parse_lock_timeout(request.lock_timeout)
+    plan_out = _plan_out(request.plan_out, environ)
+    plan_file = _plan_file(request.plan_file, environ)
+    for warning in loaded.warnings:
+        notify(f"warning: {warning}")
 
-    environment_config = provider_config_from_environment(environ)
+    environment_config = merge_provider_config(loaded.provider_config, provider_config_from_environment(environ))
     if not request.local and request.command in _NEEDS_CREDENTIALS:
         require_credentials(environment_config, environ, home)
     region = resolve_region(table.aws_region, environment_config.region, local=request.local)
-    variables = variables_json(render_variables(table, region))
+    if table.aws_region and environment_config.region and environment_config.region != table.aws_region:
+        notify(
+            f"the manifest's region {table.aws_region} is used, not the provider config's {environment_config.region}"
+        )
 
     config: AwsProviderConfig
     if request.local:
+        if loaded.provider_config is not None:
+            notify("--local: the provider config's credentials and account are not used; the emulator gets dummy ones")
         running, started = emulator.ensure_running(emulator.state_dir(environ))
         verb = "started" if started else "using"
         notify(f"{verb} the local emulator at {running.endpoint_url} (stop it with: planton local stop)")
@@ -143,14 +210,46 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     label = target_label(local=request.local, endpoints=config.endpoints)
     workspace = Workspace(work_dir / label / workspace_key(table.identity))
     return PreparedRun(
-        stack_input=StackInput(target=loaded.document, provider_config=config),
+        loaded=loaded,
+        stack_input=StackInput(target=manifest.document, provider_config=config),
         table=table,
         region=region,
         workspace=workspace,
         binary=binary,
         plugin_dir=plugin_dir,
-        variables=variables,
+        variables=_variables(table, region, config.account_id),
+        lock_timeout=lock_timeout,
+        plan_out=plan_out,
+        plan_file=plan_file,
     )
+
+
+def _plan_out(requested: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """``plan --out FILE``, made absolute; its directory must exist (nothing is created)."""
+    if requested is None:
+        return None
+    path = expand_path(requested, "--out", environ)
+    if path.is_dir():
+        raise UsageError(f"--out: {path} is a directory; name the plan file to write, such as {path / 'table.tfplan'}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--out: {path.parent} is not a directory; create it first, or save the plan elsewhere")
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"--out: {path.parent} is not writable; save the plan elsewhere")
+    return path
+
+
+def _plan_file(requested: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """``apply FILE``: a saved plan that exists and is a regular file."""
+    if requested is None:
+        return None
+    path = expand_path(requested, "PLAN_FILE", environ)
+    if not path.is_file():
+        what = "does not exist" if not path.exists() else "is not a file"
+        raise UsageError(
+            f"PLAN_FILE: {path} {what}; save one with `planton tofu plan --out FILE`, or leave it out to plan "
+            "and apply in one go"
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -164,15 +263,46 @@ class TofuOutcome:
     # False when the command stopped after an intermediate step (an apply's plan, untaint or
     # old-table destroy) because of a signal, even if that step itself finished.
     finished: bool = True
+    # The plan that was shown (plan, apply, destroy), and what planton warned about it.
+    summary: PlanSummary | None = None
+    warnings: tuple[str, ...] = ()
+    # The module's outputs, by name: after a successful apply, and for `output`.
+    outputs: Mapping[str, Any] | None = None
+    # Where `plan --out` saved the plan.
+    plan_saved: Path | None = None
+    workspace: Path | None = None
+
+
+def _no_step(_label: str) -> AbstractContextManager[Echo | None]:
+    return contextlib.nullcontext()
+
+
+def _no_plan(_summary: PlanSummary, *, destroy: bool) -> None:
+    del destroy
 
 
 @dataclass(frozen=True)
 class Ui:
-    """How the core speaks to the person running it, whatever the front end."""
+    """How the core speaks to the person running it, whatever the front end.
+
+    ``step`` wraps each long terraform run (a spinner with the elapsed time, at a terminal);
+    what it yields, when not None, receives terraform's output line by line. ``show_plan``
+    shows a plan's summary before anything is asked or applied.
+    """
 
     notify: Notify
     warn: Callable[[Sequence[str]], None]
     confirm: Callable[[], bool]
+    step: Callable[[str], AbstractContextManager[Echo | None]] = _no_step
+    show_plan: Callable[..., None] = _no_plan
+
+
+@dataclass(frozen=True)
+class JudgedPlan:
+    """A saved plan, read back with ``show -json``: planton's decision and its summary."""
+
+    decision: Decision
+    summary: PlanSummary
 
 
 class _Session:
@@ -187,6 +317,7 @@ class _Session:
         # What the state held before this command ran anything (read under the lock).
         self.recorded: RecordedTable | None = None
         self.forced_replacement: str | None = None
+        self.warnings: list[str] = []
 
     def invoke(
         self,
@@ -198,36 +329,82 @@ class _Session:
         auto_approve: bool = False,
         detailed_exitcode: bool = False,
     ) -> RunResult:
+        lock_timeout = self.prepared.lock_timeout
         options = CommandOptions(
             auto_approve=auto_approve,
             colour=self.request.colour,
             plugin_dir=self.prepared.plugin_dir,
             detailed_exitcode=detailed_exitcode,
+            lock_timeout=lock_timeout.text if lock_timeout else None,
             extra=extra,
         )
         invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
-        return run(invocation, capture=capture, stdout_to_stderr=stdout_to_stderr, watch_stderr=watch_stderr)
+        to_stderr = stdout_to_stderr or self.request.machine_output
+        if capture:  # show -json and output -json: quick, and their stdout is data
+            return run(invocation, capture=True, watch_stderr=watch_stderr)
+        with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
+            return run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch_stderr, echo=echo)
 
-    def plan_to_file(self, *, detailed_exitcode: bool = False) -> RunResult:
+    def plan_to_file(self, *, detailed_exitcode: bool = False, destroy: bool = False) -> RunResult:
         # Changes the aws provider ignores (it plans nothing) although DynamoDB cannot make them
         # in place: planton asks for the replacement they need, and the guard judges it.
-        replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement else ()
-        return self.invoke("plan", f"-out={PLAN_FILE}", *replace_table, detailed_exitcode=detailed_exitcode)
+        replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement and not destroy else ()
+        mode = ("-destroy",) if destroy else ()
+        return self.invoke("plan", f"-out={PLAN_FILE}", *mode, *replace_table, detailed_exitcode=detailed_exitcode)
 
-    def read_saved_plan(self) -> Decision:
-        """``show -json`` of the saved plan, judged."""
-        shown = self.invoke("show", PLAN_FILE, capture=True)
+    def read_plan_file(self, plan: str | Path = PLAN_FILE) -> JudgedPlan:
+        """``show -json`` of a saved plan, judged."""
+        shown = self.invoke("show", str(plan), capture=True)
         if shown.interrupted_by is not None:
             raise Interrupted(shown.interrupted_by)
         if shown.returncode != 0:
-            raise PlanUnreadable(f"terraform show -json {PLAN_FILE} failed; nothing was applied")
-        return decide(read_plan(shown.stdout), self.recorded, self.forced_replacement)
+            raise PlanUnreadable(f"terraform show -json {plan} failed; nothing was applied")
+        report = read_plan(shown.stdout)
+        return JudgedPlan(decide(report, self.recorded, self.forced_replacement), report.summary)
+
+    def show(self, judged: JudgedPlan, *, destroy: bool = False) -> None:
+        """The plan's summary, then planton's notes about it."""
+        self.ui.show_plan(judged.summary, destroy=destroy)
+        for note in judged.decision.notes:
+            self.ui.notify(note)
+
+    def warn(self, lines: Sequence[str]) -> None:
+        self.warnings.extend(lines)
+        self.ui.warn(lines)
+
+    def outputs(self) -> Mapping[str, Any] | None:
+        """The module's outputs, by name (``output -json``), or None when terraform cannot say."""
+        shown = self.invoke("output", capture=True)
+        if shown.returncode != 0 or shown.interrupted_by is not None:
+            return None
+        try:
+            document = json.loads(shown.stdout or "{}")
+        except ValueError:
+            return None
+        if not isinstance(document, Mapping):
+            return None
+        return {
+            str(name): entry.get("value")
+            for name, entry in document.items()
+            if isinstance(entry, Mapping) and "value" in entry
+        }
+
+    def outcome(self, command: str, result: RunResult, notes: tuple[str, ...] = (), **fields: Any) -> TofuOutcome:
+        return TofuOutcome(
+            command,
+            result,
+            notes,
+            warnings=tuple(self.warnings),
+            workspace=self.workspace.root,
+            **fields,
+        )
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
     """Run ``request.command`` for the manifest; init first when the workspace needs it."""
     if request.command not in TOFU_COMMANDS:
         raise ValueError(f"unknown tofu command {request.command!r}")
+    _refuse_a_question_nobody_can_answer(request)
     notify = ui.notify
     prepared = prepare(request, environ, home, notify)
     base, warnings = base_environment(environ)
@@ -242,11 +419,13 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     notify(f"workspace {workspace.root}")
     notify(f"state {workspace.state_path}")
 
-    with workspace.locked():
+    timeout = prepared.lock_timeout.seconds if prepared.lock_timeout else 0.0
+    with workspace.locked(timeout):
         recorded = _recorded_with_region(workspace, recorded_table(workspace.state_path))
-        if request.command in ("plan", "apply"):
-            _refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, request.manifest_path)
-        lifted = _lift_dropped_caps(recorded, prepared.table)
+        source = str(prepared.loaded.manifest.path)
+        if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
+            refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
+        lifted = lift_dropped_caps(recorded, prepared.table)
         if lifted is not prepared.table:
             prepared = replace(
                 prepared, table=lifted, variables=variables_json(render_variables(lifted, prepared.region))
@@ -258,94 +437,143 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         if request.command == "init" or workspace.needs_init(fingerprint):
             if request.command != "init":
                 notify(f"initialising the workspace ({prepared.binary.name} init)")
-            # An automatic init must not mix its text into the command's stdout (output's JSON).
+            # An automatic init must not mix its text into the command's stdout (output's data).
             result = session.invoke("init", stdout_to_stderr=request.command != "init")
             if result.exit_code != 0 or result.interrupted_by is not None:
-                return TofuOutcome("init", result, _interruption_notes(session, "init", result))
+                return session.outcome("init", result, _interruption_notes(session, "init", result))
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
-                return TofuOutcome("init", result)
+                return session.outcome("init", result)
         session.recorded = recorded
-        session.forced_replacement = _forced_replacement(session.recorded, prepared.table)
-        if request.command in ("refresh", "destroy"):
+        session.forced_replacement = forced_replacement(session.recorded, prepared.table)
+        if request.command in ("refresh", "destroy") or (request.command == "plan" and request.destroy):
             _refuse_another_table(session)
         if request.command == "apply":
-            return _apply(session)
+            return _apply_saved(session) if prepared.plan_file is not None else _apply(session)
         if request.command == "plan":
             return _plan(session)
         if request.command == "import":
             return _import(session)
         if request.command == "destroy":
             return _destroy(session)
-        result = session.invoke(request.command, capture=request.command == "output", auto_approve=request.auto_approve)
-        return TofuOutcome(request.command, result, _interruption_notes(session, request.command, result))
+        if request.command == "output":
+            return _output(session)
+        result = session.invoke(request.command)
+        return session.outcome(request.command, result, _interruption_notes(session, request.command, result))
+
+
+def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:
+    """Without a terminal (or in CI) nobody can answer "apply?": fail at once, before anything
+    is read, written or run, rather than plan and then stop."""
+    if request.command not in APPROVABLE_COMMANDS or request.can_prompt:
+        return
+    if request.auto_approve or request.plan_file is not None:
+        return
+    way = (
+        "add --auto-approve, or apply a reviewed plan: `planton tofu plan --out FILE`, then `planton tofu apply FILE`"
+        if request.command == "apply"
+        else "add --auto-approve"
+    )
+    raise UsageError(
+        f"{request.command} asks for confirmation, and there is no terminal to ask at (stdin is not a terminal, "
+        f"or CI is set); nothing was run. {way[0].upper()}{way[1:]}"
+    )
+
+
+def _output(session: _Session) -> TofuOutcome:
+    outputs = session.outputs()
+    if outputs is None:
+        # Run it again in the open, so that terraform's own error is shown.
+        result = session.invoke("output", stdout_to_stderr=True)
+        code = result.returncode or EXIT_TERRAFORM_FAILED
+        return session.outcome(
+            "output", replace(result, returncode=code), _interruption_notes(session, "output", result)
+        )
+    return session.outcome("output", RunResult(EXIT_OK), outputs=outputs)
 
 
 def _plan(session: _Session) -> TofuOutcome:
-    """terraform's plan, then planton's warning when applying it would lose a table."""
-    workspace = session.workspace
+    """terraform's plan, its summary, and planton's warning when applying it would lose a
+    table; with ``--out`` the plan is kept for ``apply FILE``."""
+    request, workspace, prepared = session.request, session.workspace, session.prepared
+    destroy = request.destroy
+    saved: Path | None = None
     try:
-        result = session.plan_to_file(detailed_exitcode=session.request.detailed_exitcode)
+        result = session.plan_to_file(detailed_exitcode=request.detailed_exitcode, destroy=destroy)
         if result.interrupted_by is not None or result.returncode not in (EXIT_OK, DETAILED_CHANGES):
-            return TofuOutcome("plan", result, _interruption_notes(session, "plan", result))
-        decision = session.read_saved_plan()
+            return session.outcome("plan", result, _interruption_notes(session, "plan", result))
+        judged = session.read_plan_file()
+        if prepared.plan_out is not None:
+            saved = _save_plan(workspace, prepared.plan_out, destroy=destroy)
     finally:
         workspace.discard_plan()
-    for note in decision.notes:
-        session.ui.notify(note)
-    if decision.moved_from is not None and result.returncode == EXIT_OK and session.request.detailed_exitcode:
+    decision = judged.decision
+    session.show(judged, destroy=destroy)
+    if decision.moved_from is not None and result.returncode == EXIT_OK and request.detailed_exitcode:
         # terraform saw nothing to do in the new region, but applying would delete the old table.
         result = replace(result, returncode=DETAILED_CHANGES)
-    if decision.blocked:
-        session.ui.warn([*decision.blocked, "`planton tofu apply` refuses this, whatever the answer"])
+    if destroy:
+        pass  # the summary shows the deletion for what it is; destroying is what was asked for
+    elif decision.blocked:
+        session.warn([*decision.blocked, "`planton tofu apply` refuses this, whatever the answer"])
     elif decision.dangerous:
-        ours = decision.tainted_only and workspace.interrupted_apply() == session.prepared.table.table_name
+        ours = decision.tainted_only and workspace.interrupted_apply() == prepared.table.table_name
         if ours:
             session.ui.notify(
                 "the taint was left by planton's own interrupted apply: `planton tofu apply` keeps the table "
                 "(untaints it) instead of replacing it"
             )
         else:
-            session.ui.warn(
+            session.warn(
                 [
                     *decision.dangers,
-                    "`planton tofu apply` asks before doing this; under --auto-approve it refuses unless "
-                    "--allow-replace is given",
+                    "`planton tofu apply` asks before doing this; under --auto-approve (or applying a saved plan) "
+                    "it refuses unless --allow-replace is given",
                 ]
             )
-    return TofuOutcome("plan", result, _interruption_notes(session, "plan", result))
+    if saved is not None:
+        session.ui.notify(
+            f"saved the plan to {saved}; apply exactly it with: planton tofu apply {session.prepared.loaded.again} "
+            f"{saved}"
+        )
+    return session.outcome(
+        "plan", result, _interruption_notes(session, "plan", result), summary=judged.summary, plan_saved=saved
+    )
+
+
+def _save_plan(workspace: Workspace, target: Path, *, destroy: bool) -> Path:
+    """Copy the workspace's plan to ``target`` (private: a plan holds the variables in clear
+    text) and record it, so that only this workspace applies it."""
+    digest = hashlib.sha256(workspace.plan_path.read_bytes()).hexdigest()
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        os.close(handle)
+        shutil.copyfile(workspace.plan_path, temporary)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        raise UsageError(f"--out: cannot write {target}: {err.strerror or err}") from None
+    workspace.record_saved_plan(digest, destroy=destroy)
+    return target
 
 
 def _apply(session: _Session) -> TofuOutcome:
     """Plan to a file, judge it, ask (or refuse), then apply exactly that plan."""
     request, workspace, ui = session.request, session.workspace, session.ui
-    table = session.prepared.table
     try:
         planned = _plan_for_apply(session)
         if isinstance(planned, TofuOutcome):
             return planned
-        decision = planned
+        judged = planned
+        decision = judged.decision
+        session.show(judged)
         if not decision.changes:
             ui.notify("no changes: the table matches the manifest; nothing to apply")
-            return TofuOutcome("plan", RunResult(EXIT_OK))
-        for note in decision.notes:
-            ui.notify(note)
+            return session.outcome("plan", RunResult(EXIT_OK), summary=judged.summary, outputs=session.outputs())
         if decision.blocked:
             raise UnmanagedTable("\n".join(decision.blocked))
-        recorded = session.recorded
-        if decision.dangerous and recorded is not None and recorded.deletion_protection:
-            # AWS would refuse the deletion half-way; say so before anything runs.
-            raise ChangeRefused(
-                "\n".join(
-                    [
-                        f"table {recorded.name} has deletion protection on, and this plan deletes it:",
-                        *decision.dangers,
-                        "nothing was changed. To go ahead, first turn protection off in the manifest "
-                        "(spec.deletionProtectionEnabled / deletion_protection_enabled: false) and apply that "
-                        "alone, then apply the change",
-                    ]
-                )
-            )
+        _refuse_deleting_a_protected_table(session, decision)
         if decision.dangerous:
             if request.auto_approve and not request.allow_replace:
                 raise ChangeRefused(
@@ -358,7 +586,7 @@ def _apply(session: _Session) -> TofuOutcome:
                         ]
                     )
                 )
-            ui.warn(decision.dangers)
+            session.warn(decision.dangers)
         if not request.auto_approve and not ui.confirm():
             raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
         agreed_loss = decision.dangerous  # what the user agreed to may have run by the time apply fails
@@ -366,11 +594,25 @@ def _apply(session: _Session) -> TofuOutcome:
             moved = _destroy_left_behind(session, decision.moved_from)
             if isinstance(moved, TofuOutcome):
                 return moved
-            decision = moved
+            decision = moved.decision
         creates = decision.creates_table
         result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
     finally:
         workspace.discard_plan()
+    _after_apply(session, result, creates=creates, agreed_loss=agreed_loss)
+    outputs = session.outputs() if result.returncode == EXIT_OK else None
+    return session.outcome(
+        "apply",
+        result,
+        _interruption_notes(session, "apply", result, creating=creates),
+        summary=judged.summary,
+        outputs=outputs,
+    )
+
+
+def _after_apply(session: _Session, result: RunResult, *, creates: bool, agreed_loss: bool) -> None:
+    """What an apply's end tells planton to remember, or to refuse to go on with."""
+    workspace, table = session.workspace, session.prepared.table
     if result.interrupted_by is not None and result.returncode != 0 and creates:
         # Only a create can leave the taint planton may later undo as its own.
         workspace.record_interrupted_apply(table.table_name, session.prepared.region)
@@ -383,66 +625,141 @@ def _apply(session: _Session) -> TofuOutcome:
             f"table {table.table_name} already exists in {session.prepared.region}, but this workspace's state "
             "does not record it (a create that was interrupted, a table made outside planton, or one another "
             f"planton manifest elsewhere manages: check before adopting it); {done}. Adopt it with: "
-            f"planton tofu import -f {request.manifest_path}"
+            f"planton tofu import {session.prepared.loaded.again}"
         )
-    return TofuOutcome("apply", result, _interruption_notes(session, "apply", result, creating=creates))
 
 
-def _plan_for_apply(session: _Session) -> Decision | TofuOutcome:
-    """The saved plan's decision; a taint planton's own interrupted apply left is undone first
-    (the table exists: the plan's refresh just read it), so that the table is kept, not replaced."""
-    workspace, table = session.workspace, session.prepared.table
-    for _ in range(2):
-        result = session.plan_to_file()
-        if result.interrupted_by is not None or result.returncode != EXIT_OK:
-            return TofuOutcome("plan", result, _interruption_notes(session, "plan", result), finished=False)
-        decision = session.read_saved_plan()
-        if not (decision.tainted_only and workspace.interrupted_apply() == table.table_name):
-            return decision
-        untainted = session.invoke("untaint", TABLE_ADDRESS)
-        if untainted.interrupted_by is not None or untainted.returncode != EXIT_OK:
-            return TofuOutcome("untaint", untainted, _interruption_notes(session, "untaint", untainted), finished=False)
-        session.ui.notify(
-            f"table {table.table_name} was left tainted by planton's own interrupted apply; it exists, so "
-            "planton untainted it instead of replacing it (and its items)"
-        )
-        workspace.clear_interrupted_apply()
-    return decision
-
-
-def _destroy_left_behind(session: _Session, old: TableRef) -> Decision | TofuOutcome:
-    """After agreement: delete the table a region change leaves behind, in its own region, then
-    plan again; the new plan must be a plain create."""
-    workspace, prepared = session.workspace, session.prepared
-    session.ui.notify(f"deleting table {old} first, as agreed: the manifest moved it to {prepared.region}")
-    old_table = replace(prepared.table, table_name=old.name)
-    workspace.write_variables(variables_json(render_variables(old_table, old.region or prepared.region)))
-    try:
-        destroyed = session.invoke("destroy", auto_approve=True)
-    finally:
-        workspace.write_variables(prepared.variables)
-    if destroyed.interrupted_by is not None or destroyed.returncode != EXIT_OK:
-        return TofuOutcome("destroy", destroyed, _interruption_notes(session, "destroy", destroyed), finished=False)
-    # The state no longer holds the old table: the next plan is judged on its own.
-    session.recorded = None
-    replanned = _plan_for_apply(session)
-    if isinstance(replanned, Decision) and replanned.dangerous:
+def _refuse_deleting_a_protected_table(session: _Session, decision: Decision) -> None:
+    recorded = session.recorded
+    if decision.dangerous and recorded is not None and recorded.deletion_protection:
+        # AWS would refuse the deletion half-way; say so before anything runs.
         raise ChangeRefused(
-            "\n".join(["after deleting the old table the plan still would lose one:", *replanned.dangers])
+            "\n".join(
+                [
+                    f"table {recorded.name} has deletion protection on, and this plan deletes it:",
+                    *decision.dangers,
+                    "nothing was changed. To go ahead, first turn protection off in the manifest "
+                    "(spec.deletionProtectionEnabled / deletion_protection_enabled: false) and apply that "
+                    "alone, then apply the change",
+                ]
+            )
         )
-    return replanned
+
+
+class StalePlan(PlantonError):
+    """A saved plan cannot be applied: the state moved on since it was made; nothing applied."""
+
+    exit_code = EXIT_TERRAFORM_FAILED
+
+
+# What terraform (and tofu) say when a saved plan no longer fits the state.
+_STALE_MARKERS = ("Saved plan is stale", "Saved plan does not match the given state")
+
+
+def _apply_saved(session: _Session) -> TofuOutcome:
+    """``apply FILE``: exactly the plan that was reviewed, without planning again and without a
+    question (saving it was the review). It must have been saved by ``plan --out`` for this
+    workspace; what would lose a table is refused unless ``--allow-replace``, as under
+    ``--auto-approve``."""
+    workspace, prepared, request = session.workspace, session.prepared, session.request
+    plan_file = prepared.plan_file
+    assert plan_file is not None
+    again = f"planton tofu plan {prepared.loaded.again} --out {plan_file}"
+    digest = hashlib.sha256(plan_file.read_bytes()).hexdigest()
+    saved = workspace.saved_plan(digest)
+    if saved is None:
+        raise UsageError(
+            f"{plan_file} was not saved by `planton tofu plan --out` for this manifest's workspace "
+            f"({workspace.root}); nothing was applied. A plan applies only where it was made: save one with: {again}"
+        )
+    if saved.applied is not None:
+        raise StalePlan(f"{plan_file} was applied already; nothing was applied. Plan again: {again}")
+    judged = session.read_plan_file(plan_file)
+    decision = judged.decision
+    session.show(judged, destroy=saved.destroy)
+    if decision.blocked:
+        raise UnmanagedTable("\n".join(decision.blocked))
+    if saved.destroy:
+        recorded = session.recorded
+        if recorded is not None and recorded.deletion_protection:
+            raise ChangeRefused(_PROTECTED.format(name=recorded.name, what="nothing was deleted"))
+    else:
+        _refuse_deleting_a_protected_table(session, decision)
+        if decision.moved_from is not None:
+            raise ChangeRefused(
+                f"{plan_file} moves the table to another region; planton deletes the old table first, which a saved "
+                f"plan cannot hold. Nothing was changed; apply it with: planton tofu apply {prepared.loaded.again}"
+            )
+        if decision.tainted_only and workspace.interrupted_apply() == prepared.table.table_name:
+            raise ChangeRefused(
+                f"{plan_file} replaces table {prepared.table.table_name} only because planton's own apply was "
+                "interrupted while creating it; nothing was changed. `planton tofu apply "
+                f"{prepared.loaded.again}` keeps the table instead (it untaints it); plan again after that"
+            )
+        if decision.dangerous and not request.allow_replace:
+            raise ChangeRefused(
+                "\n".join(
+                    [
+                        f"refused: applying {plan_file} would lose a table",
+                        *decision.dangers,
+                        "nothing was changed; add --allow-replace if that is what you want",
+                    ]
+                )
+            )
+    creates = decision.creates_table
+    result = session.invoke("apply", str(plan_file), watch_stderr=True)
+    if (
+        result.returncode != EXIT_OK
+        and result.interrupted_by is None
+        and any(marker in result.stderr for marker in _STALE_MARKERS)
+    ):
+        raise StalePlan(
+            f"{plan_file} is stale: the state changed after the plan was made (another apply, destroy, refresh or "
+            f"import ran); nothing was applied. Review a new plan: {again}"
+        )
+    if result.returncode == EXIT_OK or result.interrupted_by is not None:
+        workspace.mark_plan_applied(digest)
+    if saved.destroy:
+        return _after_destroy(session, result, judged)
+    _after_apply(session, result, creates=creates, agreed_loss=decision.dangerous)
+    outputs = session.outputs() if result.returncode == EXIT_OK else None
+    return session.outcome(
+        "apply",
+        result,
+        _interruption_notes(session, "apply", result, creating=creates),
+        summary=judged.summary,
+        outputs=outputs,
+    )
 
 
 def _destroy(session: _Session) -> TofuOutcome:
-    """terraform destroy. When DeleteTable answers that the table is already gone (a retried
-    request whose first attempt did delete it, or a deletion elsewhere in between), the table is
-    where the user wants it; one more destroy records that in the state. A table the state
-    records as deletion-protected is refused before terraform starts."""
+    """Plan the deletion, show it, ask (unless --auto-approve), then apply exactly that plan. A
+    table the state records as deletion-protected is refused before terraform starts."""
     recorded = session.recorded
     if recorded is not None and recorded.deletion_protection:
         raise ChangeRefused(_PROTECTED.format(name=recorded.name, what="nothing was deleted"))
-    auto_approve = session.request.auto_approve
-    result = session.invoke("destroy", auto_approve=auto_approve, watch_stderr=True)
+    workspace, ui = session.workspace, session.ui
+    try:
+        planned = session.plan_to_file(destroy=True)
+        if planned.interrupted_by is not None or planned.returncode != EXIT_OK:
+            return session.outcome("plan", planned, _interruption_notes(session, "plan", planned), finished=False)
+        judged = session.read_plan_file()
+        session.show(judged, destroy=True)
+        if not judged.decision.changes:
+            ui.notify("nothing to destroy: the state records no table")
+            return session.outcome("plan", RunResult(EXIT_OK), summary=judged.summary)
+        if not session.request.auto_approve and not ui.confirm():
+            raise ApplyNotApproved("destroy cancelled: the answer was not 'yes'; nothing was deleted")
+        result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
+    finally:
+        workspace.discard_plan()
+    return _after_destroy(session, result, judged)
+
+
+def _after_destroy(session: _Session, result: RunResult, judged: JudgedPlan) -> TofuOutcome:
+    """When DeleteTable answers that the table is already gone (a retried request whose first
+    attempt did delete it, or a deletion elsewhere in between), the table is where the user
+    wants it; one more destroy records that in the state."""
     if result.returncode != EXIT_OK and result.interrupted_by is None and _already_gone(result.stderr):
         session.ui.notify("the table was already gone when terraform deleted it; destroying again to record that")
         result = session.invoke("destroy", auto_approve=True, watch_stderr=True)
@@ -450,7 +767,56 @@ def _destroy(session: _Session) -> TofuOutcome:
     if result.returncode != EXIT_OK and "DeletionProtectionEnabled is set to True" in result.stderr:
         # Turned on outside planton since the state last looked.
         notes = (*notes, _PROTECTED.format(name=session.prepared.table.table_name, what="AWS refused the deletion"))
-    return TofuOutcome("destroy", result, notes)
+    return session.outcome("destroy", result, notes, summary=judged.summary)
+
+
+def _plan_for_apply(session: _Session) -> JudgedPlan | TofuOutcome:
+    """The saved plan's decision; a taint planton's own interrupted apply left is undone first
+    (the table exists: the plan's refresh just read it), so that the table is kept, not replaced."""
+    workspace, table = session.workspace, session.prepared.table
+    for _ in range(2):
+        result = session.plan_to_file()
+        if result.interrupted_by is not None or result.returncode != EXIT_OK:
+            return session.outcome("plan", result, _interruption_notes(session, "plan", result), finished=False)
+        judged = session.read_plan_file()
+        if not (judged.decision.tainted_only and workspace.interrupted_apply() == table.table_name):
+            return judged
+        untainted = session.invoke("untaint", TABLE_ADDRESS)
+        if untainted.interrupted_by is not None or untainted.returncode != EXIT_OK:
+            return session.outcome(
+                "untaint", untainted, _interruption_notes(session, "untaint", untainted), finished=False
+            )
+        session.ui.notify(
+            f"table {table.table_name} was left tainted by planton's own interrupted apply; it exists, so "
+            "planton untainted it instead of replacing it (and its items)"
+        )
+        workspace.clear_interrupted_apply()
+    return judged
+
+
+def _destroy_left_behind(session: _Session, old: TableRef) -> JudgedPlan | TofuOutcome:
+    """After agreement: delete the table a region change leaves behind, in its own region, then
+    plan again; the new plan must be a plain create."""
+    workspace, prepared = session.workspace, session.prepared
+    session.ui.notify(f"deleting table {old} first, as agreed: the manifest moved it to {prepared.region}")
+    old_table = replace(prepared.table, table_name=old.name)
+    workspace.write_variables(
+        _variables(old_table, old.region or prepared.region, prepared.stack_input.provider_config.account_id)
+    )
+    try:
+        destroyed = session.invoke("destroy", auto_approve=True)
+    finally:
+        workspace.write_variables(prepared.variables)
+    if destroyed.interrupted_by is not None or destroyed.returncode != EXIT_OK:
+        return session.outcome("destroy", destroyed, _interruption_notes(session, "destroy", destroyed), finished=False)
+    # The state no longer holds the old table: the next plan is judged on its own.
+    session.recorded = None
+    replanned = _plan_for_apply(session)
+    if isinstance(replanned, JudgedPlan) and replanned.decision.dangerous:
+        raise ChangeRefused(
+            "\n".join(["after deleting the old table the plan still would lose one:", *replanned.decision.dangers])
+        )
+    return replanned
 
 
 _PROTECTED = (
@@ -485,7 +851,7 @@ def _import(session: _Session) -> TofuOutcome:
         session.ui.notify(
             f"table {table.table_name} is now managed here; `planton tofu plan` shows how it differs from the manifest"
         )
-    return TofuOutcome("import", result, _interruption_notes(session, "import", result))
+    return session.outcome("import", result, _interruption_notes(session, "import", result))
 
 
 def _recorded_with_region(workspace: Workspace, recorded: RecordedTable | None) -> RecordedTable | None:
@@ -496,110 +862,6 @@ def _recorded_with_region(workspace: Workspace, recorded: RecordedTable | None) 
     if workspace.interrupted_apply() == recorded.name:
         return replace(recorded, region=workspace.interrupted_apply_region())
     return recorded
-
-
-def _lift_dropped_caps(recorded: RecordedTable | None, table: TableDefinition) -> TableDefinition:
-    """``table`` with an explicit "no maximum" (-1) wherever the manifest dropped an on-demand
-    maximum the state records: left out, the provider would keep the old one."""
-    if recorded is None or not recorded.capped or table.billing_mode is not BillingMode.PAY_PER_REQUEST:
-        return table
-    unlimited = OnDemandThroughput(-1, -1)
-    indexes = tuple(
-        replace(index, on_demand_throughput=unlimited)
-        if index.on_demand_throughput is None and index.name in recorded.capped
-        else index
-        for index in table.global_indexes
-    )
-    lifted = replace(table, global_indexes=indexes)
-    if table.on_demand_throughput is None and "table" in recorded.capped:
-        lifted = replace(lifted, on_demand_throughput=unlimited)
-    return table if lifted == table else lifted
-
-
-def _refuse_what_terraform_cannot_do(
-    recorded: RecordedTable | None, table: TableDefinition, region: str, manifest: Path
-) -> None:
-    """Changes to the recorded table that would not happen as the manifest says, refused with
-    the way that works: dropping the KMS key would leave the table on its customer-managed key
-    (terraform cannot ask for "no key", so the plan would say nothing); AWS moves TTL to another
-    attribute only after TTL was turned off (and allows one TTL change per hour); a global
-    index's key attribute cannot change type while the index exists. Nothing of this applies
-    when the manifest's table will be a new one (another name or region, or a replacement)."""
-    if recorded is None or recorded.name != table.table_name or (recorded.region or region) != region:
-        return
-    if _forced_replacement(recorded, table) is not None:
-        return
-    problems = []
-    if recorded.customer_kms_key and table.server_side_encryption_enabled and table.kms_key is None:
-        problems.append(
-            f"spec.serverSideEncryption.kmsKeyArn (flat: kms_key_arn): the table is encrypted with the "
-            f"customer-managed key {recorded.customer_kms_key}, and leaving the key out keeps it so (terraform "
-            "cannot ask AWS for no key); keep the key, name the AWS managed key (alias/aws/dynamodb) to move to "
-            "it, or turn server-side encryption off"
-        )
-    if recorded.ttl_attribute and table.ttl_attribute and table.ttl_attribute != recorded.ttl_attribute:
-        problems.append(
-            f"spec.ttl.attributeName (attribute_name): TTL is on for {recorded.ttl_attribute!r}, and AWS moves it "
-            f"to {table.ttl_attribute!r} only after it is turned off: apply with ttl.enabled false first, then "
-            "turn it on for the new attribute (AWS allows one TTL change per hour)"
-        )
-    table_keys = {key.name for key in (table.partition_key, table.sort_key) if key is not None}
-    for index in table.global_indexes:
-        for key in index.keys:
-            before = recorded.attribute_types.get(key.name)
-            if key.name not in table_keys and before is not None and before != key.type.value:
-                problems.append(
-                    f"global index {index.name}: its key {key.name} changes type from {before} to {key.type.value}, "
-                    "which DynamoDB cannot do while the index exists; give the index a new name (DynamoDB builds "
-                    "the new index and drops the old one)"
-                )
-    if problems:
-        raise ManifestError(str(manifest), problems)
-
-
-def _forced_replacement(recorded: RecordedTable | None, table: TableDefinition) -> str | None:
-    """Why the table must be replaced although the provider would plan no such thing (a key
-    attribute's type, or a local index changed under the same name), or None."""
-    if recorded is None:
-        return None
-    reasons = [reason for reason in (_key_type_change(recorded, table), _local_index_change(recorded, table)) if reason]
-    return " and ".join(reasons) or None
-
-
-def _local_index_change(recorded: RecordedTable, table: TableDefinition) -> str | None:
-    """The provider tells local indexes apart by name only: a changed sort key or projection
-    under the same name would be planned as nothing (the module's trigger catches it too, but
-    only once it has recorded the indexes)."""
-    if recorded.local_indexes is None:
-        return None
-    wanted = {
-        (
-            index.name,
-            index.sort_key.name,
-            index.projection.type.value,
-            tuple(sorted(index.projection.non_key_attributes)),
-        )
-        for index in table.local_indexes
-    }
-    if wanted == set(recorded.local_indexes):
-        return None
-    return "a change to the local secondary indexes, which DynamoDB cannot make in place"
-
-
-def _key_type_change(recorded: RecordedTable, table: TableDefinition) -> str | None:
-    """The key attributes whose type the manifest changed, in its terms, or None."""
-    changed = []
-    keys = [("partition", table.partition_key), ("sort", table.sort_key)]
-    keys += [(f"local index {index.name}'s sort", index.sort_key) for index in table.local_indexes]
-    for role, key in keys:
-        if key is None:
-            continue
-        before = recorded.attribute_types.get(key.name)
-        if before is not None and before != key.type.value:
-            changed.append(f"{role} key {key.name} from {before} to {key.type.value}")
-    if not changed:
-        return None
-    return "a key type change (" + ", ".join(changed) + "), which DynamoDB cannot make in place"
 
 
 def _refuse_another_table(session: _Session) -> None:
@@ -680,7 +942,7 @@ def _interruption_notes(
     if command == "apply" and creating and recorded is None:
         return (
             f"interrupted: terraform stopped before the state recorded table {table}. If AWS created it anyway, "
-            f"the next apply stops and says so; adopt it with: planton tofu import -f {session.request.manifest_path}",
+            f"the next apply stops and says so; adopt it with: planton tofu import {session.prepared.loaded.again}",
         )
     return (
         f"interrupted: terraform stopped {command} and saved its state; `planton tofu plan` shows where things stand",
@@ -710,12 +972,8 @@ def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -
     return EXIT_TERRAFORM_FAILED
 
 
-def _plugin_mirror(requested: Path | None, environ: Mapping[str, str]) -> Path | None:
-    """``--plugin-mirror``, else ``$PLANTON_PLUGIN_MIRROR``, checked and made absolute."""
-    if requested is not None:
-        return validate_plugin_mirror(expand_path(requested, "--plugin-mirror", environ), "--plugin-mirror")
-    if environ.get(PLUGIN_MIRROR_ENV):
-        return validate_plugin_mirror(
-            expand_path(environ[PLUGIN_MIRROR_ENV], PLUGIN_MIRROR_ENV, environ), PLUGIN_MIRROR_ENV
-        )
-    return None
+def _plugin_mirror(given: Given[Path] | None, environ: Mapping[str, str]) -> Path | None:
+    """``--plugin-mirror`` (or ``$PLANTON_PLUGIN_MIRROR``), checked and made absolute."""
+    if given is None:
+        return None
+    return validate_plugin_mirror(expand_path(given.value, given.source, environ), given.source)

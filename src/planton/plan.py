@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from planton.errors import PlantonError
+# Defined beside the other errors (plan_summary raises it too); re-exported for plan's callers.
+from planton.errors import PlanUnreadable as PlanUnreadable
+from planton.plan_summary import PlanSummary, summarise
 from planton.state import RecordedTable, arn_region
 
 TABLE_ADDRESS = "aws_dynamodb_table.this"
@@ -37,10 +39,6 @@ _FIELDS_OF = {
     "attribute": "a key attribute's type",
     "local_secondary_index": "the local secondary indexes",
 }
-
-
-class PlanUnreadable(PlantonError):
-    """terraform's plan JSON is not what planton can judge; nothing is applied."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +79,8 @@ class PlanReport:
     table: TableChange | None
     vanished: TableRef | None
     changes: bool
+    # The same plan for people: each resource's action and changing attributes.
+    summary: PlanSummary = field(default_factory=lambda: summarise({}))
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def read_plan(text: str) -> PlanReport:
         for change in (document.get("output_changes") or {}).values()
         if isinstance(change, Mapping)
     )
-    return PlanReport(region=region, table=table, vanished=vanished, changes=changes)
+    return PlanReport(region=region, table=table, vanished=vanished, changes=changes, summary=summarise(document))
 
 
 def decide(

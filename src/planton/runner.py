@@ -15,12 +15,13 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from planton.errors import EnvironmentNotReady
+from planton.settings import Given
 
 BINARY_ENV = "PLANTON_TOFU_BINARY"
 DEFAULT_BINARIES = ("tofu", "terraform")
@@ -39,22 +40,24 @@ _BASE_FLAGS: Mapping[str, tuple[str, ...]] = {
     "untaint": (),
 }
 _APPROVABLE = frozenset({"apply", "destroy"})
+# The commands that take the state lock, and so -lock-timeout.
+_LOCKING = frozenset({"init", "plan", "apply", "destroy", "refresh", "import", "untaint"})
 _COLOURED = frozenset({"init", "plan", "apply", "destroy", "refresh", "import"})
 # How much of terraform's stderr a watched run keeps for planton to read (its last bytes).
 _STDERR_KEPT = 64 * 1024
 
 
-def find_binary(requested: str | None, environ: Mapping[str, str]) -> Path:
-    """``requested`` (``--binary``), else ``$PLANTON_TOFU_BINARY``, else ``tofu``, else ``terraform``."""
-    choice = requested or environ.get(BINARY_ENV) or None
+def find_binary(requested: Given[str] | None, environ: Mapping[str, str]) -> Path:
+    """``requested`` (``--binary``, or ``$PLANTON_TOFU_BINARY`` behind it), else ``tofu``, else
+    ``terraform``, looked up on the ``PATH`` of ``environ``."""
+    choice = requested.value if requested is not None and requested.value else None
     search_path = environ.get("PATH", os.defpath)
-    if choice:
+    if requested is not None and choice:
         found = shutil.which(choice, path=search_path) if os.sep not in choice else choice
         if found and os.access(found, os.X_OK) and os.path.isfile(found):
             # Absolute: terraform runs from the workspace, where a relative path means nothing.
             return Path(found).absolute()
-        source = "--binary" if requested else BINARY_ENV
-        raise EnvironmentNotReady(f"{source}: {choice!r} is not an executable file or a command on PATH")
+        raise EnvironmentNotReady(f"{requested.source}: {choice!r} is not an executable file or a command on PATH")
     for name in DEFAULT_BINARIES:
         found = shutil.which(name, path=search_path)
         if found:
@@ -73,6 +76,8 @@ class CommandOptions:
     colour: bool = True
     plugin_dir: Path | None = None
     detailed_exitcode: bool = False
+    # terraform's own spelling of a duration (30s, 5m): how long to wait for the state lock.
+    lock_timeout: str | None = None
     extra: tuple[str, ...] = ()
 
 
@@ -89,6 +94,8 @@ def build_args(command: str, options: CommandOptions = CommandOptions()) -> list
         args.append(f"-plugin-dir={options.plugin_dir}")
     if command in _COLOURED and not options.colour:
         args.append("-no-color")
+    if command in _LOCKING and options.lock_timeout is not None:
+        args.append(f"-lock-timeout={options.lock_timeout}")
     args.extend(options.extra)
     return args
 
@@ -127,19 +134,30 @@ class RunResult:
         return self.returncode
 
 
+# Where an echoed line of terraform's output goes: planton's stdout (1) or stderr (2).
+Echo = Callable[[str, int], None]
+
+
 def run(
-    invocation: Invocation, *, capture: bool = False, stdout_to_stderr: bool = False, watch_stderr: bool = False
+    invocation: Invocation,
+    *,
+    capture: bool = False,
+    stdout_to_stderr: bool = False,
+    watch_stderr: bool = False,
+    echo: Echo | None = None,
 ) -> RunResult:
     """Run to completion, streaming output live (or capturing stdout when ``capture``; or
     sending it to stderr when ``stdout_to_stderr``, to keep planton's stdout for data). With
     ``watch_stderr`` terraform's stderr is still shown live, and its end is kept in the result
-    for planton to recognise an error by.
+    for planton to recognise an error by. With ``echo``, terraform's output is handed over line
+    by line instead of written to planton's streams directly (a terminal's spinner then keeps
+    its place below it); each line says which of planton's streams it belongs on.
 
     SIGINT and SIGTERM do not stop planton while terraform runs. When terraform shares planton's
-    terminal (stdin is a TTY, so it can prompt for approval) the terminal's Ctrl-C reaches it
-    directly and is not forwarded again: a second SIGINT would make terraform abort without
-    saving state. Otherwise terraform runs in its own process group and each signal planton
-    receives is forwarded to it exactly once.
+    terminal (stdin is a TTY) the terminal's Ctrl-C reaches it directly and is not forwarded
+    again: a second SIGINT would make terraform abort without saving state. Otherwise terraform
+    runs in its own process group and each signal planton receives is forwarded to it exactly
+    once.
     """
     shares_terminal = _stdin_is_terminal()
     received: list[int] = []
@@ -155,50 +173,64 @@ def run(
         received.append(signum)
         forward(signum)
 
+    stdout_fd = 2 if stdout_to_stderr else 1
     # Handlers go in before the child starts, so no Ctrl-C can orphan it: one that lands while
     # it starts is forwarded as soon as it exists.
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    watcher: _StderrWatcher | None = None
+    readers: list[_PipeReader] = []
     try:
-        if watch_stderr:
-            watcher = _StderrWatcher()
+        err_reader = None
+        if echo is not None or watch_stderr:
+            err_reader = _PipeReader(_echo_lines(echo, 2) if echo else _raw_to_stderr(), keep=watch_stderr)
+            readers.append(err_reader)
+        out_reader = None
+        if echo is not None and not capture:
+            out_reader = _PipeReader(_echo_lines(echo, stdout_fd), keep=False)
+            readers.append(out_reader)
+        if capture:
+            stdout: int | None = subprocess.PIPE
+        elif out_reader is not None:
+            stdout = out_reader.write_end
+        else:
+            stdout = _stderr_target() if stdout_to_stderr else None
         try:
             process = subprocess.Popen(
                 invocation.argv,
                 cwd=invocation.cwd,
                 env=dict(invocation.env),
-                stdout=subprocess.PIPE if capture else (_stderr_target() if stdout_to_stderr else None),
-                stderr=watcher.write_end if watcher else None,
+                stdout=stdout,
+                stderr=err_reader.write_end if err_reader else None,
                 process_group=None if shares_terminal else 0,
             )
         except OSError as err:
             raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err.strerror}") from None
         finally:
-            if watcher:
-                watcher.started()
+            for reader in readers:
+                reader.started()
         started.append(process)
         for signum in list(received):
             forward(signum)
         stdout_bytes, _ = process.communicate()
     finally:
-        if watcher:
-            watcher.finish()
+        for reader in readers:
+            reader.finish()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    stdout = stdout_bytes.decode("utf-8", errors="replace") if stdout_bytes else ""
-    stderr = watcher.text() if watcher else ""
-    return RunResult(process.returncode, stdout, received[0] if received else None, stderr)
+    text = stdout_bytes.decode("utf-8", errors="replace") if stdout_bytes else ""
+    stderr = err_reader.text() if err_reader and watch_stderr else ""
+    return RunResult(process.returncode, text, received[0] if received else None, stderr)
 
 
-class _StderrWatcher:
-    """A pipe for the child's stderr, copied to planton's own stderr as it arrives (so people
-    see it live) while its last bytes are kept."""
+class _PipeReader:
+    """A pipe for one of the child's streams, handed to ``sink`` chunk by chunk as it arrives
+    (so people see it live), with its last bytes kept when ``keep``."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: Callable[[bytes], None], *, keep: bool) -> None:
         self._read_end, self.write_end = os.pipe()
         self._kept = bytearray()
-        self._echo = _stderr_target() != subprocess.DEVNULL
-        self._thread = threading.Thread(target=self._copy, name="terraform-stderr", daemon=True)
+        self._keep = keep
+        self._sink: Callable[[bytes], None] | None = sink
+        self._thread = threading.Thread(target=self._copy, name="terraform-output", daemon=True)
 
     def started(self) -> None:
         """The child has its copy of the write end (or failed to start): drop ours, and copy."""
@@ -207,22 +239,56 @@ class _StderrWatcher:
 
     def _copy(self) -> None:
         while chunk := os.read(self._read_end, 65536):
-            self._kept += chunk
-            del self._kept[:-_STDERR_KEPT]
-            if self._echo:
-                try:
-                    os.write(2, chunk)
-                except OSError:  # nobody reads planton's stderr any more: keep watching
-                    self._echo = False
+            if self._keep:
+                self._kept += chunk
+                del self._kept[:-_STDERR_KEPT]
+            self._deliver(chunk)
+        self._deliver(b"")  # the end: a sink that buffers lines hands over the last one
+
+    def _deliver(self, chunk: bytes) -> None:
+        if self._sink is None:
+            return
+        try:
+            self._sink(chunk)
+        except Exception:  # nobody reads planton's output any more: keep draining the pipe
+            self._sink = None
 
     def finish(self) -> None:
-        """Wait for the child's stderr to close (it has exited) and release the pipe."""
+        """Wait for the child's stream to close (it has exited) and release the pipe."""
         if self._thread.ident is not None:  # started
             self._thread.join()
         os.close(self._read_end)
 
     def text(self) -> str:
         return self._kept.decode("utf-8", errors="replace")
+
+
+def _raw_to_stderr() -> Callable[[bytes], None]:
+    """Chunks written to planton's stderr as they come (or nowhere when it was closed)."""
+    target = _stderr_target()
+
+    def write(chunk: bytes) -> None:
+        if chunk and target != subprocess.DEVNULL:
+            os.write(2, chunk)
+
+    return write
+
+
+def _echo_lines(echo: Echo, fd: int) -> Callable[[bytes], None]:
+    """Chunks split into lines for ``echo``; an empty chunk (the end) flushes a last partial line."""
+    pending = bytearray()
+
+    def deliver(chunk: bytes) -> None:
+        pending.extend(chunk)
+        *lines, rest = pending.split(b"\n")
+        if not chunk and rest:
+            lines.append(rest)
+            rest = bytearray()
+        pending[:] = rest
+        for line in lines:
+            echo(line.decode("utf-8", errors="replace"), fd)
+
+    return deliver
 
 
 def _stderr_target() -> int:

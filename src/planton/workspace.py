@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pathlib import Path
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.paths import expand_path
 from planton.render import VARIABLES_FILE
+from planton.settings import Given
 from planton.table import ResourceIdentity
 
 WORK_DIR_ENV = "PLANTON_WORK_DIR"
@@ -39,6 +41,8 @@ STATE_FILE = "terraform.tfstate"
 _LOCK_FILE = ".planton.lock"
 _INIT_MARKER = ".planton-init.json"
 _INTERRUPTED_MARKER = ".planton-interrupted.json"
+_SAVED_PLANS = ".planton-saved-plans.json"
+_SAVED_PLANS_KEPT = 50
 PLAN_FILE = "planton.tfplan"
 MODULE_NAME = "aws_dynamodb"
 _PSEUDO_FILESYSTEMS = frozenset({"dev", "proc", "sys"})
@@ -87,9 +91,9 @@ def target_label(*, local: bool, endpoints: Mapping[str, str]) -> str:
 
 
 def resolve_work_dir(
-    manifest_path: Path, requested: Path | None, environ: Mapping[str, str], *, manifest_is_file: bool = True
+    manifest_path: Path, requested: Given[Path] | None, environ: Mapping[str, str], *, manifest_is_file: bool = True
 ) -> Path:
-    """``--work-dir``, else ``$PLANTON_WORK_DIR``, else ``.planton`` beside the manifest.
+    """``--work-dir`` (or ``$PLANTON_WORK_DIR`` behind it), else ``.planton`` beside the manifest.
 
     A manifest read from a pipe or device (``/dev/stdin``, ``<(...)``, a FIFO) has no directory
     worth keeping state in: beside it would be ``/dev/.planton`` or ``/dev/fd/.planton``, gone at
@@ -97,9 +101,7 @@ def resolve_work_dir(
     work dir that exists and is not a directory is a usage mistake, wherever it came from.
     """
     if requested is not None:
-        return _existing_or_new_directory(expand_path(requested, "--work-dir", environ), "--work-dir")
-    if environ.get(WORK_DIR_ENV):
-        return _existing_or_new_directory(expand_path(environ[WORK_DIR_ENV], WORK_DIR_ENV, environ), WORK_DIR_ENV)
+        return _existing_or_new_directory(expand_path(requested.value, requested.source, environ), requested.source)
     beside = manifest_path.absolute().parent
     if not manifest_is_file:
         raise UsageError(
@@ -123,6 +125,16 @@ def _existing_or_new_directory(path: Path, source: str) -> Path:
 def _on_a_pseudo_filesystem(directory: Path) -> bool:
     """/dev, /proc and /sys hold devices, shared memory and file descriptors, not anyone's files."""
     return len(directory.parts) > 1 and directory.parts[1] in _PSEUDO_FILESYSTEMS
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """What ``plan --out`` recorded of a plan it saved: a destroy plan or not, when it was made
+    and, once applied, when (seconds since the epoch)."""
+
+    destroy: bool
+    made: float
+    applied: float | None
 
 
 @dataclass(frozen=True)
@@ -227,27 +239,77 @@ class Workspace:
             raise self._unusable(err) from None
 
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the workspace for one planton command; a second one fails fast instead of
-        rewriting the variables under a running terraform."""
+    def locked(self, timeout: float = 0.0) -> Iterator[None]:
+        """Hold the workspace for one planton command. A second one waits up to ``timeout``
+        seconds (``--lock-timeout``) and then fails, instead of rewriting the variables under a
+        running terraform."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             handle = open(self.root / _LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as err:
             raise self._unusable(err) from None
         with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as err:
-                if err.errno in (errno.EAGAIN, errno.EACCES):
-                    raise EnvironmentNotReady(
-                        f"another planton command is using {self.root}; wait for it to finish"
-                    ) from None
-                raise self._unusable(err) from None
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as err:
+                    if err.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise self._unusable(err) from None
+                    if time.monotonic() >= deadline:
+                        waited = f" (waited {timeout:g}s)" if timeout else ""
+                        raise EnvironmentNotReady(
+                            f"another planton command is using {self.root}{waited}; wait for it to finish, "
+                            "or give --lock-timeout a longer wait"
+                        ) from None
+                    time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def record_saved_plan(self, digest: str, *, destroy: bool) -> None:
+        """Remember a plan that ``plan --out`` saved for this workspace (by its SHA-256), so that
+        ``apply FILE`` applies only plans made here, and says so when one was applied already."""
+        records = self._saved_plans()
+        records[digest] = {"destroy": destroy, "made": time.time(), "applied": None}
+        # A bounded record: the newest plans are the ones anybody still applies.
+        newest = sorted(records.items(), key=lambda item: _seconds(item[1].get("made")) or 0.0)[-_SAVED_PLANS_KEPT:]
+        self._write_saved_plans(dict(newest))
+
+    def saved_plan(self, digest: str) -> SavedPlan | None:
+        """What ``plan --out`` recorded of the plan with this SHA-256, if it was made here."""
+        record = self._saved_plans().get(digest)
+        if record is None:
+            return None
+        return SavedPlan(
+            destroy=record.get("destroy") is True,
+            made=_seconds(record.get("made")) or 0.0,
+            applied=_seconds(record.get("applied")),
+        )
+
+    def mark_plan_applied(self, digest: str) -> None:
+        """The saved plan with this SHA-256 was applied: terraform would refuse it as stale now."""
+        records = self._saved_plans()
+        if digest in records:
+            records[digest]["applied"] = time.time()
+            self._write_saved_plans(records)
+
+    def _saved_plans(self) -> dict[str, dict[str, object]]:
+        try:
+            recorded = json.loads((self.root / _SAVED_PLANS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(recorded, dict):
+            return {}
+        return {str(key): value for key, value in recorded.items() if isinstance(value, dict)}
+
+    def _write_saved_plans(self, records: Mapping[str, object]) -> None:
+        try:
+            _write_atomically(self.root / _SAVED_PLANS, json.dumps(records, indent=1, sort_keys=True) + "\n")
+        except OSError as err:
+            raise self._unusable(err) from None
 
     def _unusable(self, err: OSError) -> EnvironmentNotReady:
         """The message for a filesystem error in the workspace: the path, why, and what to do."""
@@ -255,6 +317,11 @@ class Workspace:
             f"cannot write the workspace {self.root}: {_why(self.root, err)}; point --work-dir "
             f"(or {WORK_DIR_ENV}) at a directory you can write to"
         )
+
+
+def _seconds(value: object) -> float | None:
+    """A time recorded as seconds since the epoch, or None when there is none."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _why(root: Path, err: OSError) -> str:

@@ -51,6 +51,7 @@ FAKE_TERRAFORM = textwrap.dedent(
 )
 
 CREATE_PLAN = REPO_ROOT / "tests" / "fixtures" / "plans" / "create.json"
+DESTROY_PLAN = REPO_ROOT / "tests" / "fixtures" / "plans" / "module_destroy.json"
 
 
 def fake_terraform(
@@ -192,9 +193,13 @@ def test_141_broken_pipe(cli: Cli, tmp_path: Path) -> None:
 
 def test_output_reaches_a_reader(cli: Cli, tmp_path: Path) -> None:
     binary = fake_terraform(tmp_path, 0)
-    result = cli.run("tofu", "output", "-f", str(HACK_MANIFEST), "--binary", str(binary))
+    result = cli.run("tofu", "output", "-f", str(HACK_MANIFEST), "--binary", str(binary), "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"table_name": {"value": "planton-demo-orders"}}
+    assert json.loads(result.stdout) == {"table_name": "planton-demo-orders"}
+    table = cli.run("tofu", "output", "-f", str(HACK_MANIFEST), "--binary", str(binary))
+    assert table.returncode == 0, table.stderr
+    assert "table_name" in table.stdout
+    assert "planton-demo-orders" in table.stdout
 
 
 # --- plan --detailed-exitcode: 0 no changes, 2 changes, 1 every error --------------------------
@@ -251,13 +256,19 @@ def test_destroy_of_a_table_already_gone_is_recorded_not_failed(cli: Cli, tmp_pa
             f"""\
             #!{sys.executable}
             import os, sys
-            if sys.argv[1] == "init":
+            command = sys.argv[1]
+            if command == "init":
                 os.makedirs(".terraform", exist_ok=True)
                 sys.exit(0)
-            if os.path.exists("destroyed-once"):
+            if command == "plan":
+                open([a for a in sys.argv if a.startswith("-out=")][0][5:], "w").write("a saved plan")
+                sys.exit(0)
+            if command == "show":
+                print(open({str(DESTROY_PLAN)!r}, encoding="utf-8").read())
+                sys.exit(0)
+            if command == "destroy" and "-auto-approve" in sys.argv:
                 print("Destroy complete! Resources: 0 destroyed.")
                 sys.exit(0)
-            open("destroyed-once", "w").close()
             print("Error: deleting AWS DynamoDB Table (x): operation error DynamoDB: DeleteTable, "
                   "https response error StatusCode: 400, ResourceNotFoundException: Requested resource not found",
                   file=sys.stderr)

@@ -89,7 +89,7 @@ def test_closed_stderr_bad_manifest(cli: Cli, invalid_manifest: Path) -> None:
 def test_closed_stderr_while_terraform_runs(cli: Cli, tmp_path: Path) -> None:
     # tofu output sends terraform init's chatter to planton's stderr, which is not there.
     binary = fake_terraform(tmp_path, 0)
-    result = run_with_closed(2, ["tofu", "output", "-f", str(HACK_MANIFEST), "--binary", str(binary)], cli)
+    result = run_with_closed(2, ["tofu", "output", "-f", str(HACK_MANIFEST), "--binary", str(binary), "--json"], cli)
     assert result.returncode == 0
     assert '"table_name"' in result.stdout
 

@@ -27,7 +27,7 @@ def cli(tmp_path: Path) -> Cli:
 MISTAKES = [
     pytest.param(
         ["tofu", "plan"],
-        "Error: Missing option '--manifest' / '-f'.",
+        "Error: Missing option '--manifest' / '-f' (or '--stack-input' / '-i').",
         "Usage: planton tofu plan [OPTIONS]",
         id="missing-manifest-option",
     ),
@@ -75,10 +75,16 @@ MISTAKES = [
         id="missing-work-dir-value",
     ),
     pytest.param(
-        ["tofu", "apply", "-f", MANIFEST, "extra"],
+        ["tofu", "plan", "-f", MANIFEST, "extra"],
         "Error: Got unexpected extra argument(s) (extra)",
-        "Usage: planton tofu apply [OPTIONS]",
+        "Usage: planton tofu plan [OPTIONS]",
         id="extra-argument",
+    ),
+    pytest.param(
+        ["tofu", "apply", "-f", MANIFEST, "one.tfplan", "two.tfplan"],
+        "Error: Got unexpected extra argument(s) (two.tfplan)",
+        "Usage: planton tofu apply [OPTIONS] [PLAN_FILE]",
+        id="two-plan-files",
     ),
     pytest.param(
         ["tofu", "plan", "-f", MANIFEST, "--local=yes"],
@@ -126,13 +132,18 @@ def test_work_dir_that_is_a_file_is_a_usage_mistake(cli: Cli, tmp_path: Path, fr
     assert a_file.read_text(encoding="utf-8") == ""
 
 
+ENV_VARIABLES = {"--work-dir": "PLANTON_WORK_DIR", "--plugin-mirror": "PLANTON_PLUGIN_MIRROR"}
+
+
 @pytest.mark.parametrize("option", ["--work-dir", "--plugin-mirror"])
 def test_an_empty_directory_option_is_a_usage_mistake(cli: Cli, tmp_path: Path, option: str) -> None:
     # Path("") is the current directory: a script's unset "$DIR" must not quietly mean "here".
     result = cli.run("tofu", "plan", "-f", MANIFEST, option, "")
     assert result.returncode == 2
     assert_no_traceback(result)
-    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for '{option}': must not be empty; name a directory"
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: Invalid value for '{option}' (env var: '{ENV_VARIABLES[option]}'): must not be empty; name a directory"
+    )
     assert not (tmp_path / ".planton").exists()
 
 
@@ -141,8 +152,8 @@ def test_help_names_the_environment_variables(cli: Cli) -> None:
     cli.env["COLUMNS"] = "200"
     result = cli.run("tofu", "plan", "--help")
     assert result.returncode == 0
-    for name in ("PLANTON_TOFU_BINARY", "PLANTON_PLUGIN_MIRROR", "PLANTON_WORK_DIR"):
-        assert f"(env: {name}" in result.stdout
+    for name in ("PLANTON_TOFU_BINARY", "PLANTON_PLUGIN_MIRROR", "PLANTON_WORK_DIR", "PLANTON_LOCK_TIMEOUT"):
+        assert f"[env var: {name}]" in result.stdout
 
 
 def test_the_other_entry_point_names_itself(cli: Cli) -> None:

@@ -185,8 +185,8 @@ def clean_plan(cli: Cli, manifest: Path) -> None:
 
 
 def outputs(cli: Cli, manifest: Path) -> dict[str, Any]:
-    shown = json.loads(cli.ok("tofu", "output", "-f", str(manifest)).stdout)
-    return {key: value["value"] for key, value in shown.items()}
+    shown: dict[str, Any] = json.loads(cli.ok("tofu", "output", "-f", str(manifest), "--json").stdout)
+    return shown
 
 
 def destroy(cli: Cli, manifest: Path, document: dict[str, Any]) -> None:

@@ -96,7 +96,7 @@ def test_a_key_change_is_refused_under_auto_approve(cli: Cli, moto_endpoint: str
     assert count_items(client, table) == ITEMS
 
     # Asked, and not answered yes: nothing happens either.
-    declined = cli.run("tofu", "apply", "-f", str(path), input_text="no\n")
+    declined = cli.run("tofu", "apply", "-f", str(path), terminal_input="no\n")
     assert declined.returncode == 1
     assert "warning: the plan replaces table" in declined.stderr
     assert declined.stderr.index("warning: the plan replaces") < declined.stderr.index("Only 'yes' will be accepted")
@@ -117,7 +117,7 @@ def test_yes_at_the_question_lets_a_replacement_through(cli: Cli, moto_endpoint:
     path = manifest(tmp_path / "m.yaml", table)
     cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
     manifest(path, table, partition_key="shop_id")
-    result = cli.run("tofu", "apply", "-f", str(path), input_text="yes\n")
+    result = cli.run("tofu", "apply", "-f", str(path), terminal_input="yes\n")
     assert result.returncode == 0, result.stderr
     assert client.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"] == "shop_id"
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
@@ -391,7 +391,7 @@ def test_a_same_named_table_in_the_new_region_is_not_taken_over(cli: Cli, moto_e
     assert f"warning: a table named {table} already exists in us-west-2" in plan.stderr
     # No answer lets planton take over the twin, or delete the original to get there.
     for extra, answer in ((["--auto-approve", "--allow-replace"], None), ([], "yes\n")):
-        refused = cli.run("tofu", "apply", "-f", str(path), *extra, input_text=answer)
+        refused = cli.run("tofu", "apply", "-f", str(path), *extra, terminal_input=answer)
         assert refused.returncode == 6, refused.stderr
         assert "would take over a table planton never made" in refused.stderr
     assert count_items(east, table) == ITEMS

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from planton.errors import ManifestError
-from planton.operations import _forced_replacement, _lift_dropped_caps, _refuse_what_terraform_cannot_do
+from planton.guards import forced_replacement, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.state import RecordedTable
 from planton.table import (
     Attribute,
@@ -47,7 +47,7 @@ KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890
 
 
 def test_dropped_on_demand_maximums_become_no_maximum() -> None:
-    lifted = _lift_dropped_caps(replace(RECORDED, capped=frozenset({"table", "by-g"})), TABLE)
+    lifted = lift_dropped_caps(replace(RECORDED, capped=frozenset({"table", "by-g"})), TABLE)
     assert lifted.on_demand_throughput == OnDemandThroughput(-1, -1)
     assert lifted.global_indexes[0].on_demand_throughput == OnDemandThroughput(-1, -1)
 
@@ -55,19 +55,21 @@ def test_dropped_on_demand_maximums_become_no_maximum() -> None:
 def test_maximums_still_given_are_left_alone() -> None:
     given = OnDemandThroughput(10, None)
     table = replace(TABLE, on_demand_throughput=given)
-    assert _lift_dropped_caps(replace(RECORDED, capped=frozenset({"table"})), table) is table
-    assert _lift_dropped_caps(RECORDED, TABLE) is TABLE
-    assert _lift_dropped_caps(None, TABLE) is TABLE
+    assert lift_dropped_caps(replace(RECORDED, capped=frozenset({"table"})), table) is table
+    assert lift_dropped_caps(RECORDED, TABLE) is TABLE
+    assert lift_dropped_caps(None, TABLE) is TABLE
 
 
 def test_a_provisioned_table_has_no_maximums_to_lift() -> None:
     table = replace(TABLE, billing_mode=BillingMode.PROVISIONED, read_capacity_units=1, write_capacity_units=1)
-    assert _lift_dropped_caps(replace(RECORDED, capped=frozenset({"table"})), table) is table
+    assert lift_dropped_caps(replace(RECORDED, capped=frozenset({"table"})), table) is table
 
 
 def test_dropping_the_customer_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as caught:
-        _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), TABLE, REGION, tmp_path / "m.yaml")
+        refuse_what_terraform_cannot_do(
+            replace(RECORDED, customer_kms_key=KEY), TABLE, REGION, str(tmp_path / "m.yaml")
+        )
     [problem] = caught.value.problems
     assert problem.startswith("spec.serverSideEncryption.kmsKeyArn (flat: kms_key_arn): the table is encrypted with")
     assert KEY in problem
@@ -83,7 +85,7 @@ def test_dropping_the_customer_key_is_refused(tmp_path: Path) -> None:
     ids=["another-key", "encryption-off"],
 )
 def test_changing_or_turning_off_the_key_is_not_refused(table: TableDefinition, tmp_path: Path) -> None:
-    _refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), table, REGION, tmp_path / "m.yaml")
+    refuse_what_terraform_cannot_do(replace(RECORDED, customer_kms_key=KEY), table, REGION, str(tmp_path / "m.yaml"))
 
 
 @pytest.mark.parametrize(
@@ -96,26 +98,26 @@ def test_changing_or_turning_off_the_key_is_not_refused(table: TableDefinition, 
     ids=["projection", "sort-key", "removed"],
 )
 def test_a_changed_local_index_forces_a_replacement(local_indexes: tuple[LocalIndex, ...]) -> None:
-    reason = _forced_replacement(RECORDED, replace(TABLE, local_indexes=local_indexes))
+    reason = forced_replacement(RECORDED, replace(TABLE, local_indexes=local_indexes))
     assert reason == "a change to the local secondary indexes, which DynamoDB cannot make in place"
 
 
 def test_unchanged_or_unknown_local_indexes_force_nothing() -> None:
-    assert _forced_replacement(RECORDED, TABLE) is None
-    assert _forced_replacement(replace(RECORDED, local_indexes=None), replace(TABLE, local_indexes=())) is None
-    assert _forced_replacement(None, TABLE) is None
+    assert forced_replacement(RECORDED, TABLE) is None
+    assert forced_replacement(replace(RECORDED, local_indexes=None), replace(TABLE, local_indexes=())) is None
+    assert forced_replacement(None, TABLE) is None
 
 
 def test_moving_ttl_to_another_attribute_is_refused(tmp_path: Path) -> None:
     recorded = replace(RECORDED, ttl_attribute="expires_at")
     with pytest.raises(ManifestError) as caught:
-        _refuse_what_terraform_cannot_do(
-            recorded, replace(TABLE, ttl_attribute="valid_until"), REGION, tmp_path / "m.yaml"
+        refuse_what_terraform_cannot_do(
+            recorded, replace(TABLE, ttl_attribute="valid_until"), REGION, str(tmp_path / "m.yaml")
         )
     [problem] = caught.value.problems
     assert problem.startswith("spec.ttl.attributeName (attribute_name): TTL is on for 'expires_at', and AWS")
     for table in (TABLE, replace(TABLE, ttl_attribute="expires_at")):  # turned off, or unchanged
-        _refuse_what_terraform_cannot_do(recorded, table, REGION, tmp_path / "m.yaml")
+        refuse_what_terraform_cannot_do(recorded, table, REGION, str(tmp_path / "m.yaml"))
 
 
 @pytest.mark.parametrize(
@@ -128,14 +130,14 @@ def test_moving_ttl_to_another_attribute_is_refused(tmp_path: Path) -> None:
 )
 def test_nothing_is_refused_for_a_table_that_will_be_new(table: TableDefinition, tmp_path: Path) -> None:
     recorded = replace(RECORDED, ttl_attribute="expires_at", customer_kms_key=KEY, attribute_types={"pk": "S"})
-    _refuse_what_terraform_cannot_do(recorded, replace(table, ttl_attribute="valid_until"), REGION, tmp_path / "m")
-    _refuse_what_terraform_cannot_do(replace(recorded, region="eu-west-1"), TABLE, REGION, tmp_path / "m")
+    refuse_what_terraform_cannot_do(recorded, replace(table, ttl_attribute="valid_until"), REGION, tmp_path / "m")
+    refuse_what_terraform_cannot_do(replace(recorded, region="eu-west-1"), TABLE, REGION, tmp_path / "m")
 
 
 def test_a_global_index_key_type_change_is_refused_with_the_way_that_works(tmp_path: Path) -> None:
     recorded = replace(RECORDED, attribute_types={"pk": "S", "sk": "S", "g": "N"})
     with pytest.raises(ManifestError) as caught:
-        _refuse_what_terraform_cannot_do(recorded, TABLE, REGION, tmp_path / "m.yaml")
+        refuse_what_terraform_cannot_do(recorded, TABLE, REGION, str(tmp_path / "m.yaml"))
     assert caught.value.problems == [
         "global index by-g: its key g changes type from N to S, which DynamoDB cannot do while the index exists; "
         "give the index a new name (DynamoDB builds the new index and drops the old one)"
@@ -144,6 +146,6 @@ def test_a_global_index_key_type_change_is_refused_with_the_way_that_works(tmp_p
 
 def test_a_local_index_sort_key_type_change_forces_a_replacement() -> None:
     recorded = replace(RECORDED, attribute_types={"pk": "S", "sk": "S", "x": "S"})
-    assert _forced_replacement(recorded, TABLE) == (
+    assert forced_replacement(recorded, TABLE) == (
         "a key type change (local index by-x's sort key x from S to N), which DynamoDB cannot make in place"
     )

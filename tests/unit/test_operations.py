@@ -10,6 +10,7 @@ import pytest
 from planton.errors import UsageError
 from planton.operations import PIPE_TIMEOUT_ENV, TofuOutcome, TofuRequest, pipe_timeout, tofu_exit_code
 from planton.runner import RunResult
+from planton.source import ManifestSource
 
 
 @pytest.mark.parametrize(("value", "seconds"), [(None, 30.0), ("", 30.0), ("1", 1.0), ("0.5", 0.5), ("3600", 3600.0)])
@@ -25,7 +26,7 @@ def test_pipe_timeout_rejects(value: str) -> None:
 
 
 def request(command: str = "plan", detailed: bool = False) -> TofuRequest:
-    return TofuRequest(command=command, manifest_path=Path("m.yaml"), detailed_exitcode=detailed)
+    return TofuRequest(command=command, source=ManifestSource(manifest=Path("m.yaml")), detailed_exitcode=detailed)
 
 
 @pytest.mark.parametrize(

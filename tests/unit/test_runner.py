@@ -26,6 +26,7 @@ import pytest
 from planton import runner
 from planton.errors import EnvironmentNotReady
 from planton.runner import BINARY_ENV, CommandOptions, Invocation, RunResult, build_args, find_binary, run
+from planton.settings import Given
 
 COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "show", "import", "untaint")
 MIRROR = Path("/opt/mirror")
@@ -148,46 +149,48 @@ def _executable(directory: Path, name: str, *, mode: int = 0o755) -> Path:
 def test_find_binary_explicit_name_on_path(tmp_path: Path) -> None:
     wanted = _executable(tmp_path / "bin", "my-tofu")
     _executable(tmp_path / "bin", "tofu")
-    assert find_binary("my-tofu", {"PATH": str(tmp_path / "bin")}) == wanted
+    assert find_binary(Given("my-tofu", "--binary"), {"PATH": str(tmp_path / "bin")}) == wanted
 
 
 def test_find_binary_searches_every_path_entry(tmp_path: Path) -> None:
     wanted = _executable(tmp_path / "second", "my-tofu")
     (tmp_path / "first").mkdir()
     path = os.pathsep.join([str(tmp_path / "first"), str(tmp_path / "second")])
-    assert find_binary("my-tofu", {"PATH": path}) == wanted
+    assert find_binary(Given("my-tofu", "--binary"), {"PATH": path}) == wanted
 
 
 def test_find_binary_explicit_name_missing(tmp_path: Path) -> None:
     _executable(tmp_path / "bin", "tofu")
     with pytest.raises(EnvironmentNotReady, match="--binary") as caught:
-        find_binary("my-tofu", {"PATH": str(tmp_path / "bin")})
+        find_binary(Given("my-tofu", "--binary"), {"PATH": str(tmp_path / "bin")})
     assert "my-tofu" in caught.value.message
 
 
 def test_find_binary_uses_environment_variable(tmp_path: Path) -> None:
     wanted = _executable(tmp_path / "bin", "env-tofu")
     _executable(tmp_path / "bin", "tofu")
-    assert find_binary(None, {"PATH": str(tmp_path / "bin"), BINARY_ENV: "env-tofu"}) == wanted
+    assert find_binary(Given("env-tofu", BINARY_ENV), {"PATH": str(tmp_path / "bin")}) == wanted
 
 
 def test_find_binary_environment_variable_missing_names_it(tmp_path: Path) -> None:
     _executable(tmp_path / "bin", "tofu")
     with pytest.raises(EnvironmentNotReady, match=BINARY_ENV) as caught:
-        find_binary(None, {"PATH": str(tmp_path / "bin"), BINARY_ENV: "env-tofu"})
+        find_binary(Given("env-tofu", BINARY_ENV), {"PATH": str(tmp_path / "bin")})
     assert "env-tofu" in caught.value.message
 
 
 def test_find_binary_empty_environment_variable_falls_back(tmp_path: Path) -> None:
     tofu = _executable(tmp_path / "bin", "tofu")
-    assert find_binary(None, {"PATH": str(tmp_path / "bin"), BINARY_ENV: ""}) == tofu
+    assert find_binary(Given("", BINARY_ENV), {"PATH": str(tmp_path / "bin")}) == tofu
 
 
 def test_find_binary_explicit_beats_environment(tmp_path: Path) -> None:
     explicit = _executable(tmp_path / "bin", "explicit-tofu")
     _executable(tmp_path / "bin", "env-tofu")
+    # --binary and PLANTON_TOFU_BINARY are one option (Typer's envvar=): the CLI hands over
+    # whichever won; the core only names it. (tests/cli/test_options.py: the flag wins.)
     environ = {"PATH": str(tmp_path / "bin"), BINARY_ENV: "env-tofu"}
-    assert find_binary("explicit-tofu", environ) == explicit
+    assert find_binary(Given("explicit-tofu", "--binary"), environ) == explicit
 
 
 def test_find_binary_prefers_tofu_over_terraform(tmp_path: Path) -> None:
@@ -226,29 +229,29 @@ def test_find_binary_skips_non_executable_default(tmp_path: Path) -> None:
 def test_find_binary_rejects_non_executable_explicit_name(tmp_path: Path) -> None:
     _executable(tmp_path / "bin", "my-tofu", mode=0o644)
     with pytest.raises(EnvironmentNotReady, match="not an executable"):
-        find_binary("my-tofu", {"PATH": str(tmp_path / "bin")})
+        find_binary(Given("my-tofu", "--binary"), {"PATH": str(tmp_path / "bin")})
 
 
 def test_find_binary_rejects_non_executable_absolute_path(tmp_path: Path) -> None:
     plain = _executable(tmp_path / "bin", "tofu", mode=0o644)
     with pytest.raises(EnvironmentNotReady, match="not an executable"):
-        find_binary(str(plain), {"PATH": str(tmp_path / "bin")})
+        find_binary(Given(str(plain), "--binary"), {"PATH": str(tmp_path / "bin")})
 
 
 def test_find_binary_rejects_directory(tmp_path: Path) -> None:
     (tmp_path / "tofu-dir").mkdir(mode=0o755)
     with pytest.raises(EnvironmentNotReady, match="not an executable"):
-        find_binary(str(tmp_path / "tofu-dir"), {"PATH": ""})
+        find_binary(Given(str(tmp_path / "tofu-dir"), "--binary"), {"PATH": ""})
 
 
 def test_find_binary_absolute_path_works_without_path(tmp_path: Path) -> None:
     binary = _executable(tmp_path / "somewhere", "custom-terraform")
-    assert find_binary(str(binary), {"PATH": str(tmp_path / "empty")}) == binary
+    assert find_binary(Given(str(binary), "--binary"), {"PATH": str(tmp_path / "empty")}) == binary
 
 
 def test_find_binary_absolute_path_from_environment(tmp_path: Path) -> None:
     binary = _executable(tmp_path / "somewhere", "custom-terraform")
-    assert find_binary(None, {"PATH": "", BINARY_ENV: str(binary)}) == binary
+    assert find_binary(Given(str(binary), BINARY_ENV), {"PATH": ""}) == binary
 
 
 def test_relative_binary_path_still_runs_from_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -256,7 +259,7 @@ def test_relative_binary_path_still_runs_from_the_workspace(tmp_path: Path, monk
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     monkeypatch.chdir(tmp_path)
-    binary = find_binary("./bin/tofu", {"PATH": ""})
+    binary = find_binary(Given("./bin/tofu", "--binary"), {"PATH": ""})
     result = run(Invocation(binary=binary, args=[], cwd=workspace, env={}))
     assert result.exit_code == 0
 

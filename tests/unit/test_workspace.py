@@ -15,6 +15,7 @@ import pytest
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.render import VARIABLES_FILE
+from planton.settings import Given
 from planton.table import ResourceIdentity
 from planton.workspace import (
     DEFAULT_WORK_DIR_NAME,
@@ -135,39 +136,44 @@ def test_target_label_per_service_endpoint_is_never_real_aws(service: str) -> No
 # --- resolve_work_dir ----------------------------------------------------------------------
 
 
-def test_resolve_work_dir_explicit_beats_environment(tmp_path: Path) -> None:
+def test_resolve_work_dir_takes_the_given_one(tmp_path: Path) -> None:
+    # --work-dir and PLANTON_WORK_DIR are one option (Typer's envvar=); the core never reads the
+    # variable itself, so a stale one cannot sneak in.
     environ = {WORK_DIR_ENV: str(tmp_path / "from-env")}
-    assert resolve_work_dir(tmp_path / "m.yaml", tmp_path / "explicit", environ) == tmp_path / "explicit"
+    given = Given(tmp_path / "explicit", "--work-dir")
+    assert resolve_work_dir(tmp_path / "m.yaml", given, environ) == tmp_path / "explicit"
+    assert resolve_work_dir(tmp_path / "m.yaml", None, environ) == tmp_path / ".planton"
 
 
 def test_resolve_work_dir_explicit_relative_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    resolved = resolve_work_dir(Path("m.yaml"), Path("wd"), {})
+    resolved = resolve_work_dir(Path("m.yaml"), Given(Path("wd"), "--work-dir"), {})
     assert resolved.is_absolute()
     assert resolved == tmp_path / "wd"
 
 
 def test_resolve_work_dir_explicit_expands_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", "/not/this/one")  # the environment given wins over the process's
-    assert resolve_work_dir(Path("/x/m.yaml"), Path("~/wd"), {"HOME": str(tmp_path)}) == tmp_path / "wd"
+    assert (
+        resolve_work_dir(Path("/x/m.yaml"), Given(Path("~/wd"), "--work-dir"), {"HOME": str(tmp_path)})
+        == tmp_path / "wd"
+    )
 
 
 def test_resolve_work_dir_unknown_user_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"^--work-dir: '~no-such-user-here/wd' names the home of"):
-        resolve_work_dir(Path("/x/m.yaml"), Path("~no-such-user-here/wd"), {})
+        resolve_work_dir(Path("/x/m.yaml"), Given(Path("~no-such-user-here/wd"), "--work-dir"), {})
     with pytest.raises(UsageError, match=f"^{WORK_DIR_ENV}: '~no-such-user-here' names the home of"):
-        resolve_work_dir(Path("/x/m.yaml"), None, {WORK_DIR_ENV: "~no-such-user-here"})
+        resolve_work_dir(Path("/x/m.yaml"), Given(Path("~no-such-user-here"), WORK_DIR_ENV), {})
 
 
 @pytest.mark.parametrize("source", ["flag", "environment"])
 def test_resolve_work_dir_that_is_a_file_is_a_usage_error(tmp_path: Path, source: str) -> None:
     a_file = tmp_path / "file"
     a_file.write_text("", encoding="utf-8")
-    requested, environ, name = (
-        (a_file, {}, "--work-dir") if source == "flag" else (None, {WORK_DIR_ENV: str(a_file)}, WORK_DIR_ENV)
-    )
+    name = "--work-dir" if source == "flag" else WORK_DIR_ENV
     with pytest.raises(UsageError) as caught:
-        resolve_work_dir(Path("/x/m.yaml"), requested, environ)
+        resolve_work_dir(Path("/x/m.yaml"), Given(a_file, name), {})
     assert (
         caught.value.message
         == f"{name}: {a_file} exists and is not a directory; name a directory (it is created if missing)"
@@ -176,8 +182,8 @@ def test_resolve_work_dir_that_is_a_file_is_a_usage_error(tmp_path: Path, source
 
 def test_resolve_work_dir_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert resolve_work_dir(Path("/x/m.yaml"), None, {WORK_DIR_ENV: "env-wd"}) == tmp_path / "env-wd"
-    assert resolve_work_dir(Path("/x/m.yaml"), None, {WORK_DIR_ENV: "/abs/wd"}) == Path("/abs/wd")
+    assert resolve_work_dir(Path("/x/m.yaml"), Given(Path("env-wd"), WORK_DIR_ENV), {}) == tmp_path / "env-wd"
+    assert resolve_work_dir(Path("/x/m.yaml"), Given(Path("/abs/wd"), WORK_DIR_ENV), {}) == Path("/abs/wd")
 
 
 def test_resolve_work_dir_beside_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -203,8 +209,9 @@ def test_resolve_work_dir_refuses_a_non_regular_manifest_default(tmp_path: Path)
 
 
 def test_resolve_work_dir_non_regular_manifest_with_an_explicit_work_dir(tmp_path: Path) -> None:
-    assert resolve_work_dir(Path("/dev/stdin"), tmp_path, {}, manifest_is_file=False) == tmp_path
-    assert resolve_work_dir(Path("/dev/stdin"), None, {WORK_DIR_ENV: str(tmp_path)}, manifest_is_file=False) == tmp_path
+    for source in ("--work-dir", WORK_DIR_ENV):
+        given = Given(tmp_path, source)
+        assert resolve_work_dir(Path("/dev/stdin"), given, {}, manifest_is_file=False) == tmp_path
 
 
 def test_resolve_work_dir_devices_is_not_dev(tmp_path: Path) -> None:

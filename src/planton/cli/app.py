@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -11,16 +12,18 @@ from typing import Annotated
 import typer
 
 from planton import __version__
-from planton.cli import local, options, tofu
+from planton.cli import local, tofu
 from planton.cli.boundary import run_command
-from planton.cli.output import success
-from planton.operations import validate_manifest
+from planton.cli.options import InputOptions, JsonOutput, with_shared_options
+from planton.cli.output import data, document, success, warn
+from planton.documents import validation_document
+from planton.manifest.schema import manifest_json_schema
+from planton.operations import render_manifest, validate_manifest
 
 app = typer.Typer(
     name="planton",
     help="Deploy AWS DynamoDB tables from an AwsDynamodb manifest with tofu/terraform.",
     no_args_is_help=True,
-    add_completion=False,
     # Locals can hold credentials: never print them in a traceback.
     pretty_exceptions_show_locals=False,
 )
@@ -44,13 +47,38 @@ def root(
 
 
 @app.command()
-def validate(manifest: options.Manifest) -> None:
+@with_shared_options
+def validate(inputs: InputOptions, json_output: JsonOutput = False) -> None:
     """Check a manifest without running terraform; errors are printed as `path: message`."""
-    table = validate_manifest(manifest, os.environ)
+    validated = validate_manifest(inputs.source(), os.environ)
+    if json_output:
+        document(validation_document(inputs.stack_input or inputs.manifest, validated))
+        return
+    warn(validated.loaded.warnings)
+    table = validated.table
     keys = table.partition_key.name + (f" + {table.sort_key.name}" if table.sort_key else "")
     success(
-        f"{manifest}: valid AwsDynamodb manifest (table {table.table_name}, {table.billing_mode.value}, key {keys})"
+        f"{inputs.stack_input or inputs.manifest}: valid AwsDynamodb manifest "
+        f"(table {table.table_name}, {table.billing_mode.value}, key {keys})"
     )
+
+
+@app.command()
+@with_shared_options
+def render(
+    inputs: InputOptions,
+    local_target: Annotated[
+        bool, typer.Option("--local", help="Render for the local emulator (region us-east-1 unless set).")
+    ] = False,
+) -> None:
+    """Print the terraform variables (terraform.tfvars.json) the manifest renders to; never credentials."""
+    data(render_manifest(inputs.source(), os.environ, local=local_target))
+
+
+@app.command()
+def schema() -> None:
+    """Print the manifest's JSON Schema (both dialects) for editors' YAML language servers."""
+    data(json.dumps(manifest_json_schema(), indent=2) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

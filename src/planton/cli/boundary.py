@@ -27,8 +27,9 @@ from typing import IO, Any, Protocol, cast
 
 import typer
 
-from planton.cli.output import error_lines
+from planton.cli.output import document, document_written, error_lines
 from planton.crash_report import write_crash_report
+from planton.documents import error_document
 from planton.errors import (
     EXIT_BROKEN_PIPE,
     EXIT_BUG,
@@ -41,6 +42,7 @@ from planton.errors import (
 )
 
 DETAILED_EXITCODE_FLAG = "--detailed-exitcode"
+JSON_FLAG = "--json"
 
 
 class _ClickStyleError(Protocol):
@@ -49,6 +51,8 @@ class _ClickStyleError(Protocol):
     exit_code: int
 
     def show(self, file: IO[Any] | None = None) -> None: ...
+
+    def format_message(self) -> str: ...
 
 
 def _click_exception_class() -> type[Exception]:
@@ -84,40 +88,51 @@ def run_command(
     turn that into a traceback.
     """
     detailed = detailed_exitcode_requested(argv)
+    machine = flag_requested(argv, JSON_FLAG)
     with _signals_raise_interrupted(ignore_after=exiting):
-        code, error = _outcome(command, argv, prog_name, environ)
+        code, error, lines = _outcome(command, argv, prog_name, environ)
+        if machine and error and lines and not document_written():
+            # A --json command that failed before it had a result of its own still prints one
+            # document, so that a program reading stdout learns why.
+            with contextlib.suppress(OutputClosed):
+                document(error_document(code, lines))
         code = _flush_streams(code, error)
     return detailed_exit_code(code, error=error) if detailed else code
 
 
-def _outcome(command: Command, argv: Sequence[str], prog_name: str, environ: Mapping[str, str]) -> tuple[int, bool]:
-    """The exit code, and whether the command failed, with the failure already reported."""
+def _outcome(
+    command: Command, argv: Sequence[str], prog_name: str, environ: Mapping[str, str]
+) -> tuple[int, bool, list[str]]:
+    """The exit code, whether the command failed, and the lines that said why (the failure
+    already reported on stderr)."""
     try:
-        return _invoke(command, argv, prog_name), False
+        return _invoke(command, argv, prog_name), False, []
     except PlantonError as err:
         _tell(partial(error_lines, err.lines()))
-        return err.exit_code, True
+        return err.exit_code, True, err.lines()
     except Interrupted as stop:
         _tell(partial(error_lines, ["interrupted"]))
-        return stop.exit_code, True
+        return stop.exit_code, True, ["interrupted"]
     except (typer.Abort, KeyboardInterrupt):
         _tell(partial(error_lines, ["interrupted"]))
-        return EXIT_INTERRUPTED, True
+        return EXIT_INTERRUPTED, True, ["interrupted"]
     except (OutputClosed, BrokenPipeError):
         _silence(sys.stdout)
-        return EXIT_BROKEN_PIPE, True
+        return EXIT_BROKEN_PIPE, True, []
     except SystemExit as done:
         # planton never calls sys.exit; Typer does, with 1, when a write hits a broken pipe.
         if isinstance(done.__context__, BrokenPipeError):
             _silence(sys.stdout)
-            return EXIT_BROKEN_PIPE, True
+            return EXIT_BROKEN_PIPE, True, []
         code = done.code if isinstance(done.code, int) else EXIT_BUG
-        return code, code != 0
+        return code, code != 0, []
     except _CLICK_EXCEPTION as usage_mistake:
-        _tell(cast(_ClickStyleError, usage_mistake).show)
-        return EXIT_USAGE, True
+        mistake = cast(_ClickStyleError, usage_mistake)
+        _tell(mistake.show)
+        return EXIT_USAGE, True, [mistake.format_message()]
     except Exception as bug:
-        return _report_bug(bug, [prog_name, *argv], environ), True
+        code, message = _report_bug(bug, [prog_name, *argv], environ)
+        return code, True, [message]
 
 
 def _tell(report: Callable[[], None]) -> None:
@@ -149,10 +164,15 @@ def _flush_streams(code: int, error: bool) -> int:
 def detailed_exitcode_requested(argv: Sequence[str]) -> bool:
     """True when ``--detailed-exitcode`` is on the command line, even one that does not parse:
     a CI gate must never read a usage mistake as "changes pending"."""
+    return flag_requested(argv, DETAILED_EXITCODE_FLAG)
+
+
+def flag_requested(argv: Sequence[str], flag: str) -> bool:
+    """True when ``flag`` is on the command line (before any ``--``), even one that does not parse."""
     for arg in argv:
         if arg == "--":
             return False
-        if arg == DETAILED_EXITCODE_FLAG or arg.startswith(DETAILED_EXITCODE_FLAG + "="):
+        if arg == flag or arg.startswith(flag + "="):
             return True
     return False
 
@@ -164,7 +184,7 @@ def _invoke(command: Command, argv: Sequence[str], prog_name: str) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]:
     where = f"{type(err).__module__}.{type(err).__qualname__}"
     try:
         report = write_crash_report(err, argv, environ)
@@ -174,7 +194,7 @@ def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str])
     else:
         message = f"planton hit a bug ({where}); the full report is in {report}; please attach it to a bug report"
     _tell(partial(error_lines, [message]))
-    return EXIT_BUG
+    return EXIT_BUG, message
 
 
 @contextlib.contextmanager

@@ -1,11 +1,29 @@
-"""Options shared by several commands, declared once."""
+"""Options shared by several commands, declared once, in groups.
+
+A command names a group by a parameter typed with it (``inputs: InputOptions``);
+``with_shared_options`` puts the group's options into the command's signature for Typer and
+hands the command one built group. Adding an option to a group adds it to every command that
+takes the group, without editing their signatures. Options backed by an environment variable
+declare it here (Typer's ``envvar=``), and the group records which of the two the user set, so
+that an error names it.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+
+from planton.runner import BINARY_ENV
+from planton.settings import LOCK_TIMEOUT_ENV, PLUGIN_MIRROR_ENV, Given
+from planton.source import ManifestSource
+from planton.workspace import WORK_DIR_ENV
 
 
 def _non_empty_path(value: str) -> Path:
@@ -16,46 +34,219 @@ def _non_empty_path(value: str) -> Path:
     return Path(value)
 
 
+def _non_empty_file(value: str) -> Path:
+    if not value:
+        raise typer.BadParameter("must not be empty; name a file")
+    return Path(value)
+
+
+def _usage_error_class() -> type[Exception]:
+    """click's UsageError, found through ``typer.BadParameter`` (Typer carries its own click)."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "UsageError" and issubclass(cls, Exception):
+            return cls
+    raise ImportError("typer.BadParameter does not derive from a UsageError; this Typer is not supported")
+
+
+_UsageError = _usage_error_class()
+
+
+def _given(ctx: typer.Context, name: str, value: Any, option: str, envvar: str) -> Given[Any] | None:
+    """``value`` with the option or environment variable it came from (None when unset)."""
+    if value is None:
+        return None
+    source = ctx.get_parameter_source(name)
+    return Given(value, envvar if source is not None and source.name == "ENVIRONMENT" else option)
+
+
 # Paths are checked by planton itself, not by click: its checks exit 2 for what is a bad
 # manifest (4: an unreadable file) or an unready environment, and word it its own way.
-Manifest = Annotated[
-    Path,
-    typer.Option(
-        "--manifest",
-        "-f",
-        help="The AwsDynamodb manifest (YAML).",
-        show_default=False,
-        readable=False,
-        resolve_path=False,
-    ),
+@dataclass(frozen=True)
+class InputOptions:
+    """Where the manifest comes from, and the overrides applied to it."""
+
+    manifest: Path | None
+    stack_input: Path | None
+    overrides: tuple[str, ...]
+
+    def source(self, provider_config: Path | None = None) -> ManifestSource:
+        return ManifestSource(
+            manifest=self.manifest,
+            stack_input=self.stack_input,
+            overrides=self.overrides,
+            provider_config=provider_config,
+        )
+
+
+def _input_options(
+    ctx: typer.Context,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            "-f",
+            parser=_non_empty_file,
+            metavar="FILE",
+            help="The AwsDynamodb manifest (YAML).",
+            show_default=False,
+        ),
+    ] = None,
+    stack_input: Annotated[
+        Path | None,
+        typer.Option(
+            "--stack-input",
+            "-i",
+            parser=_non_empty_file,
+            metavar="FILE",
+            help="A stack input (YAML): target (the manifest; wins over --manifest) and provider_config "
+            "(account_id, access_key_id, secret_access_key, session_token, region).",
+            show_default=False,
+        ),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="PATH=VALUE",
+            help="Override a manifest field before validation, typed by the model (repeatable): "
+            "--set spec.billing_mode=PROVISIONED, --set spec.globalSecondaryIndexes[0].name=by-status.",
+            show_default=False,
+        ),
+    ] = None,
+) -> InputOptions:
+    if manifest is None and stack_input is None:
+        # click's own words for a missing option, with the usage line above them.
+        raise _UsageError("Missing option '--manifest' / '-f' (or '--stack-input' / '-i').", ctx)
+    return InputOptions(manifest, stack_input, tuple(overrides or ()))
+
+
+@dataclass(frozen=True)
+class TofuOptions:
+    """How and where terraform runs, for every ``planton tofu`` command."""
+
+    local: bool
+    binary: Given[str] | None
+    plugin_mirror: Given[Path] | None
+    work_dir: Given[Path] | None
+    aws_provider_config: Path | None
+    lock_timeout: Given[str] | None
+    no_color: bool
+
+
+def _tofu_options(
+    ctx: typer.Context,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Target the local AWS emulator (moto server on 127.0.0.1), started on demand."),
+    ] = False,
+    binary: Annotated[
+        str | None,
+        typer.Option(
+            "--binary",
+            envvar=BINARY_ENV,
+            metavar="EXECUTABLE",
+            help="tofu/terraform executable (default: tofu, else terraform).",
+            show_default=False,
+        ),
+    ] = None,
+    plugin_mirror: Annotated[
+        Path | None,
+        typer.Option(
+            "--plugin-mirror",
+            envvar=PLUGIN_MIRROR_ENV,
+            parser=_non_empty_path,
+            metavar="DIRECTORY",
+            help="Install providers only from this filesystem mirror.",
+            show_default=False,
+        ),
+    ] = None,
+    work_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--work-dir",
+            envvar=WORK_DIR_ENV,
+            parser=_non_empty_path,
+            metavar="DIRECTORY",
+            help="Where workspaces and state live (default: .planton beside the manifest).",
+            show_default=False,
+        ),
+    ] = None,
+    aws_provider_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--aws-provider-config",
+            parser=_non_empty_file,
+            metavar="FILE",
+            help="AWS provider config (YAML: account_id, access_key_id, secret_access_key, session_token, "
+            "region); wins over the stack input's provider_config and the environment.",
+            show_default=False,
+        ),
+    ] = None,
+    lock_timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--lock-timeout",
+            envvar=LOCK_TIMEOUT_ENV,
+            metavar="DURATION",
+            help="Wait this long for a workspace or state lock another command holds (30s, 5m); "
+            "passed on to terraform's -lock-timeout. Default: fail at once.",
+            show_default=False,
+        ),
+    ] = None,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour (also: NO_COLOR set, or no terminal).")
+    ] = False,
+) -> TofuOptions:
+    return TofuOptions(
+        local=local,
+        binary=_given(ctx, "binary", binary, "--binary", BINARY_ENV),
+        plugin_mirror=_given(ctx, "plugin_mirror", plugin_mirror, "--plugin-mirror", PLUGIN_MIRROR_ENV),
+        work_dir=_given(ctx, "work_dir", work_dir, "--work-dir", WORK_DIR_ENV),
+        aws_provider_config=aws_provider_config,
+        lock_timeout=_given(ctx, "lock_timeout", lock_timeout, "--lock-timeout", LOCK_TIMEOUT_ENV),
+        no_color=no_color,
+    )
+
+
+# Each group, and the function that declares its options and builds it.
+_GROUPS: dict[type, Callable[..., Any]] = {InputOptions: _input_options, TofuOptions: _tofu_options}
+_CONTEXT = "planton_context"
+
+JsonOutput = Annotated[
+    bool, typer.Option("--json", help="Print exactly one JSON document on stdout (and nothing else there).")
 ]
-Local = Annotated[
-    bool,
-    typer.Option("--local", help="Target the local AWS emulator (moto server on 127.0.0.1), started on demand."),
-]
-Binary = Annotated[
-    str | None,
-    typer.Option(
-        "--binary", help="tofu/terraform executable (env: PLANTON_TOFU_BINARY; default: tofu, else terraform)."
-    ),
-]
-PluginMirror = Annotated[
-    Path | None,
-    typer.Option(
-        "--plugin-mirror",
-        parser=_non_empty_path,
-        metavar="DIRECTORY",
-        help="Install providers only from this filesystem mirror (env: PLANTON_PLUGIN_MIRROR).",
-    ),
-]
-WorkDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--work-dir",
-        parser=_non_empty_path,
-        metavar="DIRECTORY",
-        help="Where workspaces and state live (env: PLANTON_WORK_DIR; default: .planton beside the manifest).",
-    ),
-]
-NoColor = Annotated[bool, typer.Option("--no-color", help="No colour in terraform's output.")]
 AutoApprove = Annotated[bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")]
+
+_Command = TypeVar("_Command", bound=Callable[..., None])
+
+
+def with_shared_options(command: _Command) -> _Command:
+    """``command`` with each parameter typed by an option group replaced, in the signature Typer
+    reads, by the group's options; called with the group built from them."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    groups: dict[str, tuple[Callable[..., Any], list[str]]] = {}
+    for parameter in inspect.signature(command).parameters.values():
+        hint = hints.get(parameter.name, parameter.annotation)
+        builder = _GROUPS.get(hint) if isinstance(hint, type) else None
+        if builder is None:
+            parameters.append(parameter.replace(annotation=hint, kind=inspect.Parameter.KEYWORD_ONLY))
+            continue
+        declared = typing.get_type_hints(builder, include_extras=True)
+        names = []
+        for option in list(inspect.signature(builder).parameters.values())[1:]:  # after ctx
+            parameters.append(option.replace(annotation=declared[option.name], kind=inspect.Parameter.KEYWORD_ONLY))
+            names.append(option.name)
+        groups[parameter.name] = (builder, names)
+    parameters.append(inspect.Parameter(_CONTEXT, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context))
+
+    @functools.wraps(command)
+    def run(**values: Any) -> None:
+        ctx = values.pop(_CONTEXT)
+        for name, (builder, names) in groups.items():
+            values[name] = builder(ctx, **{option: values.pop(option) for option in names})
+        command(**values)
+
+    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
+    return typing.cast(_Command, run)

@@ -1,21 +1,42 @@
-"""How planton speaks to people: its own lines on stderr, so stdout stays terraform's (and
-machine-readable for ``tofu output``)."""
+"""How planton speaks to people and to programs.
+
+planton's own lines go to stderr; stdout carries results: terraform's text and the plan summary
+for people, or exactly one JSON document under ``--json``. Colour follows ``--no-color`` and
+``NO_COLOR`` (Rich honours it too) and is off when the stream is not a terminal. A spinner with
+the elapsed time runs during long terraform steps only at a terminal and never in CI.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 
 from planton.errors import OutputClosed
+from planton.runner import Echo
+from planton.settings import running_in_ci
 
 _stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+_stdout = Console(highlight=False, soft_wrap=True)
+_state = {"document_written": False}
+
+
+def use_colour(enabled: bool) -> None:
+    """Colour on or off for planton's own output (NO_COLOR turns it off whatever this says)."""
+    for console in (_stderr, _stdout):
+        console.no_color = not enabled or "NO_COLOR" in os.environ
 
 
 def data(text: str) -> None:
-    """Machine-readable output (``tofu output``'s JSON): stdout, exactly as given."""
+    """Machine-readable output: stdout, exactly as given."""
     if sys.stdout is None:  # started with stdout closed (>&-): the data has nowhere to go
         raise OutputClosed
     try:
@@ -25,12 +46,33 @@ def data(text: str) -> None:
         raise OutputClosed from None
 
 
+def document(value: Mapping[str, Any]) -> None:
+    """The one JSON document of a ``--json`` command."""
+    data(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    _state["document_written"] = True
+
+
+def document_written() -> bool:
+    """Whether this command has printed its JSON document already."""
+    return _state["document_written"]
+
+
+def show(renderable: RenderableType) -> None:
+    """A result for people, on stdout."""
+    if sys.stdout is None:
+        raise OutputClosed
+    try:
+        _stdout.print(renderable)
+    except (BrokenPipeError, ValueError):
+        raise OutputClosed from None
+
+
 def notify(message: str) -> None:
     """An informational line from planton itself."""
     _stderr.print(f"[dim]planton:[/dim] {_escape(message)}")
 
 
-def error_lines(lines: list[str]) -> None:
+def error_lines(lines: Sequence[str]) -> None:
     """An error: the first line as a headline, the rest exactly as given (``path: message``)."""
     if not lines:
         return
@@ -46,9 +88,8 @@ def warn(lines: Sequence[str]) -> None:
 
 
 def confirm() -> bool:
-    """Ask, as terraform does, whether to apply; only ``yes`` agrees. The answer is read from
-    stdin even when it is not a terminal (``echo yes | planton tofu apply``); no stdin, or its
-    end, is a no."""
+    """Ask, as terraform does, whether to apply; only ``yes`` agrees. No stdin, or its end, is
+    a no. (Without a terminal planton does not get here: the command fails before it starts.)"""
     _stderr.print(
         "\n[bold]Do you want to perform these actions?[/bold]\n"
         "  planton will apply exactly the plan shown above.\n"
@@ -72,7 +113,77 @@ def success(message: str) -> None:
 
 def colour_wanted(no_color: bool) -> bool:
     """Colour only for a terminal, and never when NO_COLOR is set or --no-color given."""
-    return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+    return not no_color and "NO_COLOR" not in os.environ and _is_terminal(sys.stdout)
+
+
+def can_prompt(environ: Mapping[str, str]) -> bool:
+    """A question can be asked: stdin is a terminal and this is not a CI job."""
+    return _is_terminal(sys.stdin) and not running_in_ci(environ)
+
+
+def animated(environ: Mapping[str, str]) -> bool:
+    """Spinners only where a person watches: stdout and stderr both terminals, not CI."""
+    return _is_terminal(sys.stdout) and _is_terminal(sys.stderr) and not running_in_ci(environ)
+
+
+@contextlib.contextmanager
+def spinner(label: str) -> Iterator[Echo | None]:
+    """A spinner with the elapsed time below terraform's output while ``label`` runs. What it
+    yields prints terraform's lines above the spinner (both streams share the terminal)."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=_stderr,
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+
+    def echo(line: str, _fd: int) -> None:
+        progress.console.print(Text.from_ansi(line), soft_wrap=True)
+
+    with progress:
+        progress.add_task(label, total=None)
+        yield echo
+
+
+@contextlib.contextmanager
+def no_spinner(_label: str) -> Iterator[Echo | None]:
+    """Off a terminal, terraform writes to planton's streams itself."""
+    yield None
+
+
+def outputs_table(outputs: Mapping[str, Any]) -> RenderableType:
+    """The module's outputs for people: one row each, values as text, maps and lists as JSON."""
+    table = Table(title="Outputs", title_justify="left", show_edge=False, header_style="bold")
+    table.add_column("output", style="cyan", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for name in sorted(outputs):
+        value = outputs[name]
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        table.add_row(name, Text(text))
+    return table
+
+
+def append_step_summary(markdown: str, environ: Mapping[str, str]) -> None:
+    """Append ``markdown`` to GitHub Actions' step summary, when ``GITHUB_STEP_SUMMARY`` names one.
+    A summary that cannot be written is a warning, never a failure of the command."""
+    path = environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown.rstrip("\n") + "\n\n")
+    except OSError as err:
+        warn([f"cannot append the plan summary to GITHUB_STEP_SUMMARY ({path}): {err.strerror or err}"])
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return stream is not None and bool(stream.isatty())
+    except (ValueError, OSError):  # closed
+        return False
 
 
 def _escape(text: str) -> str:

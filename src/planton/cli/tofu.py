@@ -1,18 +1,36 @@
-"""``planton tofu init|plan|apply|destroy|refresh|output``: each forwards to the core."""
+"""``planton tofu init|plan|apply|destroy|refresh|output|import``: each declares its own options,
+takes the shared ones as groups, and forwards to the core; the results are printed here."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from planton.cli import options
-from planton.cli.output import colour_wanted, confirm, data, notify, warn
-from planton.operations import TofuRequest, Ui, run_tofu, tofu_exit_code
+from planton.cli.options import AutoApprove, InputOptions, JsonOutput, TofuOptions, with_shared_options
+from planton.cli.output import (
+    animated,
+    append_step_summary,
+    can_prompt,
+    colour_wanted,
+    confirm,
+    document,
+    no_spinner,
+    notify,
+    outputs_table,
+    show,
+    spinner,
+    use_colour,
+    warn,
+)
+from planton.cli.plan_view import markdown_summary, rich_summary
+from planton.documents import apply_document, outputs_document, plan_document
+from planton.operations import TOFU_COMMANDS, TofuOutcome, TofuRequest, Ui, run_tofu, tofu_exit_code
 from planton.paths import home_directory
+from planton.plan_summary import PlanSummary
 
 app = typer.Typer(
     help="Run tofu/terraform for a manifest (local backend, one workspace per manifest).", no_args_is_help=True
@@ -20,134 +38,158 @@ app = typer.Typer(
 
 
 def _run(
-    command: str,
-    manifest: Path,
-    local: bool,
-    binary: str | None,
-    plugin_mirror: Path | None,
-    work_dir: Path | None,
-    no_color: bool,
-    auto_approve: bool = False,
-    detailed_exitcode: bool = False,
-    allow_replace: bool = False,
-) -> None:
+    command: str, inputs: InputOptions, tofu: TofuOptions, *, machine: bool = False, **asked: Any
+) -> tuple[TofuOutcome, int]:
+    """Run the command in the core and print its notes; the outcome and the exit code."""
+    colour = colour_wanted(tofu.no_color)
+    use_colour(colour)
     request = TofuRequest(
         command=command,
-        manifest_path=manifest,
-        local=local,
-        binary=binary,
-        plugin_mirror=plugin_mirror,
-        work_dir=work_dir,
-        auto_approve=auto_approve,
-        allow_replace=allow_replace,
-        detailed_exitcode=detailed_exitcode,
-        colour=colour_wanted(no_color),
+        source=inputs.source(tofu.aws_provider_config),
+        local=tofu.local,
+        binary=tofu.binary,
+        plugin_mirror=tofu.plugin_mirror,
+        work_dir=tofu.work_dir,
+        lock_timeout=tofu.lock_timeout,
+        colour=colour,
+        machine_output=machine,
+        can_prompt=can_prompt(os.environ),
+        **asked,
     )
-    outcome = run_tofu(request, os.environ, home_directory(os.environ), Ui(notify, warn, confirm))
+    label = inputs.stack_input or inputs.manifest
+    ui = Ui(
+        notify,
+        warn,
+        confirm,
+        step=spinner if animated(os.environ) else no_spinner,
+        show_plan=_plan_shower(f"planton tofu {command}: {label}", machine=machine),
+    )
+    outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
     code = tofu_exit_code(outcome, request, notify)
-    if command == "output" and code == 0:
-        data(outcome.result.stdout)
     for note in outcome.notes:
         notify(note)
+    return outcome, code
+
+
+def _plan_shower(title: str, *, machine: bool) -> Callable[..., None]:
+    def show_plan(summary: PlanSummary, *, destroy: bool) -> None:
+        if not machine:
+            show(rich_summary(summary))
+        append_step_summary(markdown_summary(summary, title=title + (" (destroy)" if destroy else "")), os.environ)
+
+    return show_plan
+
+
+def init(inputs: InputOptions, tofu: TofuOptions) -> None:
+    _, code = _run("init", inputs, tofu)
     raise typer.Exit(code)
 
 
-def _plain(command: str, doc: str) -> Callable[..., None]:
-    """A command that takes only the shared options."""
-
-    def handler(
-        manifest: options.Manifest,
-        local: options.Local = False,
-        binary: options.Binary = None,
-        plugin_mirror: options.PluginMirror = None,
-        work_dir: options.WorkDir = None,
-        no_color: options.NoColor = False,
-    ) -> None:
-        _run(command, manifest, local, binary, plugin_mirror, work_dir, no_color)
-
-    handler.__doc__ = doc
-    return handler
-
-
-def _approvable(command: str, doc: str) -> Callable[..., None]:
-    """A command that changes the table and asks first unless --auto-approve."""
-
-    def handler(
-        manifest: options.Manifest,
-        auto_approve: options.AutoApprove = False,
-        local: options.Local = False,
-        binary: options.Binary = None,
-        plugin_mirror: options.PluginMirror = None,
-        work_dir: options.WorkDir = None,
-        no_color: options.NoColor = False,
-    ) -> None:
-        _run(command, manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve)
-
-    handler.__doc__ = doc
-    return handler
-
-
-app.command("init")(_plain("init", "Prepare the manifest's workspace and install providers."))
-
-
-@app.command()
 def plan(
-    manifest: options.Manifest,
-    local: options.Local = False,
-    binary: options.Binary = None,
-    plugin_mirror: options.PluginMirror = None,
-    work_dir: options.WorkDir = None,
-    no_color: options.NoColor = False,
+    inputs: InputOptions,
+    tofu: TofuOptions,
     detailed_exitcode: Annotated[
         bool,
         typer.Option(
             "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would, 1 on error."
         ),
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Save the plan; `planton tofu apply FILE` then applies exactly it.",
+            show_default=False,
+        ),
+    ] = None,
+    destroy: Annotated[bool, typer.Option("--destroy", help="Plan the deletion of the table.")] = False,
+    json_output: JsonOutput = False,
 ) -> None:
-    """Show what apply would change."""
-    _run("plan", manifest, local, binary, plugin_mirror, work_dir, no_color, detailed_exitcode=detailed_exitcode)
+    outcome, code = _run(
+        "plan", inputs, tofu, machine=json_output, detailed_exitcode=detailed_exitcode, plan_out=out, destroy=destroy
+    )
+    if json_output:  # also when it failed: the document says so
+        document(plan_document(outcome, code))
+    raise typer.Exit(code)
 
 
-@app.command()
 def apply(
-    manifest: options.Manifest,
-    auto_approve: options.AutoApprove = False,
+    inputs: InputOptions,
+    tofu: TofuOptions,
+    plan_file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="PLAN_FILE",
+            help="A plan saved by `planton tofu plan --out`: applied exactly, without planning again or asking.",
+            show_default=False,
+        ),
+    ] = None,
+    auto_approve: AutoApprove = False,
     allow_replace: Annotated[
         bool,
         typer.Option(
             "--allow-replace",
             help="Let through a plan that deletes or replaces the table, or moves it to another region "
-            "(its items are lost). Without it, --auto-approve refuses such a plan.",
+            "(its items are lost). Without it, --auto-approve and a saved plan refuse such a plan.",
         ),
     ] = False,
-    local: options.Local = False,
-    binary: options.Binary = None,
-    plugin_mirror: options.PluginMirror = None,
-    work_dir: options.WorkDir = None,
-    no_color: options.NoColor = False,
+    json_output: JsonOutput = False,
 ) -> None:
-    """Plan, check the plan, ask, and apply exactly that plan."""
-    _run("apply", manifest, local, binary, plugin_mirror, work_dir, no_color, auto_approve, allow_replace=allow_replace)
-
-
-app.command("destroy")(_approvable("destroy", "Delete the table."))
-app.command("refresh")(_plain("refresh", "Update the state from the real table without changing it."))
-app.command("import")(
-    _plain(
-        "import",
-        "Adopt the manifest's existing table into the state (after an interrupted create, or a table made by hand).",
+    outcome, code = _run(
+        "apply",
+        inputs,
+        tofu,
+        machine=json_output,
+        plan_file=plan_file,
+        auto_approve=auto_approve,
+        allow_replace=allow_replace,
     )
-)
+    if json_output:
+        document(apply_document(outcome, code))
+    elif code == 0 and outcome.outputs:
+        show(outputs_table(outcome.outputs))
+    raise typer.Exit(code)
 
 
-@app.command()
-def output(
-    manifest: options.Manifest,
-    local: options.Local = False,
-    binary: options.Binary = None,
-    plugin_mirror: options.PluginMirror = None,
-    work_dir: options.WorkDir = None,
-) -> None:
-    """Print the module's outputs as JSON on stdout."""
-    _run("output", manifest, local, binary, plugin_mirror, work_dir, no_color=True)
+def destroy(inputs: InputOptions, tofu: TofuOptions, auto_approve: AutoApprove = False) -> None:
+    _, code = _run("destroy", inputs, tofu, auto_approve=auto_approve)
+    raise typer.Exit(code)
+
+
+def refresh(inputs: InputOptions, tofu: TofuOptions) -> None:
+    _, code = _run("refresh", inputs, tofu)
+    raise typer.Exit(code)
+
+
+def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = False) -> None:
+    outcome, code = _run("output", inputs, tofu, machine=json_output)
+    if code == 0 and json_output:
+        document(outputs_document(outcome))
+    elif code == 0:
+        show(outputs_table(outcome.outputs or {}))
+    raise typer.Exit(code)
+
+
+def import_(inputs: InputOptions, tofu: TofuOptions) -> None:
+    _, code = _run("import", inputs, tofu)
+    raise typer.Exit(code)
+
+
+# Every command's name, handler and help, in one place.
+COMMANDS: dict[str, tuple[Callable[..., None], str]] = {
+    "init": (init, "Prepare the manifest's workspace and install providers."),
+    "plan": (plan, "Show what apply would change, as terraform's plan and a readable summary."),
+    "apply": (apply, "Plan, check the plan, ask, and apply exactly that plan; or apply a saved plan."),
+    "destroy": (destroy, "Plan the table's deletion, ask, and apply exactly that plan."),
+    "refresh": (refresh, "Update the state from the real table without changing it."),
+    "output": (output, "Print the module's outputs (a table, or JSON with --json)."),
+    "import": (
+        import_,
+        "Adopt the manifest's existing table into the state (after an interrupted create, or a table made by hand).",
+    ),
+}
+assert tuple(COMMANDS) == TOFU_COMMANDS, "the CLI and the core must list the same tofu commands"
+
+for _name, (_handler, _help) in COMMANDS.items():
+    app.command(_name, help=_help)(with_shared_options(_handler))

@@ -170,40 +170,64 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: 
 _StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def parse_yaml(text: str, source: str) -> Any:
+@dataclass(frozen=True)
+class YamlFileKind:
+    """What a YAML file a user names is meant to be, for the messages about it."""
+
+    what: str  # "AwsDynamodb manifest"
+    option: str  # the option that names it, for "check the --manifest path"
+    shape: str  # what its top level holds
+    example: str  # where to find a complete one
+
+
+MANIFEST_FILE = YamlFileKind(
+    "AwsDynamodb manifest",
+    "--manifest",
+    "apiVersion, kind, metadata and spec",
+    "see examples.md for a complete manifest",
+)
+
+
+def parse_yaml(text: str, source: str, *, what: str = MANIFEST_FILE.what) -> Any:
     """Parse one YAML document safely; errors name the line and column."""
     try:
         return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = " ".join(part for part in (err.context, err.problem) if part)
-        raise ManifestError(source, [f"(yaml): {where}{what}"]) from None
+        problem = " ".join(part for part in (err.context, err.problem) if part)
+        raise ManifestError(source, [f"(yaml): {where}{problem}"], what=what) from None
     except yaml.YAMLError as err:
-        raise ManifestError(source, [f"(yaml): {err}"]) from None
+        raise ManifestError(source, [f"(yaml): {err}"], what=what) from None
+
+
+def read_yaml_mapping(
+    path: Path, kind: YamlFileKind, *, wait_seconds: float = DEFAULT_WAIT_SECONDS
+) -> tuple[Mapping[str, Any], bool]:
+    """The YAML file at ``path`` as a mapping, and whether it is a regular file (not a pipe or
+    device); or a ManifestError saying why it is not one."""
+    source = str(path)
+    try:
+        read = read_text_file(path, limit=MAX_MANIFEST_BYTES, wait_seconds=wait_seconds)
+    except UnreadableFile as err:
+        hint = f"; check the {kind.option} path" if str(err) == "no such file" else ""
+        raise ManifestError(source, [f"(file): {err}{hint}"], what=kind.what) from None
+    document = parse_yaml(read.text, source, what=kind.what)
+    if document is None:
+        raise ManifestError(source, [f"(file): is empty; {kind.example}"], what=kind.what)
+    if not isinstance(document, Mapping):
+        raise ManifestError(
+            source,
+            [f"(document): must be a mapping with {kind.shape}, not a {type(document).__name__}"],
+            what=kind.what,
+        )
+    return document, read.regular
 
 
 def read_manifest_document(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> tuple[Mapping[str, Any], bool]:
     """The manifest file as a mapping, and whether it is a regular file (not a pipe or device);
     or a ManifestError saying why it is not one."""
-    source = str(path)
-    try:
-        read = read_text_file(path, limit=MAX_MANIFEST_BYTES, wait_seconds=wait_seconds)
-    except UnreadableFile as err:
-        hint = "; check the --manifest path" if str(err) == "no such file" else ""
-        raise ManifestError(source, [f"(file): {err}{hint}"]) from None
-    document = parse_yaml(read.text, source)
-    if document is None:
-        raise ManifestError(source, ["(file): is empty; see examples.md for a complete manifest"])
-    if not isinstance(document, Mapping):
-        raise ManifestError(
-            source,
-            [
-                f"(document): must be a mapping with apiVersion, kind, metadata and "
-                f"spec, not a {type(document).__name__}"
-            ],
-        )
-    return document, read.regular
+    return read_yaml_mapping(path, MANIFEST_FILE, wait_seconds=wait_seconds)
 
 
 def load_manifest(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> LoadedManifest:
@@ -223,7 +247,9 @@ def validate_document(document: Mapping[str, Any], source: str) -> Manifest:
     return validate_as(model, document, source)
 
 
-def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -> _Model:
+def validate_as(
+    model: type[_Model], document: Mapping[str, Any], source: str, *, what: str = "AwsDynamodb manifest"
+) -> _Model:
     """Validate ``document`` as ``model`` (a dialect's manifest model); its errors become
     ``dotted.path: message`` lines in the user's own spelling, naming ``model``'s fields.
 
@@ -245,7 +271,7 @@ def validate_as(model: type[_Model], document: Mapping[str, Any], source: str) -
         for error in errors
         for problem in (_describe(error, document, model, camel),)
     ]
-    raise ManifestError(source, list(dict.fromkeys(problems)))
+    raise ManifestError(source, list(dict.fromkeys(problems)), what=what)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""The JSON documents ``--json`` prints: one per command, built from the core's results.
+
+Each is a plain mapping of JSON values; the CLI prints it as it is, and nothing else on stdout.
+Credentials never appear: the documents are built from the manifest's table, the plan and
+terraform's outputs, none of which holds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from planton.operations import TofuOutcome, Validated
+from planton.table import TableDefinition
+
+
+def table_document(table: TableDefinition) -> dict[str, Any]:
+    """The manifest's table in brief: what `validate` found."""
+    return {
+        "name": table.table_name,
+        "region": table.aws_region,
+        "billing_mode": table.billing_mode.value,
+        "partition_key": {"name": table.partition_key.name, "type": table.partition_key.type.value},
+        "sort_key": {"name": table.sort_key.name, "type": table.sort_key.type.value} if table.sort_key else None,
+        "global_secondary_indexes": [index.name for index in table.global_indexes],
+        "local_secondary_indexes": [index.name for index in table.local_indexes],
+    }
+
+
+def validation_document(manifest: Path | None, validated: Validated) -> dict[str, Any]:
+    """``validate --json`` for a valid manifest."""
+    loaded = validated.loaded
+    return {
+        "valid": True,
+        "manifest": str(loaded.manifest.path if manifest is None else manifest),
+        "table": table_document(validated.table),
+        "warnings": list(loaded.warnings),
+    }
+
+
+def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
+    """``plan --json`` (and the part of ``apply --json`` that says what was planned)."""
+    summary = outcome.summary
+    return {
+        "command": "plan",
+        "exit_code": exit_code,
+        "workspace": _path(outcome.workspace),
+        "plan_file": _path(outcome.plan_saved),
+        **(summary.to_json() if summary is not None else {"has_changes": None}),
+        "warnings": list(outcome.warnings),
+        "notes": list(outcome.notes),
+    }
+
+
+def apply_document(outcome: TofuOutcome, exit_code: int, command: str = "apply") -> dict[str, Any]:
+    """``apply --json``: what the applied plan changed, and the outputs afterwards."""
+    summary = outcome.summary
+    changed = summary.to_json() if summary is not None else {}
+    return {
+        "command": command,
+        "exit_code": exit_code,
+        "applied": exit_code == 0 and outcome.command in ("apply", "destroy"),
+        "workspace": _path(outcome.workspace),
+        "counts": changed.get("counts"),
+        "resources": changed.get("resources", []),
+        "outputs": dict(outcome.outputs) if outcome.outputs is not None else None,
+        "warnings": list(outcome.warnings),
+        "notes": list(outcome.notes),
+    }
+
+
+def outputs_document(outcome: TofuOutcome) -> dict[str, Any]:
+    """``output --json``: each output's value, by name."""
+    return dict(outcome.outputs or {})
+
+
+def error_document(exit_code: int, lines: Sequence[str]) -> dict[str, Any]:
+    """What ``--json`` prints when a command fails before it has a result of its own."""
+    return {"error": {"exit_code": exit_code, "message": list(lines)}}
+
+
+def _path(path: Path | None) -> str | None:
+    return str(path) if path is not None else None
+
+
+def json_ready(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``value`` that ``json.dumps`` takes (paths as text)."""
+    return {key: str(item) if isinstance(item, Path) else item for key, item in value.items()}

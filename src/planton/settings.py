@@ -1,0 +1,76 @@
+"""Values users give planton through options and environment variables, with where each came
+from, so that an error names the option or the variable the user actually set.
+
+The CLI reads options and the environment variables that back them (Typer's ``envvar=``); the
+core receives the resolved value and its source, never re-reads the environment for them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from planton.errors import UsageError
+
+_Value = TypeVar("_Value")
+
+CI_VARIABLE = "CI"
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+# A Go duration, as terraform's -lock-timeout takes it: 30s, 5m, 1h30m, 1.5h, 0.
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Longer than any CI job runs; a typo such as 30h is then caught rather than waited out.
+MAX_LOCK_TIMEOUT_SECONDS = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Given(Generic[_Value]):
+    """A value a user gave, and the option or environment variable it came from."""
+
+    value: _Value
+    source: str
+
+
+@dataclass(frozen=True)
+class LockTimeout:
+    """``--lock-timeout``: how long to wait for a workspace that another command holds, in
+    terraform's spelling (passed on to it) and in seconds (for planton's own lock)."""
+
+    text: str
+    seconds: float
+
+
+def parse_lock_timeout(given: Given[str] | None) -> LockTimeout | None:
+    """The duration as terraform takes it (``30s``, ``5m``, ``1h30m``, ``0``), or a UsageError."""
+    if given is None:
+        return None
+    text = given.value.strip()
+    if text == "0":
+        return LockTimeout("0s", 0.0)
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if not text or position != len(text):
+        raise UsageError(
+            f"{given.source}: {given.value!r} is not a duration; use a number with a unit, such as 30s, 5m or 1h30m"
+        )
+    if seconds > MAX_LOCK_TIMEOUT_SECONDS:
+        raise UsageError(f"{given.source}: {given.value!r} is longer than 24h; give a shorter wait")
+    return LockTimeout(text, seconds)
+
+
+def running_in_ci(environ: Mapping[str, str]) -> bool:
+    """True when ``CI`` is set to anything but a false word (CI systems set ``CI=true``)."""
+    value = environ.get(CI_VARIABLE)
+    return value is not None and value.strip().lower() not in _FALSE_WORDS
+
+
+# Environment variables behind options (the others: runner.BINARY_ENV, workspace.WORK_DIR_ENV).
+PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
+LOCK_TIMEOUT_ENV = "PLANTON_LOCK_TIMEOUT"

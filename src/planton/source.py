@@ -1,0 +1,110 @@
+"""Where a command's manifest and provider config come from: ``--manifest``, ``--stack-input``
+(its ``target`` and ``provider_config``), ``--aws-provider-config`` and ``--set``.
+
+Precedence, as in Project Planton: the stack input's ``target`` over ``--manifest``;
+``--aws-provider-config`` over the stack input's ``provider_config`` over the environment (see
+``credentials.merge_provider_config``). ``--set`` overrides apply to whichever manifest won,
+before it is validated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from planton.errors import ManifestError, UsageError
+from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, read_manifest_document, validate_document
+from planton.manifest.overrides import Override, apply_overrides, from_overrides, parse_override
+from planton.stack_input import ProviderConfigInput, read_provider_config, read_stack_input
+
+
+@dataclass(frozen=True)
+class ManifestSource:
+    """The options that say where the manifest and the provider config come from."""
+
+    manifest: Path | None = None
+    stack_input: Path | None = None
+    overrides: tuple[str, ...] = ()
+    provider_config: Path | None = None
+
+
+@dataclass(frozen=True)
+class LoadedInput:
+    """A validated manifest, the provider config given in files (if any), and what to tell the
+    user about them."""
+
+    manifest: LoadedManifest
+    provider_config: ProviderConfigInput | None = field(repr=False)
+    warnings: tuple[str, ...] = ()
+    # The option that names the input again in a suggested command: "-f m.yaml" or "-i stack.yaml".
+    again: str = ""
+
+
+def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> LoadedInput:
+    """Read, override and validate the manifest; read the provider config files. Nothing is
+    written or run; every problem is a UsageError (exit 2) or a ManifestError (exit 4)."""
+    overrides = [parse_override(raw) for raw in source.overrides]
+    warnings: list[str] = []
+    config: ProviderConfigInput | None = None
+    if source.stack_input is not None:
+        stack = read_stack_input(source.stack_input, wait_seconds=wait_seconds)
+        warnings += stack.warnings
+        config = stack.provider_config
+        if stack.target is not None:
+            if source.manifest is not None:
+                warnings.append(
+                    f"--manifest {source.manifest} is ignored: the stack input's target is the manifest "
+                    "(a stack input's target wins, as in project-planton)"
+                )
+            label = f"{source.stack_input} (target)"
+            manifest = _validated(source.stack_input, label, stack.target, stack.regular_file, overrides)
+            again = f"-i {source.stack_input}"
+        elif source.manifest is not None:
+            manifest = _load(source.manifest, overrides, wait_seconds)
+            again = f"-f {source.manifest} -i {source.stack_input}"
+        else:
+            raise UsageError(
+                f"--stack-input {source.stack_input} has no target; add the manifest under target:, "
+                "or give it with --manifest FILE"
+            )
+    elif source.manifest is not None:
+        manifest = _load(source.manifest, overrides, wait_seconds)
+        again = f"-f {source.manifest}"
+    else:
+        raise UsageError("no manifest: give --manifest FILE (-f), or --stack-input FILE (-i) with a target")
+    if source.provider_config is not None:
+        config, exposed = read_provider_config(source.provider_config, wait_seconds=wait_seconds)
+        warnings += exposed
+        again += f" --aws-provider-config {source.provider_config}"
+    again += "".join(f" --set {raw}" for raw in source.overrides)
+    return LoadedInput(manifest=manifest, provider_config=config, warnings=tuple(warnings), again=again)
+
+
+def _load(path: Path, overrides: Sequence[Override], wait_seconds: float) -> LoadedManifest:
+    document, regular = read_manifest_document(path, wait_seconds=wait_seconds)
+    return _validated(path, str(path), document, regular, overrides)
+
+
+def _validated(
+    path: Path, label: str, document: Mapping[str, Any], regular: bool, overrides: Sequence[Override]
+) -> LoadedManifest:
+    """The document with the overrides applied, validated; each problem an override caused
+    names the ``--set`` it came from."""
+    overridden = apply_overrides(document, overrides) if overrides else dict(document)
+    try:
+        model = validate_document(overridden, label)
+    except ManifestError as err:
+        if not overrides:
+            raise
+        raise ManifestError(
+            err.source, [_blame(problem, overrides) for problem in err.problems], what=err.what
+        ) from None
+    return LoadedManifest(path=path, document=overridden, model=model, regular_file=regular)
+
+
+def _blame(problem: str, overrides: Sequence[Override]) -> str:
+    path = problem.split(": ", 1)[0]
+    cause = from_overrides(path, overrides)
+    return f"{problem} (set by --set {cause.raw})" if cause is not None else problem
