@@ -2,4 +2,6 @@
 # environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...), so they are never written to disk.
 provider "aws" {
   region = var.spec.aws_region
+  # The account the stack input names, if any: other credentials are refused at once.
+  allowed_account_ids = length(var.allowed_account_ids) > 0 ? var.allowed_account_ids : null
 }

@@ -232,3 +232,14 @@ variable "spec" {
     error_message = "spec.tags must not set Name, Environment, Organization or ManagedBy (the module sets those) nor use the reserved aws: prefix."
   }
 }
+
+variable "allowed_account_ids" {
+  description = "The AWS accounts the credentials may belong to (the provider refuses any other before it changes anything); empty allows any. planton sets it from the stack input's provider_config.account_id."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.allowed_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "Each entry of allowed_account_ids must be a 12-digit AWS account id."
+  }
+}

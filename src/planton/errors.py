@@ -32,15 +32,19 @@ EXIT_CODES: Mapping[int, str] = {
     EXIT_OK: "Success.",
     EXIT_TERRAFORM_FAILED: "terraform failed; its own error is shown above. Its status 1 is passed on; any "
     "other status (a crash exits 2, a kill 128+N) is reported as 1, with a line naming it. Also: an apply "
-    "you did not approve (anything but `yes`); nothing was changed.",
-    EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value. click's "
-    "short usage message says which, with a suggestion. Nothing was written or run.",
+    "you did not approve (anything but `yes`), or a saved plan that is stale or was applied already; nothing "
+    "was changed.",
+    EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value, a `--set` path "
+    "the manifest has no field for, a plan file not saved for this manifest's workspace, or an apply/destroy "
+    "that would have to ask where nobody can answer (no terminal, or `CI` set). The message says which, with a "
+    "suggestion. Nothing was written or run.",
     EXIT_ENVIRONMENT: "The environment is not ready: no tofu/terraform, no AWS credentials, a work dir that "
     "cannot be written, the emulator would not start, another planton is using the workspace. Nothing was run.",
     EXIT_BAD_MANIFEST: "The manifest cannot be read or is invalid (`dotted.path: message` lines). Nothing was "
     "written or run.",
-    EXIT_REFUSED: "Refused to lose a table: under `--auto-approve` the plan would delete or replace the table "
-    "or, after a region change, leave the old one behind (`--allow-replace` lets it through); or `refresh` / "
+    EXIT_REFUSED: "Refused to lose a table: under `--auto-approve` (or applying a saved plan) the plan would "
+    "delete or replace the table or, after a region change, leave the old one behind (`--allow-replace` lets "
+    "it through); or `refresh` / "
     "`destroy` would act on a table other than the one the manifest names. The message says what; nothing was "
     "changed.",
     EXIT_UNMANAGED_TABLE: "The table already exists but this workspace's state does not record it (a create "

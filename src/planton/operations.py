@@ -733,11 +733,15 @@ def _apply_saved(session: _Session) -> TofuOutcome:
 
 
 def _destroy(session: _Session) -> TofuOutcome:
-    """Plan the deletion, show it, ask (unless --auto-approve), then apply exactly that plan. A
-    table the state records as deletion-protected is refused before terraform starts."""
+    """Delete the table. Asked for: plan the deletion, show it, ask, then apply exactly that
+    plan. Under --auto-approve, terraform's own destroy (which lists what it deletes): nobody
+    reads a summary before it, and a plan and its reading would cost two more provider starts.
+    A table the state records as deletion-protected is refused before terraform starts."""
     recorded = session.recorded
     if recorded is not None and recorded.deletion_protection:
         raise ChangeRefused(_PROTECTED.format(name=recorded.name, what="nothing was deleted"))
+    if session.request.auto_approve:
+        return _after_destroy(session, session.invoke("destroy", auto_approve=True, watch_stderr=True), None)
     workspace, ui = session.workspace, session.ui
     try:
         planned = session.plan_to_file(destroy=True)
@@ -748,7 +752,7 @@ def _destroy(session: _Session) -> TofuOutcome:
         if not judged.decision.changes:
             ui.notify("nothing to destroy: the state records no table")
             return session.outcome("plan", RunResult(EXIT_OK), summary=judged.summary)
-        if not session.request.auto_approve and not ui.confirm():
+        if not ui.confirm():
             raise ApplyNotApproved("destroy cancelled: the answer was not 'yes'; nothing was deleted")
         result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
     finally:
@@ -756,7 +760,7 @@ def _destroy(session: _Session) -> TofuOutcome:
     return _after_destroy(session, result, judged)
 
 
-def _after_destroy(session: _Session, result: RunResult, judged: JudgedPlan) -> TofuOutcome:
+def _after_destroy(session: _Session, result: RunResult, judged: JudgedPlan | None) -> TofuOutcome:
     """When DeleteTable answers that the table is already gone (a retried request whose first
     attempt did delete it, or a deletion elsewhere in between), the table is where the user
     wants it; one more destroy records that in the state."""
@@ -767,7 +771,7 @@ def _after_destroy(session: _Session, result: RunResult, judged: JudgedPlan) -> 
     if result.returncode != EXIT_OK and "DeletionProtectionEnabled is set to True" in result.stderr:
         # Turned on outside planton since the state last looked.
         notes = (*notes, _PROTECTED.format(name=session.prepared.table.table_name, what="AWS refused the deletion"))
-    return session.outcome("destroy", result, notes, summary=judged.summary)
+    return session.outcome("destroy", result, notes, summary=judged.summary if judged else None)
 
 
 def _plan_for_apply(session: _Session) -> JudgedPlan | TofuOutcome:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from planton.manifest.base import ManifestModel, Problems, Region, describe_value, raise_problems
@@ -40,6 +40,18 @@ PROVIDER_CONFIG_FILE = YamlFileKind(
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 
+def _quoted(value: Any) -> Any:
+    # YAML reads an unquoted 123456789012 as a number, and one with a leading zero not as the
+    # user meant it at all: say so, rather than "must be a string".
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise PydanticCustomError(
+            "account_id_number",
+            "must be quoted text ('{value}'): YAML reads it as a number, which loses leading zeros",
+            {"value": value},
+        )
+    return value
+
+
 def _account_id(value: str) -> str:
     if not _ACCOUNT_ID.fullmatch(value):
         raise PydanticCustomError(
@@ -51,29 +63,13 @@ def _account_id(value: str) -> str:
 class ProviderConfigModel(ManifestModel):
     """Credentials and account for the aws provider. Secrets never appear in a repr."""
 
-    account_id: Annotated[str, AfterValidator(_account_id)] | None = Field(
+    account_id: Annotated[str, BeforeValidator(_quoted), AfterValidator(_account_id)] | None = Field(
         default=None, description="The 12-digit account the credentials must belong to (quote it in YAML)."
     )
     access_key_id: str | None = Field(default=None, repr=False)
     secret_access_key: str | None = Field(default=None, repr=False)
     session_token: str | None = Field(default=None, repr=False)
     region: Region | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _account_id_as_text(cls, data: Any) -> Any:
-        # YAML reads an unquoted 123456789012 as a number, and one with a leading zero not at all
-        # as the user meant it: say so, rather than "must be a string".
-        if isinstance(data, Mapping):
-            for key in ("account_id", "accountId"):
-                value = data.get(key)
-                if isinstance(value, int) and not isinstance(value, bool):
-                    raise PydanticCustomError(
-                        "account_id_number",
-                        "{key} must be quoted text ('{value}'): YAML reads it as a number, which loses leading zeros",
-                        {"key": key, "value": value},
-                    )
-        return data
 
     @model_validator(mode="after")
     def _keys_come_in_pairs(self) -> ProviderConfigModel:

@@ -247,37 +247,46 @@ def test_detailed_exitcode_interrupted_is_1(cli: Cli, tmp_path: Path) -> None:
     assert "interrupted" in stderr
 
 
-def test_destroy_of_a_table_already_gone_is_recorded_not_failed(cli: Cli, tmp_path: Path) -> None:
+GONE_TERRAFORM = textwrap.dedent(
+    """\
+    #!{python}
+    # DeleteTable answers "not found" once (to destroy, or to the apply of a destroy plan); the
+    # next destroy records that.
+    import os, sys
+    command = sys.argv[1]
+    if command == "init":
+        os.makedirs(".terraform", exist_ok=True)
+        sys.exit(0)
+    if command == "plan":
+        open([a for a in sys.argv if a.startswith("-out=")][0][5:], "w").write("a saved plan")
+        sys.exit(0)
+    if command == "show":
+        print(open({plan!r}, encoding="utf-8").read())
+        sys.exit(0)
+    if command == "destroy" and os.path.exists("deleted-once"):
+        print("Destroy complete! Resources: 0 destroyed.")
+        sys.exit(0)
+    open("deleted-once", "w").close()
+    print("Error: deleting AWS DynamoDB Table (x): operation error DynamoDB: DeleteTable, "
+          "https response error StatusCode: 400, ResourceNotFoundException: Requested resource not found",
+          file=sys.stderr)
+    sys.exit(1)
+    """
+)
+
+
+@pytest.mark.parametrize("asked", [False, True], ids=["auto-approve", "asked"])
+def test_destroy_of_a_table_already_gone_is_recorded_not_failed(cli: Cli, tmp_path: Path, asked: bool) -> None:
     # DeleteTable answered "not found" (its retried request found the first attempt had deleted
     # it): the table is where the user wants it, and a second destroy records that.
     fake = tmp_path / "gone-terraform"
-    fake.write_text(
-        textwrap.dedent(
-            f"""\
-            #!{sys.executable}
-            import os, sys
-            command = sys.argv[1]
-            if command == "init":
-                os.makedirs(".terraform", exist_ok=True)
-                sys.exit(0)
-            if command == "plan":
-                open([a for a in sys.argv if a.startswith("-out=")][0][5:], "w").write("a saved plan")
-                sys.exit(0)
-            if command == "show":
-                print(open({str(DESTROY_PLAN)!r}, encoding="utf-8").read())
-                sys.exit(0)
-            if command == "destroy" and "-auto-approve" in sys.argv:
-                print("Destroy complete! Resources: 0 destroyed.")
-                sys.exit(0)
-            print("Error: deleting AWS DynamoDB Table (x): operation error DynamoDB: DeleteTable, "
-                  "https response error StatusCode: 400, ResourceNotFoundException: Requested resource not found",
-                  file=sys.stderr)
-            sys.exit(1)
-            """
-        ),
-        encoding="utf-8",
-    )
+    fake.write_text(GONE_TERRAFORM.format(python=sys.executable, plan=str(DESTROY_PLAN)), encoding="utf-8")
     fake.chmod(0o755)
-    result = cli.run("tofu", "destroy", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(fake))
+    how = {"terminal_input": "yes\n"} if asked else {}
+    approve = [] if asked else ["--auto-approve"]
+    result = cli.run("tofu", "destroy", "-f", str(HACK_MANIFEST), *approve, "--binary", str(fake), **how)
     assert result.returncode == 0, result.stderr
     assert "the table was already gone when terraform deleted it; destroying again to record that" in result.stderr
+    if asked:  # the deletion was shown before the question
+        assert "DATA LOSS" in result.stdout
+        assert "Do you want to perform these actions?" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 from planton.manifest import load_manifest
 from planton.manifest.loader import parse_yaml, validate_document
 from planton.manifest.normalise import table_from_manifest
+from planton.operations import render_manifest
 from planton.render import render_variables, variables_json
+from planton.source import ManifestSource
 
 from support import HACK_MANIFEST, REPO_ROOT, example_blocks, object_attributes
 
@@ -90,3 +93,23 @@ def test_rendered_variables_never_contain_credentials(monkeypatch: pytest.Monkey
     rendered = _render_file(HACK_MANIFEST)
     for secret in ("AKIAEXAMPLEKEYID0000", "very-secret-value-123", "session-token-xyz"):
         assert secret not in rendered
+
+
+def _declared_variables() -> set[str]:
+    text = "".join(path.read_text(encoding="utf-8") for path in (REPO_ROOT / "modules" / "aws_dynamodb").glob("*.tf"))
+    return set(re.findall(r'^variable "([a-z_]+)"', text, flags=re.MULTILINE))
+
+
+def test_the_account_id_is_rendered_as_a_declared_variable(tmp_path: Path) -> None:
+    # terraform only warns about a tfvars key no variable declares: the account check would be
+    # silently dropped.
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("provider_config:\n  account_id: '012345678901'\n  region: eu-west-2\n", encoding="utf-8")
+    source = ManifestSource(manifest=HACK_MANIFEST, stack_input=stack)
+    variables = json.loads(render_manifest(source, {}))
+    assert variables["allowed_account_ids"] == ["012345678901"]
+    assert set(variables) <= _declared_variables()
+    assert variables["spec"]["aws_region"] == "us-east-1"  # the manifest's region wins
+    # Without an account, and for the local emulator (whose account is its own), none.
+    assert "allowed_account_ids" not in json.loads(render_manifest(ManifestSource(manifest=HACK_MANIFEST), {}))
+    assert "allowed_account_ids" not in json.loads(render_manifest(source, {}, local=True))

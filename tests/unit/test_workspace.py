@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -445,6 +446,68 @@ def test_locked_released_after_an_exception(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     with workspace.locked():
         pass
+
+
+def test_locked_waits_for_the_lock_timeout(tmp_path: Path) -> None:
+    # --lock-timeout: a second command waits for the first to finish instead of failing at once.
+    root = tmp_path / "ws"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from planton.workspace import Workspace\n"
+            "with Workspace(Path(sys.argv[1])).locked():\n    print('held', flush=True); time.sleep(1.5)",
+            str(root),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with (
+            pytest.raises(EnvironmentNotReady, match=r"another planton command is using .* \(waited 0.3s\)"),
+            Workspace(root).locked(timeout=0.3),
+        ):
+            pytest.fail("granted while held")
+        started = time.monotonic()
+        with Workspace(root).locked(timeout=30):
+            waited = time.monotonic() - started
+        assert 0.3 < waited < 10
+    finally:
+        holder.wait(timeout=30)
+
+
+def test_saved_plans_are_recorded_by_digest(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "ws")
+    workspace.root.mkdir()
+    assert workspace.saved_plan("abc") is None
+    workspace.record_saved_plan("abc", destroy=False)
+    workspace.record_saved_plan("def", destroy=True)
+    first, second = workspace.saved_plan("abc"), workspace.saved_plan("def")
+    assert first is not None
+    assert second is not None
+    assert (first.destroy, first.applied, second.destroy) == (False, None, True)
+    workspace.mark_plan_applied("abc")
+    applied = workspace.saved_plan("abc")
+    assert applied is not None
+    assert applied.applied is not None
+    workspace.mark_plan_applied("never-saved")  # nothing to mark: no record appears
+    assert workspace.saved_plan("never-saved") is None
+
+
+def test_saved_plans_are_a_bounded_record(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    for number in range(60):
+        workspace.record_saved_plan(f"plan-{number}", destroy=False)
+    assert workspace.saved_plan("plan-59") is not None
+    assert workspace.saved_plan("plan-0") is None
+    assert len(json.loads((tmp_path / ".planton-saved-plans.json").read_text(encoding="utf-8"))) == 50
+
+
+def test_an_unreadable_saved_plan_record_is_no_record(tmp_path: Path) -> None:
+    (tmp_path / ".planton-saved-plans.json").write_text("not json", encoding="utf-8")
+    assert Workspace(tmp_path).saved_plan("abc") is None
 
 
 def test_different_workspaces_do_not_conflict(tmp_path: Path) -> None:

@@ -91,12 +91,15 @@ def run_command(
     machine = flag_requested(argv, JSON_FLAG)
     with _signals_raise_interrupted(ignore_after=exiting):
         code, error, lines = _outcome(command, argv, prog_name, environ)
+        if detailed:
+            code = detailed_exit_code(code, error=error)
         if machine and error and lines and not document_written():
             # A --json command that failed before it had a result of its own still prints one
-            # document, so that a program reading stdout learns why.
+            # document, so that a program reading stdout learns why (and the code it exits with).
             with contextlib.suppress(OutputClosed):
                 document(error_document(code, lines))
         code = _flush_streams(code, error)
+    # Again: a success the flush turned into 141 is an error to a CI gate too.
     return detailed_exit_code(code, error=error) if detailed else code
 
 

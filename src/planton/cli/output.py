@@ -112,8 +112,11 @@ def success(message: str) -> None:
 
 
 def colour_wanted(no_color: bool) -> bool:
-    """Colour only for a terminal, and never when NO_COLOR is set or --no-color given."""
-    return not no_color and "NO_COLOR" not in os.environ and _is_terminal(sys.stdout)
+    """Colour for a terminal (or where FORCE_COLOR asks for it, as CI logs that show colour
+    do), and never when NO_COLOR is set or --no-color given."""
+    if no_color or "NO_COLOR" in os.environ:
+        return False
+    return _is_terminal(sys.stdout) or bool(os.environ.get("FORCE_COLOR"))
 
 
 def can_prompt(environ: Mapping[str, str]) -> bool:

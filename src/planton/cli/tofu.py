@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.rule import Rule
 
 from planton.cli.options import AutoApprove, InputOptions, JsonOutput, TofuOptions, with_shared_options
 from planton.cli.output import (
@@ -74,6 +75,8 @@ def _run(
 def _plan_shower(title: str, *, machine: bool) -> Callable[..., None]:
     def show_plan(summary: PlanSummary, *, destroy: bool) -> None:
         if not machine:
+            # Set apart from terraform's own text above it.
+            show(Rule("planton: what this plan does", style="dim"))
             show(rich_summary(summary))
         append_step_summary(markdown_summary(summary, title=title + (" (destroy)" if destroy else "")), os.environ)
 
@@ -166,8 +169,10 @@ def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = Fa
     outcome, code = _run("output", inputs, tofu, machine=json_output)
     if code == 0 and json_output:
         document(outputs_document(outcome))
+    elif code == 0 and outcome.outputs:
+        show(outputs_table(outcome.outputs))
     elif code == 0:
-        show(outputs_table(outcome.outputs or {}))
+        notify("no outputs yet: the state records no table (`planton tofu apply` creates it)")
     raise typer.Exit(code)
 
 

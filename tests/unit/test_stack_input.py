@@ -1,0 +1,236 @@
+"""The stack input and provider config files, and their precedence over the environment:
+--aws-provider-config > the stack input's provider_config > the environment; the stack input's
+target > --manifest; credentials as one set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from planton.credentials import (
+    AwsProviderConfig,
+    aws_environment,
+    merge_provider_config,
+    provider_config_from_environment,
+)
+from planton.errors import ManifestError, UsageError
+from planton.source import ManifestSource, load_input
+from planton.stack_input import read_provider_config, read_stack_input
+
+from support import HACK_MANIFEST
+
+KEYS = {"access_key_id": "AKIAFILE", "secret_access_key": "file-secret"}
+ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "AKIAENV",
+    "AWS_SECRET_ACCESS_KEY": "env-secret",
+    "AWS_SESSION_TOKEN": "env-token",
+    "AWS_PROFILE": "env-profile",
+    "AWS_REGION": "eu-west-1",
+}
+
+
+def write(path: Path, document: object, mode: int = 0o600) -> Path:
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
+def hack_document() -> dict[str, object]:
+    loaded = yaml.safe_load(HACK_MANIFEST.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+# --- reading the files ---------------------------------------------------------------------
+
+
+def test_a_stack_input_holds_the_target_and_the_provider_config(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "stack.yaml", {"target": hack_document(), "provider_config": {**KEYS, "region": "us-west-2"}}
+    )
+    stack = read_stack_input(path)
+    assert stack.target == hack_document()
+    assert stack.provider_config is not None
+    assert stack.provider_config.config.access_key_id == "AKIAFILE"
+    assert stack.provider_config.config.region == "us-west-2"
+    assert stack.warnings == ()
+
+
+def test_camel_case_spellings_are_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path / "stack.yaml", {"providerConfig": {"accessKeyId": "A", "secretAccessKey": "S"}})
+    config = read_stack_input(path).provider_config
+    assert config is not None
+    assert (config.config.access_key_id, config.config.secret_access_key) == ("A", "S")
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"provider_config": {"acess_key_id": "A"}}, "provider_config.acess_key_id: unknown field; did you mean"),
+        ({"targt": {}}, "targt: unknown field; did you mean 'target'?"),
+        ({"provider_config": {"access_key_id": "A"}}, "provider_config.secret_access_key: required with access_key_id"),
+        ({"provider_config": {"secret_access_key": "S"}}, "provider_config.access_key_id: required with secret"),
+        ({"provider_config": {"session_token": "T"}}, "provider_config.session_token: a session token needs"),
+        ({"provider_config": {"account_id": 123456789012}}, "provider_config.account_id: must be quoted text"),
+        ({"provider_config": {"account_id": "12345"}}, "provider_config.account_id: '12345' is not an AWS account id"),
+        ({"provider_config": {"region": "mars"}}, "provider_config.region: 'mars' does not look like an AWS region"),
+        ({"target": "m.yaml"}, "target: must be a mapping"),
+    ],
+)
+def test_a_bad_stack_input_names_the_field(tmp_path: Path, document: object, problem: str) -> None:
+    path = write(tmp_path / "stack.yaml", document)
+    with pytest.raises(ManifestError) as caught:
+        read_stack_input(path)
+    assert caught.value.lines()[0] == f"{path} is not a valid stack input:"
+    assert any(line.startswith(problem) for line in caught.value.problems), caught.value.problems
+
+
+def test_a_provider_config_file_is_the_provider_config_alone(tmp_path: Path) -> None:
+    path = write(tmp_path / "aws.yaml", {**KEYS, "account_id": "012345678901"})
+    config, warnings = read_provider_config(path)
+    assert config.config.account_id == "012345678901"
+    assert warnings == ()
+    with pytest.raises(ManifestError) as caught:
+        read_provider_config(write(tmp_path / "bad.yaml", {"provider_config": KEYS}))
+    assert caught.value.lines()[0] == f"{tmp_path / 'bad.yaml'} is not a valid AWS provider config:"
+
+
+def test_secrets_are_never_in_a_repr(tmp_path: Path) -> None:
+    path = write(tmp_path / "stack.yaml", {"provider_config": {**KEYS, "session_token": "file-token"}})
+    stack = read_stack_input(path)
+    shown = repr(stack) + repr(stack.provider_config) + repr(stack.provider_config and stack.provider_config.config)
+    for secret in ("file-secret", "file-token", "AKIAFILE"):
+        assert secret not in shown
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o600, False), (0o640, False), (0o644, True), (0o604, True)])
+def test_a_world_readable_file_with_secrets_is_warned_about(tmp_path: Path, mode: int, warned: bool) -> None:
+    stack = read_stack_input(write(tmp_path / "stack.yaml", {"provider_config": KEYS}, mode))
+    _, warnings = read_provider_config(write(tmp_path / "aws.yaml", KEYS, mode))
+    for found, option, name in (
+        (stack.warnings, "--stack-input", "stack.yaml"),
+        (warnings, "--aws-provider-config", "aws.yaml"),
+    ):
+        expected = (
+            f"{option} {tmp_path / name} holds AWS secrets and every user of this machine can read it; "
+            f"make it private: chmod 600 {tmp_path / name}",
+        )
+        assert found == (expected if warned else ())
+
+
+def test_a_world_readable_file_without_secrets_is_fine(tmp_path: Path) -> None:
+    stack = read_stack_input(write(tmp_path / "stack.yaml", {"provider_config": {"region": "us-east-1"}}, 0o644))
+    assert stack.warnings == ()
+
+
+# --- precedence ----------------------------------------------------------------------------
+
+
+def test_file_keys_replace_the_environments_as_one_set(tmp_path: Path) -> None:
+    config, _ = read_provider_config(write(tmp_path / "aws.yaml", KEYS))
+    merged = merge_provider_config(config, provider_config_from_environment(ENVIRONMENT))
+    assert (merged.access_key_id, merged.secret_access_key) == ("AKIAFILE", "file-secret")
+    # The environment's token and profile belong to its own keys: never sent with the file's.
+    assert merged.session_token is None
+    assert merged.profile is None
+    assert merged.region == "eu-west-1"  # not in the file: the environment's
+    child = aws_environment(merged, ENVIRONMENT, local=False)
+    assert child["AWS_ACCESS_KEY_ID"] == "AKIAFILE"
+    assert "AWS_SESSION_TOKEN" not in child
+    assert "AWS_PROFILE" not in child
+
+
+def test_a_file_without_keys_keeps_the_environments_credentials(tmp_path: Path) -> None:
+    config, _ = read_provider_config(
+        write(tmp_path / "aws.yaml", {"region": "ap-south-1", "account_id": "123456789012"})
+    )
+    merged = merge_provider_config(config, provider_config_from_environment(ENVIRONMENT))
+    assert (merged.access_key_id, merged.session_token, merged.profile) == ("AKIAENV", "env-token", "env-profile")
+    assert (merged.region, merged.account_id) == ("ap-south-1", "123456789012")
+
+
+def test_no_file_is_the_environment() -> None:
+    environment = provider_config_from_environment(ENVIRONMENT)
+    assert merge_provider_config(None, environment) is environment
+
+
+def test_endpoints_always_come_from_the_environment(tmp_path: Path) -> None:
+    config, _ = read_provider_config(write(tmp_path / "aws.yaml", KEYS))
+    environment = AwsProviderConfig(endpoint_url="http://127.0.0.1:5000")
+    assert merge_provider_config(config, environment).endpoint_url == "http://127.0.0.1:5000"
+
+
+def test_the_provider_config_file_wins_over_the_stack_inputs(tmp_path: Path) -> None:
+    stack = write(
+        tmp_path / "stack.yaml",
+        {"target": hack_document(), "provider_config": {"access_key_id": "AKIASTACK", "secret_access_key": "s"}},
+    )
+    loaded = load_input(ManifestSource(stack_input=stack))
+    assert loaded.provider_config is not None
+    assert loaded.provider_config.config.access_key_id == "AKIASTACK"
+    aws = write(tmp_path / "aws.yaml", KEYS)
+    loaded = load_input(ManifestSource(stack_input=stack, provider_config=aws))
+    assert loaded.provider_config is not None
+    assert loaded.provider_config.config.access_key_id == "AKIAFILE"
+
+
+def test_the_stack_inputs_target_wins_over_manifest(tmp_path: Path) -> None:
+    target = hack_document()
+    target["metadata"] = {"name": "from-the-stack-input"}
+    stack = write(tmp_path / "stack.yaml", {"target": target})
+    loaded = load_input(ManifestSource(manifest=HACK_MANIFEST, stack_input=stack))
+    assert loaded.manifest.model.metadata.name == "from-the-stack-input"
+    assert loaded.manifest.path == stack  # the state lives beside the stack input
+    assert loaded.warnings == (
+        f"--manifest {HACK_MANIFEST} is ignored: the stack input's target is the manifest "
+        "(a stack input's target wins, as in project-planton)",
+    )
+    assert loaded.again == f"-i {stack}"
+
+
+def test_a_stack_input_without_target_takes_the_manifest(tmp_path: Path) -> None:
+    stack = write(tmp_path / "stack.yaml", {"provider_config": {"region": "us-west-2"}})
+    loaded = load_input(ManifestSource(manifest=HACK_MANIFEST, stack_input=stack))
+    assert loaded.manifest.path == HACK_MANIFEST
+    with pytest.raises(UsageError, match=r"has no target; add the manifest under target:, or give it with --manifest"):
+        load_input(ManifestSource(stack_input=stack))
+
+
+def test_no_manifest_at_all_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"^no manifest: give --manifest FILE \(-f\), or --stack-input FILE \(-i\)"):
+        load_input(ManifestSource())
+
+
+def test_an_invalid_target_names_the_stack_input(tmp_path: Path) -> None:
+    target = hack_document()
+    spec = target["spec"]
+    assert isinstance(spec, dict)
+    spec["billing_mode"] = "FREE"
+    stack = write(tmp_path / "stack.yaml", {"target": target})
+    with pytest.raises(ManifestError) as caught:
+        load_input(ManifestSource(stack_input=stack))
+    assert caught.value.lines()[0] == f"{stack} (target) is not a valid AwsDynamodb manifest:"
+    assert caught.value.problems[0].startswith("spec.billing_mode: 'FREE' is not a billing mode")
+
+
+def test_overrides_apply_to_the_stack_inputs_target_and_are_blamed(tmp_path: Path) -> None:
+    stack = write(tmp_path / "stack.yaml", {"target": hack_document()})
+    loaded = load_input(ManifestSource(stack_input=stack, overrides=("spec.table_name=from-set",)))
+    assert loaded.manifest.document["spec"]["table_name"] == "from-set"
+    assert loaded.again == f"-i {stack} --set spec.table_name=from-set"
+    with pytest.raises(ManifestError) as caught:
+        load_input(ManifestSource(manifest=HACK_MANIFEST, overrides=("spec.billing_mode=FREE",)))
+    assert caught.value.problems == [
+        "spec.billing_mode: 'FREE' is not a billing mode; use PAY_PER_REQUEST or PROVISIONED "
+        "(set by --set spec.billing_mode=FREE)"
+    ]
+
+
+def test_the_files_are_never_changed(tmp_path: Path) -> None:
+    stack = write(tmp_path / "stack.yaml", {"target": hack_document(), "provider_config": KEYS})
+    before = (stack.read_bytes(), os.stat(stack).st_mode)
+    load_input(ManifestSource(stack_input=stack, overrides=("spec.table_name=other",)))
+    assert (stack.read_bytes(), os.stat(stack).st_mode) == before
