@@ -7,7 +7,7 @@ terraform's outputs, none of which holds them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,28 +28,32 @@ def table_document(table: TableDefinition) -> dict[str, Any]:
     }
 
 
-def validation_document(manifest: Path | None, validated: Validated) -> dict[str, Any]:
+def validation_document(validated: Validated) -> dict[str, Any]:
     """``validate --json`` for a valid manifest."""
     loaded = validated.loaded
     return {
         "valid": True,
-        "manifest": str(loaded.manifest.path if manifest is None else manifest),
+        "manifest": str(loaded.manifest.path),
         "table": table_document(validated.table),
         "warnings": list(loaded.warnings),
     }
 
 
 def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
-    """``plan --json`` (and the part of ``apply --json`` that says what was planned)."""
+    """``plan --json``. ``data_loss`` is planton's judgement too: a region move loses the old
+    table although terraform plans only a create."""
     summary = outcome.summary
+    failed = exit_code not in (0, 2)  # 2: --detailed-exitcode's "changes"
     return {
         "command": "plan",
         "exit_code": exit_code,
         "workspace": _path(outcome.workspace),
         "plan_file": _path(outcome.plan_saved),
         **(summary.to_json() if summary is not None else {"has_changes": None}),
+        "data_loss": outcome.data_loss if summary is not None else None,
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
+        "error": _failed(outcome, exit_code) if failed else None,
     }
 
 
@@ -64,9 +68,11 @@ def apply_document(outcome: TofuOutcome, exit_code: int, command: str = "apply")
         "workspace": _path(outcome.workspace),
         "counts": changed.get("counts"),
         "resources": changed.get("resources", []),
+        "data_loss": outcome.data_loss,
         "outputs": dict(outcome.outputs) if outcome.outputs is not None else None,
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
+        "error": _failed(outcome, exit_code) if exit_code != 0 else None,
     }
 
 
@@ -80,10 +86,18 @@ def error_document(exit_code: int, lines: Sequence[str]) -> dict[str, Any]:
     return {"error": {"exit_code": exit_code, "message": list(lines)}}
 
 
+def failure_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
+    """What ``--json`` prints when terraform failed and the command has nothing else to report."""
+    return error_document(exit_code, _failed(outcome, exit_code))
+
+
+def _failed(outcome: TofuOutcome, exit_code: int) -> list[str]:
+    status = outcome.result.returncode
+    return [
+        f"terraform {outcome.command} failed (status {status}, exit {exit_code}); its own error is on stderr",
+        *outcome.notes,
+    ]
+
+
 def _path(path: Path | None) -> str | None:
     return str(path) if path is not None else None
-
-
-def json_ready(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``value`` that ``json.dumps`` takes (paths as text)."""
-    return {key: str(item) if isinstance(item, Path) else item for key, item in value.items()}

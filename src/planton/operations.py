@@ -12,13 +12,16 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
 import shutil
+import stat
 import tempfile
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from planton import emulator
 from planton.credentials import (
@@ -57,6 +60,7 @@ from planton.state import RecordedTable, recorded_table
 from planton.table import TableDefinition
 from planton.workspace import (
     PLAN_FILE,
+    SavedPlan,
     Workspace,
     bundled_module,
     init_fingerprint,
@@ -122,6 +126,11 @@ class PreparedRun:
     plan_out: Path | None = None
     plan_file: Path | None = None
 
+    def variables_for(self, table: TableDefinition, region: str) -> str:
+        """The variables file for ``table`` in ``region``, with this run's account guard: the
+        one way every variables file of a run is rendered."""
+        return _variables(table, region, self.stack_input.provider_config.account_id)
+
 
 def pipe_timeout(environ: Mapping[str, str]) -> float:
     """How long a manifest may take to arrive through a pipe, FIFO or device, in seconds."""
@@ -178,11 +187,14 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
     manifest = loaded.manifest
     table = table_from_manifest(manifest.model)
-    work_dir = resolve_work_dir(manifest.path, request.work_dir, environ, manifest_is_file=manifest.regular_file)
+    work_dir = resolve_work_dir(
+        manifest.path, request.work_dir, environ, manifest_is_file=manifest.regular_file, option=loaded.manifest_option
+    )
     binary = find_binary(request.binary, environ)
     plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
     lock_timeout = parse_lock_timeout(request.lock_timeout)
-    plan_out = _plan_out(request.plan_out, environ)
+    inputs = [path for path in (manifest.path, request.source.stack_input, request.source.provider_config) if path]
+    plan_out = _plan_out(request.plan_out, environ, work_dir, inputs)
     plan_file = _plan_file(request.plan_file, environ)
     for warning in loaded.warnings:
         notify(f"warning: {warning}")
@@ -191,10 +203,9 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     if not request.local and request.command in _NEEDS_CREDENTIALS:
         require_credentials(environment_config, environ, home)
     region = resolve_region(table.aws_region, environment_config.region, local=request.local)
-    if table.aws_region and environment_config.region and environment_config.region != table.aws_region:
-        notify(
-            f"the manifest's region {table.aws_region} is used, not the provider config's {environment_config.region}"
-        )
+    given = loaded.provider_config
+    if given is not None and table.aws_region and given.config.region not in (None, table.aws_region):
+        notify(f"the manifest's region {table.aws_region} is used, not {given.config.region} from {given.source}")
 
     config: AwsProviderConfig
     if request.local:
@@ -224,18 +235,53 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     )
 
 
-def _plan_out(requested: Path | None, environ: Mapping[str, str]) -> Path | None:
-    """``plan --out FILE``, made absolute; its directory must exist (nothing is created)."""
+def _plan_out(
+    requested: Path | None, environ: Mapping[str, str], work_dir: Path, inputs: Sequence[Path]
+) -> Path | None:
+    """``plan --out FILE``, made absolute and checked before anything runs: a new file, or a plan
+    saved there before, in a directory that exists; never a link, a device, one of this run's own
+    input files, or anything inside the work dir (where state lives)."""
     if requested is None:
         return None
     path = expand_path(requested, "--out", environ)
-    if path.is_dir():
+    if len(path.parts) > 1 and path.parts[1] in ("dev", "proc", "sys"):
+        raise UsageError(f"--out: {path} is under /{path.parts[1]}; save the plan as a file elsewhere")
+    if work_dir.absolute() in (path, *path.parents):
+        raise UsageError(
+            f"--out: {path} is inside planton's work dir {work_dir}, where the state lives; save the plan elsewhere"
+        )
+    for given in inputs:
+        if os.path.lexists(given) and os.path.lexists(path) and os.path.samefile(given, path):
+            raise UsageError(f"--out: {path} is {given}, one of this command's own inputs; name another file")
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise UsageError(f"--out: cannot use {path}: {err.strerror or err}") from None
+    if mode is not None and stat.S_ISDIR(mode):
         raise UsageError(f"--out: {path} is a directory; name the plan file to write, such as {path / 'table.tfplan'}")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise UsageError(f"--out: {path} exists and is not a regular file (a link, FIFO or device); name another file")
+    if mode is not None and not _is_a_saved_plan(path):
+        raise UsageError(
+            f"--out: {path} exists and is not a saved plan; planton replaces only a plan there. Name a new file, "
+            "or remove it first"
+        )
     if not path.parent.is_dir():
         raise UsageError(f"--out: {path.parent} is not a directory; create it first, or save the plan elsewhere")
     if not os.access(path.parent, os.W_OK):
         raise UsageError(f"--out: {path.parent} is not writable; save the plan elsewhere")
     return path
+
+
+def _is_a_saved_plan(path: Path) -> bool:
+    """A terraform/tofu plan file: a zip archive holding ``tfplan``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "tfplan" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _plan_file(requested: Path | None, environ: Mapping[str, str]) -> Path | None:
@@ -250,6 +296,42 @@ def _plan_file(requested: Path | None, environ: Mapping[str, str]) -> Path | Non
             "and apply in one go"
         )
     return path
+
+
+# Far more than a plan of one table holds (some 100 KiB); a bound for a path such as /proc/kmsg.
+_MAX_PLAN_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ReviewedPlan:
+    """``apply FILE``'s plan, read once: these bytes are hashed, judged and applied, so a file
+    swapped in between can never be applied unjudged."""
+
+    path: Path
+    content: bytes = field(repr=False)
+    digest: str
+    saved: SavedPlan
+
+
+def _reviewed_plan(path: Path, workspace: Workspace, again: str) -> ReviewedPlan:
+    """The plan at ``path``, if ``plan --out`` saved it for ``workspace`` and it was not applied
+    yet; only read, so a refusal writes nothing."""
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read(_MAX_PLAN_BYTES + 1)
+    except OSError as err:
+        raise UsageError(f"PLAN_FILE: cannot read {path}: {err.strerror or err}") from None
+    digest = hashlib.sha256(content).hexdigest()
+    saved = workspace.saved_plan(digest) if len(content) <= _MAX_PLAN_BYTES else None
+    if saved is None:
+        raise UsageError(
+            f"{path} was not saved by `planton tofu plan --out` for this manifest's workspace ({workspace.root}); "
+            "nothing was applied. A plan applies only with the manifest and target (--local, --work-dir, endpoint) "
+            f"it was made for; to plan for these: {again}"
+        )
+    if saved.applied is not None:
+        raise StalePlan(f"{path} was applied already; nothing was applied. Plan again: {again}")
+    return ReviewedPlan(path, content, digest, saved)
 
 
 @dataclass(frozen=True)
@@ -271,14 +353,27 @@ class TofuOutcome:
     # Where `plan --out` saved the plan.
     plan_saved: Path | None = None
     workspace: Path | None = None
+    # What planton judged would lose a table, beyond what terraform's actions say (a region move).
+    dangers: tuple[str, ...] = ()
+
+    @property
+    def data_loss(self) -> bool:
+        """Applying the plan would lose a table or its items, by terraform's actions or planton's judgement."""
+        return bool(self.dangers) or (self.summary is not None and self.summary.data_loss)
 
 
 def _no_step(_label: str) -> AbstractContextManager[Echo | None]:
     return contextlib.nullcontext()
 
 
-def _no_plan(_summary: PlanSummary, *, destroy: bool) -> None:
-    del destroy
+class ShowPlan(Protocol):
+    """Shows a plan's summary: ``destroy`` for a deletion plan; ``source`` names the manifest."""
+
+    def __call__(self, summary: PlanSummary, *, destroy: bool, source: str) -> None: ...
+
+
+def _no_plan(summary: PlanSummary, *, destroy: bool, source: str) -> None:
+    del summary, destroy, source
 
 
 @dataclass(frozen=True)
@@ -294,7 +389,7 @@ class Ui:
     warn: Callable[[Sequence[str]], None]
     confirm: Callable[[], bool]
     step: Callable[[str], AbstractContextManager[Echo | None]] = _no_step
-    show_plan: Callable[..., None] = _no_plan
+    show_plan: ShowPlan = _no_plan
 
 
 @dataclass(frozen=True)
@@ -364,7 +459,7 @@ class _Session:
 
     def show(self, judged: JudgedPlan, *, destroy: bool = False) -> None:
         """The plan's summary, then planton's notes about it."""
-        self.ui.show_plan(judged.summary, destroy=destroy)
+        self.ui.show_plan(judged.summary, destroy=destroy, source=str(self.prepared.loaded.manifest.path))
         for note in judged.decision.notes:
             self.ui.notify(note)
 
@@ -405,8 +500,19 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     if request.command not in TOFU_COMMANDS:
         raise ValueError(f"unknown tofu command {request.command!r}")
     _refuse_a_question_nobody_can_answer(request)
+    if request.plan_file is not None and request.source.overrides:
+        raise UsageError(
+            "--set cannot change a saved plan: it is applied exactly as it was reviewed. Plan again with the "
+            "override (`planton tofu plan --set ... --out FILE`), then apply that plan"
+        )
     notify = ui.notify
     prepared = prepare(request, environ, home, notify)
+    # Before anything is written: a plan this workspace never saved is refused as it is.
+    reviewed = (
+        _reviewed_plan(prepared.plan_file, prepared.workspace, _suggest(request, prepared, "plan", "--out", "FILE"))
+        if prepared.plan_file is not None
+        else None
+    )
     base, warnings = base_environment(environ)
     for warning in warnings:
         notify(warning)
@@ -415,6 +521,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     # would bypass planton's checks.
     env["TF_IN_AUTOMATION"] = "1"
     session = _Session(request, prepared, env, ui)
+    session.warnings.extend(prepared.loaded.warnings)
     workspace = prepared.workspace
     notify(f"workspace {workspace.root}")
     notify(f"state {workspace.state_path}")
@@ -427,9 +534,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
         lifted = lift_dropped_caps(recorded, prepared.table)
         if lifted is not prepared.table:
-            prepared = replace(
-                prepared, table=lifted, variables=variables_json(render_variables(lifted, prepared.region))
-            )
+            prepared = replace(prepared, table=lifted, variables=prepared.variables_for(lifted, prepared.region))
             session.prepared = prepared
         module = module_files(bundled_module())
         workspace.prepare(module, prepared.variables)
@@ -449,7 +554,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         if request.command in ("refresh", "destroy") or (request.command == "plan" and request.destroy):
             _refuse_another_table(session)
         if request.command == "apply":
-            return _apply_saved(session) if prepared.plan_file is not None else _apply(session)
+            return _apply(session) if reviewed is None else _apply_saved(session, reviewed)
         if request.command == "plan":
             return _plan(session)
         if request.command == "import":
@@ -523,37 +628,50 @@ def _plan(session: _Session) -> TofuOutcome:
                 "the taint was left by planton's own interrupted apply: `planton tofu apply` keeps the table "
                 "(untaints it) instead of replacing it"
             )
+        elif decision.moved_from is not None:
+            session.warn(
+                [
+                    *decision.dangers,
+                    "`planton tofu apply` asks before doing this (under --auto-approve it refuses unless "
+                    "--allow-replace is given); a saved plan cannot make this move: apply it directly",
+                ]
+            )
         else:
             session.warn(
                 [
                     *decision.dangers,
-                    "`planton tofu apply` asks before doing this; under --auto-approve (or applying a saved plan) "
+                    "`planton tofu apply` asks before doing this; under --auto-approve, or applying a saved plan, "
                     "it refuses unless --allow-replace is given",
                 ]
             )
     if saved is not None:
-        session.ui.notify(
-            f"saved the plan to {saved}; apply exactly it with: planton tofu apply {session.prepared.loaded.again} "
-            f"{saved}"
-        )
+        applying = _suggest(request, prepared, "apply", str(saved), overrides=False)
+        session.ui.notify(f"saved the plan to {saved}; apply exactly it with: {applying}")
     return session.outcome(
-        "plan", result, _interruption_notes(session, "plan", result), summary=judged.summary, plan_saved=saved
+        "plan",
+        result,
+        _interruption_notes(session, "plan", result),
+        summary=judged.summary,
+        plan_saved=saved,
+        dangers=() if destroy else decision.dangers,
     )
 
 
 def _save_plan(workspace: Workspace, target: Path, *, destroy: bool) -> Path:
     """Copy the workspace's plan to ``target`` (private: a plan holds the variables in clear
     text) and record it, so that only this workspace applies it."""
-    digest = hashlib.sha256(workspace.plan_path.read_bytes()).hexdigest()
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    temporary: str | None = None
     try:
+        digest = hashlib.sha256(workspace.plan_path.read_bytes()).hexdigest()
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         os.close(handle)
         shutil.copyfile(workspace.plan_path, temporary)
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
     except OSError as err:
-        Path(temporary).unlink(missing_ok=True)
-        raise UsageError(f"--out: cannot write {target}: {err.strerror or err}") from None
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        raise UsageError(f"--out: the plan was made but cannot be saved to {target}: {err.strerror or err}") from None
     workspace.record_saved_plan(digest, destroy=destroy)
     return target
 
@@ -607,6 +725,7 @@ def _apply(session: _Session) -> TofuOutcome:
         _interruption_notes(session, "apply", result, creating=creates),
         summary=judged.summary,
         outputs=outputs,
+        dangers=judged.decision.dangers,
     )
 
 
@@ -625,14 +744,15 @@ def _after_apply(session: _Session, result: RunResult, *, creates: bool, agreed_
             f"table {table.table_name} already exists in {session.prepared.region}, but this workspace's state "
             "does not record it (a create that was interrupted, a table made outside planton, or one another "
             f"planton manifest elsewhere manages: check before adopting it); {done}. Adopt it with: "
-            f"planton tofu import {session.prepared.loaded.again}"
+            f"{_suggest(session.request, session.prepared, 'import')}"
         )
 
 
 def _refuse_deleting_a_protected_table(session: _Session, decision: Decision) -> None:
+    """A plan that deletes a table the state records as deletion-protected: AWS would refuse the
+    deletion half-way; say so before anything runs."""
     recorded = session.recorded
     if decision.dangerous and recorded is not None and recorded.deletion_protection:
-        # AWS would refuse the deletion half-way; say so before anything runs.
         raise ChangeRefused(
             "\n".join(
                 [
@@ -646,6 +766,20 @@ def _refuse_deleting_a_protected_table(session: _Session, decision: Decision) ->
         )
 
 
+def _refuse_destroying_a_protected_table(session: _Session) -> None:
+    recorded = session.recorded
+    if recorded is not None and recorded.deletion_protection:
+        raise ChangeRefused(_protected(recorded.name, "nothing was deleted"))
+
+
+def _protected(name: str, what: str) -> str:
+    return (
+        f"table {name} has deletion protection on; {what}. To delete it, first turn protection off in the "
+        "manifest (spec.deletionProtectionEnabled / deletion_protection_enabled: false) and run "
+        "`planton tofu apply`, then destroy"
+    )
+
+
 class StalePlan(PlantonError):
     """A saved plan cannot be applied: the state moved on since it was made; nothing applied."""
 
@@ -656,58 +790,33 @@ class StalePlan(PlantonError):
 _STALE_MARKERS = ("Saved plan is stale", "Saved plan does not match the given state")
 
 
-def _apply_saved(session: _Session) -> TofuOutcome:
+def _apply_saved(session: _Session, reviewed: ReviewedPlan) -> TofuOutcome:
     """``apply FILE``: exactly the plan that was reviewed, without planning again and without a
-    question (saving it was the review). It must have been saved by ``plan --out`` for this
-    workspace; what would lose a table is refused unless ``--allow-replace``, as under
-    ``--auto-approve``."""
+    question (saving it was the review). Its bytes, read once, go to the workspace's private plan
+    file, and that copy is judged and applied. What would lose a table is refused unless
+    ``--allow-replace``, as under ``--auto-approve``; a ``plan --destroy`` plan is the deletion
+    asked for, and only a deletion-protected table stops it."""
     workspace, prepared, request = session.workspace, session.prepared, session.request
-    plan_file = prepared.plan_file
-    assert plan_file is not None
-    again = f"planton tofu plan {prepared.loaded.again} --out {plan_file}"
-    digest = hashlib.sha256(plan_file.read_bytes()).hexdigest()
-    saved = workspace.saved_plan(digest)
-    if saved is None:
-        raise UsageError(
-            f"{plan_file} was not saved by `planton tofu plan --out` for this manifest's workspace "
-            f"({workspace.root}); nothing was applied. A plan applies only where it was made: save one with: {again}"
-        )
-    if saved.applied is not None:
+    plan_file = reviewed.path
+    again = _suggest(request, prepared, "plan", "--out", "FILE")
+    # Checked again under the lock: another command may have applied it since it was read.
+    if (workspace.saved_plan(reviewed.digest) or reviewed.saved).applied is not None:
         raise StalePlan(f"{plan_file} was applied already; nothing was applied. Plan again: {again}")
-    judged = session.read_plan_file(plan_file)
-    decision = judged.decision
-    session.show(judged, destroy=saved.destroy)
-    if decision.blocked:
-        raise UnmanagedTable("\n".join(decision.blocked))
-    if saved.destroy:
-        recorded = session.recorded
-        if recorded is not None and recorded.deletion_protection:
-            raise ChangeRefused(_PROTECTED.format(name=recorded.name, what="nothing was deleted"))
-    else:
-        _refuse_deleting_a_protected_table(session, decision)
-        if decision.moved_from is not None:
-            raise ChangeRefused(
-                f"{plan_file} moves the table to another region; planton deletes the old table first, which a saved "
-                f"plan cannot hold. Nothing was changed; apply it with: planton tofu apply {prepared.loaded.again}"
-            )
-        if decision.tainted_only and workspace.interrupted_apply() == prepared.table.table_name:
-            raise ChangeRefused(
-                f"{plan_file} replaces table {prepared.table.table_name} only because planton's own apply was "
-                "interrupted while creating it; nothing was changed. `planton tofu apply "
-                f"{prepared.loaded.again}` keeps the table instead (it untaints it); plan again after that"
-            )
-        if decision.dangerous and not request.allow_replace:
-            raise ChangeRefused(
-                "\n".join(
-                    [
-                        f"refused: applying {plan_file} would lose a table",
-                        *decision.dangers,
-                        "nothing was changed; add --allow-replace if that is what you want",
-                    ]
-                )
-            )
-    creates = decision.creates_table
-    result = session.invoke("apply", str(plan_file), watch_stderr=True)
+    try:
+        workspace.write_plan(reviewed.content)
+        judged = session.read_plan_file()
+        decision = judged.decision
+        session.show(judged, destroy=reviewed.saved.destroy)
+        if decision.blocked:
+            raise UnmanagedTable("\n".join(decision.blocked))
+        if reviewed.saved.destroy:
+            _refuse_destroying_a_protected_table(session)
+        else:
+            _refuse_what_a_saved_plan_cannot_do(session, judged, plan_file)
+        creates = decision.creates_table
+        result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
+    finally:
+        workspace.discard_plan()
     if (
         result.returncode != EXIT_OK
         and result.interrupted_by is None
@@ -718,8 +827,8 @@ def _apply_saved(session: _Session) -> TofuOutcome:
             f"import ran); nothing was applied. Review a new plan: {again}"
         )
     if result.returncode == EXIT_OK or result.interrupted_by is not None:
-        workspace.mark_plan_applied(digest)
-    if saved.destroy:
+        workspace.mark_plan_applied(reviewed.digest)
+    if reviewed.saved.destroy:
         return _after_destroy(session, result, judged)
     _after_apply(session, result, creates=creates, agreed_loss=decision.dangerous)
     outputs = session.outputs() if result.returncode == EXIT_OK else None
@@ -729,7 +838,53 @@ def _apply_saved(session: _Session) -> TofuOutcome:
         _interruption_notes(session, "apply", result, creating=creates),
         summary=judged.summary,
         outputs=outputs,
+        dangers=decision.dangers,
     )
+
+
+def _refuse_what_a_saved_plan_cannot_do(session: _Session, judged: JudgedPlan, plan_file: Path) -> None:
+    """A saved plan is applied as it is: a region move (planton deletes the old table first)
+    and the untaint of planton's own interrupted create are for ``apply`` without a file; a
+    plan that loses a table needs ``--allow-replace``."""
+    prepared, decision = session.prepared, judged.decision
+    _refuse_deleting_a_protected_table(session, decision)
+    apply_directly = _suggest(session.request, prepared, "apply", overrides=False)
+    if decision.moved_from is not None:
+        raise ChangeRefused(
+            f"{plan_file} moves the table to another region; planton deletes the old table first, which a saved "
+            f"plan cannot hold. Nothing was changed; apply the move with: {apply_directly}"
+        )
+    if decision.tainted_only and session.workspace.interrupted_apply() == prepared.table.table_name:
+        raise ChangeRefused(
+            f"{plan_file} replaces table {prepared.table.table_name} only because planton's own apply was "
+            f"interrupted while creating it; nothing was changed. `{apply_directly}` keeps the table instead "
+            "(it untaints it); plan again after that"
+        )
+    if decision.dangerous and not session.request.allow_replace:
+        raise ChangeRefused(
+            "\n".join(
+                [
+                    f"refused: applying {plan_file} would lose a table",
+                    *decision.dangers,
+                    "nothing was changed; add --allow-replace if that is what you want",
+                ]
+            )
+        )
+
+
+def _suggest(request: TofuRequest, prepared: PreparedRun, command: str, *extra: str, overrides: bool = True) -> str:
+    """A command to run next, with the options that found this workspace: the inputs, the
+    overrides (unless ``overrides`` is False), and --local, --work-dir and --binary where they
+    were given as flags (their environment variables stay set by themselves)."""
+    args = ["planton", "tofu", command, *prepared.loaded.input_args]
+    if overrides:
+        args += prepared.loaded.override_args
+    if request.local:
+        args.append("--local")
+    for given, flag in ((request.work_dir, "--work-dir"), (request.binary, "--binary")):
+        if given is not None and given.source == flag:
+            args += [flag, str(given.value)]
+    return shlex.join([*args, *extra])
 
 
 def _destroy(session: _Session) -> TofuOutcome:
@@ -737,9 +892,7 @@ def _destroy(session: _Session) -> TofuOutcome:
     plan. Under --auto-approve, terraform's own destroy (which lists what it deletes): nobody
     reads a summary before it, and a plan and its reading would cost two more provider starts.
     A table the state records as deletion-protected is refused before terraform starts."""
-    recorded = session.recorded
-    if recorded is not None and recorded.deletion_protection:
-        raise ChangeRefused(_PROTECTED.format(name=recorded.name, what="nothing was deleted"))
+    _refuse_destroying_a_protected_table(session)
     if session.request.auto_approve:
         return _after_destroy(session, session.invoke("destroy", auto_approve=True, watch_stderr=True), None)
     workspace, ui = session.workspace, session.ui
@@ -770,7 +923,7 @@ def _after_destroy(session: _Session, result: RunResult, judged: JudgedPlan | No
     notes = _interruption_notes(session, "destroy", result)
     if result.returncode != EXIT_OK and "DeletionProtectionEnabled is set to True" in result.stderr:
         # Turned on outside planton since the state last looked.
-        notes = (*notes, _PROTECTED.format(name=session.prepared.table.table_name, what="AWS refused the deletion"))
+        notes = (*notes, _protected(session.prepared.table.table_name, "AWS refused the deletion"))
     return session.outcome("destroy", result, notes, summary=judged.summary if judged else None)
 
 
@@ -804,9 +957,7 @@ def _destroy_left_behind(session: _Session, old: TableRef) -> JudgedPlan | TofuO
     workspace, prepared = session.workspace, session.prepared
     session.ui.notify(f"deleting table {old} first, as agreed: the manifest moved it to {prepared.region}")
     old_table = replace(prepared.table, table_name=old.name)
-    workspace.write_variables(
-        _variables(old_table, old.region or prepared.region, prepared.stack_input.provider_config.account_id)
-    )
+    workspace.write_variables(prepared.variables_for(old_table, old.region or prepared.region))
     try:
         destroyed = session.invoke("destroy", auto_approve=True)
     finally:
@@ -821,12 +972,6 @@ def _destroy_left_behind(session: _Session, old: TableRef) -> JudgedPlan | TofuO
             "\n".join(["after deleting the old table the plan still would lose one:", *replanned.decision.dangers])
         )
     return replanned
-
-
-_PROTECTED = (
-    "table {name} has deletion protection on; {what}. To delete it, first turn protection off in the manifest "
-    "(spec.deletionProtectionEnabled / deletion_protection_enabled: false) and run `planton tofu apply`, then destroy"
-)
 
 
 def _already_gone(stderr: str) -> bool:
@@ -946,7 +1091,7 @@ def _interruption_notes(
     if command == "apply" and creating and recorded is None:
         return (
             f"interrupted: terraform stopped before the state recorded table {table}. If AWS created it anyway, "
-            f"the next apply stops and says so; adopt it with: planton tofu import {session.prepared.loaded.again}",
+            f"the next apply stops and says so; adopt it with: {_suggest(session.request, session.prepared, 'import')}",
         )
     return (
         f"interrupted: terraform stopped {command} and saved its state; `planton tofu plan` shows where things stand",

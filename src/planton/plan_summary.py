@@ -237,8 +237,16 @@ def _resource(item: Mapping[str, Any]) -> ResourceChange:
     replace_paths = [tuple(path) for path in change.get("replace_paths") or () if isinstance(path, list) and path]
     if action == "create":
         attributes = _created(after)
-    elif action in ("update", "replace"):
+    elif action == "update":
         attributes = _changed(before, after, replace_paths)
+    elif action == "replace":
+        # A new resource gets new computed values (arn, id, stream label, ...): listing each as
+        # "-> (known after apply)" buries what the person changed and what forces the replacement.
+        attributes = [
+            change
+            for change in _changed(before, after, replace_paths)
+            if change.forces_replacement or change.after is not KNOWN_AFTER_APPLY
+        ]
     else:
         attributes = []
     return ResourceChange(

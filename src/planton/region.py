@@ -20,8 +20,8 @@ def resolve_region(manifest_region: str | None, environment_region: str | None, 
         return LOCAL_DEFAULT_REGION
     if not environment_region:
         raise UsageError(
-            f"{MANIFEST_FIELD}: not set, and neither is AWS_REGION or AWS_DEFAULT_REGION; "
-            "set the region in the manifest or export AWS_REGION"
+            f"{MANIFEST_FIELD}: not set, and neither is a provider config's region, AWS_REGION or "
+            "AWS_DEFAULT_REGION; set the region in the manifest or export AWS_REGION"
         )
     if not looks_like_region(environment_region):
         raise UsageError(

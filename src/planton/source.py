@@ -17,7 +17,7 @@ from typing import Any
 from planton.errors import ManifestError, UsageError
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, read_manifest_document, validate_document
 from planton.manifest.overrides import Override, apply_overrides, from_overrides, parse_override
-from planton.stack_input import ProviderConfigInput, read_provider_config, read_stack_input
+from planton.stack_input import ProviderConfigInput, layered, read_provider_config, read_stack_input
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,12 @@ class LoadedInput:
     manifest: LoadedManifest
     provider_config: ProviderConfigInput | None = field(repr=False)
     warnings: tuple[str, ...] = ()
-    # The option that names the input again in a suggested command: "-f m.yaml" or "-i stack.yaml".
-    again: str = ""
+    # The options that name these inputs again in a suggested command (-f m.yaml, -i stack.yaml,
+    # --aws-provider-config ...), and the --set overrides, each as arguments.
+    input_args: tuple[str, ...] = ()
+    override_args: tuple[str, ...] = ()
+    # The option the manifest came through: --manifest, or --stack-input (its target).
+    manifest_option: str = "--manifest"
 
 
 def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> LoadedInput:
@@ -48,6 +52,7 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
     overrides = [parse_override(raw) for raw in source.overrides]
     warnings: list[str] = []
     config: ProviderConfigInput | None = None
+    option = "--manifest"
     if source.stack_input is not None:
         stack = read_stack_input(source.stack_input, wait_seconds=wait_seconds)
         warnings += stack.warnings
@@ -60,10 +65,11 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
                 )
             label = f"{source.stack_input} (target)"
             manifest = _validated(source.stack_input, label, stack.target, stack.regular_file, overrides)
-            again = f"-i {source.stack_input}"
+            input_args: tuple[str, ...] = ("-i", str(source.stack_input))
+            option = "--stack-input"
         elif source.manifest is not None:
             manifest = _load(source.manifest, overrides, wait_seconds)
-            again = f"-f {source.manifest} -i {source.stack_input}"
+            input_args = ("-f", str(source.manifest), "-i", str(source.stack_input))
         else:
             raise UsageError(
                 f"--stack-input {source.stack_input} has no target; add the manifest under target:, "
@@ -71,15 +77,22 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
             )
     elif source.manifest is not None:
         manifest = _load(source.manifest, overrides, wait_seconds)
-        again = f"-f {source.manifest}"
+        input_args = ("-f", str(source.manifest))
     else:
         raise UsageError("no manifest: give --manifest FILE (-f), or --stack-input FILE (-i) with a target")
     if source.provider_config is not None:
-        config, exposed = read_provider_config(source.provider_config, wait_seconds=wait_seconds)
+        given, exposed = read_provider_config(source.provider_config, wait_seconds=wait_seconds)
+        config = layered(given, config)
         warnings += exposed
-        again += f" --aws-provider-config {source.provider_config}"
-    again += "".join(f" --set {raw}" for raw in source.overrides)
-    return LoadedInput(manifest=manifest, provider_config=config, warnings=tuple(warnings), again=again)
+        input_args += ("--aws-provider-config", str(source.provider_config))
+    return LoadedInput(
+        manifest=manifest,
+        provider_config=config,
+        warnings=tuple(warnings),
+        input_args=input_args,
+        override_args=tuple(arg for raw in source.overrides for arg in ("--set", raw)),
+        manifest_option=option,
+    )
 
 
 def _load(path: Path, overrides: Sequence[Override], wait_seconds: float) -> LoadedManifest:

@@ -29,12 +29,14 @@ STACK_INPUT_FILE = YamlFileKind(
     "--stack-input",
     "target (the manifest) and provider_config",
     "give target (an AwsDynamodb manifest) and provider_config",
+    private=True,
 )
 PROVIDER_CONFIG_FILE = YamlFileKind(
     "AWS provider config",
     "--aws-provider-config",
     "account_id, access_key_id, secret_access_key, session_token and region",
     "give account_id, access_key_id, secret_access_key, session_token or region",
+    private=True,
 )
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
@@ -134,6 +136,23 @@ def read_stack_input(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) 
         regular_file=regular,
         warnings=warnings,
     )
+
+
+def layered(higher: ProviderConfigInput, lower: ProviderConfigInput | None) -> ProviderConfigInput:
+    """``--aws-provider-config`` over a stack input's ``provider_config``: the region and the
+    account field by field, the keys as one set (the higher file's, when it has any)."""
+    if lower is None:
+        return higher
+    top, base = higher.config, lower.config
+    keys = top if top.access_key_id else base
+    merged = ProviderConfigModel.model_construct(
+        account_id=top.account_id or base.account_id,
+        access_key_id=keys.access_key_id,
+        secret_access_key=keys.secret_access_key,
+        session_token=keys.session_token,
+        region=top.region or base.region,
+    )
+    return ProviderConfigInput(f"{higher.source} over {lower.source}", merged)
 
 
 def read_provider_config(

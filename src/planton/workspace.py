@@ -91,7 +91,12 @@ def target_label(*, local: bool, endpoints: Mapping[str, str]) -> str:
 
 
 def resolve_work_dir(
-    manifest_path: Path, requested: Given[Path] | None, environ: Mapping[str, str], *, manifest_is_file: bool = True
+    manifest_path: Path,
+    requested: Given[Path] | None,
+    environ: Mapping[str, str],
+    *,
+    manifest_is_file: bool = True,
+    option: str = "--manifest",
 ) -> Path:
     """``--work-dir`` (or ``$PLANTON_WORK_DIR`` behind it), else ``.planton`` beside the manifest.
 
@@ -105,12 +110,12 @@ def resolve_work_dir(
     beside = manifest_path.absolute().parent
     if not manifest_is_file:
         raise UsageError(
-            f"--manifest {manifest_path} is not a regular file (a pipe, FIFO or device), so planton cannot keep "
+            f"{option} {manifest_path} is not a regular file (a pipe, FIFO or device), so planton cannot keep "
             f"its state beside it; say where the state lives with --work-dir DIR (or {WORK_DIR_ENV}=DIR)"
         )
     if _on_a_pseudo_filesystem(beside):
         raise UsageError(
-            f"--manifest {manifest_path} is under /{beside.parts[1]}, where state kept beside it would be lost; "
+            f"{option} {manifest_path} is under /{beside.parts[1]}, where state kept beside it would be lost; "
             f"say where the state lives with --work-dir DIR (or {WORK_DIR_ENV}=DIR)"
         )
     return beside / DEFAULT_WORK_DIR_NAME
@@ -129,11 +134,10 @@ def _on_a_pseudo_filesystem(directory: Path) -> bool:
 
 @dataclass(frozen=True)
 class SavedPlan:
-    """What ``plan --out`` recorded of a plan it saved: a destroy plan or not, when it was made
-    and, once applied, when (seconds since the epoch)."""
+    """What ``plan --out`` recorded of a plan it saved: a destroy plan or not and, once applied,
+    when (seconds since the epoch)."""
 
     destroy: bool
-    made: float
     applied: float | None
 
 
@@ -170,6 +174,17 @@ class Workspace:
     def plan_path(self) -> Path:
         """Where ``apply`` saves the plan it shows, decides on and then applies."""
         return self.root / PLAN_FILE
+
+    def write_plan(self, content: bytes) -> None:
+        """Put a saved plan's bytes where terraform reads this workspace's plan (private: a plan
+        holds the variables in clear text)."""
+        try:
+            descriptor = os.open(self.plan_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(content)
+            os.chmod(self.plan_path, 0o600)
+        except OSError as err:
+            raise self._unusable(err) from None
 
     def write_variables(self, variables: str) -> None:
         """Replace the variables file (the table as terraform is to see it next)."""
@@ -285,7 +300,6 @@ class Workspace:
             return None
         return SavedPlan(
             destroy=record.get("destroy") is True,
-            made=_seconds(record.get("made")) or 0.0,
             applied=_seconds(record.get("applied")),
         )
 

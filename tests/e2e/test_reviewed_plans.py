@@ -1,6 +1,7 @@
 """The CLI as a CI pipeline uses it, against real terraform and moto, checked with boto3:
---set, plan --detailed-exitcode around an apply, plan --out then apply FILE (exactly that plan,
-once, only in its own workspace, never when stale), plan --destroy, and every --json document."""
+--set, plan --out then apply FILE (exactly that plan, once, only in its own workspace, never
+when stale), plan --destroy, every --json document with plan --detailed-exitcode 2 then 0 around
+an apply, and credentials given only by a stack input."""
 
 from __future__ import annotations
 
@@ -63,18 +64,6 @@ def test_set_changes_what_is_deployed(cli: Cli, moto_endpoint: str, tmp_path: Pa
     assert table not in tables(client)
 
 
-def test_detailed_exitcode_is_2_then_0_around_an_apply(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
-    table = unique("gate")
-    path = manifest(tmp_path / "m.yaml", table)
-    before = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
-    assert before.returncode == 2, before.stderr
-    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
-    after = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
-    assert after.returncode == 0, after.stderr
-    assert table in tables(dynamodb(moto_endpoint, "us-east-1"))
-    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
-
-
 def test_a_saved_plan_is_applied_exactly_once_and_never_when_stale(
     cli: Cli, moto_endpoint: str, tmp_path: Path
 ) -> None:
@@ -111,7 +100,15 @@ def test_a_saved_plan_is_applied_exactly_once_and_never_when_stale(
     assert_no_traceback(stale)
     assert f"error: {stale_file} is stale: the state changed after the plan was made" in stale.stderr
     assert tags(client, table)["stage"] == "applied-in-between"
-    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+    # plan --destroy saves a deletion for review; applying it deletes the table.
+    destroy_file = tmp_path / "destroy.tfplan"
+    doomed = cli.run("tofu", "plan", "-f", str(path), "--destroy", "--out", str(destroy_file))
+    assert doomed.returncode == 0, doomed.stderr
+    assert "DATA LOSS" in doomed.stdout
+    assert table in tables(client)
+    cli.ok("tofu", "apply", "-f", str(path), str(destroy_file))
+    assert table not in tables(client)
 
 
 def test_a_plan_file_applies_only_in_its_own_workspace(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
@@ -154,20 +151,6 @@ def test_a_saved_replacement_needs_allow_replace(cli: Cli, moto_endpoint: str, t
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
 
 
-def test_plan_destroy_then_apply_the_file(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
-    table = unique("doomed")
-    client = dynamodb(moto_endpoint, "us-east-1")
-    path = manifest(tmp_path / "m.yaml", table)
-    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
-    plan_file = tmp_path / "destroy.tfplan"
-    planned = cli.run("tofu", "plan", "-f", str(path), "--destroy", "--out", str(plan_file))
-    assert planned.returncode == 0, planned.stderr
-    assert "DATA LOSS" in planned.stdout
-    assert table in tables(client)
-    cli.ok("tofu", "apply", "-f", str(path), str(plan_file))
-    assert table not in tables(client)
-
-
 def test_every_json_document_parses(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
     table = unique("json")
     client = dynamodb(moto_endpoint, "us-east-1")
@@ -177,7 +160,10 @@ def test_every_json_document_parses(cli: Cli, moto_endpoint: str, tmp_path: Path
     assert validated["valid"] is True
     assert validated["table"]["name"] == table
 
-    planned = document(cli.run("tofu", "plan", "-f", str(path), "--json", "--detailed-exitcode"))
+    # plan --detailed-exitcode: 2 before the apply, 0 after it (below), in the code and the document.
+    planning = cli.run("tofu", "plan", "-f", str(path), "--json", "--detailed-exitcode")
+    assert planning.returncode == 2, planning.stderr
+    planned = document(planning)
     assert planned["exit_code"] == 2
     assert planned["counts"] == {"add": 2, "change": 0, "destroy": 0, "replace": 0}
 
@@ -194,8 +180,11 @@ def test_every_json_document_parses(cli: Cli, moto_endpoint: str, tmp_path: Path
     assert outputs["table_arn"] == arn
     assert outputs["table_name"] == table
 
-    clean = document(cli.ok("tofu", "plan", "-f", str(path), "--json"))
+    settled = cli.run("tofu", "plan", "-f", str(path), "--json", "--detailed-exitcode")
+    assert settled.returncode == 0, settled.stderr
+    clean = document(settled)
     assert clean["has_changes"] is False
+    assert clean["exit_code"] == 0
     unchanged = document(cli.ok("tofu", "apply", "-f", str(path), "--auto-approve", "--json"))
     assert unchanged["applied"] is False
     assert unchanged["outputs"]["table_arn"] == arn

@@ -157,7 +157,10 @@ def test_parse(raw: str, path: tuple[str | int, ...], text: str, dotted: str) ->
             "spec.global_secondary_indexes[0]name=a",
             "expected '.' or '[' after 'spec.global_secondary_indexes[0]', not 'n'",
         ),
-        ("spec.tags.a\\=x", "the path ends in a lone backslash; a backslash escapes the character after it"),
+        (
+            "spec.tags.a\\=x",
+            "expected PATH=VALUE, such as spec.billing_mode=PROVISIONED",
+        ),  # the escaped = is part of the key: no value follows
     ],
 )
 def test_parse_errors(raw: str, message: str) -> None:
@@ -837,3 +840,12 @@ def test_validation_problem_blamed_on_its_override(raws: list[str], problem: str
     assert problem in excinfo.value.problems
     found = from_overrides(problem.partition(": ")[0], overrides)
     assert found is (None if blamed is None else overrides[blamed])
+
+
+def test_an_escaped_equals_sign_is_part_of_the_key() -> None:
+    # AWS allows '=' in tag keys; the first unescaped '=' ends the path.
+    override = parse_override(r"spec.tags.a\=b=c=d")
+    assert override.path == ("spec", "tags", "a=b")
+    assert override.text == "c=d"
+    assert parse_override(override.dotted + "=c=d").path == override.path  # dotted parses back
+    assert apply_overrides({"spec": {}}, [override]) == {"spec": {"tags": {"a=b": "c=d"}}}

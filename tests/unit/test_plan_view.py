@@ -26,8 +26,8 @@ def summary_of(name: str) -> PlanSummary:
     return summarise(plan_document(name))
 
 
-def rendered(summary: PlanSummary) -> str:
-    console = Console(record=True, width=120, color_system=None)
+def rendered(summary: PlanSummary, *, width: int = 120, soft_wrap: bool = False) -> str:
+    console = Console(record=True, width=width, color_system=None, soft_wrap=soft_wrap)
     console.print(rich_summary(summary))
     return console.export_text()
 
@@ -78,9 +78,9 @@ def test_markdown_of_a_replace() -> None:
         "**DATA LOSS**: deletes the table and every item in it, then creates it again, empty<br>"
         '`hash_key`: `"customer_id"` -> `"account_id"` (forces replacement)<br>'
     ) in text
-    assert (
-        '`arn`: `"arn:aws:dynamodb:us-east-1:123456789012:table/planton-demo-orders"` -> `(known after apply)`' in text
-    )
+    assert "`arn`" not in text  # the new table's computed values are left out
+    arn = '`"arn:aws:dynamodb:us-east-1:123456789012:table/planton-demo-orders"`'
+    assert f"| `table_arn` | {arn} -> `(known after apply)` |" in text
 
 
 def test_markdown_of_a_delete() -> None:
@@ -147,8 +147,15 @@ def test_rich_shows_data_loss(name: str, words: str) -> None:
 def test_rich_replace_names_what_forces_it() -> None:
     text = rendered(summary_of("module_replace_key"))
     assert "-/+ aws_dynamodb_table.this will be replaced (a change to hash_key forces it)" in text
-    assert '      hash_key                            "customer_id" -> "account_id"  forces replacement' in text
+    assert '      hash_key                "customer_id" -> "account_id"  forces replacement' in text
     assert text.count("forces replacement") == 1
+
+
+def test_rich_lines_are_never_cut_or_padded() -> None:
+    # A CI log is no terminal (80 columns): every word stays, and no line ends in padding.
+    text = rendered(summary_of("module_replace_key"), width=40, soft_wrap=True)  # as planton's console prints
+    assert "    DATA LOSS: deletes the table and every item in it, then creates it again, empty" in text
+    assert all(line == line.rstrip() for line in text.splitlines())
 
 
 def test_rich_create_and_no_changes() -> None:

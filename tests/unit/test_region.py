@@ -34,8 +34,8 @@ def test_missing() -> None:
     with pytest.raises(UsageError) as caught:
         resolve_region(None, None, local=False)
     assert caught.value.message == (
-        "spec.awsRegion (aws_region): not set, and neither is AWS_REGION or AWS_DEFAULT_REGION; "
-        "set the region in the manifest or export AWS_REGION"
+        "spec.awsRegion (aws_region): not set, and neither is a provider config's region, AWS_REGION or "
+        "AWS_DEFAULT_REGION; set the region in the manifest or export AWS_REGION"
     )
 
 

@@ -188,7 +188,8 @@ def test_the_stack_inputs_target_wins_over_manifest(tmp_path: Path) -> None:
         f"--manifest {HACK_MANIFEST} is ignored: the stack input's target is the manifest "
         "(a stack input's target wins, as in project-planton)",
     )
-    assert loaded.again == f"-i {stack}"
+    assert loaded.input_args == ("-i", str(stack))
+    assert loaded.manifest_option == "--stack-input"
 
 
 def test_a_stack_input_without_target_takes_the_manifest(tmp_path: Path) -> None:
@@ -220,7 +221,7 @@ def test_overrides_apply_to_the_stack_inputs_target_and_are_blamed(tmp_path: Pat
     stack = write(tmp_path / "stack.yaml", {"target": hack_document()})
     loaded = load_input(ManifestSource(stack_input=stack, overrides=("spec.table_name=from-set",)))
     assert loaded.manifest.document["spec"]["table_name"] == "from-set"
-    assert loaded.again == f"-i {stack} --set spec.table_name=from-set"
+    assert (loaded.input_args, loaded.override_args) == (("-i", str(stack)), ("--set", "spec.table_name=from-set"))
     with pytest.raises(ManifestError) as caught:
         load_input(ManifestSource(manifest=HACK_MANIFEST, overrides=("spec.billing_mode=FREE",)))
     assert caught.value.problems == [
@@ -234,3 +235,36 @@ def test_the_files_are_never_changed(tmp_path: Path) -> None:
     before = (stack.read_bytes(), os.stat(stack).st_mode)
     load_input(ManifestSource(stack_input=stack, overrides=("spec.table_name=other",)))
     assert (stack.read_bytes(), os.stat(stack).st_mode) == before
+
+
+def test_a_value_yaml_cannot_read_is_never_quoted_from_a_file_with_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "aws.yaml"
+    path.write_text("access_key_id: AKIA\nsecret_access_key: !!int SECRETTAG\n", encoding="utf-8")
+    with pytest.raises(ManifestError) as caught:
+        read_provider_config(path)
+    assert "SECRETTAG" not in "\n".join(caught.value.lines())
+    assert caught.value.problems == ["(yaml): line 2, column 20: cannot read this value as int; quote it if it is text"]
+
+
+def test_the_provider_config_file_layers_over_the_stack_inputs(tmp_path: Path) -> None:
+    # --aws-provider-config with only a region keeps the stack input's keys and account.
+    stack = write(
+        tmp_path / "stack.yaml",
+        {"target": hack_document(), "provider_config": {**KEYS, "account_id": "123456789012", "region": "eu-west-1"}},
+    )
+    region_only = write(tmp_path / "region.yaml", {"region": "us-west-2"})
+    loaded = load_input(ManifestSource(stack_input=stack, provider_config=region_only))
+    assert loaded.provider_config is not None
+    config = loaded.provider_config.config
+    assert (config.access_key_id, config.secret_access_key) == ("AKIAFILE", "file-secret")
+    assert (config.account_id, config.region) == ("123456789012", "us-west-2")
+    # Keys from the higher file replace the lower file's as a set (no stray token).
+    keys_only = write(tmp_path / "keys.yaml", {"access_key_id": "AKIAOTHER", "secret_access_key": "other"})
+    stack_token = write(
+        tmp_path / "stack2.yaml",
+        {"target": hack_document(), "provider_config": {**KEYS, "session_token": "stack-token"}},
+    )
+    loaded = load_input(ManifestSource(stack_input=stack_token, provider_config=keys_only))
+    assert loaded.provider_config is not None
+    config = loaded.provider_config.config
+    assert (config.access_key_id, config.session_token) == ("AKIAOTHER", None)

@@ -52,13 +52,13 @@ def validate(inputs: InputOptions, json_output: JsonOutput = False) -> None:
     """Check a manifest without running terraform; errors are printed as `path: message`."""
     validated = validate_manifest(inputs.source(), os.environ)
     if json_output:
-        document(validation_document(inputs.stack_input or inputs.manifest, validated))
+        document(validation_document(validated))
         return
     warn(validated.loaded.warnings)
     table = validated.table
     keys = table.partition_key.name + (f" + {table.sort_key.name}" if table.sort_key else "")
     success(
-        f"{inputs.stack_input or inputs.manifest}: valid AwsDynamodb manifest "
+        f"{validated.loaded.manifest.path}: valid AwsDynamodb manifest "
         f"(table {table.table_name}, {table.billing_mode.value}, key {keys})"
     )
 

@@ -55,14 +55,16 @@ class _ClickStyleError(Protocol):
     def format_message(self) -> str: ...
 
 
-def _click_exception_class() -> type[Exception]:
+def click_exception_class(name: str) -> type[Exception]:
+    """click's exception class ``name`` (``ClickException``, ``UsageError``), found through
+    ``typer.BadParameter``: Typer carries its own copy of click."""
     for cls in typer.BadParameter.__mro__:
-        if cls.__name__ == "ClickException" and issubclass(cls, Exception):
+        if cls.__name__ == name and issubclass(cls, Exception):
             return cls
-    raise ImportError("typer.BadParameter does not derive from a ClickException; this Typer is not supported")
+    raise ImportError(f"typer.BadParameter does not derive from a {name}; this Typer is not supported")
 
 
-_CLICK_EXCEPTION = _click_exception_class()
+_CLICK_EXCEPTION = click_exception_class("ClickException")
 
 
 class Command(Protocol):

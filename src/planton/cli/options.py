@@ -20,6 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from planton.cli.boundary import click_exception_class
 from planton.runner import BINARY_ENV
 from planton.settings import LOCK_TIMEOUT_ENV, PLUGIN_MIRROR_ENV, Given
 from planton.source import ManifestSource
@@ -34,21 +35,13 @@ def _non_empty_path(value: str) -> Path:
     return Path(value)
 
 
-def _non_empty_file(value: str) -> Path:
+def non_empty_file(value: str) -> Path:
     if not value:
         raise typer.BadParameter("must not be empty; name a file")
     return Path(value)
 
 
-def _usage_error_class() -> type[Exception]:
-    """click's UsageError, found through ``typer.BadParameter`` (Typer carries its own click)."""
-    for cls in typer.BadParameter.__mro__:
-        if cls.__name__ == "UsageError" and issubclass(cls, Exception):
-            return cls
-    raise ImportError("typer.BadParameter does not derive from a UsageError; this Typer is not supported")
-
-
-_UsageError = _usage_error_class()
+_UsageError = click_exception_class("UsageError")
 
 
 def _given(ctx: typer.Context, name: str, value: Any, option: str, envvar: str) -> Given[Any] | None:
@@ -85,7 +78,7 @@ def _input_options(
         typer.Option(
             "--manifest",
             "-f",
-            parser=_non_empty_file,
+            parser=non_empty_file,
             metavar="FILE",
             help="The AwsDynamodb manifest (YAML).",
             show_default=False,
@@ -96,7 +89,7 @@ def _input_options(
         typer.Option(
             "--stack-input",
             "-i",
-            parser=_non_empty_file,
+            parser=non_empty_file,
             metavar="FILE",
             help="A stack input (YAML): target (the manifest; wins over --manifest) and provider_config "
             "(account_id, access_key_id, secret_access_key, session_token, region).",
@@ -175,7 +168,7 @@ def _tofu_options(
         Path | None,
         typer.Option(
             "--aws-provider-config",
-            parser=_non_empty_file,
+            parser=non_empty_file,
             metavar="FILE",
             help="AWS provider config (YAML: account_id, access_key_id, secret_access_key, session_token, "
             "region); wins over the stack input's provider_config and the environment.",

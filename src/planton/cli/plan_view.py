@@ -10,8 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 
 from planton.plan_summary import AttributeChange, Marker, OutputChange, PlanCounts, PlanSummary, ResourceChange
@@ -58,13 +56,14 @@ def rich_summary(summary: PlanSummary) -> RenderableType:
     for resource in summary.resources:
         parts += [Text(), *_rich_resource(resource)]
     if summary.outputs:
-        outputs = _grid()
-        for output in summary.outputs:
-            outputs.add_row(
+        outputs = [
+            (
                 Text.assemble((_SYMBOLS[output.action], _STYLES.get(output.action, "")), " ", (output.name, "bold")),
                 Text(_output_words(output)),
             )
-        parts += [Text(), Text("Changes to outputs:", style="bold"), _indented(outputs, 2)]
+            for output in summary.outputs
+        ]
+        parts += [Text(), Text("Changes to outputs:", style="bold"), *_aligned(outputs, 2)]
     return Group(*parts)
 
 
@@ -100,29 +99,24 @@ def _rich_resource(resource: ResourceChange) -> list[RenderableType]:
         head.append(f" ({resource.reason})", style="dim")
     parts: list[RenderableType] = [head]
     if resource.data_loss:
-        loss = Text.assemble(("DATA LOSS", "bold red"), (f": {_DATA_LOSS[resource.action]}", "red"))
-        parts.append(_indented(loss, 4))
-    if resource.attributes:
-        attributes = _grid()
-        for attribute in resource.attributes:
-            change = Text(_attribute_words(resource.action, attribute))
-            if attribute.forces_replacement:
-                change.append("  forces replacement", style="bold red")
-            attributes.add_row(Text(attribute.path), change)
-        parts.append(_indented(attributes, 6))
-    return parts
+        parts.append(Text.assemble("    ", ("DATA LOSS", "bold red"), (f": {_DATA_LOSS[resource.action]}", "red")))
+    rows = []
+    for attribute in resource.attributes:
+        change = Text(_attribute_words(resource.action, attribute))
+        if attribute.forces_replacement:
+            change.append("  forces replacement", style="bold red")
+        rows.append((Text(attribute.path), change))
+    return parts + _aligned(rows, 6)
 
 
-def _grid() -> Table:
-    """Two aligned columns, a name and its change; only the change wraps."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(no_wrap=True)
-    grid.add_column(overflow="fold")
-    return grid
-
-
-def _indented(renderable: RenderableType, spaces: int) -> Padding:
-    return Padding(renderable, (0, 0, 0, spaces), expand=False)
+def _aligned(rows: list[tuple[Text, Text]], indent: int) -> list[RenderableType]:
+    """Each (name, change) on one line, the changes lined up after the longest name. Plain lines,
+    never cut to a width: a CI log keeps every word, and no line ends in padding."""
+    width = max((name.cell_len for name, _ in rows), default=0)
+    return [
+        Text.assemble(" " * indent, name, " " * (width - name.cell_len + 2), change, no_wrap=False)
+        for name, change in rows
+    ]
 
 
 def _markdown_changes(resource: ResourceChange) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.rule import Rule
 
-from planton.cli.options import AutoApprove, InputOptions, JsonOutput, TofuOptions, with_shared_options
+from planton.cli.options import AutoApprove, InputOptions, JsonOutput, TofuOptions, non_empty_file, with_shared_options
 from planton.cli.output import (
     animated,
     append_step_summary,
@@ -28,8 +28,8 @@ from planton.cli.output import (
     warn,
 )
 from planton.cli.plan_view import markdown_summary, rich_summary
-from planton.documents import apply_document, outputs_document, plan_document
-from planton.operations import TOFU_COMMANDS, TofuOutcome, TofuRequest, Ui, run_tofu, tofu_exit_code
+from planton.documents import apply_document, failure_document, outputs_document, plan_document
+from planton.operations import TOFU_COMMANDS, ShowPlan, TofuOutcome, TofuRequest, Ui, run_tofu, tofu_exit_code
 from planton.paths import home_directory
 from planton.plan_summary import PlanSummary
 
@@ -57,13 +57,12 @@ def _run(
         can_prompt=can_prompt(os.environ),
         **asked,
     )
-    label = inputs.stack_input or inputs.manifest
     ui = Ui(
         notify,
         warn,
         confirm,
         step=spinner if animated(os.environ) else no_spinner,
-        show_plan=_plan_shower(f"planton tofu {command}: {label}", machine=machine),
+        show_plan=_plan_shower(command, machine=machine),
     )
     outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
     code = tofu_exit_code(outcome, request, notify)
@@ -72,13 +71,14 @@ def _run(
     return outcome, code
 
 
-def _plan_shower(title: str, *, machine: bool) -> Callable[..., None]:
-    def show_plan(summary: PlanSummary, *, destroy: bool) -> None:
+def _plan_shower(command: str, *, machine: bool) -> ShowPlan:
+    def show_plan(summary: PlanSummary, *, destroy: bool, source: str) -> None:
         if not machine:
             # Set apart from terraform's own text above it.
             show(Rule("planton: what this plan does", style="dim"))
             show(rich_summary(summary))
-        append_step_summary(markdown_summary(summary, title=title + (" (destroy)" if destroy else "")), os.environ)
+        title = f"planton tofu {command}: {source}" + (" (destroy)" if destroy else "")
+        append_step_summary(markdown_summary(summary, title=title), os.environ)
 
     return show_plan
 
@@ -101,6 +101,7 @@ def plan(
         Path | None,
         typer.Option(
             "--out",
+            parser=non_empty_file,
             metavar="FILE",
             help="Save the plan; `planton tofu apply FILE` then applies exactly it.",
             show_default=False,
@@ -123,6 +124,7 @@ def apply(
     plan_file: Annotated[
         Path | None,
         typer.Argument(
+            parser=non_empty_file,
             metavar="PLAN_FILE",
             help="A plan saved by `planton tofu plan --out`: applied exactly, without planning again or asking.",
             show_default=False,
@@ -167,8 +169,8 @@ def refresh(inputs: InputOptions, tofu: TofuOptions) -> None:
 
 def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = False) -> None:
     outcome, code = _run("output", inputs, tofu, machine=json_output)
-    if code == 0 and json_output:
-        document(outputs_document(outcome))
+    if json_output:
+        document(outputs_document(outcome) if code == 0 else failure_document(outcome, code))
     elif code == 0 and outcome.outputs:
         show(outputs_table(outcome.outputs))
     elif code == 0:

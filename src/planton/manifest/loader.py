@@ -53,6 +53,9 @@ class _StrictSafeLoader(yaml.SafeLoader):
       error at its line, not an exception from inside PyYAML.
     """
 
+    # Whether an error may quote the value it could not read (not in files that hold secrets).
+    quote_values = True
+
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
@@ -81,6 +84,10 @@ class _StrictSafeLoader(yaml.SafeLoader):
             return super().construct_object(node, deep=deep)
         except (ValueError, ArithmeticError, LookupError, AttributeError, TypeError) as err:
             tag = node.tag.rsplit(":", 1)[-1]
+            if not self.quote_values:  # the value may be a secret: say where, not what
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"cannot read this value as {tag}; quote it if it is text", node.start_mark
+                ) from None
             reason = str(err).split(";", 1)[0]  # Python's own advice after a ';' is not for users
             raise yaml.constructor.ConstructorError(
                 None,
@@ -170,6 +177,12 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: 
 _StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+class _PrivateLoader(_StrictSafeLoader):
+    """The same loader for files that hold secrets: its errors never quote a value."""
+
+    quote_values = False
+
+
 @dataclass(frozen=True)
 class YamlFileKind:
     """What a YAML file a user names is meant to be, for the messages about it."""
@@ -178,6 +191,7 @@ class YamlFileKind:
     option: str  # the option that names it, for "check the --manifest path"
     shape: str  # what its top level holds
     example: str  # where to find a complete one
+    private: bool = False  # holds secrets: errors never quote its values
 
 
 MANIFEST_FILE = YamlFileKind(
@@ -188,10 +202,12 @@ MANIFEST_FILE = YamlFileKind(
 )
 
 
-def parse_yaml(text: str, source: str, *, what: str = MANIFEST_FILE.what) -> Any:
-    """Parse one YAML document safely; errors name the line and column."""
+def parse_yaml(text: str, source: str, *, what: str = MANIFEST_FILE.what, private: bool = False) -> Any:
+    """Parse one YAML document safely; errors name the line and column (and, unless the file is
+    ``private``, the value they could not read)."""
+    loader = _PrivateLoader if private else _StrictSafeLoader
     try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -212,7 +228,7 @@ def read_yaml_mapping(
     except UnreadableFile as err:
         hint = f"; check the {kind.option} path" if str(err) == "no such file" else ""
         raise ManifestError(source, [f"(file): {err}{hint}"], what=kind.what) from None
-    document = parse_yaml(read.text, source, what=kind.what)
+    document = parse_yaml(read.text, source, what=kind.what, private=kind.private)
     if document is None:
         raise ManifestError(source, [f"(file): is empty; {kind.example}"], what=kind.what)
     if not isinstance(document, Mapping):
@@ -354,7 +370,7 @@ def _unknown_field_message(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
     fields = _fields_at(model, loc[:-1])
     # Answer in the user's style: camelCase for a camelCase key, snake_case for one with an
     # underscore; top-level fields in the manifest's usual spelling (apiVersion).
-    camel_style = len(loc) == 1 or (unknown != unknown.lower() and "_" not in unknown)
+    camel_style = "_" not in unknown and (unknown != unknown.lower() or len(loc) == 1)
     spellings = {snake_to_camel(name) if camel_style else name for name in fields}
     # Compare on the snake form so that a camelCase typo still finds its field.
     by_snake = {camel_to_snake(s): s for s in spellings}

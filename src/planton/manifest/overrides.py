@@ -53,7 +53,7 @@ class Override:
     @property
     def dotted(self) -> str:
         """The path as a user writes it: ``spec.global_secondary_indexes[0].name``, with a dot,
-        ``[`` or backslash inside a key escaped by a backslash."""
+        ``[``, ``=`` or backslash inside a key escaped by a backslash."""
         return _render(self.path)
 
 
@@ -64,7 +64,7 @@ class Override:
 def parse_override(raw: str) -> Override:
     """Parse one ``--set`` argument and check its path and value against the manifest models,
     so that a mistake is reported before the manifest is read. Raises ``OverrideError``."""
-    path_text, equals, text = raw.partition("=")
+    path_text, equals, text = _split_at_equals(raw)
     if not equals:
         raise OverrideError(raw, f"expected PATH=VALUE, such as {_EXAMPLE}")
     if not path_text:
@@ -72,6 +72,20 @@ def parse_override(raw: str) -> Override:
     override = Override(raw=raw, path=_split_path(raw, path_text), text=text)
     _typed_value(override, _resolve(override).leaf)
     return override
+
+
+def _split_at_equals(raw: str) -> tuple[str, str, str]:
+    """``raw`` split at its first ``=`` that no backslash escapes (a tag key may hold ``=``:
+    ``spec.tags.a\\=b=c`` sets the tag ``a=b``)."""
+    position = 0
+    while position < len(raw):
+        if raw[position] == "\\":
+            position += 2
+            continue
+        if raw[position] == "=":
+            return raw[:position], "=", raw[position + 1 :]
+        position += 1
+    return raw, "", ""
 
 
 _POSITION = re.compile(r"[0-9]+")
@@ -131,7 +145,7 @@ def _split_path(raw: str, text: str) -> Path:
 
 
 def _escape(key: str) -> str:
-    return re.sub(r"([\\.\[])", r"\\\1", key)
+    return re.sub(r"([\\.\[=])", r"\\\1", key)
 
 
 def _render(path: Sequence[str | int]) -> str:

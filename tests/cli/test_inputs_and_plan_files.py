@@ -1,0 +1,199 @@
+"""Stack inputs, provider configs and plan files through the installed console script, with
+terraform played by a stand-in: what is refused, before anything is written or run, and what
+reaches terraform's variables."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from test_exit_codes import fake_terraform
+
+from e2e_support import Cli, assert_no_traceback
+from support import HACK_MANIFEST
+
+MANIFEST = textwrap.dedent(
+    """\
+    apiVersion: aws.project-planton.org/v1
+    kind: AwsDynamodb
+    metadata:
+      name: orders
+    spec:
+      aws_region: us-east-1
+      partition_key_name: id
+      partition_key_type: STRING
+    """
+)
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "orders.yaml"
+    path.write_text(MANIFEST, encoding="utf-8")
+    return path
+
+
+def workspace(cli: Cli) -> Path:
+    return Path(cli.env["PLANTON_WORK_DIR"]) / "aws" / "orders"
+
+
+def a_plan_file(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("tfplan", b"a saved plan")
+    return path
+
+
+# --- plan --out refuses what it must never overwrite, before anything runs ------------------
+
+
+@pytest.mark.parametrize("target", ["state", "inside-work-dir", "manifest", "symlink", "fifo", "not-a-plan"])
+def test_plan_out_never_replaces_what_is_not_a_plan(cli: Cli, tmp_path: Path, manifest: Path, target: str) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    cli.ok("tofu", "init", "-f", str(manifest), "--binary", str(binary))
+    state = workspace(cli) / "terraform.tfstate"
+    state.write_text('{"version": 4}', encoding="utf-8")
+    keep = tmp_path / "keep.txt"
+    keep.write_text("mine", encoding="utf-8")
+    paths = {
+        "state": state,
+        "inside-work-dir": workspace(cli) / "new.tfplan",
+        "manifest": manifest,
+        "symlink": tmp_path / "link.tfplan",
+        "fifo": tmp_path / "fifo.tfplan",
+        "not-a-plan": keep,
+    }
+    out = paths[target]
+    if target == "symlink":
+        out.symlink_to(keep)
+    if target == "fifo":
+        os.mkfifo(out)
+    before = {path: path.read_bytes() for path in (state, manifest, keep)}
+    result = cli.run("tofu", "plan", "-f", str(manifest), "--binary", str(binary), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert_no_traceback(result)
+    assert result.stderr.splitlines()[-1].startswith(f"error: --out: {out}")
+    assert {path: path.read_bytes() for path in before} == before
+    assert out.is_symlink() == (target == "symlink")
+
+
+def test_plan_out_replaces_an_earlier_plan(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    out = a_plan_file(tmp_path / "earlier.tfplan")
+    result = cli.run("tofu", "plan", "-f", str(manifest), "--binary", str(binary), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes() == b"a saved plan"  # what the stand-in's plan wrote
+    assert out.stat().st_mode & 0o777 == 0o600
+    # The next command, with the options that found this workspace (PLANTON_WORK_DIR stays set).
+    assert f"apply exactly it with: planton tofu apply -f {manifest} --binary {binary} {out}" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["", "/dev/null", "/proc/x.tfplan"])
+def test_plan_out_refuses_devices_and_nothing(cli: Cli, tmp_path: Path, manifest: Path, value: str) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    result = cli.run("tofu", "plan", "-f", str(manifest), "--binary", str(binary), "--out", value)
+    assert result.returncode == 2, result.stderr
+    assert_no_traceback(result)
+    assert not (tmp_path / "work").exists()
+
+
+# --- apply FILE refuses before anything is written ------------------------------------------
+
+
+def test_apply_of_a_plan_this_workspace_never_saved_writes_nothing(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    stranger = a_plan_file(tmp_path / "stranger.tfplan")
+    result = cli.run("tofu", "apply", "-f", str(manifest), "--binary", str(binary), str(stranger))
+    assert result.returncode == 2, result.stderr
+    assert (
+        f"error: {stranger} was not saved by `planton tofu plan --out` for this manifest's workspace" in result.stderr
+    )
+    assert f"to plan for these: planton tofu plan -f {manifest} --binary {binary} --out FILE" in result.stderr
+    assert not (tmp_path / "work").exists()
+
+
+def test_apply_of_a_saved_plan_refuses_set(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    saved = a_plan_file(tmp_path / "saved.tfplan")
+    result = cli.run(
+        "tofu", "apply", "-f", str(manifest), "--binary", str(binary), str(saved), "--set", "spec.table_name=x"
+    )
+    assert result.returncode == 2, result.stderr
+    assert "error: --set cannot change a saved plan" in result.stderr
+    assert not (tmp_path / "work").exists()
+
+
+@pytest.mark.parametrize("path", ["/proc/self/mem", "/dev/null", ""])
+def test_apply_of_an_unreadable_plan_file_is_a_usage_error(cli: Cli, tmp_path: Path, manifest: Path, path: str) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    result = cli.run("tofu", "apply", "-f", str(manifest), "--binary", str(binary), path, "--json")
+    assert result.returncode == 2, result.stderr
+    assert_no_traceback(result)
+    assert json.loads(result.stdout)["error"]["exit_code"] == 2
+
+
+# --- what reaches terraform ------------------------------------------------------------------
+
+
+def test_the_account_guard_survives_a_lifted_on_demand_maximum(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    # A dropped on-demand maximum is lifted with a second rendering of the variables: it must
+    # keep the stack input's account.
+    binary = fake_terraform(tmp_path, 0)
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(
+        "target:\n"
+        + textwrap.indent(MANIFEST, "  ")
+        + "provider_config:\n  account_id: '123456789012'\n  access_key_id: AKIA\n  secret_access_key: s\n",
+        encoding="utf-8",
+    )
+    stack.chmod(0o600)
+    cli.ok("tofu", "init", "-i", str(stack), "--binary", str(binary))
+    variables = Path(cli.env["PLANTON_WORK_DIR"]) / "aws" / "orders" / "terraform.tfvars.json"
+    state = variables.parent / "terraform.tfstate"
+    table = {"name": "orders", "arn": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}
+    table["on_demand_throughput"] = [{"max_read_request_units": 100, "max_write_request_units": 100}]  # type: ignore[assignment]
+    resource = {"mode": "managed", "type": "aws_dynamodb_table", "name": "this", "instances": [{"attributes": table}]}
+    state.write_text(json.dumps({"version": 4, "resources": [resource]}), encoding="utf-8")
+    result = cli.run("tofu", "plan", "-i", str(stack), "--binary", str(binary))
+    assert result.returncode == 0, result.stderr
+    rendered = json.loads(variables.read_text(encoding="utf-8"))
+    assert rendered["spec"]["max_read_request_units"] == -1  # lifted
+    assert rendered["allowed_account_ids"] == ["123456789012"]  # and still guarded
+
+
+def test_a_stack_input_through_a_pipe_is_named_as_such(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    cli.env.pop("PLANTON_WORK_DIR")
+    stack = "target:\n" + textwrap.indent(MANIFEST, "  ")
+    result = cli.run("tofu", "plan", "-i", "/dev/stdin", "--binary", str(binary), input_text=stack)
+    assert result.returncode == 2, result.stderr
+    assert "error: --stack-input /dev/stdin is not a regular file" in result.stderr
+
+
+def test_output_json_prints_a_document_when_terraform_fails(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    failing = tmp_path / "failing-terraform"
+    failing.write_text(
+        f"#!{sys.executable}\nimport os, sys\n"
+        "if sys.argv[1] == 'init':\n    os.makedirs('.terraform', exist_ok=True)\n    sys.exit(0)\n"
+        "print('Error: no state', file=sys.stderr)\nsys.exit(1)\n",
+        encoding="utf-8",
+    )
+    failing.chmod(0o755)
+    result = cli.run("tofu", "output", "-f", str(manifest), "--binary", str(failing), "--json")
+    assert result.returncode == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["exit_code"] == 1
+    assert error["message"][0].startswith("terraform output failed")
+
+
+def test_validate_json_names_the_manifest_that_was_read(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("provider_config:\n  region: us-west-2\n", encoding="utf-8")
+    result = cli.run("validate", "-i", str(stack), "-f", str(manifest), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["manifest"] == str(manifest)
+    assert cli.run("validate", "-f", str(HACK_MANIFEST)).stderr.startswith(f"✓ {HACK_MANIFEST}: valid")
