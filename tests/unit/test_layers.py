@@ -27,7 +27,16 @@ def test_the_table_layer_imports_no_manifest_dialect(module: str) -> None:
     assert not any(name.startswith("planton.manifest") for name in imported_modules(SRC / module))
 
 
-@pytest.mark.parametrize("path", sorted(p for p in SRC.glob("*.py") if p.name != "__main__.py"), ids=lambda p: p.name)
+CORE = sorted(p for p in SRC.rglob("*.py") if p.name != "__main__.py" and "cli" not in p.relative_to(SRC).parts)
+
+
+def test_the_core_is_found() -> None:
+    names = {str(path.relative_to(SRC)) for path in CORE}
+    assert {"operations/run.py", "manifest/loader.py", "plan.py"} <= names
+    assert not any(name.startswith("cli/") for name in names)
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(SRC)))
 def test_the_core_never_imports_the_cli(path: Path) -> None:
     modules = imported_modules(path)
     assert not any(name.startswith("planton.cli") for name in modules)

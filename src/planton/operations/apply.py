@@ -1,0 +1,164 @@
+"""``apply``: plan to a file, judge it, ask (or refuse), then apply exactly that plan."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from planton.errors import EXIT_OK, ApplyNotApproved, ChangeRefused, UnmanagedTable
+from planton.operations.adopt import already_exists, refuse_a_table_managed_elsewhere
+from planton.operations.request import suggest
+from planton.operations.session import JudgedPlan, Session, TofuOutcome, interruption_notes
+from planton.plan import TABLE_ADDRESS, Decision, TableRef
+from planton.runner import RunResult
+from planton.workspace import PLAN_FILE
+
+
+def run_apply(session: Session) -> TofuOutcome:
+    """Plan to a file, judge it, ask (or refuse), then apply exactly that plan."""
+    request, workspace, ui = session.request, session.workspace, session.ui
+    try:
+        planned = plan_for_apply(session)
+        if isinstance(planned, TofuOutcome):
+            return planned
+        judged = planned
+        decision = judged.decision
+        session.show(judged)
+        if not decision.changes:
+            ui.notify("no changes: the table matches the manifest; nothing to apply")
+            return session.outcome("plan", RunResult(EXIT_OK), summary=judged.summary, outputs=session.outputs())
+        if decision.blocked:
+            raise UnmanagedTable("\n".join(decision.blocked))
+        refuse_deleting_a_protected_table(session, decision)
+        if decision.dangerous:
+            if request.auto_approve and not request.allow_replace:
+                raise ChangeRefused(
+                    "\n".join(
+                        [
+                            "refused under --auto-approve: applying this plan would lose a table",
+                            *decision.dangers,
+                            "nothing was changed; rerun with --allow-replace if that is what you want "
+                            "(or without --auto-approve, to be asked)",
+                        ]
+                    )
+                )
+            session.warn(decision.dangers)
+        if not request.auto_approve and not ui.confirm():
+            raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
+        agreed_loss = decision.dangerous  # what the user agreed to may have run by the time apply fails
+        if decision.moved_from is not None:
+            moved = destroy_left_behind(session, decision.moved_from)
+            if isinstance(moved, TofuOutcome):
+                return moved
+            decision = moved.decision
+        creates = decision.creates_table
+        result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
+    finally:
+        workspace.discard_plan()
+    after_apply(session, result, creates=creates, agreed_loss=agreed_loss)
+    outputs = session.outputs() if result.returncode == EXIT_OK else None
+    return session.outcome(
+        "apply",
+        result,
+        interruption_notes(session, "apply", result, creating=creates),
+        summary=judged.summary,
+        outputs=outputs,
+        dangers=judged.decision.dangers,
+    )
+
+
+def after_apply(session: Session, result: RunResult, *, creates: bool, agreed_loss: bool) -> None:
+    """What an apply's end tells planton to remember, or to refuse to go on with."""
+    workspace, table = session.workspace, session.prepared.table
+    if result.interrupted_by is not None and result.returncode != 0 and creates:
+        # Only a create can leave the taint planton may later undo as its own.
+        workspace.record_interrupted_apply(table.table_name, session.prepared.region)
+    elif result.returncode == 0:
+        workspace.clear_interrupted_apply()
+    if result.returncode != 0 and result.interrupted_by is None and creates and already_exists(result.stderr):
+        refuse_a_table_managed_elsewhere(session)
+        done = "the agreed deletion ran, but nothing was created" if agreed_loss else "nothing was changed"
+        raise UnmanagedTable(
+            f"table {table.table_name} already exists in {session.prepared.region}, but this workspace's state "
+            "does not record it (a create that was interrupted, a table made outside planton, or one another "
+            f"planton manifest elsewhere manages: check before adopting it); {done}. Adopt it with: "
+            f"{suggest(session.request, session.prepared, 'import')}"
+        )
+
+
+def refuse_deleting_a_protected_table(session: Session, decision: Decision) -> None:
+    """A plan that deletes a table the state records as deletion-protected: AWS would refuse the
+    deletion half-way; say so before anything runs."""
+    recorded = session.recorded
+    if decision.dangerous and recorded is not None and recorded.deletion_protection:
+        raise ChangeRefused(
+            "\n".join(
+                [
+                    f"table {recorded.name} has deletion protection on, and this plan deletes it:",
+                    *decision.dangers,
+                    "nothing was changed. To go ahead, first turn protection off in the manifest "
+                    "(spec.deletionProtectionEnabled / deletion_protection_enabled: false) and apply that "
+                    "alone, then apply the change",
+                ]
+            )
+        )
+
+
+def refuse_destroying_a_protected_table(session: Session) -> None:
+    recorded = session.recorded
+    if recorded is not None and recorded.deletion_protection:
+        raise ChangeRefused(protected_message(recorded.name, "nothing was deleted"))
+
+
+def protected_message(name: str, what: str) -> str:
+    return (
+        f"table {name} has deletion protection on; {what}. To delete it, first turn protection off in the "
+        "manifest (spec.deletionProtectionEnabled / deletion_protection_enabled: false) and run "
+        "`planton tofu apply`, then destroy"
+    )
+
+
+def plan_for_apply(session: Session) -> JudgedPlan | TofuOutcome:
+    """The saved plan's decision; a taint planton's own interrupted apply left is undone first
+    (the table exists: the plan's refresh just read it), so that the table is kept, not replaced."""
+    workspace, table = session.workspace, session.prepared.table
+    for _ in range(2):
+        result = session.plan_to_file()
+        if result.interrupted_by is not None or result.returncode != EXIT_OK:
+            return session.outcome("plan", result, interruption_notes(session, "plan", result), finished=False)
+        judged = session.read_plan_file()
+        if not (judged.decision.tainted_only and workspace.interrupted_apply() == table.table_name):
+            return judged
+        untainted = session.invoke("untaint", TABLE_ADDRESS)
+        if untainted.interrupted_by is not None or untainted.returncode != EXIT_OK:
+            return session.outcome(
+                "untaint", untainted, interruption_notes(session, "untaint", untainted), finished=False
+            )
+        session.ui.notify(
+            f"table {table.table_name} was left tainted by planton's own interrupted apply; it exists, so "
+            "planton untainted it instead of replacing it (and its items)"
+        )
+        workspace.clear_interrupted_apply()
+    return judged
+
+
+def destroy_left_behind(session: Session, old: TableRef) -> JudgedPlan | TofuOutcome:
+    """After agreement: delete the table a region change leaves behind, in its own region, then
+    plan again; the new plan must be a plain create."""
+    workspace, prepared = session.workspace, session.prepared
+    session.ui.notify(f"deleting table {old} first, as agreed: the manifest moved it to {prepared.region}")
+    old_table = replace(prepared.table, table_name=old.name)
+    workspace.write_variables(prepared.variables_for(old_table, old.region or prepared.region))
+    try:
+        destroyed = session.invoke("destroy", auto_approve=True)
+    finally:
+        workspace.write_variables(prepared.variables)
+    if destroyed.interrupted_by is not None or destroyed.returncode != EXIT_OK:
+        return session.outcome("destroy", destroyed, interruption_notes(session, "destroy", destroyed), finished=False)
+    # The state no longer holds the old table: the next plan is judged on its own.
+    session.recorded = None
+    replanned = plan_for_apply(session)
+    if isinstance(replanned, JudgedPlan) and replanned.decision.dangerous:
+        raise ChangeRefused(
+            "\n".join(["after deleting the old table the plan still would lose one:", *replanned.decision.dangers])
+        )
+    return replanned

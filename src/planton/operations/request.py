@@ -1,0 +1,281 @@
+"""What a ``planton tofu`` command was asked, and everything decided before anything runs:
+the manifest and provider config, region, binary, workspace, variables and plan-file paths."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from planton import emulator
+from planton.credentials import (
+    AwsProviderConfig,
+    StackInput,
+    local_provider_config,
+    merge_provider_config,
+    provider_config_from_environment,
+    require_credentials,
+)
+from planton.errors import UsageError
+from planton.manifest.loader import DEFAULT_WAIT_SECONDS
+from planton.manifest.normalise import table_from_manifest
+from planton.paths import expand_path
+from planton.region import resolve_region
+from planton.render import render_variables, variables_json
+from planton.runner import find_binary
+from planton.settings import Given, LockTimeout, parse_lock_timeout
+from planton.source import LoadedInput, ManifestSource, load_input
+from planton.table import TableDefinition
+from planton.workspace import Workspace, resolve_work_dir, target_label, validate_plugin_mirror, workspace_key
+
+Notify = Callable[[str], None]
+
+PIPE_TIMEOUT_ENV = "PLANTON_PIPE_TIMEOUT"
+_MAX_PIPE_TIMEOUT = 3600.0
+
+# Commands that talk to AWS and therefore need credentials (init only installs providers).
+_NEEDS_CREDENTIALS = frozenset({"plan", "apply", "destroy", "refresh", "import"})
+# Every `planton tofu` command, in the order `--help` lists them.
+TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "import")
+# The commands that ask before they change anything (unless --auto-approve or a plan file).
+APPROVABLE_COMMANDS = frozenset({"apply", "destroy"})
+
+
+@dataclass(frozen=True)
+class TofuRequest:
+    """A ``planton tofu <command>`` as the user asked for it."""
+
+    command: str
+    source: ManifestSource
+    local: bool = False
+    binary: Given[str] | None = None
+    plugin_mirror: Given[Path] | None = None
+    work_dir: Given[Path] | None = None
+    lock_timeout: Given[str] | None = None
+    auto_approve: bool = False
+    allow_replace: bool = False
+    detailed_exitcode: bool = False
+    colour: bool = True
+    # plan --out FILE: keep the plan for `apply FILE`; plan --destroy: a plan that deletes.
+    plan_out: Path | None = None
+    destroy: bool = False
+    # apply FILE: apply exactly this saved plan.
+    plan_file: Path | None = None
+    # Machine output: terraform's text goes to stderr, stdout is left for planton's document.
+    machine_output: bool = False
+    # False without a terminal to ask at (or in CI): a command that would ask fails at once.
+    can_prompt: bool = True
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything decided before anything is written or run."""
+
+    loaded: LoadedInput
+    stack_input: StackInput
+    table: TableDefinition
+    region: str
+    workspace: Workspace
+    binary: Path
+    plugin_dir: Path | None
+    variables: str
+    lock_timeout: LockTimeout | None = None
+    plan_out: Path | None = None
+    plan_file: Path | None = None
+
+    def variables_for(self, table: TableDefinition, region: str) -> str:
+        """The variables file for ``table`` in ``region``, with this run's account guard: the
+        one way every variables file of a run is rendered."""
+        return _variables(table, region, self.stack_input.provider_config.account_id)
+
+
+def pipe_timeout(environ: Mapping[str, str]) -> float:
+    """How long a manifest may take to arrive through a pipe, FIFO or device, in seconds."""
+    value = environ.get(PIPE_TIMEOUT_ENV)
+    if not value:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= _MAX_PIPE_TIMEOUT:
+        raise UsageError(
+            f"{PIPE_TIMEOUT_ENV}: {value!r} is not a number of seconds between 0 and {_MAX_PIPE_TIMEOUT:g}; "
+            f"unset it for the default of {DEFAULT_WAIT_SECONDS:g}"
+        )
+    return seconds
+
+
+@dataclass(frozen=True)
+class Validated:
+    """A manifest that passed validation, and what to tell the user about its inputs."""
+
+    loaded: LoadedInput
+    table: TableDefinition
+
+
+def validate_manifest(source: ManifestSource, environ: Mapping[str, str]) -> Validated:
+    """Load and validate a manifest (with its stack input and ``--set`` overrides); pure Python,
+    no terraform, nothing written."""
+    loaded = load_input(source, wait_seconds=pipe_timeout(environ))
+    return Validated(loaded, table_from_manifest(loaded.manifest.model))
+
+
+def render_manifest(source: ManifestSource, environ: Mapping[str, str], *, local: bool = False) -> str:
+    """The variables file terraform would get for the manifest (``planton render``): the
+    region resolved as a tofu command resolves it; nothing written, nothing run."""
+    validated = validate_manifest(source, environ)
+    config = merge_provider_config(validated.loaded.provider_config, provider_config_from_environment(environ))
+    region = resolve_region(validated.table.aws_region, config.region, local=local)
+    return _variables(validated.table, region, None if local else config.account_id)
+
+
+def _variables(table: TableDefinition, region: str, account_id: str | None) -> str:
+    variables = render_variables(table, region)
+    if account_id:
+        # The provider refuses credentials of any other account (allowed_account_ids).
+        variables["allowed_account_ids"] = [account_id]
+    return variables_json(variables)
+
+
+def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> PreparedRun:
+    """Check everything and decide every path and value, without side effects except starting
+    the local emulator when ``--local`` asks for it (after all other checks passed)."""
+    loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
+    manifest = loaded.manifest
+    table = table_from_manifest(manifest.model)
+    work_dir = resolve_work_dir(
+        manifest.path, request.work_dir, environ, manifest_is_file=manifest.regular_file, option=loaded.manifest_option
+    )
+    binary = find_binary(request.binary, environ)
+    plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
+    lock_timeout = parse_lock_timeout(request.lock_timeout)
+    inputs = [path for path in (manifest.path, request.source.stack_input, request.source.provider_config) if path]
+    plan_out = _plan_out(request.plan_out, environ, work_dir, inputs)
+    plan_file = _plan_file(request.plan_file, environ)
+    for warning in loaded.warnings:
+        notify(f"warning: {warning}")
+
+    environment_config = merge_provider_config(loaded.provider_config, provider_config_from_environment(environ))
+    if not request.local and request.command in _NEEDS_CREDENTIALS:
+        require_credentials(environment_config, environ, home)
+    region = resolve_region(table.aws_region, environment_config.region, local=request.local)
+    given = loaded.provider_config
+    if given is not None and table.aws_region and given.config.region not in (None, table.aws_region):
+        notify(f"the manifest's region {table.aws_region} is used, not {given.config.region} from {given.source}")
+
+    config: AwsProviderConfig
+    if request.local:
+        if loaded.provider_config is not None:
+            notify("--local: the provider config's credentials and account are not used; the emulator gets dummy ones")
+        running, started = emulator.ensure_running(emulator.state_dir(environ))
+        verb = "started" if started else "using"
+        notify(f"{verb} the local emulator at {running.endpoint_url} (stop it with: planton local stop)")
+        config = local_provider_config(running.endpoint_url, region)
+    else:
+        config = replace(environment_config, region=region)
+
+    label = target_label(local=request.local, endpoints=config.endpoints)
+    workspace = Workspace(work_dir / label / workspace_key(table.identity))
+    return PreparedRun(
+        loaded=loaded,
+        stack_input=StackInput(target=manifest.document, provider_config=config),
+        table=table,
+        region=region,
+        workspace=workspace,
+        binary=binary,
+        plugin_dir=plugin_dir,
+        variables=_variables(table, region, config.account_id),
+        lock_timeout=lock_timeout,
+        plan_out=plan_out,
+        plan_file=plan_file,
+    )
+
+
+def _plan_out(
+    requested: Path | None, environ: Mapping[str, str], work_dir: Path, inputs: Sequence[Path]
+) -> Path | None:
+    """``plan --out FILE``, made absolute and checked before anything runs: a new file, or a plan
+    saved there before, in a directory that exists; never a link, a device, one of this run's own
+    input files, or anything inside the work dir (where state lives)."""
+    if requested is None:
+        return None
+    path = expand_path(requested, "--out", environ)
+    if len(path.parts) > 1 and path.parts[1] in ("dev", "proc", "sys"):
+        raise UsageError(f"--out: {path} is under /{path.parts[1]}; save the plan as a file elsewhere")
+    if work_dir.absolute() in (path, *path.parents):
+        raise UsageError(
+            f"--out: {path} is inside planton's work dir {work_dir}, where the state lives; save the plan elsewhere"
+        )
+    for given in inputs:
+        if os.path.lexists(given) and os.path.lexists(path) and os.path.samefile(given, path):
+            raise UsageError(f"--out: {path} is {given}, one of this command's own inputs; name another file")
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as err:
+        raise UsageError(f"--out: cannot use {path}: {err.strerror or err}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise UsageError(f"--out: {path} is a directory; name the plan file to write, such as {path / 'table.tfplan'}")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise UsageError(f"--out: {path} exists and is not a regular file (a link, FIFO or device); name another file")
+    if mode is not None and not _is_a_saved_plan(path):
+        raise UsageError(
+            f"--out: {path} exists and is not a saved plan; planton replaces only a plan there. Name a new file, "
+            "or remove it first"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"--out: {path.parent} is not a directory; create it first, or save the plan elsewhere")
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"--out: {path.parent} is not writable; save the plan elsewhere")
+    return path
+
+
+def _is_a_saved_plan(path: Path) -> bool:
+    """A terraform/tofu plan file: a zip archive holding ``tfplan``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "tfplan" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def _plan_file(requested: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """``apply FILE``: a saved plan that exists and is a regular file."""
+    if requested is None:
+        return None
+    path = expand_path(requested, "PLAN_FILE", environ)
+    if not path.is_file():
+        what = "does not exist" if not path.exists() else "is not a file"
+        raise UsageError(
+            f"PLAN_FILE: {path} {what}; save one with `planton tofu plan --out FILE`, or leave it out to plan "
+            "and apply in one go"
+        )
+    return path
+
+
+def suggest(request: TofuRequest, prepared: PreparedRun, command: str, *extra: str, overrides: bool = True) -> str:
+    """A command to run next, with the options that found this workspace: the inputs, the
+    overrides (unless ``overrides`` is False), and --local, --work-dir and --binary where they
+    were given as flags (their environment variables stay set by themselves)."""
+    args = ["planton", "tofu", command, *prepared.loaded.input_args]
+    if overrides:
+        args += prepared.loaded.override_args
+    if request.local:
+        args.append("--local")
+    for given, flag in ((request.work_dir, "--work-dir"), (request.binary, "--binary")):
+        if given is not None and given.source == flag:
+            args += [flag, str(given.value)]
+    return shlex.join([*args, *extra])
+
+
+def _plugin_mirror(given: Given[Path] | None, environ: Mapping[str, str]) -> Path | None:
+    """``--plugin-mirror`` (or ``$PLANTON_PLUGIN_MIRROR``), checked and made absolute."""
+    if given is None:
+        return None
+    return validate_plugin_mirror(expand_path(given.value, given.source, environ), given.source)

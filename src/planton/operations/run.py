@@ -1,0 +1,165 @@
+"""``run_tofu``: one command from request to outcome: prepare, lock, init, dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from planton.credentials import aws_environment
+from planton.environment import base_environment, child_environment
+from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, UsageError
+from planton.guards import forced_replacement, lift_dropped_caps, refuse_what_terraform_cannot_do
+from planton.operations.adopt import run_import
+from planton.operations.apply import run_apply
+from planton.operations.destroy import run_destroy
+from planton.operations.planning import run_plan
+from planton.operations.request import APPROVABLE_COMMANDS, TOFU_COMMANDS, TofuRequest, prepare, suggest
+from planton.operations.reviewed import reviewed_plan, run_apply_saved
+from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes
+from planton.runner import RunResult
+from planton.state import RecordedTable, recorded_table
+from planton.workspace import Workspace, bundled_module, init_fingerprint, module_files
+
+
+def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
+    """Run ``request.command`` for the manifest; init first when the workspace needs it."""
+    if request.command not in TOFU_COMMANDS:
+        raise ValueError(f"unknown tofu command {request.command!r}")
+    _refuse_a_question_nobody_can_answer(request)
+    if request.plan_file is not None and request.source.overrides:
+        raise UsageError(
+            "--set cannot change a saved plan: it is applied exactly as it was reviewed. Plan again with the "
+            "override (`planton tofu plan --set ... --out FILE`), then apply that plan"
+        )
+    notify = ui.notify
+    prepared = prepare(request, environ, home, notify)
+    # Before anything is written: a plan this workspace never saved is refused as it is.
+    reviewed = (
+        reviewed_plan(prepared.plan_file, prepared.workspace, suggest(request, prepared, "plan", "--out", "FILE"))
+        if prepared.plan_file is not None
+        else None
+    )
+    base, warnings = base_environment(environ)
+    for warning in warnings:
+        notify(warning)
+    env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
+    # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
+    # would bypass planton's checks.
+    env["TF_IN_AUTOMATION"] = "1"
+    session = Session(request, prepared, env, ui)
+    session.warnings.extend(prepared.loaded.warnings)
+    workspace = prepared.workspace
+    notify(f"workspace {workspace.root}")
+    notify(f"state {workspace.state_path}")
+
+    timeout = prepared.lock_timeout.seconds if prepared.lock_timeout else 0.0
+    with workspace.locked(timeout):
+        recorded = _recorded_with_region(workspace, recorded_table(workspace.state_path))
+        source = str(prepared.loaded.manifest.path)
+        if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
+            refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
+        lifted = lift_dropped_caps(recorded, prepared.table)
+        if lifted is not prepared.table:
+            prepared = replace(prepared, table=lifted, variables=prepared.variables_for(lifted, prepared.region))
+            session.prepared = prepared
+        module = module_files(bundled_module())
+        workspace.prepare(module, prepared.variables)
+        fingerprint = init_fingerprint(module, prepared.binary)
+        if request.command == "init" or workspace.needs_init(fingerprint):
+            if request.command != "init":
+                notify(f"initialising the workspace ({prepared.binary.name} init)")
+            # An automatic init must not mix its text into the command's stdout (output's data).
+            result = session.invoke("init", stdout_to_stderr=request.command != "init")
+            if result.exit_code != 0 or result.interrupted_by is not None:
+                return session.outcome("init", result, interruption_notes(session, "init", result))
+            workspace.mark_initialised(fingerprint)
+            if request.command == "init":
+                return session.outcome("init", result)
+        session.recorded = recorded
+        session.forced_replacement = forced_replacement(session.recorded, prepared.table)
+        if request.command in ("refresh", "destroy") or (request.command == "plan" and request.destroy):
+            _refuse_another_table(session)
+        if request.command == "apply":
+            return run_apply(session) if reviewed is None else run_apply_saved(session, reviewed)
+        if request.command == "plan":
+            return run_plan(session)
+        if request.command == "import":
+            return run_import(session)
+        if request.command == "destroy":
+            return run_destroy(session)
+        if request.command == "output":
+            return run_output(session)
+        result = session.invoke(request.command)
+        return session.outcome(request.command, result, interruption_notes(session, request.command, result))
+
+
+def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:
+    """Without a terminal (or in CI) nobody can answer "apply?": fail at once, before anything
+    is read, written or run, rather than plan and then stop."""
+    if request.command not in APPROVABLE_COMMANDS or request.can_prompt:
+        return
+    if request.auto_approve or request.plan_file is not None:
+        return
+    way = (
+        "add --auto-approve, or apply a reviewed plan: `planton tofu plan --out FILE`, then `planton tofu apply FILE`"
+        if request.command == "apply"
+        else "add --auto-approve"
+    )
+    raise UsageError(
+        f"{request.command} asks for confirmation, and there is no terminal to ask at (stdin is not a terminal, "
+        f"or CI is set); nothing was run. {way[0].upper()}{way[1:]}"
+    )
+
+
+def run_output(session: Session) -> TofuOutcome:
+    outputs = session.outputs()
+    if outputs is None:
+        # Run it again in the open, so that terraform's own error is shown.
+        result = session.invoke("output", stdout_to_stderr=True)
+        code = result.returncode or EXIT_TERRAFORM_FAILED
+        return session.outcome(
+            "output", replace(result, returncode=code), interruption_notes(session, "output", result)
+        )
+    return session.outcome("output", RunResult(EXIT_OK), outputs=outputs)
+
+
+def _recorded_with_region(workspace: Workspace, recorded: RecordedTable | None) -> RecordedTable | None:
+    """The state's table, with its region: a table whose create was interrupted is recorded
+    without an ARN, so its region comes from what planton remembered of that create."""
+    if recorded is None or recorded.region is not None:
+        return recorded
+    if workspace.interrupted_apply() == recorded.name:
+        return replace(recorded, region=workspace.interrupted_apply_region())
+    return recorded
+
+
+def _refuse_another_table(session: Session) -> None:
+    """refresh and destroy act on the table the state holds: refuse when the manifest names
+    another (a renamed table, a region change, or a second manifest sharing the workspace)."""
+    recorded, table, region = session.recorded, session.prepared.table, session.prepared.region
+    if recorded is None:
+        return
+    same_name = recorded.name == table.table_name
+    same_region = recorded.region is None or recorded.region == region
+    if same_name and same_region:
+        return
+    held = f"{recorded.name} in {recorded.region}" if recorded.region else recorded.name
+    command = session.request.command
+    if command != "destroy":
+        effect = "would drop it from the state"
+    elif same_name:  # only the region differs: terraform finds nothing there to delete
+        effect = "would delete nothing and forget it"
+    else:
+        effect = "would delete it"
+    raise ChangeRefused(
+        "\n".join(
+            [
+                f"refused: this workspace's state holds table {held}, but the manifest names {table.table_name} in "
+                f"{region}; {command} {effect}. Nothing was changed",
+                "to act on the recorded table, point the manifest back at it (spec.table_name, spec.aws_region); "
+                "`planton tofu apply` moves or renames it (it asks first); if this manifest describes a different "
+                "table, give it its own metadata.name or metadata.id",
+            ]
+        )
+    )

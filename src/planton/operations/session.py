@@ -1,0 +1,232 @@
+"""One command's terraform runs in one workspace: the session that runs them, how a command
+ends (its outcome and exit code), and how the core speaks to the person running it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, Interrupted
+from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
+from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
+from planton.plan_summary import PlanSummary
+from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, run
+from planton.state import RecordedTable, recorded_table
+from planton.workspace import PLAN_FILE
+
+
+@dataclass(frozen=True)
+class TofuOutcome:
+    """How a ``planton tofu`` command ended: the last terraform command that ran (an automatic
+    ``init`` that failed stops there), its result, and what people should be told after it."""
+
+    command: str
+    result: RunResult
+    notes: tuple[str, ...] = ()
+    # False when the command stopped after an intermediate step (an apply's plan, untaint or
+    # old-table destroy) because of a signal, even if that step itself finished.
+    finished: bool = True
+    # The plan that was shown (plan, apply, destroy), and what planton warned about it.
+    summary: PlanSummary | None = None
+    warnings: tuple[str, ...] = ()
+    # The module's outputs, by name: after a successful apply, and for `output`.
+    outputs: Mapping[str, Any] | None = None
+    # Where `plan --out` saved the plan.
+    plan_saved: Path | None = None
+    workspace: Path | None = None
+    # What planton judged would lose a table, beyond what terraform's actions say (a region move).
+    dangers: tuple[str, ...] = ()
+
+    @property
+    def data_loss(self) -> bool:
+        """Applying the plan would lose a table or its items, by terraform's actions or planton's judgement."""
+        return bool(self.dangers) or (self.summary is not None and self.summary.data_loss)
+
+
+def _no_step(_label: str) -> AbstractContextManager[Echo | None]:
+    return contextlib.nullcontext()
+
+
+class ShowPlan(Protocol):
+    """Shows a plan's summary: ``destroy`` for a deletion plan; ``source`` names the manifest."""
+
+    def __call__(self, summary: PlanSummary, *, destroy: bool, source: str) -> None: ...
+
+
+def _no_plan(summary: PlanSummary, *, destroy: bool, source: str) -> None:
+    del summary, destroy, source
+
+
+@dataclass(frozen=True)
+class Ui:
+    """How the core speaks to the person running it, whatever the front end.
+
+    ``step`` wraps each long terraform run (a spinner with the elapsed time, at a terminal);
+    what it yields, when not None, receives terraform's output line by line. ``show_plan``
+    shows a plan's summary before anything is asked or applied.
+    """
+
+    notify: Notify
+    warn: Callable[[Sequence[str]], None]
+    confirm: Callable[[], bool]
+    step: Callable[[str], AbstractContextManager[Echo | None]] = _no_step
+    show_plan: ShowPlan = _no_plan
+
+
+@dataclass(frozen=True)
+class JudgedPlan:
+    """A saved plan, read back with ``show -json``: planton's decision and its summary."""
+
+    decision: Decision
+    summary: PlanSummary
+
+
+class Session:
+    """One command's terraform runs in one workspace, with everything already decided."""
+
+    def __init__(self, request: TofuRequest, prepared: PreparedRun, env: Mapping[str, str], ui: Ui) -> None:
+        self.request = request
+        self.prepared = prepared
+        self.workspace = prepared.workspace
+        self.env = env
+        self.ui = ui
+        # What the state held before this command ran anything (read under the lock).
+        self.recorded: RecordedTable | None = None
+        self.forced_replacement: str | None = None
+        self.warnings: list[str] = []
+
+    def invoke(
+        self,
+        command: str,
+        *extra: str,
+        capture: bool = False,
+        stdout_to_stderr: bool = False,
+        watch_stderr: bool = False,
+        auto_approve: bool = False,
+        detailed_exitcode: bool = False,
+    ) -> RunResult:
+        lock_timeout = self.prepared.lock_timeout
+        options = CommandOptions(
+            auto_approve=auto_approve,
+            colour=self.request.colour,
+            plugin_dir=self.prepared.plugin_dir,
+            detailed_exitcode=detailed_exitcode,
+            lock_timeout=lock_timeout.text if lock_timeout else None,
+            extra=extra,
+        )
+        invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
+        to_stderr = stdout_to_stderr or self.request.machine_output
+        if capture:  # show -json and output -json: quick, and their stdout is data
+            return run(invocation, capture=True, watch_stderr=watch_stderr)
+        with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
+            return run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch_stderr, echo=echo)
+
+    def plan_to_file(self, *, detailed_exitcode: bool = False, destroy: bool = False) -> RunResult:
+        # Changes the aws provider ignores (it plans nothing) although DynamoDB cannot make them
+        # in place: planton asks for the replacement they need, and the guard judges it.
+        replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement and not destroy else ()
+        mode = ("-destroy",) if destroy else ()
+        return self.invoke("plan", f"-out={PLAN_FILE}", *mode, *replace_table, detailed_exitcode=detailed_exitcode)
+
+    def read_plan_file(self, plan: str | Path = PLAN_FILE) -> JudgedPlan:
+        """``show -json`` of a saved plan, judged."""
+        shown = self.invoke("show", str(plan), capture=True)
+        if shown.interrupted_by is not None:
+            raise Interrupted(shown.interrupted_by)
+        if shown.returncode != 0:
+            raise PlanUnreadable(f"terraform show -json {plan} failed; nothing was applied")
+        report = read_plan(shown.stdout)
+        return JudgedPlan(decide(report, self.recorded, self.forced_replacement), report.summary)
+
+    def show(self, judged: JudgedPlan, *, destroy: bool = False) -> None:
+        """The plan's summary, then planton's notes about it."""
+        self.ui.show_plan(judged.summary, destroy=destroy, source=str(self.prepared.loaded.manifest.path))
+        for note in judged.decision.notes:
+            self.ui.notify(note)
+
+    def warn(self, lines: Sequence[str]) -> None:
+        self.warnings.extend(lines)
+        self.ui.warn(lines)
+
+    def outputs(self) -> Mapping[str, Any] | None:
+        """The module's outputs, by name (``output -json``), or None when terraform cannot say."""
+        shown = self.invoke("output", capture=True)
+        if shown.returncode != 0 or shown.interrupted_by is not None:
+            return None
+        try:
+            document = json.loads(shown.stdout or "{}")
+        except ValueError:
+            return None
+        if not isinstance(document, Mapping):
+            return None
+        return {
+            str(name): entry.get("value")
+            for name, entry in document.items()
+            if isinstance(entry, Mapping) and "value" in entry
+        }
+
+    def outcome(self, command: str, result: RunResult, notes: tuple[str, ...] = (), **fields: Any) -> TofuOutcome:
+        return TofuOutcome(
+            command,
+            result,
+            notes,
+            warnings=tuple(self.warnings),
+            workspace=self.workspace.root,
+            **fields,
+        )
+
+
+def interruption_notes(session: Session, command: str, result: RunResult, *, creating: bool = False) -> tuple[str, ...]:
+    """What terraform really did when Ctrl-C (or SIGTERM) reached it, read from its exit and the state."""
+    if result.interrupted_by is None:
+        return ()
+    if result.returncode == EXIT_OK and session.request.command != command:
+        return (f"interrupted after terraform's {command} finished; nothing was applied",)
+    if result.returncode == EXIT_OK:
+        return (f"the interruption came as terraform finished: {command} completed",)
+    if command in ("plan", "untaint", "import"):
+        return (f"interrupted: terraform stopped the {command}; nothing was changed",)
+    recorded = recorded_table(session.workspace.state_path)
+    table = session.prepared.table.table_name
+    if command == "apply" and recorded is not None and recorded.tainted:
+        return (
+            f"interrupted: terraform stopped while table {recorded.name} was being created; the state records it "
+            "as tainted. The next `planton tofu apply` keeps it (planton untaints what its own interrupted apply "
+            "left) instead of recreating it",
+        )
+    if command == "apply" and creating and recorded is None:
+        return (
+            f"interrupted: terraform stopped before the state recorded table {table}. If AWS created it anyway, "
+            f"the next apply stops and says so; adopt it with: {suggest(session.request, session.prepared, 'import')}",
+        )
+    return (
+        f"interrupted: terraform stopped {command} and saved its state; `planton tofu plan` shows where things stand",
+    )
+
+
+def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
+    """planton's exit code for a finished terraform run (see the table in ``errors.py``).
+
+    terraform's documented statuses pass on unchanged: 0, 1, and 2 from ``plan
+    -detailed-exitcode`` (from the plan itself: an automatic init's 2 is a crash). A signal
+    planton received gives 130 / 143. Anything else (a crash: Go exits 2 on a panic; a signal
+    from elsewhere) is reported as 1, "terraform failed", so that it can never be read as one of
+    planton's own outcomes.
+    """
+    result = outcome.result
+    if result.interrupted_by is not None and (result.returncode != EXIT_OK or not outcome.finished):
+        return 128 + result.interrupted_by
+    status = result.returncode
+    changes_reported = request.detailed_exitcode and outcome.command == "plan" and status == DETAILED_CHANGES
+    if status in (EXIT_OK, EXIT_TERRAFORM_FAILED) or changes_reported:
+        return status
+    if status < 0:
+        notify(f"{outcome.command}: terraform was killed by signal {-status}")
+    else:
+        notify(f"{outcome.command}: terraform exited with status {status}")
+    return EXIT_TERRAFORM_FAILED
