@@ -94,6 +94,10 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         "PLANTON_WORK_DIR": str(tmp_path / "work"),
         "PLANTON_LOCAL_STATE_DIR": str(tmp_path / "local-state"),
         "CHECKPOINT_DISABLE": "1",
+        # terraform and the aws provider spend ~40% of their CPU collecting garbage in runs this
+        # short; up to the memory limit they need not (CI's 2 cores are the e2e suite's bound).
+        "GOGC": "off",
+        "GOMEMLIMIT": "1GiB",
     }
     mirror = plugin_mirror()
     if mirror:

@@ -49,6 +49,11 @@ _PASS_THROUGH = frozenset(
         "TF_REGISTRY_CLIENT_TIMEOUT",
         "TOFU_LOG",
         "TOFU_LOG_PATH",
+        # The Go runtime's own settings (terraform and its providers are Go programs): a CI
+        # runner may cap their memory or trade it for CPU.
+        "GOGC",
+        "GOMEMLIMIT",
+        "GOMAXPROCS",
     }
 )
 _PASS_THROUGH_PREFIXES = ("LC_", "TF_TOKEN_")

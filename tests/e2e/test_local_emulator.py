@@ -12,7 +12,7 @@ import pytest
 from e2e_support import Cli, base_env, dynamodb
 from support import HACK_MANIFEST
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.lowest]
 
 
 def _pid_alive(pid: int) -> bool:

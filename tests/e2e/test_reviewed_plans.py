@@ -151,6 +151,7 @@ def test_a_saved_replacement_needs_allow_replace(cli: Cli, moto_endpoint: str, t
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
 
 
+@pytest.mark.lowest
 def test_every_json_document_parses(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
     table = unique("json")
     client = dynamodb(moto_endpoint, "us-east-1")

@@ -8,7 +8,7 @@ import yaml
 from e2e_support import Cli, dynamodb
 from support import HACK_MANIFEST, REPO_ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.lowest]
 
 SEED_COMMANDS = [
     "project-planton tofu init --manifest hack/manifest.yaml",

@@ -29,6 +29,10 @@ PASSING = {
     "TF_PLUGIN_CACHE_DIR": "/home/me/.terraform.d/plugin-cache",
     "TF_TOKEN_app_terraform_io": "registry-token",
     "TOFU_LOG": "INFO",
+    # The Go runtime's settings, for terraform and its providers.
+    "GOGC": "off",
+    "GOMEMLIMIT": "1GiB",
+    "GOMAXPROCS": "2",
 }
 
 
