@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+PLANS = REPO_ROOT / "tests" / "fixtures" / "plans"
 HACK_MANIFEST = REPO_ROOT / "hack" / "manifest.yaml"
 EXAMPLES = REPO_ROOT / "examples.md"
 MODULE_DIR = REPO_ROOT / "modules" / "aws_dynamodb"
@@ -58,3 +61,9 @@ def object_attributes(variable: str) -> list[str]:
             continue
         token += char
     return names
+
+
+def recorded_plan(name: str) -> dict[str, Any]:
+    """The ``show -json`` document recorded in ``tests/fixtures/plans/<name>.json``."""
+    document: dict[str, Any] = json.loads((PLANS / f"{name}.json").read_text(encoding="utf-8"))
+    return document

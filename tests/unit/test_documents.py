@@ -10,13 +10,11 @@ from planton.operations import TofuOutcome
 from planton.plan_summary import PlanSummary, summarise
 from planton.runner import RunResult
 
-from support import REPO_ROOT
-
-PLANS = REPO_ROOT / "tests" / "fixtures" / "plans"
+from support import recorded_plan
 
 
 def summary(name: str) -> PlanSummary:
-    return summarise(json.loads((PLANS / f"{name}.json").read_text(encoding="utf-8")))
+    return summarise(recorded_plan(name))
 
 
 def test_a_region_move_is_data_loss_though_terraform_plans_a_create() -> None:

@@ -23,20 +23,16 @@ from planton.plan_summary import (
     summarise,
 )
 
-PLANS = Path(__file__).parents[1] / "fixtures" / "plans"
+from support import PLANS, recorded_plan
+
 SOURCE = Path(__file__).parents[2] / "src" / "planton" / "plan_summary.py"
 TABLE = "aws_dynamodb_table.this"
 RECORD = "terraform_data.local_indexes"
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/planton-demo-orders"
 
 
-def plan_document(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((PLANS / f"{name}.json").read_text(encoding="utf-8"))
-    return document
-
-
 def summary_of(name: str) -> PlanSummary:
-    return summarise(plan_document(name))
+    return summarise(recorded_plan(name))
 
 
 def changes(summary: PlanSummary, address: str = TABLE) -> list[tuple[str, Any, Any, bool]]:
@@ -168,13 +164,13 @@ def test_update_shows_only_what_changes_in_readable_paths() -> None:
 
 
 def test_tags_all_is_left_out_when_it_repeats_tags() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     assert table_change(document)["after"]["tags_all"]["team"] == "data"  # terraform does plan it
     assert not [path for path, *_ in changes(summarise(document)) if path.startswith("tags_all")]
 
 
 def test_tags_all_is_kept_when_it_differs_from_tags() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     table_change(document)["after"]["tags_all"]["owner"] = "from-default-tags"
     paths = [path for path, *_ in changes(summarise(document))]
     assert "tags_all.owner" in paths
@@ -182,7 +178,7 @@ def test_tags_all_is_kept_when_it_differs_from_tags() -> None:
 
 
 def test_a_removed_index_shows_its_object_before() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     change = table_change(document)
     change["before"], change["after"] = change["after"], change["before"]
     change["before_sensitive"], change["after_sensitive"] = change["after_sensitive"], change["before_sensitive"]
@@ -210,7 +206,7 @@ def test_a_removed_index_shows_its_object_before() -> None:
 
 
 def test_named_objects_are_matched_by_name_not_position() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     change = table_change(document)
     first = {"hash_key": "status", "name": "by-status", "projection_type": "ALL", "range_key": "", "read_capacity": 0}
     second = {"hash_key": "order_ts", "name": "by-time", "projection_type": "ALL", "range_key": "", "read_capacity": 0}
@@ -222,7 +218,7 @@ def test_named_objects_are_matched_by_name_not_position() -> None:
 
 
 def test_lists_of_scalars_are_compared_whole() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     change = table_change(document)
     change["before"] = copy.deepcopy(change["after"])
     index = {"name": "by-status", "projection_type": "INCLUDE", "non_key_attributes": ["a", "b"]}
@@ -250,7 +246,7 @@ def test_replace_names_what_forces_it_first() -> None:
 
 def test_an_update_keeps_values_only_known_after_apply() -> None:
     # Only a replacement drops them: in an update a value that becomes unknown is news.
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     change = table_change(document)
     change["after"]["stream_arn"] = None
     change["after_unknown"]["stream_arn"] = True
@@ -267,7 +263,7 @@ def test_replace_of_both_keys_forces_on_both() -> None:
 
 
 def test_forces_replacement_is_a_prefix_match_on_the_raw_path() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     change = table_change(document)
     change["actions"] = ["delete", "create"]
     change["replace_paths"] = [["global_secondary_index"], ["point_in_time_recovery", 0, "enabled"]]
@@ -280,7 +276,7 @@ def test_reasons_in_words() -> None:
     table, record = summary_of("module_replace_lsi").resources
     assert table.reason == "a change to a resource in its replace_triggered_by"
     assert record.reason is None
-    document = plan_document("module_destroy")
+    document = recorded_plan("module_destroy")
     document["resource_changes"][0]["action_reason"] = "delete_because_no_resource_config"
     document["resource_changes"][1]["action_reason"] = "delete_because_something_new"
     first, second = summarise(document).resources
@@ -366,7 +362,7 @@ def test_no_changes(name: str) -> None:
 
 
 def test_sensitive_values_are_hidden_but_their_change_shown() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     change = table_change(document)
     change["before_sensitive"]["tags"] = {"team": True}
     change["after_sensitive"]["tags"] = {"team": True, "Name": True}
@@ -379,14 +375,14 @@ def test_sensitive_values_are_hidden_but_their_change_shown() -> None:
 
 
 def test_create_then_delete_is_a_replace() -> None:
-    document = plan_document("module_replace_key")
+    document = recorded_plan("module_replace_key")
     table_change(document)["actions"] = ["create", "delete"]
     [table] = summarise(document).resources
     assert (table.action, table.data_loss) == ("replace", True)
 
 
 def test_data_source_reads_and_no_ops_are_left_out() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     document["resource_changes"].append(
         {
             "address": "data.aws_dynamodb_table.live[0]",
@@ -403,7 +399,7 @@ def test_data_source_reads_and_no_ops_are_left_out() -> None:
 
 
 def test_an_unknown_action_is_refused() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     table_change(document)["actions"] = ["transmogrify"]
     with pytest.raises(PlanUnreadable, match="transmogrify"):
         summarise(document)

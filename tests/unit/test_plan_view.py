@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,17 +11,13 @@ from rich.console import Console
 from planton.cli.plan_view import compact, counts_line, markdown_summary, rich_summary
 from planton.plan_summary import KNOWN_AFTER_APPLY, SENSITIVE, PlanCounts, PlanSummary, ResourceChange, summarise
 
-PLANS = Path(__file__).parents[1] / "fixtures" / "plans"
+from support import recorded_plan
+
 TITLE = "planton plan: planton-demo-orders"
 
 
-def plan_document(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((PLANS / f"{name}.json").read_text(encoding="utf-8"))
-    return document
-
-
 def summary_of(name: str) -> PlanSummary:
-    return summarise(plan_document(name))
+    return summarise(recorded_plan(name))
 
 
 def rendered(summary: PlanSummary, *, width: int = 120, soft_wrap: bool = False) -> str:
@@ -91,7 +85,7 @@ def test_markdown_of_a_delete() -> None:
 
 
 def test_markdown_escapes_pipes_and_newlines() -> None:
-    document = plan_document("module_update")
+    document = recorded_plan("module_update")
     document["resource_changes"][0]["change"]["after"]["tags"]["team"] = "a|b\nc`d"
     document["resource_changes"][0]["change"]["after"]["tags_all"]["team"] = "a|b\nc`d"
     text = markdown_summary(summarise(document), title="a | b\nc *d*")

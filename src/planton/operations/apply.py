@@ -54,6 +54,13 @@ def run_apply(session: Session) -> TofuOutcome:
         result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
     finally:
         workspace.discard_plan()
+    return finish_apply(session, result, judged, creates=creates, agreed_loss=agreed_loss)
+
+
+def finish_apply(
+    session: Session, result: RunResult, judged: JudgedPlan, *, creates: bool, agreed_loss: bool
+) -> TofuOutcome:
+    """An applied plan's outcome, with the outputs after a success."""
     after_apply(session, result, creates=creates, agreed_loss=agreed_loss)
     outputs = session.outputs() if result.returncode == EXIT_OK else None
     return session.outcome(

@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, PlantonError, UnmanagedTable, UsageError
-from planton.operations.apply import after_apply, refuse_deleting_a_protected_table, refuse_destroying_a_protected_table
+from planton.operations.apply import (
+    finish_apply,
+    refuse_deleting_a_protected_table,
+    refuse_destroying_a_protected_table,
+)
 from planton.operations.destroy import after_destroy
 from planton.operations.request import suggest
-from planton.operations.session import JudgedPlan, Session, TofuOutcome, interruption_notes
+from planton.operations.session import JudgedPlan, Session, TofuOutcome
 from planton.workspace import PLAN_FILE, SavedPlan, Workspace
 
 # Far more than a plan of one table holds (some 100 KiB); a bound for a path such as /proc/kmsg.
@@ -99,16 +103,7 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
         workspace.mark_plan_applied(reviewed.digest)
     if reviewed.saved.destroy:
         return after_destroy(session, result, judged)
-    after_apply(session, result, creates=creates, agreed_loss=decision.dangerous)
-    outputs = session.outputs() if result.returncode == EXIT_OK else None
-    return session.outcome(
-        "apply",
-        result,
-        interruption_notes(session, "apply", result, creating=creates),
-        summary=judged.summary,
-        outputs=outputs,
-        dangers=decision.dangers,
-    )
+    return finish_apply(session, result, judged, creates=creates, agreed_loss=decision.dangerous)
 
 
 def _refuse_what_a_saved_plan_cannot_do(session: Session, judged: JudgedPlan, plan_file: Path) -> None:
