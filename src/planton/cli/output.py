@@ -159,7 +159,8 @@ def no_spinner(_label: str) -> Iterator[Echo | None]:
 
 def outputs_table(outputs: Mapping[str, Any]) -> RenderableType:
     """The module's outputs for people: one row each, values as text, maps and lists as JSON."""
-    table = Table(title="Outputs", title_justify="left", show_edge=False, header_style="bold")
+    # The title's blank line sets the table apart from terraform's own text above it.
+    table = Table(title="\nOutputs", title_justify="left", show_edge=False, header_style="bold")
     table.add_column("output", style="cyan", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name in sorted(outputs):
