@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -115,28 +115,28 @@ def provider_config_from_environment(environ: Mapping[str, str]) -> AwsProviderC
     )
 
 
-def merge_provider_config(given: ProviderConfigInput | None, environment: AwsProviderConfig) -> AwsProviderConfig:
-    """The provider config of a file (``--aws-provider-config`` or a stack input's
-    ``provider_config``) over the environment's. Keys come as one set: when the file has them,
-    none of the environment's keys, token or profile mix in (a stale AWS_SESSION_TOKEN would
-    otherwise be sent with the file's keys). The region and account id are taken one by one;
-    endpoint overrides always come from the environment."""
-    if given is None:
-        return environment
-    config = given.config
-    merged = replace(
-        environment,
-        region=config.region or environment.region,
-        account_id=config.account_id or environment.account_id,
-    )
-    if config.access_key_id:
+def merge_provider_config(layers: Sequence[ProviderConfigInput], environment: AwsProviderConfig) -> AwsProviderConfig:
+    """The provider configs of files (a stack input's ``provider_config``, then
+    ``--aws-provider-config``: each over the ones before it) over the environment's. Keys come as
+    one set: when a layer has them, none of the keys, token or profile below it mix in (a stale
+    AWS_SESSION_TOKEN would otherwise be sent with other keys). The region and account id are
+    taken one by one; endpoint overrides always come from the environment."""
+    merged = environment
+    for layer in layers:
+        config = layer.config
         merged = replace(
             merged,
-            access_key_id=config.access_key_id,
-            secret_access_key=config.secret_access_key,
-            session_token=config.session_token,
-            profile=None,
+            region=config.region or merged.region,
+            account_id=config.account_id or merged.account_id,
         )
+        if config.access_key_id:
+            merged = replace(
+                merged,
+                access_key_id=config.access_key_id,
+                secret_access_key=config.secret_access_key,
+                session_token=config.session_token,
+                profile=None,
+            )
     return merged
 
 

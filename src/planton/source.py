@@ -17,7 +17,7 @@ from typing import Any
 from planton.errors import ManifestError, UsageError
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, read_manifest_document, validate_document
 from planton.manifest.overrides import Override, apply_overrides, from_overrides, parse_override
-from planton.stack_input import ProviderConfigInput, layered, read_provider_config, read_stack_input
+from planton.stack_input import ProviderConfigInput, read_provider_config, read_stack_input
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,9 @@ class LoadedInput:
     user about them."""
 
     manifest: LoadedManifest
-    provider_config: ProviderConfigInput | None = field(repr=False)
+    # The provider configs the files give, lowest precedence first (the stack input's, then
+    # --aws-provider-config's); credentials.merge_provider_config lays them over the environment.
+    provider_configs: tuple[ProviderConfigInput, ...] = field(default=(), repr=False)
     warnings: tuple[str, ...] = ()
     # The options that name these inputs again in a suggested command (-f m.yaml, -i stack.yaml,
     # --aws-provider-config ...), and the --set overrides, each as arguments.
@@ -51,12 +53,12 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
     written or run; every problem is a UsageError (exit 2) or a ManifestError (exit 4)."""
     overrides = [parse_override(raw) for raw in source.overrides]
     warnings: list[str] = []
-    config: ProviderConfigInput | None = None
+    configs: list[ProviderConfigInput] = []
     option = "--manifest"
     if source.stack_input is not None:
         stack = read_stack_input(source.stack_input, wait_seconds=wait_seconds)
         warnings += stack.warnings
-        config = stack.provider_config
+        configs += [stack.provider_config] if stack.provider_config is not None else []
         if stack.target is not None:
             if source.manifest is not None:
                 warnings.append(
@@ -82,12 +84,12 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
         raise UsageError("no manifest: give --manifest FILE (-f), or --stack-input FILE (-i) with a target")
     if source.provider_config is not None:
         given, exposed = read_provider_config(source.provider_config, wait_seconds=wait_seconds)
-        config = layered(given, config)
+        configs.append(given)
         warnings += exposed
         input_args += ("--aws-provider-config", str(source.provider_config))
     return LoadedInput(
         manifest=manifest,
-        provider_config=config,
+        provider_configs=tuple(configs),
         warnings=tuple(warnings),
         input_args=input_args,
         override_args=tuple(arg for raw in source.overrides for arg in ("--set", raw)),

@@ -138,23 +138,6 @@ def read_stack_input(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) 
     )
 
 
-def layered(higher: ProviderConfigInput, lower: ProviderConfigInput | None) -> ProviderConfigInput:
-    """``--aws-provider-config`` over a stack input's ``provider_config``: the region and the
-    account field by field, the keys as one set (the higher file's, when it has any)."""
-    if lower is None:
-        return higher
-    top, base = higher.config, lower.config
-    keys = top if top.access_key_id else base
-    merged = ProviderConfigModel.model_construct(
-        account_id=top.account_id or base.account_id,
-        access_key_id=keys.access_key_id,
-        secret_access_key=keys.secret_access_key,
-        session_token=keys.session_token,
-        region=top.region or base.region,
-    )
-    return ProviderConfigInput(f"{higher.source} over {lower.source}", merged)
-
-
 def read_provider_config(
     path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS
 ) -> tuple[ProviderConfigInput, tuple[str, ...]]:

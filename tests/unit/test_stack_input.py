@@ -131,7 +131,7 @@ def test_a_world_readable_file_without_secrets_is_fine(tmp_path: Path) -> None:
 
 def test_file_keys_replace_the_environments_as_one_set(tmp_path: Path) -> None:
     config, _ = read_provider_config(write(tmp_path / "aws.yaml", KEYS))
-    merged = merge_provider_config(config, provider_config_from_environment(ENVIRONMENT))
+    merged = merge_provider_config([config], provider_config_from_environment(ENVIRONMENT))
     assert (merged.access_key_id, merged.secret_access_key) == ("AKIAFILE", "file-secret")
     # The environment's token and profile belong to its own keys: never sent with the file's.
     assert merged.session_token is None
@@ -147,20 +147,20 @@ def test_a_file_without_keys_keeps_the_environments_credentials(tmp_path: Path) 
     config, _ = read_provider_config(
         write(tmp_path / "aws.yaml", {"region": "ap-south-1", "account_id": "123456789012"})
     )
-    merged = merge_provider_config(config, provider_config_from_environment(ENVIRONMENT))
+    merged = merge_provider_config([config], provider_config_from_environment(ENVIRONMENT))
     assert (merged.access_key_id, merged.session_token, merged.profile) == ("AKIAENV", "env-token", "env-profile")
     assert (merged.region, merged.account_id) == ("ap-south-1", "123456789012")
 
 
 def test_no_file_is_the_environment() -> None:
     environment = provider_config_from_environment(ENVIRONMENT)
-    assert merge_provider_config(None, environment) is environment
+    assert merge_provider_config([], environment) is environment
 
 
 def test_endpoints_always_come_from_the_environment(tmp_path: Path) -> None:
     config, _ = read_provider_config(write(tmp_path / "aws.yaml", KEYS))
     environment = AwsProviderConfig(endpoint_url="http://127.0.0.1:5000")
-    assert merge_provider_config(config, environment).endpoint_url == "http://127.0.0.1:5000"
+    assert merge_provider_config([config], environment).endpoint_url == "http://127.0.0.1:5000"
 
 
 def test_the_provider_config_file_wins_over_the_stack_inputs(tmp_path: Path) -> None:
@@ -169,12 +169,10 @@ def test_the_provider_config_file_wins_over_the_stack_inputs(tmp_path: Path) -> 
         {"target": hack_document(), "provider_config": {"access_key_id": "AKIASTACK", "secret_access_key": "s"}},
     )
     loaded = load_input(ManifestSource(stack_input=stack))
-    assert loaded.provider_config is not None
-    assert loaded.provider_config.config.access_key_id == "AKIASTACK"
+    assert merge_provider_config(loaded.provider_configs, AwsProviderConfig()).access_key_id == "AKIASTACK"
     aws = write(tmp_path / "aws.yaml", KEYS)
     loaded = load_input(ManifestSource(stack_input=stack, provider_config=aws))
-    assert loaded.provider_config is not None
-    assert loaded.provider_config.config.access_key_id == "AKIAFILE"
+    assert merge_provider_config(loaded.provider_configs, AwsProviderConfig()).access_key_id == "AKIAFILE"
 
 
 def test_the_stack_inputs_target_wins_over_manifest(tmp_path: Path) -> None:
@@ -254,8 +252,7 @@ def test_the_provider_config_file_layers_over_the_stack_inputs(tmp_path: Path) -
     )
     region_only = write(tmp_path / "region.yaml", {"region": "us-west-2"})
     loaded = load_input(ManifestSource(stack_input=stack, provider_config=region_only))
-    assert loaded.provider_config is not None
-    config = loaded.provider_config.config
+    config = merge_provider_config(loaded.provider_configs, AwsProviderConfig())
     assert (config.access_key_id, config.secret_access_key) == ("AKIAFILE", "file-secret")
     assert (config.account_id, config.region) == ("123456789012", "us-west-2")
     # Keys from the higher file replace the lower file's as a set (no stray token).
@@ -265,6 +262,5 @@ def test_the_provider_config_file_layers_over_the_stack_inputs(tmp_path: Path) -
         {"target": hack_document(), "provider_config": {**KEYS, "session_token": "stack-token"}},
     )
     loaded = load_input(ManifestSource(stack_input=stack_token, provider_config=keys_only))
-    assert loaded.provider_config is not None
-    config = loaded.provider_config.config
+    config = merge_provider_config(loaded.provider_configs, AwsProviderConfig())
     assert (config.access_key_id, config.session_token) == ("AKIAOTHER", None)

@@ -129,7 +129,7 @@ def render_manifest(source: ManifestSource, environ: Mapping[str, str], *, local
     """The variables file terraform would get for the manifest (``planton render``): the
     region resolved as a tofu command resolves it; nothing written, nothing run."""
     validated = validate_manifest(source, environ)
-    config = merge_provider_config(validated.loaded.provider_config, provider_config_from_environment(environ))
+    config = merge_provider_config(validated.loaded.provider_configs, provider_config_from_environment(environ))
     region = resolve_region(validated.table.aws_region, config.region, local=local)
     return _variables(validated.table, region, None if local else config.account_id)
 
@@ -160,17 +160,17 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     for warning in loaded.warnings:
         notify(f"warning: {warning}")
 
-    environment_config = merge_provider_config(loaded.provider_config, provider_config_from_environment(environ))
+    environment_config = merge_provider_config(loaded.provider_configs, provider_config_from_environment(environ))
     if not request.local and request.command in _NEEDS_CREDENTIALS:
         require_credentials(environment_config, environ, home)
     region = resolve_region(table.aws_region, environment_config.region, local=request.local)
-    given = loaded.provider_config
-    if given is not None and table.aws_region and given.config.region not in (None, table.aws_region):
+    given = next((layer for layer in reversed(loaded.provider_configs) if layer.config.region), None)
+    if given is not None and table.aws_region and given.config.region != table.aws_region:
         notify(f"the manifest's region {table.aws_region} is used, not {given.config.region} from {given.source}")
 
     config: AwsProviderConfig
     if request.local:
-        if loaded.provider_config is not None:
+        if loaded.provider_configs:
             notify("--local: the provider config's credentials and account are not used; the emulator gets dummy ones")
         running, started = emulator.ensure_running(emulator.state_dir(environ))
         verb = "started" if started else "using"
