@@ -6,7 +6,9 @@ import os
 import pty
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ class Cli:
     env: dict[str, str]
     cwd: Path
     calls: list[list[str]] = field(default_factory=list)
+    # What the last run at a pseudo-terminal wrote to that terminal (typed input echoed included).
+    terminal_output: str = ""
 
     def run(
         self,
@@ -50,7 +54,8 @@ class Cli:
         argv = [*wrapper, str(executable), *args]
         self.calls.append(argv)
         if terminal_input is not None:
-            return _run_at_a_terminal(argv, self.cwd, self.env, terminal_input, timeout)
+            result, self.terminal_output = _run_at_a_terminal(argv, self.cwd, self.env, terminal_input, timeout)
+            return result
         stdin: dict[str, Any] = {"input": input_text} if input_text is not None else {"stdin": subprocess.DEVNULL}
         return subprocess.run(
             argv,
@@ -70,18 +75,35 @@ class Cli:
 
 def _run_at_a_terminal(
     argv: list[str], cwd: Path, env: dict[str, str], typed: str, timeout: float
-) -> subprocess.CompletedProcess[str]:
+) -> tuple[subprocess.CompletedProcess[str], str]:
     """``argv`` with a pseudo-terminal for stdin, ``typed`` waiting in it; stdout and stderr
-    captured (so no spinner: those are not terminals)."""
+    captured (so no spinner: those are not terminals). Also what was written to the terminal,
+    read as it comes (a full terminal buffer would block the writer)."""
     controller, terminal = pty.openpty()
+    transcript = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: every holder of the terminal's other end has closed it
+                return
+            if not chunk:
+                return
+            transcript.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
     try:
         os.write(controller, typed.encode())
-        return subprocess.run(
+        reader.start()
+        result = subprocess.run(
             argv, cwd=cwd, env=env, stdin=terminal, capture_output=True, text=True, timeout=timeout, check=False
         )
     finally:
         os.close(terminal)
+        reader.join(timeout=10)
         os.close(controller)
+    return result, transcript.decode("utf-8", errors="replace")
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:
@@ -106,15 +128,55 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def dynamodb(endpoint: str, region: str) -> Any:
-    """A boto3 DynamoDB client for the moto server."""
+DEFAULT_ACCOUNT = "123456789012"  # moto's, for credentials it does not know (such as "testing")
+OTHER_ACCOUNT = "222222222222"
+
+
+def dynamodb(endpoint: str, region: str, keys: Mapping[str, str] | None = None) -> Any:
+    """A boto3 DynamoDB client for the moto server: moto's default account, or the account whose
+    ``keys`` (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``) are given."""
+    keys = keys or {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     return boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
         region_name=region,
+        aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def other_account_keys(endpoint: str, account: str = OTHER_ACCOUNT) -> dict[str, str]:
+    """Access keys of a new IAM user of ``account`` on the moto server: moto serves every request
+    signed with them (STS's GetCallerIdentity, DynamoDB) as that account's, as AWS would."""
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+    role = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/admin", RoleSessionName="planton-tests")
+    credentials = role["Credentials"]
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    user = f"planton-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    caller = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    ).get_caller_identity()
+    assert caller["Account"] == account, caller
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
 
 def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:

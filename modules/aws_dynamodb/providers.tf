@@ -5,3 +5,7 @@ provider "aws" {
   # The account the stack input names, if any: other credentials are refused at once.
   allowed_account_ids = length(var.allowed_account_ids) > 0 ? var.allowed_account_ids : null
 }
+
+# Whose credentials these are. Nothing here uses it: planton reads the account from each plan,
+# to remember which account an interrupted create or a saved plan was made for.
+data "aws_caller_identity" "current" {}

@@ -234,7 +234,7 @@ variable "spec" {
 }
 
 variable "allowed_account_ids" {
-  description = "The AWS accounts the credentials may belong to (the provider refuses any other before it changes anything); empty allows any. planton sets it from the stack input's provider_config.account_id."
+  description = "The AWS accounts the credentials may belong to (the provider refuses any other before it changes anything); empty allows any. planton sets it to the account of the table the state records (or of its own interrupted create), else to the stack input's provider_config.account_id."
   type        = list(string)
   default     = []
 

@@ -41,7 +41,9 @@ def validation_document(validated: Validated) -> dict[str, Any]:
 
 def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
     """``plan --json``. ``data_loss`` is planton's judgement too: a region move loses the old
-    table although terraform plans only a create."""
+    table although terraform plans only a create, and credentials of another account than the
+    table's would lose track of it (no plan is made then: ``has_changes`` is null). ``dangers``
+    says why, in words."""
     summary = outcome.summary
     failed = exit_code not in (0, 2)  # 2: --detailed-exitcode's "changes"
     return {
@@ -50,7 +52,8 @@ def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
         "workspace": _path(outcome.workspace),
         "plan_file": _path(outcome.plan_saved),
         **(summary.to_json() if summary is not None else {"has_changes": None}),
-        "data_loss": outcome.data_loss if summary is not None else None,
+        "data_loss": outcome.data_loss if summary is not None or outcome.dangers else None,
+        "dangers": list(outcome.dangers),
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
         "error": _failed(outcome, exit_code) if failed else None,
@@ -69,6 +72,7 @@ def apply_document(outcome: TofuOutcome, exit_code: int, command: str = "apply")
         "counts": changed.get("counts"),
         "resources": changed.get("resources", []),
         "data_loss": outcome.data_loss,
+        "dangers": list(outcome.dangers),
         "outputs": dict(outcome.outputs) if outcome.outputs is not None else None,
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
@@ -92,6 +96,8 @@ def failure_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
 
 
 def _failed(outcome: TofuOutcome, exit_code: int) -> list[str]:
+    if outcome.refusal:
+        return list(outcome.refusal)
     status = outcome.result.returncode
     return [
         f"terraform {outcome.command} failed (status {status}, exit {exit_code}); its own error is on stderr",

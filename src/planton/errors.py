@@ -32,7 +32,7 @@ EXIT_CODES: Mapping[int, str] = {
     EXIT_OK: "Success.",
     EXIT_TERRAFORM_FAILED: "terraform failed; its own error is shown above. Its status 1 is passed on; any "
     "other status (a crash exits 2, a kill 128+N) is reported as 1, with a line naming it. Also: an apply "
-    "you did not approve (anything but `yes`), or a saved plan that is stale or was applied already; nothing "
+    "you did not approve (anything but exactly `yes`), or a saved plan that is stale or was applied already; nothing "
     "was changed.",
     EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value, a `--set` path "
     "the manifest has no field for, a plan file not saved for this manifest's workspace, or an apply/destroy "
@@ -44,12 +44,14 @@ EXIT_CODES: Mapping[int, str] = {
     "(`dotted.path: message` lines). Nothing was written or run.",
     EXIT_REFUSED: "Refused to lose a table: under `--auto-approve` (or applying a saved plan) the plan would "
     "delete or replace the table or, after a region change, leave the old one behind (`--allow-replace` lets "
-    "it through); or `refresh` / "
-    "`destroy` would act on a table other than the one the manifest names. The message says what; nothing was "
-    "changed.",
+    "it through); `refresh` / `destroy` would act on a table other than the one the manifest names; or the "
+    "credentials belong to another AWS account than the table the state records (or than the one a saved plan "
+    "was made for), whatever the command. The message says what; nothing was changed.",
     EXIT_UNMANAGED_TABLE: "The table already exists but this workspace's state does not record it (a create "
     "that was interrupted, or a table made outside planton: adopt it with `planton tofu import`), or another "
-    "planton workspace manages it (never adopted). Nothing was changed.",
+    "planton workspace manages it (never adopted); or planton's own create of a table was interrupted before the "
+    "state recorded it, and the manifest now names another table or region (adopt that one first). Nothing was "
+    "changed.",
     EXIT_BUG: "A bug in planton. One line names the crash report it wrote; please attach that to a bug report.",
     EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT). A running terraform was left to finish and write its "
     "state first.",

@@ -23,7 +23,8 @@ from typing import Any
 # Defined beside the other errors (plan_summary raises it too); re-exported for plan's callers.
 from planton.errors import PlanUnreadable as PlanUnreadable
 from planton.plan_summary import PlanSummary, summarise
-from planton.state import RecordedTable, arn_region
+from planton.records import InterruptedCreate
+from planton.state import RecordedTable, arn_region, caller_account
 
 TABLE_ADDRESS = "aws_dynamodb_table.this"
 # The plan JSON's major version planton understands; a new major may move what it reads.
@@ -79,6 +80,8 @@ class PlanReport:
     table: TableChange | None
     vanished: TableRef | None
     changes: bool
+    # The account whose credentials made the plan (the module's data.aws_caller_identity).
+    account: str | None = None
     # The same plan for people: each resource's action and changing attributes.
     summary: PlanSummary = field(default_factory=lambda: summarise({}))
 
@@ -133,29 +136,41 @@ def read_plan(text: str) -> PlanReport:
         for change in (document.get("output_changes") or {}).values()
         if isinstance(change, Mapping)
     )
-    return PlanReport(region=region, table=table, vanished=vanished, changes=changes, summary=summarise(document))
+    prior = document.get("prior_state")
+    values = prior.get("values") if isinstance(prior, Mapping) else None
+    root = values.get("root_module") if isinstance(values, Mapping) else None
+    account = caller_account(root.get("resources") if isinstance(root, Mapping) else None)
+    return PlanReport(
+        region=region, table=table, vanished=vanished, changes=changes, account=account, summary=summarise(document)
+    )
 
 
 def decide(
-    report: PlanReport, recorded: RecordedTable | None = None, requested_replacement: str | None = None
+    report: PlanReport,
+    recorded: RecordedTable | None = None,
+    requested_replacement: str | None = None,
+    interrupted: InterruptedCreate | None = None,
 ) -> Decision:
     """The decision for a plan made by ``apply`` (``destroy`` is never judged: it is the ask).
 
-    ``recorded`` is the table the workspace's state held before the plan (its region comes from
-    its ARN): when it is in another region than the manifest now names, the plan is judged a
-    move whatever terraform planned, since terraform only looks in the new region (it may find
-    nothing there, or a different table of the same name). ``requested_replacement`` says why
-    planton itself asked terraform to replace the table (a key type change, which the aws
-    provider would otherwise ignore).
+    ``recorded`` is the table the workspace's state held before the plan (its region and account
+    come from its ARN): when it is in another region than the manifest now names, the plan is
+    judged a move whatever terraform planned, since terraform only looks in the new region (it
+    may find nothing there, or a different table of the same name); a plan made with another
+    account's credentials is never applied. ``requested_replacement`` says why planton itself
+    asked terraform to replace the table (a key type change, which the aws provider would
+    otherwise ignore). ``interrupted`` is planton's own create that was interrupted before the
+    state recorded its table: a plan that creates another table (or the same in another region)
+    would leave it behind, unmanaged.
     """
     change = report.table
     moved = _moved(report, recorded)
-    if (change is None or not report.changes) and moved is None:
+    blocked = _blocked_by_account(report, recorded) + _blocked_by_interrupted_create(report, recorded, interrupted)
+    if (change is None or not report.changes) and moved is None and not blocked:
         return Decision(changes=report.changes)
     dangers: list[str] = []
     notes: list[str] = []
     tainted_only = False
-    blocked: list[str] = []
     if moved is not None and change is not None and change.before is not None:
         blocked.append(
             f"a table named {change.before.name} already exists in {report.region}, and this workspace's table is "
@@ -220,6 +235,42 @@ def decide(
         creates_table=change is not None and "create" in change.actions,
         blocked=tuple(blocked),
     )
+
+
+def _blocked_by_account(report: PlanReport, recorded: RecordedTable | None) -> list[str]:
+    """The plan was made with credentials of another account than the recorded table's. (Runs
+    are bound to the table's account, so the provider refuses such credentials before a plan is
+    made; this is the judgement of the plan itself, should one ever get here.)"""
+    if recorded is None or not recorded.account or not report.account or report.account == recorded.account:
+        return []
+    return [
+        f"this workspace's state records table {recorded.name} in AWS account {recorded.account}, and this plan "
+        f"was made with account {report.account}'s credentials: terraform did not find the table there, and "
+        f"applying would act on account {report.account} and forget {recorded.name}. Nothing was changed; use "
+        f"account {recorded.account}'s credentials"
+    ]
+
+
+def _blocked_by_interrupted_create(
+    report: PlanReport, recorded: RecordedTable | None, interrupted: InterruptedCreate | None
+) -> list[str]:
+    """A create of planton's own was interrupted before the state recorded its table, and this
+    plan creates another table, or the same in another region: the first would be left behind."""
+    change = report.table
+    if interrupted is None or recorded is not None or change is None or "create" not in change.actions:
+        return []
+    if change.after_name == interrupted.table_name and report.region in (None, interrupted.region):
+        return []  # the same table: the create fails if it exists (and apply says so), or makes it
+    where = f"{change.after_name} in {report.region}" if report.region else str(change.after_name)
+    return [
+        f"planton's apply of table {interrupted} was interrupted while AWS was creating it, and the state does "
+        "not record it: it may exist, unmanaged, holding whatever was written to it since. This plan creates "
+        f"{where} instead, which would leave {interrupted.table_name} behind. Nothing was changed. First adopt it, "
+        f"or let planton find it gone: point the manifest back at {interrupted.table_name}"
+        + (f" in {interrupted.region}" if interrupted.region else "")
+        + " and run `planton tofu import` (it adopts the table if it exists, and forgets the interrupted create "
+        "if AWS has no such table); then rename or move it with `planton tofu apply`, which asks first"
+    ]
 
 
 def _moved(report: PlanReport, recorded: RecordedTable | None) -> TableRef | None:

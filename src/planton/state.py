@@ -1,7 +1,9 @@
 """What a workspace's local state records about the table, read without running terraform.
 
-Used only to tell people the truth after an interruption (was the table recorded? tainted?);
-every decision about changing the table is made on a plan (``plan.py``).
+Read before terraform runs: the table's account binds the run to it (``accounts.py``), the
+guards compare the rest with the manifest (``guards.py``), and after an interruption it tells
+what terraform really left (was the table recorded? tainted?). Whether a plan may be applied is
+decided on the plan itself (``plan.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ _NAME = "this"
 
 @dataclass(frozen=True)
 class RecordedTable:
-    """The table as the state records it: its name, its region (from its ARN), whether it is
-    tainted, and its attribute types by name."""
+    """The table as the state records it: its name, its region and account (from its ARN),
+    whether it is tainted, and its attribute types by name."""
 
     name: str
     tainted: bool
     region: str | None = None
+    # The AWS account the table lives in: its ARN's, else (a half-created table has no ARN) the
+    # account the credentials of the apply that recorded it belonged to.
+    account: str | None = None
     attribute_types: Mapping[str, str] = field(default_factory=dict)
     managed_by_planton: bool = False
     deletion_protection: bool = False
@@ -54,6 +59,7 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
                     name=str(attributes.get("name") or "?"),
                     tainted=instance.get("status") == "tainted",
                     region=arn_region(attributes.get("arn")),
+                    account=arn_account(attributes.get("arn")) or _caller_account(document),
                     attribute_types={
                         str(item.get("name")): str(item.get("type"))
                         for item in _list(attributes, "attribute")
@@ -117,10 +123,39 @@ def _tag(attributes: Mapping[str, Any], key: str) -> Any:
 
 def arn_region(arn: Any) -> str | None:
     """``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`` -> REGION."""
+    return _arn_part(arn, 3)
+
+
+def arn_account(arn: Any) -> str | None:
+    """``arn:aws:dynamodb:REGION:ACCOUNT:table/NAME`` -> ACCOUNT."""
+    return _arn_part(arn, 4)
+
+
+def _arn_part(arn: Any, position: int) -> str | None:
     if not isinstance(arn, str):
         return None
     parts = arn.split(":")
-    return (parts[3] or None) if len(parts) > 5 else None
+    return (parts[position] or None) if len(parts) > 5 else None
+
+
+def caller_account(resources: Any) -> str | None:
+    """The account of ``data.aws_caller_identity.current`` among a state's (or a plan's prior
+    state's) resources: whose credentials the run that read it had."""
+    for resource in resources if isinstance(resources, list) else []:
+        if not isinstance(resource, Mapping) or resource.get("type") != "aws_caller_identity":
+            continue
+        if resource.get("mode") != "data" or resource.get("name") != "current":
+            continue
+        # A state holds instances of attributes; a plan's prior state holds values.
+        for values in [item.get("attributes") for item in _list(resource, "instances")] + [resource.get("values")]:
+            account = values.get("account_id") if isinstance(values, Mapping) else None
+            if isinstance(account, str) and account:
+                return account
+    return None
+
+
+def _caller_account(document: Any) -> str | None:
+    return caller_account(document.get("resources") if isinstance(document, Mapping) else None)
 
 
 def _list(document: Any, key: str) -> list[Mapping[str, Any]]:

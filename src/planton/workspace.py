@@ -31,6 +31,7 @@ from pathlib import Path
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.paths import expand_path
+from planton.records import InterruptedCreate, SavedPlan
 from planton.render import VARIABLES_FILE
 from planton.settings import Given
 from planton.table import ResourceIdentity
@@ -133,15 +134,6 @@ def _on_a_pseudo_filesystem(directory: Path) -> bool:
 
 
 @dataclass(frozen=True)
-class SavedPlan:
-    """What ``plan --out`` recorded of a plan it saved: a destroy plan or not and, once applied,
-    when (seconds since the epoch)."""
-
-    destroy: bool
-    applied: float | None
-
-
-@dataclass(frozen=True)
 class Workspace:
     """One manifest's terraform working directory."""
 
@@ -151,6 +143,15 @@ class Workspace:
     def state_path(self) -> Path:
         """The local backend's state file."""
         return self.root / STATE_FILE
+
+    def neighbours(self) -> list[Workspace]:
+        """The other workspaces beside this one: other manifests' in the same work dir, for the
+        same target."""
+        try:
+            found = sorted(path for path in self.root.parent.iterdir() if path.is_dir() and path != self.root)
+        except OSError:
+            return []
+        return [Workspace(path) for path in found]
 
     @property
     def variables_path(self) -> Path:
@@ -200,37 +201,51 @@ class Workspace:
         except OSError as err:
             raise self._unusable(err) from None
 
-    def record_interrupted_apply(self, table_name: str, region: str) -> None:
-        """Remember that planton's own create of ``table_name`` in ``region`` was interrupted:
-        a taint it left is then known to be planton's, and can be undone instead of replacing
-        the table; and the region is known even though the state of a half-created table holds
-        no ARN to read it from."""
+    def record_interrupted_create(self, create: InterruptedCreate) -> None:
+        """Remember that planton's own create of a table was interrupted: a taint it left is then
+        known to be planton's (and can be undone instead of replacing the table), the table's
+        region and account are known although the state of a half-created table (or no state at
+        all, when CreateTable itself was in flight) holds no ARN to read them from, and every
+        apply that would leave it behind stops until it is adopted or known to be gone."""
+        record = {"table_name": create.table_name, "region": create.region, "account": create.account}
         try:
-            record = {"table_name": table_name, "region": region}
             _write_atomically(self.root / _INTERRUPTED_MARKER, json.dumps(record) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
 
-    def interrupted_apply(self) -> str | None:
-        """The table whose create planton saw interrupted here, if one was and not yet finished."""
-        record = self._interrupted_record()
-        name = record.get("table_name")
-        return name if isinstance(name, str) else None
-
-    def interrupted_apply_region(self) -> str | None:
-        """The region of that interrupted create."""
-        region = self._interrupted_record().get("region")
-        return region if isinstance(region, str) else None
-
-    def _interrupted_record(self) -> dict[str, object]:
+    def interrupted_create(self) -> InterruptedCreate | None:
+        """The create planton saw interrupted here and has not yet seen adopted or gone. A record
+        that cannot be read is an error, never "nothing remembered": the guards built on it
+        would be skipped without a word."""
+        path = self.root / _INTERRUPTED_MARKER
         try:
-            recorded = json.loads((self.root / _INTERRUPTED_MARKER).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return recorded if isinstance(recorded, dict) else {}
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as err:
+            raise EnvironmentNotReady(
+                f"cannot read {path}, where planton remembers an interrupted create: {err.strerror or err}"
+            ) from None
+        try:
+            record = json.loads(text)
+        except ValueError:
+            record = None
+        name = record.get("table_name") if isinstance(record, dict) else None
+        if not isinstance(name, str) or not name:
+            raise EnvironmentNotReady(
+                f"{path} is corrupt: planton remembers an interrupted create there, and cannot tell which table "
+                "it was. Check which table the last interrupted `planton tofu apply` was creating, adopt it with "
+                "`planton tofu import` if it exists, and remove this file"
+            )
+        region, account = record.get("region"), record.get("account")
+        return InterruptedCreate(
+            name,
+            region if isinstance(region, str) and region else None,
+            account if isinstance(account, str) and account else None,
+        )
 
-    def clear_interrupted_apply(self) -> None:
-        """An apply finished: nothing is left half-done."""
+    def clear_interrupted_create(self) -> None:
+        """The interrupted create's table was adopted, or is known to be gone."""
         try:
             (self.root / _INTERRUPTED_MARKER).unlink(missing_ok=True)
         except OSError as err:
@@ -284,11 +299,12 @@ class Workspace:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def record_saved_plan(self, digest: str, *, destroy: bool) -> None:
-        """Remember a plan that ``plan --out`` saved for this workspace (by its SHA-256), so that
-        ``apply FILE`` applies only plans made here, and says so when one was applied already."""
+    def record_saved_plan(self, digest: str, *, destroy: bool, account: str | None) -> None:
+        """Remember a plan that ``plan --out`` saved for this workspace (by its SHA-256) and the
+        account it was made for, so that ``apply FILE`` applies only plans made here, and says so
+        when one was applied already."""
         records = self._saved_plans()
-        records[digest] = {"destroy": destroy, "made": time.time(), "applied": None}
+        records[digest] = {"destroy": destroy, "made": time.time(), "applied": None, "account": account}
         # A bounded record: the newest plans are the ones anybody still applies.
         newest = sorted(records.items(), key=lambda item: _seconds(item[1].get("made")) or 0.0)[-_SAVED_PLANS_KEPT:]
         self._write_saved_plans(dict(newest))
@@ -298,16 +314,27 @@ class Workspace:
         record = self._saved_plans().get(digest)
         if record is None:
             return None
+        account = record.get("account")
         return SavedPlan(
             destroy=record.get("destroy") is True,
             applied=_seconds(record.get("applied")),
+            account=account if isinstance(account, str) and account else None,
+            failed=_seconds(record.get("failed")),
         )
 
     def mark_plan_applied(self, digest: str) -> None:
         """The saved plan with this SHA-256 was applied: terraform would refuse it as stale now."""
+        self._mark_plan(digest, "applied")
+
+    def mark_plan_failed(self, digest: str) -> None:
+        """An apply of the saved plan with this SHA-256 failed: terraform may have changed some
+        things (and then refuses the plan as stale), or nothing."""
+        self._mark_plan(digest, "failed")
+
+    def _mark_plan(self, digest: str, what: str) -> None:
         records = self._saved_plans()
         if digest in records:
-            records[digest]["applied"] = time.time()
+            records[digest][what] = time.time()
             self._write_saved_plans(records)
 
     def _saved_plans(self) -> dict[str, dict[str, object]]:

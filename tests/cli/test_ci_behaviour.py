@@ -13,7 +13,7 @@ import pytest
 from test_exit_codes import fake_terraform
 
 from e2e_support import Cli, assert_no_traceback
-from support import HACK_MANIFEST
+from support import HACK_MANIFEST, PLANS
 
 MANIFEST = str(HACK_MANIFEST)
 ANSI = re.compile(r"\x1b\[")
@@ -49,6 +49,37 @@ def test_at_a_terminal_the_question_is_asked(cli: Cli, tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "Do you want to perform these actions?" in result.stderr
     assert "apply cancelled: the answer was not 'yes'; nothing was changed" in result.stderr
+
+
+@pytest.mark.parametrize("answer", [" yes\n", "yes \n", "yes  \n", "\tyes\n", "YES\n", "yes\\n\n", "y\n", "\n"])
+def test_only_the_exact_answer_yes_approves(cli: Cli, tmp_path: Path, answer: str) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    result = cli.run("tofu", "apply", "-f", MANIFEST, "--binary", str(binary), terminal_input=answer)
+    assert result.returncode == 1, result.stderr
+    assert "apply cancelled: the answer was not 'yes'; nothing was changed" in result.stderr
+    assert "fake terraform apply" not in result.stderr  # terraform's apply never ran
+
+
+def test_the_exact_answer_yes_approves(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    result = cli.run("tofu", "apply", "-f", MANIFEST, "--binary", str(binary), terminal_input="yes\n")
+    assert result.returncode == 0, result.stderr
+    assert "fake terraform apply exits 0" in result.stderr
+
+
+def test_with_stderr_redirected_the_question_is_asked_at_the_terminal(cli: Cli, tmp_path: Path) -> None:
+    # `planton tofu apply 2>err.log` at a terminal: the warning and the question must reach the
+    # person, not only the log (where they were, while planton waited silently).
+    binary = fake_terraform(tmp_path, 0, plan_json=PLANS / "replace_key.json")
+    result = cli.run("tofu", "apply", "-f", MANIFEST, "--binary", str(binary), terminal_input="no\n")
+    assert result.returncode == 1, result.stderr
+    terminal = re.sub(r"\x1b\[[0-9;]*m", "", cli.terminal_output)
+    assert "warning: the plan replaces table" in terminal
+    assert "Only 'yes' will be accepted to approve." in terminal
+    assert terminal.index("warning: the plan replaces table") < terminal.index("Do you want to perform these actions?")
+    # The log still has them too.
+    assert "warning: the plan replaces table" in result.stderr
+    assert "Do you want to perform these actions?" in result.stderr
 
 
 def test_the_plan_summary_goes_to_the_step_summary(cli: Cli, tmp_path: Path) -> None:

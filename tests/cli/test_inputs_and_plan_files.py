@@ -197,3 +197,46 @@ def test_validate_json_names_the_manifest_that_was_read(cli: Cli, tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["manifest"] == str(manifest)
     assert cli.run("validate", "-f", str(HACK_MANIFEST)).stderr.startswith(f"✓ {HACK_MANIFEST}: valid")
+
+
+def test_a_saved_plan_whose_apply_failed_is_called_stale_for_what_happened(
+    cli: Cli, tmp_path: Path, manifest: Path
+) -> None:
+    # terraform refuses a plan once the state moved on, and a failed apply of that same plan
+    # moves it on; saying "another apply ran" would send people looking for one that never did.
+    planner = fake_terraform(tmp_path, 0)
+    saved = tmp_path / "reviewed.tfplan"
+    cli.ok("tofu", "plan", "-f", str(manifest), "--binary", str(planner), "--out", str(saved))
+    failing = fake_terraform(tmp_path, 1, message="Error: creating the table failed")
+    first = cli.run("tofu", "apply", "-f", str(manifest), str(saved), "--binary", str(failing))
+    assert first.returncode == 1, first.stderr
+    stale = fake_terraform(tmp_path, 1, plan_status=0, message="Error: Saved plan is stale")
+    retried = cli.run("tofu", "apply", "-f", str(manifest), str(saved), "--binary", str(stale))
+    assert retried.returncode == 1, retried.stderr
+    assert "an earlier apply of this same plan failed part-way" in retried.stderr
+    assert "another apply, destroy, refresh or import ran" not in retried.stderr
+
+
+def test_a_new_workspace_names_the_workspaces_beside_it_that_hold_a_table(
+    cli: Cli, tmp_path: Path, manifest: Path
+) -> None:
+    # metadata.name renamed: a new workspace, and apply there would make a second table while the
+    # first stays in the old one. That is said, not silent.
+    binary = fake_terraform(tmp_path, 0)
+    first = cli.ok("tofu", "init", "-f", str(manifest), "--binary", str(binary))
+    assert f"a new workspace for this manifest: {workspace(cli)}" in first.stderr
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+    table = {"mode": "managed", "type": "aws_dynamodb_table", "name": "this"}
+    table["instances"] = [{"attributes": {"name": "orders", "arn": arn}}]  # type: ignore[assignment]
+    (workspace(cli) / "terraform.tfstate").write_text(json.dumps({"version": 4, "resources": [table]}))
+    again = cli.ok("tofu", "plan", "-f", str(manifest), "--binary", str(binary))
+    assert "a new workspace" not in again.stderr
+
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(MANIFEST.replace("name: orders", "name: orders-v2"), encoding="utf-8")
+    result = cli.ok("tofu", "plan", "-f", str(renamed), "--binary", str(binary))
+    assert "a new workspace for this manifest:" in result.stderr
+    assert "warning: this manifest has no workspace yet, and beside it a workspace holds a table: orders " in (
+        result.stderr
+    )
+    assert "(table orders in us-east-1)" in result.stderr

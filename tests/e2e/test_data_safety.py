@@ -111,6 +111,23 @@ def test_a_key_change_is_refused_under_auto_approve(cli: Cli, moto_endpoint: str
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
 
 
+def test_only_the_exact_answer_yes_replaces_a_table(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("exact")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(client, table)
+    manifest(path, table, partition_key="shop_id")
+    for answer in (" yes\n", "yes \n"):
+        declined = cli.run("tofu", "apply", "-f", str(path), terminal_input=answer)
+        assert declined.returncode == 1, declined.stderr
+        assert "apply cancelled: the answer was not 'yes'; nothing was changed" in declined.stderr
+        assert count_items(client, table) == ITEMS
+    assert client.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"] == "customer_id"
+    manifest(path, table)
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
 def test_yes_at_the_question_lets_a_replacement_through(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
     table = unique("asked")
     client = dynamodb(moto_endpoint, "us-east-1")
@@ -324,6 +341,79 @@ def test_ctrl_c_while_create_table_is_in_flight_is_recovered_by_import(
         assert count_items(client, table) == ITEMS
         cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
     assert table not in tables(client)
+
+
+@pytest.mark.parametrize("change", ["region", "name"])
+def test_a_create_interrupted_in_flight_is_never_left_behind(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, change: str
+) -> None:
+    # The state records nothing yet; planton's memory of the create is all that knows the table.
+    table, renamed = unique("half-made"), unique("renamed")
+    east, west = dynamodb(moto_endpoint, "us-east-1"), dynamodb(moto_endpoint, "us-west-2")
+    path = manifest(tmp_path / "m.yaml", table)
+    with holding_proxy(moto_endpoint) as proxy:
+        cli.env["AWS_ENDPOINT_URL"] = proxy.url
+        proxy.hold("CreateTable")
+        stopped = interrupted_apply(cli, proxy, path)
+        assert stopped.returncode == 130, stopped.stderr
+        assert table in tables(east)
+        write_items(east, table)
+
+        if change == "region":
+            manifest(path, table, region="us-west-2")
+        else:
+            manifest(path, renamed)
+        held = f"planton's apply of table {table} (us-east-1, account 123456789012) was interrupted"
+        for extra in (["--auto-approve"], ["--auto-approve", "--allow-replace"]):
+            refused = cli.run("tofu", "apply", "-f", str(path), *extra)
+            assert refused.returncode == 6, refused.stderr
+            assert_no_traceback(refused)
+            assert held in refused.stderr
+            assert "run `planton tofu import`" in refused.stderr
+        answered = cli.run("tofu", "apply", "-f", str(path), terminal_input="yes\n")
+        assert answered.returncode == 6, answered.stderr
+        warned = cli.run("tofu", "plan", "-f", str(path))
+        assert f"warning: {held}" in warned.stderr
+        adopting_another = cli.run("tofu", "import", "-f", str(path))
+        assert adopting_another.returncode == 6, adopting_another.stderr
+        assert count_items(east, table) == ITEMS
+        assert renamed not in tables(east) + tables(west)
+        assert table not in tables(west)
+
+        # Adopted, the table is the state's; the rename or move is then an ordinary, guarded apply.
+        manifest(path, table)
+        cli.ok("tofu", "import", "-f", str(path))
+        assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+        assert count_items(east, table) == ITEMS
+        cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(east)
+
+
+def test_an_interrupted_create_that_left_no_table_is_forgotten_by_import(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    table, renamed = unique("never-made"), unique("renamed")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    with holding_proxy(moto_endpoint) as proxy:
+        cli.env["AWS_ENDPOINT_URL"] = proxy.url
+        proxy.hold("CreateTable")
+        assert interrupted_apply(cli, proxy, path).returncode == 130
+        client.delete_table(TableName=table)  # gone, say deleted by hand; planton cannot know yet
+        manifest(path, renamed)
+        assert cli.run("tofu", "apply", "-f", str(path), "--auto-approve").returncode == 6
+
+        manifest(path, table)
+        looked = cli.run("tofu", "import", "-f", str(path))
+        assert looked.returncode == 1, looked.stderr
+        assert f"table {table} (us-east-1, account 123456789012) does not exist: there is nothing to adopt, and " in (
+            looked.stderr
+        )
+        manifest(path, renamed)
+        cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+        assert renamed in tables(client)
+        assert table not in tables(client)
+        cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
 
 
 # --- per-service endpoints -----------------------------------------------------------------

@@ -98,5 +98,5 @@ def test_ctrl_c_lets_terraform_finish_writing_state(tmp_path: Path) -> None:
     assert (workspace / "terraform.tfstate").read_text() == "interrupts=1\n", "forwarded exactly once, then waited"
     # What terraform really left: its state holds no table, so the table may exist unrecorded.
     assert "interrupted: terraform stopped before the state recorded table planton-demo-orders" in stderr
-    assert f"adopt it with: planton tofu import -f {HACK_MANIFEST}" in stderr
+    assert f"Adopt it (or let planton find it gone) with: planton tofu import -f {HACK_MANIFEST}" in stderr
     assert "Traceback" not in stderr

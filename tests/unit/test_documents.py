@@ -56,3 +56,13 @@ def test_outputs_and_errors() -> None:
     }
     failed = failure_document(TofuOutcome("output", RunResult(1)), 1)
     assert failed["error"]["message"] == ["terraform output failed (status 1, exit 1); its own error is on stderr"]
+
+
+def test_a_plan_refused_for_another_account_is_a_danger_with_no_plan() -> None:
+    danger = "this workspace's state records table orders in AWS account 1, and these credentials belong to account 2"
+    refusal = ("refused: ...", "run with account 1's credentials")
+    outcome = TofuOutcome("plan", RunResult(1), dangers=(danger,), refusal=refusal)
+    document = plan_document(outcome, 5)
+    assert (document["has_changes"], document["data_loss"], document["dangers"]) == (None, True, [danger])
+    assert document["error"] == list(refusal)
+    json.dumps(document)

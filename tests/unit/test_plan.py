@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from planton.plan import PlanUnreadable, TableRef, decide, read_plan
+from planton.records import InterruptedCreate
 from planton.state import RecordedTable
 
 PLANS = Path(__file__).parents[1] / "fixtures" / "plans"
@@ -177,3 +178,39 @@ def test_a_plan_planton_cannot_judge_is_never_applied(text: str, message: str) -
 )
 def test_creates_table(name: str, creates: bool) -> None:
     assert decide(read_plan(recorded_plan(name))).creates_table is creates
+
+
+# --- accounts and interrupted creates ------------------------------------------------------
+
+
+def test_the_plan_names_the_account_whose_credentials_made_it() -> None:
+    assert read_plan(recorded_plan("module_other_account")).account == "222222222222"
+    assert read_plan(recorded_plan("create")).account is None  # recorded before the module asked
+
+
+def test_a_plan_made_with_another_accounts_credentials_is_blocked() -> None:
+    recorded = RecordedTable("planton-demo-orders", tainted=False, region="eu-west-1", account="123456789012")
+    decision = decide(read_plan(recorded_plan("module_other_account")), recorded)
+    [blocked] = decision.blocked
+    assert "records table planton-demo-orders in AWS account 123456789012" in blocked
+    assert "made with account 222222222222's credentials" in blocked
+    # Under its own account the same plan would be judged as a table gone missing, not blocked.
+    own = RecordedTable("planton-demo-orders", tainted=False, region="eu-west-1", account="222222222222")
+    assert decide(read_plan(recorded_plan("module_other_account")), own).blocked == ()
+
+
+def test_a_plan_creating_another_table_than_an_interrupted_create_is_blocked() -> None:
+    report = read_plan(recorded_plan("module_create"))
+    assert report.table is not None
+    name = report.table.after_name
+    assert name is not None
+    same = InterruptedCreate(name, report.region, "123456789012")
+    assert decide(report, None, None, same).blocked == ()
+    for other in (InterruptedCreate("older-name", report.region), InterruptedCreate(name, "us-west-2")):
+        [blocked] = decide(report, None, None, other).blocked
+        assert f"planton's apply of table {other} was interrupted while AWS was creating it" in blocked
+        assert "point the manifest back at" in blocked
+        assert "run `planton tofu import`" in blocked
+    # Once the state records a table, the interrupted create is the state's business (a taint).
+    recorded = RecordedTable(name, tainted=True, region=report.region)
+    assert decide(report, recorded, None, InterruptedCreate("older-name", report.region)).blocked == ()

@@ -198,3 +198,23 @@ def test_counts_line() -> None:
 def test_compact_values(value: Any, text: str) -> None:
     assert compact(value) == text
     assert len(compact(value)) <= 80
+
+
+def test_planton_s_own_dangers_are_shown_with_the_summary() -> None:
+    danger = "spec.aws_region changed from us-east-1 to eu-west-1: ..."
+    console = Console(record=True, width=200, color_system=None)
+    console.print(rich_summary(summary_of("region_move"), [danger]))
+    text = console.export_text()
+    assert text.rstrip().endswith(f"DANGER: {danger}")
+    markdown = markdown_summary(summary_of("region_move"), title=TITLE, dangers=[danger])
+    expected = f"## {TITLE}\n\n**DANGER**: spec.aws\\_region changed from us-east-1 to eu-west-1: ...\n"
+    assert markdown.startswith(expected)
+
+
+def test_no_plan_is_said_as_such_with_its_danger() -> None:
+    danger = "these credentials belong to account 222222222222"
+    console = Console(record=True, width=200, color_system=None)
+    console.print(rich_summary(None, [danger]))
+    assert console.export_text() == f"No plan was made.\nDANGER: {danger}\n"
+    markdown = markdown_summary(None, title=TITLE, dangers=[danger])
+    assert markdown.endswith(f"**DANGER**: {danger}\n\nNo plan was made.\n")

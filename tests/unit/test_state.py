@@ -76,3 +76,30 @@ def test_a_state_without_index_attributes_says_nothing_of_them(tmp_path: Path) -
     assert recorded.local_indexes is None
     assert recorded.capped == frozenset()
     assert recorded.customer_kms_key is None
+
+
+def test_the_tables_account_comes_from_its_arn(tmp_path: Path) -> None:
+    arn = "arn:aws:dynamodb:eu-west-1:111111111111:table/orders"
+    path = state(tmp_path / "s", [{"attributes": {"name": "orders", "arn": arn}}])
+    recorded = recorded_table(path)
+    assert recorded is not None
+    assert (recorded.region, recorded.account) == ("eu-west-1", "111111111111")
+
+
+def test_a_half_created_tables_account_comes_from_the_runs_caller_identity(tmp_path: Path) -> None:
+    # A create interrupted before AWS answered leaves a tainted table with no ARN; the run's
+    # data.aws_caller_identity says whose credentials it had.
+    path = state(tmp_path / "s", [{"status": "tainted", "attributes": {"name": "orders"}}])
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["resources"].append(
+        {
+            "mode": "data",
+            "type": "aws_caller_identity",
+            "name": "current",
+            "instances": [{"attributes": {"account_id": "222222222222", "id": "222222222222"}}],
+        }
+    )
+    path.write_text(json.dumps(document), encoding="utf-8")
+    recorded = recorded_table(path)
+    assert recorded is not None
+    assert (recorded.region, recorded.account, recorded.tainted) == (None, "222222222222", True)

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console, RenderableType
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -87,23 +87,53 @@ def warn(lines: Sequence[str]) -> None:
         _stderr.print(f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
 
 
-def confirm() -> bool:
-    """Ask, as terraform does, whether to apply; only ``yes`` agrees. No stdin, or its end, is
-    a no. (Without a terminal planton does not get here: the command fails before it starts.)"""
-    _stderr.print(
-        "\n[bold]Do you want to perform these actions?[/bold]\n"
-        "  planton will apply exactly the plan shown above.\n"
-        "  Only 'yes' will be accepted to approve.\n"
-    )
-    _stderr.print("  [bold]Enter a value:[/bold] ", end="")
-    if sys.stdin is None:
-        return False
+def confirm(warnings: Sequence[str] = ()) -> bool:
+    """Ask, as terraform does, whether to apply; only the exact answer ``yes`` agrees (`` yes``,
+    ``yes `` and ``YES`` do not). No stdin, or its end, is a no. (Without a terminal planton does
+    not get here: the command fails before it starts.)
+
+    The question goes to stderr, and also where the person is when stderr is not a terminal:
+    to the terminal stdin reads from, with the warnings shown above it repeated there
+    (``planton tofu apply 2>err.log`` would otherwise wait silently for an answer to a question
+    nobody sees)."""
+    consoles, terminal = [_stderr], _question_terminal()
+    if terminal is not None:
+        at_terminal = Console(file=terminal, highlight=False, soft_wrap=True, no_color=_stderr.no_color)
+        consoles.append(at_terminal)
+        for line in warnings:
+            at_terminal.print(f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
     try:
-        answer = sys.stdin.readline()
-    except (OSError, ValueError):
-        return False
-    _stderr.print("")
-    return answer.strip() == "yes"
+        for console in consoles:
+            console.print(
+                "\n[bold]Do you want to perform these actions?[/bold]\n"
+                "  planton will apply exactly the plan shown above.\n"
+                "  Only 'yes' will be accepted to approve.\n"
+            )
+            console.print("  [bold]Enter a value:[/bold] ", end="")
+        if sys.stdin is None:
+            return False
+        try:
+            answer = sys.stdin.readline()
+        except (OSError, ValueError):
+            return False
+        for console in consoles:
+            console.print("")
+    finally:
+        if terminal is not None:
+            terminal.close()
+    # One line ending is the Enter key; anything else is part of the answer.
+    return answer.removesuffix("\n").removesuffix("\r") == "yes"
+
+
+def _question_terminal() -> IO[str] | None:
+    """The terminal stdin reads from, opened for writing, when stderr is not a terminal (it was
+    redirected, so a question there would be invisible); None to ask on stderr."""
+    if _is_terminal(sys.stderr) or not _is_terminal(sys.stdin):
+        return None
+    try:
+        return open(os.ttyname(sys.stdin.fileno()), "w", encoding="utf-8", errors="backslashreplace")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def success(message: str) -> None:

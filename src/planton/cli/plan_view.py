@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -48,10 +48,15 @@ def compact(value: Any) -> str:
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
 
 
-def rich_summary(summary: PlanSummary) -> RenderableType:
-    """The summary for a terminal: the counts, then each resource and its changed attributes."""
+def rich_summary(summary: PlanSummary | None, dangers: Sequence[str] = ()) -> RenderableType:
+    """The summary for a terminal: the counts, then each resource and its changed attributes;
+    then the dangers planton found beyond them (a region move, another account's credentials).
+    No summary: no plan could be made."""
+    warned = [Text.assemble(("DANGER", "bold red"), (f": {danger}", "red")) for danger in dangers]
+    if summary is None:
+        return Group(Text("No plan was made.", style="bold"), *warned)
     if not summary.has_changes:
-        return Text("No changes.", style="bold")
+        return Group(Text("No changes.", style="bold"), *warned)
     parts: list[RenderableType] = [Text(counts_line(summary.counts), style="bold")]
     for resource in summary.resources:
         parts += [Text(), *_rich_resource(resource)]
@@ -64,12 +69,18 @@ def rich_summary(summary: PlanSummary) -> RenderableType:
             for output in summary.outputs
         ]
         parts += [Text(), Text("Changes to outputs:", style="bold"), *_aligned(outputs, 2)]
+    if warned:
+        parts += [Text(), *warned]
     return Group(*parts)
 
 
-def markdown_summary(summary: PlanSummary, *, title: str) -> str:
-    """The summary as GitHub-flavoured Markdown: a heading, the counts, and a table of changes."""
+def markdown_summary(summary: PlanSummary | None, *, title: str, dangers: Sequence[str] = ()) -> str:
+    """The summary as GitHub-flavoured Markdown: a heading, the dangers planton found beyond the
+    plan's own actions, the counts, and a table of changes."""
     lines = [f"## {_text(title)}", ""]
+    lines += [f"**DANGER**: {_text(danger)}" for danger in dangers] + ([""] if dangers else [])
+    if summary is None:
+        return "\n".join([*lines, "No plan was made.", ""])
     if not summary.has_changes:
         return "\n".join([*lines, "No changes.", ""])
     lines += [counts_line(summary.counts), ""]

@@ -4,7 +4,7 @@ takes the shared ones as groups, and forwards to the core; the results are print
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ from planton.cli.output import (
     colour_wanted,
     confirm,
     document,
+    error_lines,
     no_spinner,
     notify,
     outputs_table,
@@ -68,17 +69,18 @@ def _run(
     code = tofu_exit_code(outcome, request, notify)
     for note in outcome.notes:
         notify(note)
+    error_lines(outcome.refusal)
     return outcome, code
 
 
 def _plan_shower(command: str, *, machine: bool) -> ShowPlan:
-    def show_plan(summary: PlanSummary, *, destroy: bool, source: str) -> None:
+    def show_plan(summary: PlanSummary | None, *, destroy: bool, source: str, dangers: Sequence[str] = ()) -> None:
         if not machine:
             # Set apart from terraform's own text above it.
             show(Rule("planton: what this plan does", style="dim"))
-            show(rich_summary(summary))
+            show(rich_summary(summary, dangers))
         title = f"planton tofu {command}: {source}" + (" (destroy)" if destroy else "")
-        append_step_summary(markdown_summary(summary, title=title), os.environ)
+        append_step_summary(markdown_summary(summary, title=title, dangers=dangers), os.environ)
 
     return show_plan
 

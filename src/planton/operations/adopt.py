@@ -5,15 +5,28 @@ from __future__ import annotations
 from planton.errors import EXIT_OK, UnmanagedTable
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.plan import TABLE_ADDRESS
+from planton.records import InterruptedCreate
 from planton.state import recorded_table
 
 
 def run_import(session: Session) -> TofuOutcome:
-    """Adopt the manifest's existing table into this workspace's state."""
-    table = session.prepared.table
+    """Adopt the manifest's existing table into this workspace's state. While a create of
+    planton's own is remembered as interrupted (and the state does not record its table), only
+    that table is adopted; when AWS has no such table, planton forgets the create."""
+    table, region = session.prepared.table, session.prepared.region
+    interrupted = session.interrupted
+    pending = interrupted if session.recorded is None else None
+    if pending is not None and not _names(pending, table.table_name, region):
+        raise UnmanagedTable(
+            f"planton's apply of table {pending} was interrupted while AWS was creating it, and the state does not "
+            f"record it; the manifest names {table.table_name} in {region}. Nothing was imported. Adopt "
+            f"{pending.table_name} first, or let planton find it gone: point the manifest back at it "
+            f"(spec.table_name, spec.aws_region) and run import again"
+        )
     refuse_a_table_managed_elsewhere(session)
-    ours = session.workspace.interrupted_apply() == table.table_name
+    ours = interrupted is not None and interrupted.table_name == table.table_name
     result = session.invoke("import", TABLE_ADDRESS, table.table_name)
+    notes = interruption_notes(session, "import", result)
     if result.returncode == EXIT_OK and result.interrupted_by is None:
         adopted = recorded_table(session.workspace.state_path)
         if adopted is not None and adopted.managed_by_planton and not ours:
@@ -26,27 +39,39 @@ def run_import(session: Session) -> TofuOutcome:
                     "this manifest is that one, moved"
                 ]
             )
-        session.workspace.clear_interrupted_apply()
+        if interrupted is not None:
+            session.workspace.clear_interrupted_create()
         session.ui.notify(
             f"table {table.table_name} is now managed here; `planton tofu plan` shows how it differs from the manifest"
         )
-    return session.outcome("import", result, interruption_notes(session, "import", result))
+    elif pending is not None and result.interrupted_by is None and _no_such_table(result.stderr):
+        # Asked of AWS under the table's own account and region: the interrupted create left nothing.
+        session.workspace.clear_interrupted_create()
+        notes = (
+            *notes,
+            f"table {pending} does not exist: there is nothing to adopt, and planton forgets its interrupted "
+            "create of it; `planton tofu apply` now acts on the manifest as it is",
+        )
+    return session.outcome("import", result, notes)
+
+
+def _names(interrupted: InterruptedCreate, table: str, region: str) -> bool:
+    return interrupted.table_name == table and interrupted.region in (None, region)
+
+
+def _no_such_table(stderr: str) -> bool:
+    return "Cannot import non-existent remote object" in stderr
 
 
 def refuse_a_table_managed_elsewhere(session: Session) -> None:
     """Another workspace beside this one (another manifest) records the same table: adopting it
     here would let two manifests fight over it, and destroy it from either."""
     table, region = session.prepared.table.table_name, session.prepared.region
-    here = session.workspace.root
-    try:
-        siblings = [path for path in here.parent.iterdir() if path.is_dir() and path != here]
-    except OSError:
-        return
-    for other in sorted(siblings):
-        recorded = recorded_table(other / "terraform.tfstate")
+    for other in session.workspace.neighbours():
+        recorded = recorded_table(other.state_path)
         if recorded is not None and recorded.name == table and recorded.region in (None, region):
             raise UnmanagedTable(
-                f"table {table} in {region} is already managed by another planton workspace, {other}; nothing was "
+                f"table {table} in {region} is already managed by another planton workspace, {other.root}; nothing was "
                 "changed. Two manifests must never manage one table: if that workspace is another manifest's, give "
                 "this one its own spec.table_name, or use that manifest; if it is this manifest's own from before "
                 "its metadata.name, org, env or id changed, change them back (workspaces are keyed by them)"

@@ -9,7 +9,9 @@ from planton.operations.adopt import already_exists, refuse_a_table_managed_else
 from planton.operations.request import suggest
 from planton.operations.session import JudgedPlan, Session, TofuOutcome, interruption_notes
 from planton.plan import TABLE_ADDRESS, Decision, TableRef
+from planton.records import InterruptedCreate
 from planton.runner import RunResult
+from planton.state import recorded_table
 from planton.workspace import PLAN_FILE
 
 
@@ -42,7 +44,7 @@ def run_apply(session: Session) -> TofuOutcome:
                     )
                 )
             session.warn(decision.dangers)
-        if not request.auto_approve and not ui.confirm():
+        if not request.auto_approve and not session.confirm():
             raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
         agreed_loss = decision.dangerous  # what the user agreed to may have run by the time apply fails
         if decision.moved_from is not None:
@@ -77,10 +79,17 @@ def after_apply(session: Session, result: RunResult, *, creates: bool, agreed_lo
     """What an apply's end tells planton to remember, or to refuse to go on with."""
     workspace, table = session.workspace, session.prepared.table
     if result.interrupted_by is not None and result.returncode != 0 and creates:
-        # Only a create can leave the taint planton may later undo as its own.
-        workspace.record_interrupted_apply(table.table_name, session.prepared.region)
-    elif result.returncode == 0:
-        workspace.clear_interrupted_apply()
+        # Only a create can leave the taint planton may later undo as its own, or a table AWS
+        # made that the state never recorded.
+        account = session.caller_account or (session.binding.account if session.binding else None)
+        workspace.record_interrupted_create(InterruptedCreate(table.table_name, session.prepared.region, account))
+    elif result.returncode == 0 and session.interrupted is not None:
+        # The remembered table is settled once the state records it: made by this apply's create
+        # (so AWS had no such table any more), or kept by it.
+        recorded = recorded_table(workspace.state_path)
+        remembered = session.interrupted
+        if recorded is not None and recorded.name == remembered.table_name and not recorded.tainted:
+            workspace.clear_interrupted_create()
     if result.returncode != 0 and result.interrupted_by is None and creates and already_exists(result.stderr):
         refuse_a_table_managed_elsewhere(session)
         done = "the agreed deletion ran, but nothing was created" if agreed_loss else "nothing was changed"
@@ -133,7 +142,7 @@ def plan_for_apply(session: Session) -> JudgedPlan | TofuOutcome:
         if result.interrupted_by is not None or result.returncode != EXIT_OK:
             return session.outcome("plan", result, interruption_notes(session, "plan", result), finished=False)
         judged = session.read_plan_file()
-        if not (judged.decision.tainted_only and workspace.interrupted_apply() == table.table_name):
+        if not (judged.decision.tainted_only and session.creating_this_table_was_interrupted()):
             return judged
         untainted = session.invoke("untaint", TABLE_ADDRESS)
         if untainted.interrupted_by is not None or untainted.returncode != EXIT_OK:
@@ -144,7 +153,8 @@ def plan_for_apply(session: Session) -> JudgedPlan | TofuOutcome:
             f"table {table.table_name} was left tainted by planton's own interrupted apply; it exists, so "
             "planton untainted it instead of replacing it (and its items)"
         )
-        workspace.clear_interrupted_apply()
+        workspace.clear_interrupted_create()
+        session.interrupted = None
     return judged
 
 

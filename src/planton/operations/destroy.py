@@ -27,7 +27,7 @@ def run_destroy(session: Session) -> TofuOutcome:
         if not judged.decision.changes:
             ui.notify("nothing to destroy: the state records no table")
             return session.outcome("plan", RunResult(EXIT_OK), summary=judged.summary)
-        if not ui.confirm():
+        if not session.confirm():
             raise ApplyNotApproved("destroy cancelled: the answer was not 'yes'; nothing was deleted")
         result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
     finally:

@@ -9,25 +9,33 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from planton.errors import DETAILED_CHANGES, EXIT_OK, UsageError
+from planton.accounts import AccountRefused
+from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, UsageError
 from planton.operations.request import suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
+from planton.runner import RunResult
 from planton.workspace import Workspace
 
 
 def run_plan(session: Session) -> TofuOutcome:
     """terraform's plan, its summary, and planton's warning when applying it would lose a
     table; with ``--out`` the plan is kept for ``apply FILE``."""
-    request, workspace, prepared = session.request, session.workspace, session.prepared
+    request, workspace = session.request, session.workspace
     destroy = request.destroy
     saved: Path | None = None
+    if session.prepared.plan_out is not None and session.prepared.allowed_account is None:
+        _bind_to_the_credentials_account(session)
+    prepared = session.prepared
     try:
-        result = session.plan_to_file(detailed_exitcode=request.detailed_exitcode, destroy=destroy)
+        try:
+            result = session.plan_to_file(detailed_exitcode=request.detailed_exitcode, destroy=destroy)
+        except AccountRefused as refused:
+            return _refused(session, refused)
         if result.interrupted_by is not None or result.returncode not in (EXIT_OK, DETAILED_CHANGES):
             return session.outcome("plan", result, interruption_notes(session, "plan", result))
         judged = session.read_plan_file()
         if prepared.plan_out is not None:
-            saved = _save_plan(workspace, prepared.plan_out, destroy=destroy)
+            saved = _save_plan(workspace, prepared.plan_out, destroy=destroy, account=prepared.allowed_account)
     finally:
         workspace.discard_plan()
     decision = judged.decision
@@ -40,7 +48,7 @@ def run_plan(session: Session) -> TofuOutcome:
     elif decision.blocked:
         session.warn([*decision.blocked, "`planton tofu apply` refuses this, whatever the answer"])
     elif decision.dangerous:
-        ours = decision.tainted_only and workspace.interrupted_apply() == prepared.table.table_name
+        ours = decision.tainted_only and session.creating_this_table_was_interrupted()
         if ours:
             session.ui.notify(
                 "the taint was left by planton's own interrupted apply: `planton tofu apply` keeps the table "
@@ -71,11 +79,41 @@ def run_plan(session: Session) -> TofuOutcome:
         interruption_notes(session, "plan", result),
         summary=judged.summary,
         plan_saved=saved,
-        dangers=() if destroy else decision.dangers,
+        dangers=() if destroy else (*decision.blocked, *decision.dangers),
     )
 
 
-def _save_plan(workspace: Workspace, target: Path, *, destroy: bool) -> Path:
+def _refused(session: Session, refused: AccountRefused) -> TofuOutcome:
+    """No plan under another account's credentials: the refusal, reported as the plan's danger
+    (in the summary, the step summary and --json) and as an error."""
+    session.show_plan(None, destroy=session.request.destroy, dangers=[refused.danger])
+    return session.outcome(
+        "plan", RunResult(EXIT_TERRAFORM_FAILED), dangers=(refused.danger,), refusal=tuple(refused.lines())
+    )
+
+
+def _bind_to_the_credentials_account(session: Session) -> None:
+    """A saved plan applies only under the account it was made for. Nothing binds this run to an
+    account yet (no table recorded, no account_id given), so ask terraform whose credentials
+    these are, and bind the plan to that account (the provider's allowed_account_ids, which the
+    plan file keeps): applied with another account's credentials, the provider refuses it."""
+    account = session.credentials_account()
+    if account is None:
+        session.warn(
+            [
+                "terraform did not say which AWS account these credentials belong to, so the saved plan is not "
+                "bound to one: applied with another account's credentials it would act there. Give the account "
+                "(provider_config.account_id) to bind it"
+            ]
+        )
+        return
+    prepared = replace(session.prepared, allowed_account=account)
+    session.prepared = replace(prepared, variables=prepared.variables_for(prepared.table, prepared.region))
+    session.workspace.write_variables(session.prepared.variables)
+    session.ui.notify(f"the plan is for AWS account {account} (these credentials'); it applies only under it")
+
+
+def _save_plan(workspace: Workspace, target: Path, *, destroy: bool, account: str | None) -> Path:
     """Copy the workspace's plan to ``target`` (private: a plan holds the variables in clear
     text) and record it, so that only this workspace applies it."""
     temporary: str | None = None
@@ -90,5 +128,5 @@ def _save_plan(workspace: Workspace, target: Path, *, destroy: bool) -> Path:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
         raise UsageError(f"--out: the plan was made but cannot be saved to {target}: {err.strerror or err}") from None
-    workspace.record_saved_plan(digest, destroy=destroy)
+    workspace.record_saved_plan(digest, destroy=destroy, account=account)
     return target

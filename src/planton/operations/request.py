@@ -86,11 +86,14 @@ class PreparedRun:
     lock_timeout: LockTimeout | None = None
     plan_out: Path | None = None
     plan_file: Path | None = None
+    # The only account whose credentials terraform may use (the provider's allowed_account_ids):
+    # the provider config's account_id, until the state's table binds the run to its own.
+    allowed_account: str | None = None
 
     def variables_for(self, table: TableDefinition, region: str) -> str:
         """The variables file for ``table`` in ``region``, with this run's account guard: the
         one way every variables file of a run is rendered."""
-        return _variables(table, region, self.stack_input.provider_config.account_id)
+        return _variables(table, region, self.allowed_account)
 
 
 def pipe_timeout(environ: Mapping[str, str]) -> float:
@@ -193,6 +196,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         lock_timeout=lock_timeout,
         plan_out=plan_out,
         plan_file=plan_file,
+        allowed_account=config.account_id,
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planton.accounts import AccountBinding, AccountRefused
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, PlantonError, UnmanagedTable, UsageError
 from planton.operations.apply import (
     finish_apply,
@@ -15,7 +17,8 @@ from planton.operations.apply import (
 from planton.operations.destroy import after_destroy
 from planton.operations.request import suggest
 from planton.operations.session import JudgedPlan, Session, TofuOutcome
-from planton.workspace import PLAN_FILE, SavedPlan, Workspace
+from planton.records import SavedPlan
+from planton.workspace import PLAN_FILE, Workspace
 
 # Far more than a plan of one table holds (some 100 KiB); a bound for a path such as /proc/kmsg.
 _MAX_PLAN_BYTES = 64 * 1024 * 1024
@@ -73,8 +76,25 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
     plan_file = reviewed.path
     again = suggest(request, prepared, "plan", "--out", "FILE")
     # Checked again under the lock: another command may have applied it since it was read.
-    if (workspace.saved_plan(reviewed.digest) or reviewed.saved).applied is not None:
+    saved = workspace.saved_plan(reviewed.digest) or reviewed.saved
+    if saved.applied is not None:
         raise StalePlan(f"{plan_file} was applied already; nothing was applied. Plan again: {again}")
+    binding = session.binding
+    if saved.account and binding is not None and binding.account != saved.account:
+        raise ChangeRefused(
+            f"refused: {plan_file} was made for AWS account {saved.account}, and {binding}; nothing was applied. "
+            f"Review a plan for account {binding.account}: {again}"
+        )
+    if saved.account and (binding is None or not binding.guards_a_table):
+        binding = AccountBinding(saved.account, f"{plan_file} was made for AWS account {saved.account}")
+        session.binding = binding
+    if binding is not None and binding.guards_a_table:
+        # The plan keeps the account it was made for (allowed_account_ids), and the provider would
+        # refuse any other; but terraform writes the state even when an apply of a saved plan
+        # fails that way, which leaves the reviewed plan stale. So ask first, nothing written.
+        caller = session.credentials_account()
+        if caller is not None and caller != binding.account:
+            raise AccountRefused(binding, caller, "apply")
     try:
         workspace.write_plan(reviewed.content)
         judged = session.read_plan_file()
@@ -95,15 +115,25 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
         and result.interrupted_by is None
         and any(marker in result.stderr for marker in _STALE_MARKERS)
     ):
-        raise StalePlan(
-            f"{plan_file} is stale: the state changed after the plan was made (another apply, destroy, refresh or "
-            f"import ran); nothing was applied. Review a new plan: {again}"
-        )
+        if saved.failed is not None:
+            why = (
+                f"an earlier apply of this same plan failed part-way ({_when(saved.failed)}), and terraform "
+                "recorded what it had done by then, so the plan no longer fits the state"
+            )
+        else:
+            why = "the state changed after the plan was made (another apply, destroy, refresh or import ran)"
+        raise StalePlan(f"{plan_file} is stale: {why}; nothing was applied now. Review a new plan: {again}")
     if result.returncode == EXIT_OK or result.interrupted_by is not None:
         workspace.mark_plan_applied(reviewed.digest)
+    else:
+        workspace.mark_plan_failed(reviewed.digest)
     if reviewed.saved.destroy:
         return after_destroy(session, result, judged)
     return finish_apply(session, result, judged, creates=creates, agreed_loss=decision.dangerous)
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(seconds))
 
 
 def _refuse_what_a_saved_plan_cannot_do(session: Session, judged: JudgedPlan, plan_file: Path) -> None:
@@ -118,7 +148,7 @@ def _refuse_what_a_saved_plan_cannot_do(session: Session, judged: JudgedPlan, pl
             f"{plan_file} moves the table to another region; planton deletes the old table first, which a saved "
             f"plan cannot hold. Nothing was changed; apply the move with: {apply_directly}"
         )
-    if decision.tainted_only and session.workspace.interrupted_apply() == prepared.table.table_name:
+    if decision.tainted_only and session.creating_this_table_was_interrupted():
         raise ChangeRefused(
             f"{plan_file} replaces table {prepared.table.table_name} only because planton's own apply was "
             f"interrupted while creating it; nothing was changed. `{apply_directly}` keeps the table instead "

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from planton.accounts import bind_account
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, UsageError
@@ -17,9 +18,10 @@ from planton.operations.planning import run_plan
 from planton.operations.request import APPROVABLE_COMMANDS, TOFU_COMMANDS, TofuRequest, prepare, suggest
 from planton.operations.reviewed import reviewed_plan, run_apply_saved
 from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes
+from planton.records import InterruptedCreate
 from planton.runner import RunResult
 from planton.state import RecordedTable, recorded_table
-from planton.workspace import Workspace, bundled_module, init_fingerprint, module_files
+from planton.workspace import bundled_module, init_fingerprint, module_files
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
@@ -54,15 +56,25 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     notify(f"state {workspace.state_path}")
 
     timeout = prepared.lock_timeout.seconds if prepared.lock_timeout else 0.0
+    new_workspace = not workspace.root.exists()
     with workspace.locked(timeout):
-        recorded = _recorded_with_region(workspace, recorded_table(workspace.state_path))
+        if new_workspace:
+            _announce_a_new_workspace(session)
+        interrupted = workspace.interrupted_create()
+        recorded = _recorded_with_memory(recorded_table(workspace.state_path), interrupted)
         source = str(prepared.loaded.manifest.path)
         if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
-        lifted = lift_dropped_caps(recorded, prepared.table)
-        if lifted is not prepared.table:
-            prepared = replace(prepared, table=lifted, variables=prepared.variables_for(lifted, prepared.region))
-            session.prepared = prepared
+        binding = bind_account(recorded, interrupted, prepared.allowed_account)
+        prepared = replace(
+            prepared,
+            table=lift_dropped_caps(recorded, prepared.table),
+            allowed_account=binding.account if binding else None,
+        )
+        prepared = replace(prepared, variables=prepared.variables_for(prepared.table, prepared.region))
+        session.prepared = prepared
+        session.recorded, session.interrupted, session.binding = recorded, interrupted, binding
+        session.forced_replacement = forced_replacement(recorded, prepared.table)
         module = module_files(bundled_module())
         workspace.prepare(module, prepared.variables)
         fingerprint = init_fingerprint(module, prepared.binary)
@@ -76,10 +88,14 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             workspace.mark_initialised(fingerprint)
             if request.command == "init":
                 return session.outcome("init", result)
-        session.recorded = recorded
-        session.forced_replacement = forced_replacement(session.recorded, prepared.table)
         if request.command in ("refresh", "destroy") or (request.command == "plan" and request.destroy):
             _refuse_another_table(session)
+            if interrupted is not None and recorded is None:
+                notify(
+                    f"planton's apply of table {interrupted} was interrupted while AWS was creating it, and the "
+                    f"state does not record it: {request.command} does not touch it. If it exists, adopt it first "
+                    "(`planton tofu import`, with the manifest naming it)"
+                )
         if request.command == "apply":
             return run_apply(session) if reviewed is None else run_apply_saved(session, reviewed)
         if request.command == "plan":
@@ -124,14 +140,41 @@ def run_output(session: Session) -> TofuOutcome:
     return session.outcome("output", RunResult(EXIT_OK), outputs=outputs)
 
 
-def _recorded_with_region(workspace: Workspace, recorded: RecordedTable | None) -> RecordedTable | None:
-    """The state's table, with its region: a table whose create was interrupted is recorded
-    without an ARN, so its region comes from what planton remembered of that create."""
-    if recorded is None or recorded.region is not None:
+def _recorded_with_memory(
+    recorded: RecordedTable | None, interrupted: InterruptedCreate | None
+) -> RecordedTable | None:
+    """The state's table, with its region and account: a table whose create was interrupted is
+    recorded without an ARN, so they come from what planton remembered of that create."""
+    if recorded is None or interrupted is None or interrupted.table_name != recorded.name:
         return recorded
-    if workspace.interrupted_apply() == recorded.name:
-        return replace(recorded, region=workspace.interrupted_apply_region())
-    return recorded
+    return replace(
+        recorded, region=recorded.region or interrupted.region, account=recorded.account or interrupted.account
+    )
+
+
+def _announce_a_new_workspace(session: Session) -> None:
+    """A workspace made for the first time says so, and names the workspaces beside it that hold a
+    table: after a rename of metadata.name (or org, env, id), the manifest's table stays in its
+    old workspace, and this one would create a second table."""
+    workspace = session.workspace
+    holding = []
+    for other in workspace.neighbours():
+        recorded = recorded_table(other.state_path)
+        if recorded is not None:
+            where = f" in {recorded.region}" if recorded.region else ""
+            holding.append(f"{other.root.name} (table {recorded.name}{where})")
+    session.ui.notify(f"a new workspace for this manifest: {workspace.root}")
+    if holding:
+        session.warn(
+            [
+                "this manifest has no workspace yet, and beside it "
+                + ("workspaces hold tables: " if len(holding) > 1 else "a workspace holds a table: ")
+                + ", ".join(holding)
+                + ". Workspaces are keyed by metadata.name (and org, env, id): if this manifest was renamed, its "
+                "table stays in its old workspace and apply here creates a second one; change the name back, or "
+                "this is a new table and all is well"
+            ]
+        )
 
 
 def _refuse_another_table(session: Session) -> None:

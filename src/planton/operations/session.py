@@ -11,13 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, Interrupted
+from planton.accounts import CALLER_IDENTITY, AccountBinding, AccountRefused, caller_account_from_ui, refused_account
+from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_REFUSED, EXIT_TERRAFORM_FAILED, Interrupted
 from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
 from planton.plan_summary import PlanSummary
+from planton.records import InterruptedCreate
 from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, run
 from planton.state import RecordedTable, recorded_table
 from planton.workspace import PLAN_FILE
+
+# The terraform commands that start the aws provider, and so may be refused another account's
+# credentials (allowed_account_ids).
+_CONFIGURES_PROVIDER = frozenset({"plan", "apply", "destroy", "refresh", "import"})
 
 
 @dataclass(frozen=True)
@@ -39,8 +45,12 @@ class TofuOutcome:
     # Where `plan --out` saved the plan.
     plan_saved: Path | None = None
     workspace: Path | None = None
-    # What planton judged would lose a table, beyond what terraform's actions say (a region move).
+    # What planton judged would lose a table, beyond what terraform's actions say (a region move,
+    # another account's credentials).
     dangers: tuple[str, ...] = ()
+    # Why planton refused to go on, when it reports a refusal as an outcome (a plan made under
+    # another account's credentials) rather than raising it: the lines of the error.
+    refusal: tuple[str, ...] = ()
 
     @property
     def data_loss(self) -> bool:
@@ -53,13 +63,16 @@ def _no_step(_label: str) -> AbstractContextManager[Echo | None]:
 
 
 class ShowPlan(Protocol):
-    """Shows a plan's summary: ``destroy`` for a deletion plan; ``source`` names the manifest."""
+    """Shows a plan's summary (None: no plan could be made) and the dangers planton found beyond
+    what the summary shows: ``destroy`` for a deletion plan; ``source`` names the manifest."""
 
-    def __call__(self, summary: PlanSummary, *, destroy: bool, source: str) -> None: ...
+    def __call__(
+        self, summary: PlanSummary | None, *, destroy: bool, source: str, dangers: Sequence[str] = ()
+    ) -> None: ...
 
 
-def _no_plan(summary: PlanSummary, *, destroy: bool, source: str) -> None:
-    del summary, destroy, source
+def _no_plan(summary: PlanSummary | None, *, destroy: bool, source: str, dangers: Sequence[str] = ()) -> None:
+    del summary, destroy, source, dangers
 
 
 @dataclass(frozen=True)
@@ -68,12 +81,13 @@ class Ui:
 
     ``step`` wraps each long terraform run (a spinner with the elapsed time, at a terminal);
     what it yields, when not None, receives terraform's output line by line. ``show_plan``
-    shows a plan's summary before anything is asked or applied.
+    shows a plan's summary before anything is asked or applied. ``confirm`` asks whether to
+    apply, given the warnings shown above the question (to repeat where the person sees them).
     """
 
     notify: Notify
     warn: Callable[[Sequence[str]], None]
-    confirm: Callable[[], bool]
+    confirm: Callable[[Sequence[str]], bool]
     step: Callable[[str], AbstractContextManager[Echo | None]] = _no_step
     show_plan: ShowPlan = _no_plan
 
@@ -95,8 +109,14 @@ class Session:
         self.workspace = prepared.workspace
         self.env = env
         self.ui = ui
-        # What the state held before this command ran anything (read under the lock).
+        # What the state held before this command ran anything (read under the lock), and the
+        # create of planton's own that was interrupted here, if one is remembered.
         self.recorded: RecordedTable | None = None
+        self.interrupted: InterruptedCreate | None = None
+        # The account every run is bound to (the recorded table's), and the account whose
+        # credentials made the last plan read (the module's data.aws_caller_identity).
+        self.binding: AccountBinding | None = None
+        self.caller_account: str | None = None
         self.forced_replacement: str | None = None
         self.warnings: list[str] = []
 
@@ -121,10 +141,25 @@ class Session:
         )
         invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
         to_stderr = stdout_to_stderr or self.request.machine_output
-        if capture:  # show -json and output -json: quick, and their stdout is data
-            return run(invocation, capture=True, watch_stderr=watch_stderr)
-        with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
-            return run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch_stderr, echo=echo)
+        watch = watch_stderr or command in _CONFIGURES_PROVIDER
+        if capture:  # show -json, output -json, plan -json: quick, and their stdout is data
+            result = run(invocation, capture=True, watch_stderr=watch)
+        else:
+            with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
+                result = run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch, echo=echo)
+        self._refuse_another_account(command, result)
+        return result
+
+    def _refuse_another_account(self, command: str, result: RunResult) -> None:
+        """terraform stopped because the provider refused the credentials' account: say which
+        accounts, as a refusal. (Bound only by the provider config's account_id, terraform's own
+        error stands, as it always has.)"""
+        binding = self.binding
+        if result.returncode == EXIT_OK or binding is None or not binding.guards_a_table:
+            return
+        caller = refused_account(result.stderr)
+        if caller is not None:
+            raise AccountRefused(binding, caller, command)
 
     def plan_to_file(self, *, detailed_exitcode: bool = False, destroy: bool = False) -> RunResult:
         # Changes the aws provider ignores (it plans nothing) although DynamoDB cannot make them
@@ -132,6 +167,18 @@ class Session:
         replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement and not destroy else ()
         mode = ("-destroy",) if destroy else ()
         return self.invoke("plan", f"-out={PLAN_FILE}", *mode, *replace_table, detailed_exitcode=detailed_exitcode)
+
+    def credentials_account(self) -> str | None:
+        """The AWS account these credentials belong to (the module's data.aws_caller_identity),
+        asked of terraform by a plan of that data source alone (no refresh: no table is read),
+        or None when terraform cannot say."""
+        result = self.invoke("plan", "-json", "-refresh=false", f"-target={CALLER_IDENTITY}", capture=True)
+        if result.interrupted_by is not None:
+            raise Interrupted(result.interrupted_by)
+        if result.returncode == EXIT_OK:
+            return caller_account_from_ui(result.stdout)
+        # Under -json the provider's refusal (allowed_account_ids) is a message on stdout.
+        return refused_account(result.stdout) or None
 
     def read_plan_file(self, plan: str | Path = PLAN_FILE) -> JudgedPlan:
         """``show -json`` of a saved plan, judged."""
@@ -141,13 +188,31 @@ class Session:
         if shown.returncode != 0:
             raise PlanUnreadable(f"terraform show -json {plan} failed; nothing was applied")
         report = read_plan(shown.stdout)
-        return JudgedPlan(decide(report, self.recorded, self.forced_replacement), report.summary)
+        self.caller_account = report.account or self.caller_account
+        decision = decide(report, self.recorded, self.forced_replacement, self.interrupted)
+        return JudgedPlan(decision, report.summary)
 
     def show(self, judged: JudgedPlan, *, destroy: bool = False) -> None:
-        """The plan's summary, then planton's notes about it."""
-        self.ui.show_plan(judged.summary, destroy=destroy, source=str(self.prepared.loaded.manifest.path))
-        for note in judged.decision.notes:
+        """The plan's summary (with the dangers planton found that it does not show), then
+        planton's notes about it."""
+        decision = judged.decision
+        beyond = () if destroy or judged.summary.data_loss else (*decision.blocked, *decision.dangers)
+        self.show_plan(judged.summary, destroy=destroy, dangers=beyond)
+        for note in decision.notes:
             self.ui.notify(note)
+
+    def show_plan(self, summary: PlanSummary | None, *, destroy: bool = False, dangers: Sequence[str] = ()) -> None:
+        self.ui.show_plan(summary, destroy=destroy, source=str(self.prepared.loaded.manifest.path), dangers=dangers)
+
+    def creating_this_table_was_interrupted(self) -> bool:
+        """planton's own create of the manifest's table was interrupted here: a taint it left is
+        planton's own."""
+        interrupted = self.interrupted
+        return interrupted is not None and interrupted.table_name == self.prepared.table.table_name
+
+    def confirm(self) -> bool:
+        """Ask whether to apply, with this command's warnings repeated where the question is."""
+        return self.ui.confirm(tuple(self.warnings))
 
     def warn(self, lines: Sequence[str]) -> None:
         self.warnings.extend(lines)
@@ -201,8 +266,10 @@ def interruption_notes(session: Session, command: str, result: RunResult, *, cre
         )
     if command == "apply" and creating and recorded is None:
         return (
-            f"interrupted: terraform stopped before the state recorded table {table}. If AWS created it anyway, "
-            f"the next apply stops and says so; adopt it with: {suggest(session.request, session.prepared, 'import')}",
+            f"interrupted: terraform stopped before the state recorded table {table}; AWS may have created it "
+            "anyway. planton remembers it: until it is adopted or known to be gone, an apply that would create "
+            f"it again stops at the existing table, and one naming another table or region stops at once. Adopt "
+            f"it (or let planton find it gone) with: {suggest(session.request, session.prepared, 'import')}",
         )
     return (
         f"interrupted: terraform stopped {command} and saved its state; `planton tofu plan` shows where things stand",
@@ -219,6 +286,8 @@ def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -
     planton's own outcomes.
     """
     result = outcome.result
+    if outcome.refusal:
+        return EXIT_REFUSED
     if result.interrupted_by is not None and (result.returncode != EXIT_OK or not outcome.finished):
         return 128 + result.interrupted_by
     status = result.returncode
