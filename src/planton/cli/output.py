@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -36,14 +37,32 @@ def use_colour(enabled: bool) -> None:
 
 
 def data(text: str) -> None:
-    """Machine-readable output: stdout, exactly as given."""
+    """Machine-readable output, JSON text: stdout, exactly as given, except that characters
+    stdout's encoding cannot hold are written as JSON escapes (the same JSON)."""
     if sys.stdout is None:  # started with stdout closed (>&-): the data has nowhere to go
         raise OutputClosed
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(_encodable_json(text, sys.stdout))
         sys.stdout.flush()
+    except UnicodeError:  # planton's own mistake, never a reader that went away
+        raise
     except (BrokenPipeError, ValueError):  # a reader that went away, or a closed stream
         raise OutputClosed from None
+
+
+# Outside its strings JSON text is ASCII; inside one, any character can be written as an escape.
+_BEYOND_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _encodable_json(text: str, stream: TextIO) -> str:
+    """JSON ``text`` as ``stream``'s encoding can hold it: as it is when the encoding holds every
+    character, else (an ASCII or Latin-1 locale or ``PYTHONIOENCODING``; a lone surrogate in any
+    encoding) with every character beyond ASCII as its JSON escape, as ``ensure_ascii`` writes it."""
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeError, LookupError):
+        return _BEYOND_ASCII.sub(lambda found: json.dumps(found[0])[1:-1], text)
+    return text
 
 
 def document(value: Mapping[str, Any]) -> None:
@@ -63,6 +82,8 @@ def show(renderable: RenderableType) -> None:
         raise OutputClosed
     try:
         _stdout.print(renderable)
+    except UnicodeError:  # planton's own mistake, never a reader that went away
+        raise
     except (BrokenPipeError, ValueError):
         raise OutputClosed from None
 
