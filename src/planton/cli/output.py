@@ -9,6 +9,7 @@ the elapsed time runs during long terraform steps only at a terminal and never i
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -25,9 +26,24 @@ from planton.errors import OutputClosed
 from planton.runner import Echo
 from planton.settings import running_in_ci
 
-_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-_stdout = Console(highlight=False, soft_wrap=True)
-_state = {"document_written": False}
+
+class _Console(Console):
+    """Rich's console, except that a reader that went away is planton's to handle (``_print``):
+    Rich's own answer points stdout at /dev/null, whichever stream broke, and exits."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more is printed to this stream
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+_stderr = _Console(stderr=True, highlight=False, soft_wrap=True)
+_stdout = _Console(highlight=False, soft_wrap=True)
+_state = {"document_written": False, "output_lost": False}
+
+
+def begin_command() -> None:
+    """Forget what an earlier command in this process printed (``main`` may run several)."""
+    _state.update(document_written=False, output_lost=False)
 
 
 def use_colour(enabled: bool) -> None:
@@ -44,9 +60,11 @@ def data(text: str) -> None:
     try:
         sys.stdout.write(_encodable_json(text, sys.stdout))
         sys.stdout.flush()
-    except UnicodeError:  # planton's own mistake, never a reader that went away
-        raise
-    except (BrokenPipeError, ValueError):  # a reader that went away, or a closed stream
+    except BrokenPipeError:  # a reader that went away
+        raise OutputClosed from None
+    except ValueError:
+        if not _closed(sys.stdout):  # an encoding problem, a bug: never a reader that went away
+            raise
         raise OutputClosed from None
 
 
@@ -76,60 +94,78 @@ def document_written() -> bool:
     return _state["document_written"]
 
 
+def output_lost() -> bool:
+    """Whether whoever read planton's stdout or stderr went away during this command (or
+    stdout was closed when a result for people was due): its output since was dropped."""
+    return _state["output_lost"]
+
+
+def _print(console: Console, *objects: Any, **options: Any) -> None:
+    """Print to one of planton's consoles. When the stream's reader went away (or it was
+    closed), that is remembered (``output_lost``), nothing more is printed to it, and the
+    command carries on: a reader that went away never decides what planton does, only how it
+    exits."""
+    try:
+        console.print(*objects, **options)
+    except BrokenPipeError:
+        _state["output_lost"] = True
+    except ValueError:
+        if not _closed(console.file):  # an encoding problem, a bug: never a reader that went away
+            raise
+        _state["output_lost"] = True
+
+
 def show(renderable: RenderableType) -> None:
     """A result for people, on stdout."""
-    if sys.stdout is None:
-        raise OutputClosed
-    try:
-        _stdout.print(renderable)
-    except UnicodeError:  # planton's own mistake, never a reader that went away
-        raise
-    except (BrokenPipeError, ValueError):
-        raise OutputClosed from None
+    if sys.stdout is None:  # started with stdout closed (>&-): nobody will see it
+        _state["output_lost"] = True
+        return
+    _print(_stdout, renderable)
 
 
 def notify(message: str) -> None:
     """An informational line from planton itself."""
-    _stderr.print(f"[dim]planton:[/dim] {_escape(message)}")
+    _print(_stderr, f"[dim]planton:[/dim] {_escape(message)}")
 
 
 def error_lines(lines: Sequence[str]) -> None:
     """An error: the first line as a headline, the rest exactly as given (``path: message``)."""
     if not lines:
         return
-    _stderr.print(f"[bold red]error:[/bold red] {_escape(lines[0])}")
+    _print(_stderr, f"[bold red]error:[/bold red] {_escape(lines[0])}")
     for line in lines[1:]:
-        _stderr.print(line, markup=False)
+        _print(_stderr, line, markup=False)
 
 
 def warn(lines: Sequence[str]) -> None:
     """A warning that must be read before a question: each line on its own."""
     for line in lines:
-        _stderr.print(f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
+        _print(_stderr, f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
 
 
 def confirm() -> bool:
     """Ask, as terraform does, whether to apply; only ``yes`` agrees. No stdin, or its end, is
     a no. (Without a terminal planton does not get here: the command fails before it starts.)"""
-    _stderr.print(
+    _print(
+        _stderr,
         "\n[bold]Do you want to perform these actions?[/bold]\n"
         "  planton will apply exactly the plan shown above.\n"
-        "  Only 'yes' will be accepted to approve.\n"
+        "  Only 'yes' will be accepted to approve.\n",
     )
-    _stderr.print("  [bold]Enter a value:[/bold] ", end="")
+    _print(_stderr, "  [bold]Enter a value:[/bold] ", end="")
     if sys.stdin is None:
         return False
     try:
         answer = sys.stdin.readline()
     except (OSError, ValueError):
         return False
-    _stderr.print("")
+    _print(_stderr, "")
     return answer.strip() == "yes"
 
 
 def success(message: str) -> None:
     """A result line for a command that does not run terraform."""
-    _stderr.print(f"[green]✓[/green] {_escape(message)}")
+    _print(_stderr, f"[green]✓[/green] {_escape(message)}")
 
 
 def colour_wanted(no_color: bool) -> bool:
@@ -165,6 +201,7 @@ def spinner(label: str) -> Iterator[Echo | None]:
     )
 
     def echo(line: str, _fd: int) -> None:
+        # A broken pipe is raised to the runner, which stops echoing and keeps draining.
         progress.console.print(Text.from_ansi(line), soft_wrap=True)
 
     with progress:
@@ -202,6 +239,10 @@ def append_step_summary(markdown: str, environ: Mapping[str, str]) -> None:
             handle.write(markdown.rstrip("\n") + "\n\n")
     except OSError as err:
         warn([f"cannot append the plan summary to GITHUB_STEP_SUMMARY ({path}): {err.strerror or err}"])
+
+
+def _closed(stream: Any) -> bool:
+    return bool(getattr(stream, "closed", False))
 
 
 def _is_terminal(stream: Any) -> bool:
