@@ -56,3 +56,14 @@ def test_outputs_and_errors() -> None:
     }
     failed = failure_document(TofuOutcome("output", RunResult(1)), 1)
     assert failed["error"]["message"] == ["terraform output failed (status 1, exit 1); its own error is on stderr"]
+
+
+def test_an_apply_whose_output_lost_its_reader_was_still_applied() -> None:
+    outcome = TofuOutcome("apply", RunResult(0), summary=summary("module_create"), outputs={}, output_lost=True)
+    document = apply_document(outcome, 141)
+    assert (document["applied"], document["exit_code"]) == (True, 141)
+    assert document["error"] == [
+        "whoever read planton's output went away while terraform ran; terraform apply finished (status 0) and "
+        "what it wrote since was dropped (exit 141)"
+    ]
+    assert apply_document(TofuOutcome("apply", RunResult(1)), 1)["applied"] is False

@@ -211,7 +211,7 @@ def spinner(label: str) -> Iterator[Echo | None]:
 
 @contextlib.contextmanager
 def no_spinner(_label: str) -> Iterator[Echo | None]:
-    """Off a terminal, terraform writes to planton's streams itself."""
+    """Off a terminal, the runner forwards terraform's output to planton's streams as it comes."""
     yield None
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, Interrupted
+from planton.errors import DETAILED_CHANGES, EXIT_BROKEN_PIPE, EXIT_OK, EXIT_TERRAFORM_FAILED, Interrupted
 from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
 from planton.plan_summary import PlanSummary
@@ -41,6 +41,9 @@ class TofuOutcome:
     workspace: Path | None = None
     # What planton judged would lose a table, beyond what terraform's actions say (a region move).
     dangers: tuple[str, ...] = ()
+    # Whoever read planton's stdout or stderr went away while terraform's output was forwarded
+    # to it (in any run of this command); terraform ran on regardless.
+    output_lost: bool = False
 
     @property
     def data_loss(self) -> bool:
@@ -99,6 +102,7 @@ class Session:
         self.recorded: RecordedTable | None = None
         self.forced_replacement: str | None = None
         self.warnings: list[str] = []
+        self.output_lost = False
 
     def invoke(
         self,
@@ -122,9 +126,12 @@ class Session:
         invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
         to_stderr = stdout_to_stderr or self.request.machine_output
         if capture:  # show -json and output -json: quick, and their stdout is data
-            return run(invocation, capture=True, watch_stderr=watch_stderr)
-        with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
-            return run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch_stderr, echo=echo)
+            result = run(invocation, capture=True, watch_stderr=watch_stderr)
+        else:
+            with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
+                result = run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch_stderr, echo=echo)
+        self.output_lost = self.output_lost or result.output_lost
+        return result
 
     def plan_to_file(self, *, detailed_exitcode: bool = False, destroy: bool = False) -> RunResult:
         # Changes the aws provider ignores (it plans nothing) although DynamoDB cannot make them
@@ -177,6 +184,7 @@ class Session:
             notes,
             warnings=tuple(self.warnings),
             workspace=self.workspace.root,
+            output_lost=self.output_lost,
             **fields,
         )
 
@@ -217,7 +225,18 @@ def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -
     planton received gives 130 / 143. Anything else (a crash: Go exits 2 on a panic; a signal
     from elsewhere) is reported as 1, "terraform failed", so that it can never be read as one of
     planton's own outcomes.
+
+    When whoever read planton's output went away while terraform ran, a command that succeeded
+    exits 141 (128 + SIGPIPE, as a shell reports a writer whose reader went away; terraform
+    itself ran to its end); a failure's own code stands.
     """
+    code = _terraform_exit_code(outcome, request, notify)
+    if outcome.output_lost and code in (EXIT_OK, DETAILED_CHANGES):  # 2 here only means changes
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _terraform_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
     result = outcome.result
     if result.interrupted_by is not None and (result.returncode != EXIT_OK or not outcome.finished):
         return 128 + result.interrupted_by
