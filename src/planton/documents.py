@@ -11,8 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from planton.errors import EXIT_BROKEN_PIPE, EXIT_OK
 from planton.operations import TofuOutcome, Validated
 from planton.table import TableDefinition
+
+# The codes of a tofu command whose terraform finished its work: 141 only ever replaces a success
+# (the command's output lost its reader meanwhile, see tofu_exit_code).
+_FINISHED = (EXIT_OK, EXIT_BROKEN_PIPE)
 
 
 def table_document(table: TableDefinition) -> dict[str, Any]:
@@ -67,7 +72,7 @@ def apply_document(outcome: TofuOutcome, exit_code: int, command: str = "apply")
     return {
         "command": command,
         "exit_code": exit_code,
-        "applied": exit_code == 0 and outcome.command in ("apply", "destroy"),
+        "applied": exit_code in _FINISHED and outcome.command in ("apply", "destroy"),
         "workspace": _path(outcome.workspace),
         "counts": changed.get("counts"),
         "resources": changed.get("resources", []),
@@ -99,6 +104,12 @@ def _failed(outcome: TofuOutcome, exit_code: int) -> list[str]:
     if outcome.refusal:
         return list(outcome.refusal)
     status = outcome.result.returncode
+    if exit_code == EXIT_BROKEN_PIPE:
+        return [
+            f"whoever read planton's output went away while terraform ran; terraform {outcome.command} finished "
+            f"(status {status}) and what it wrote since was dropped (exit {exit_code})",
+            *outcome.notes,
+        ]
     return [
         f"terraform {outcome.command} failed (status {status}, exit {exit_code}); its own error is on stderr",
         *outcome.notes,

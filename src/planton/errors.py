@@ -56,7 +56,8 @@ EXIT_CODES: Mapping[int, str] = {
     EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT). A running terraform was left to finish and write its "
     "state first.",
     EXIT_BROKEN_PIPE: "Whoever read planton's output went away (a broken pipe, as when piped into `head -1`). "
-    "When that happens while a failure is reported, the failure's own code stands.",
+    "planton carries on regardless (terraform runs to its end and writes its state) and exits 141 when done; "
+    "when the command fails, the failure's own code stands.",
     EXIT_TERMINATED: "Terminated by SIGTERM. A running terraform was left to finish and write its state first.",
 }
 

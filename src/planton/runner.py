@@ -2,7 +2,11 @@
 
 Argument lists only (never a shell), an environment built by the caller and passed whole, live
 streaming for people and capture for machines. On Ctrl-C terraform is left to stop gracefully and
-write its state; planton waits for it and then exits 130.
+write its state; planton waits for it and then exits 130. terraform never writes to planton's
+stdout or stderr itself: its output comes through pipes planton reads and forwards, so that when
+whoever reads planton's output goes away (``apply | head -1``) terraform never notices. It runs
+on and writes its state, its remaining output is dropped, and the result says so
+(``output_lost``).
 
 Built on ``subprocess`` rather than python-terraform: see "Design notes" in README.md.
 """
@@ -10,6 +14,7 @@ Built on ``subprocess`` rather than python-terraform: see "Design notes" in READ
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -19,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from planton.errors import EnvironmentNotReady
 from planton.settings import Given
@@ -117,12 +123,16 @@ class Invocation:
 
 @dataclass(frozen=True)
 class RunResult:
-    """How a run ended. ``interrupted_by`` is the signal planton received, if any."""
+    """How a run ended. ``interrupted_by`` is the signal planton received, if any;
+    ``output_lost`` is True when planton's stdout or stderr lost its reader (a broken pipe) while
+    terraform's output was forwarded to it: terraform ran on, and what it wrote after that was
+    dropped."""
 
     returncode: int
     stdout: str = ""
     interrupted_by: int | None = None
     stderr: str = ""
+    output_lost: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -150,8 +160,13 @@ def run(
     sending it to stderr when ``stdout_to_stderr``, to keep planton's stdout for data). With
     ``watch_stderr`` terraform's stderr is still shown live, and its end is kept in the result
     for planton to recognise an error by. With ``echo``, terraform's output is handed over line
-    by line instead of written to planton's streams directly (a terminal's spinner then keeps
-    its place below it); each line says which of planton's streams it belongs on.
+    by line instead of forwarded to planton's streams as it comes (a terminal's spinner then
+    keeps its place below it); each line says which of planton's streams it belongs on.
+
+    terraform's stdout and stderr are pipes that planton drains to the end whatever becomes of
+    its own streams (a captured run keeps its stderr as before: planton's own, unless watched or
+    echoed). When forwarding meets a broken pipe, the rest is dropped and the result's
+    ``output_lost`` says so; any other failure to forward is raised once terraform has finished.
 
     SIGINT and SIGTERM do not stop planton while terraform runs. When terraform shares planton's
     terminal (stdin is a TTY) the terminal's Ctrl-C reaches it directly and is not forwarded
@@ -180,25 +195,19 @@ def run(
     readers: list[_PipeReader] = []
     try:
         err_reader = None
-        if echo is not None or watch_stderr:
-            err_reader = _PipeReader(_echo_lines(echo, 2) if echo else _raw_to_stderr(), keep=watch_stderr)
+        if not capture or echo is not None or watch_stderr:
+            err_reader = _PipeReader(_echo_lines(echo, 2) if echo else _forward(2), keep=watch_stderr)
             readers.append(err_reader)
         out_reader = None
-        if echo is not None and not capture:
-            out_reader = _PipeReader(_echo_lines(echo, stdout_fd), keep=False)
+        if not capture:
+            out_reader = _PipeReader(_echo_lines(echo, stdout_fd) if echo else _forward(stdout_fd), keep=False)
             readers.append(out_reader)
-        if capture:
-            stdout: int | None = subprocess.PIPE
-        elif out_reader is not None:
-            stdout = out_reader.write_end
-        else:
-            stdout = _stderr_target() if stdout_to_stderr else None
         try:
             process = subprocess.Popen(
                 invocation.argv,
                 cwd=invocation.cwd,
                 env=dict(invocation.env),
-                stdout=stdout,
+                stdout=out_reader.write_end if out_reader else subprocess.PIPE,
                 stderr=err_reader.write_end if err_reader else None,
                 process_group=None if shares_terminal else 0,
             )
@@ -216,20 +225,28 @@ def run(
             reader.finish()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    for reader in readers:
+        if reader.failure is not None:
+            raise reader.failure
     text = stdout_bytes.decode("utf-8", errors="replace") if stdout_bytes else ""
     stderr = err_reader.text() if err_reader and watch_stderr else ""
-    return RunResult(process.returncode, text, received[0] if received else None, stderr)
+    lost = any(reader.reader_gone for reader in readers)
+    return RunResult(process.returncode, text, received[0] if received else None, stderr, output_lost=lost)
 
 
 class _PipeReader:
     """A pipe for one of the child's streams, handed to ``sink`` chunk by chunk as it arrives
-    (so people see it live), with its last bytes kept when ``keep``."""
+    (so people see it live), with its last bytes kept when ``keep``. The pipe is drained to its
+    end whatever the sink does: once the sink fails nothing more is handed to it, and
+    ``reader_gone`` (a broken pipe) or ``failure`` (anything else) says why."""
 
     def __init__(self, sink: Callable[[bytes], None], *, keep: bool) -> None:
         self._read_end, self.write_end = os.pipe()
         self._kept = bytearray()
         self._keep = keep
         self._sink: Callable[[bytes], None] | None = sink
+        self.reader_gone = False
+        self.failure: BaseException | None = None
         self._thread = threading.Thread(target=self._copy, name="terraform-output", daemon=True)
 
     def started(self) -> None:
@@ -250,8 +267,12 @@ class _PipeReader:
             return
         try:
             self._sink(chunk)
-        except Exception:  # nobody reads planton's output any more: keep draining the pipe
+        except BrokenPipeError:  # nobody reads planton's output any more: keep draining the pipe
             self._sink = None
+            self.reader_gone = True
+        except BaseException as failure:  # run() raises it once the child has finished
+            self._sink = None
+            self.failure = failure
 
     def finish(self) -> None:
         """Wait for the child's stream to close (it has exited) and release the pipe."""
@@ -263,13 +284,19 @@ class _PipeReader:
         return self._kept.decode("utf-8", errors="replace")
 
 
-def _raw_to_stderr() -> Callable[[bytes], None]:
-    """Chunks written to planton's stderr as they come (or nowhere when it was closed)."""
-    target = _stderr_target()
+def _forward(fd: int) -> Callable[[bytes], None]:
+    """Chunks written as they come, whole, to planton's stdout (``fd`` 1) or stderr (2); nowhere
+    when planton was started without that stream (``>&-``, ``2>&-``). A reader that went away is
+    a BrokenPipeError (Python ignores SIGPIPE)."""
+    target = _planton_fd(sys.stdout if fd == 1 else sys.stderr)
 
     def write(chunk: bytes) -> None:
-        if chunk and target != subprocess.DEVNULL:
-            os.write(2, chunk)
+        remaining = memoryview(chunk)
+        while target is not None and remaining:
+            try:
+                remaining = remaining[os.write(target, remaining) :]
+            except BlockingIOError:  # a non-blocking stream shared with another program: wait
+                select.select([], [target], [])
 
     return write
 
@@ -291,13 +318,13 @@ def _echo_lines(echo: Echo, fd: int) -> Callable[[bytes], None]:
     return deliver
 
 
-def _stderr_target() -> int:
-    """planton's stderr for terraform's stdout, or nowhere when planton was started without one
-    (``2>&-``)."""
+def _planton_fd(stream: IO[str] | None) -> int | None:
+    """The file descriptor behind one of planton's streams, or None when planton was started
+    without it (its number may then belong to a file planton opened since)."""
     try:
-        return sys.stderr.fileno() if sys.stderr is not None else subprocess.DEVNULL
+        return stream.fileno() if stream is not None else None
     except (OSError, ValueError):
-        return subprocess.DEVNULL
+        return None
 
 
 def _stdin_is_terminal() -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from planton.errors import ManifestError, UsageError
+from planton.manifest.base import text_problem
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, read_manifest_document, validate_document
 from planton.manifest.overrides import Override, apply_overrides, from_overrides, parse_override
 from planton.stack_input import ProviderConfigInput, read_provider_config, read_stack_input
@@ -122,4 +123,8 @@ def _validated(
 def _blame(problem: str, overrides: Sequence[Override]) -> str:
     path = problem.split(": ", 1)[0]
     cause = from_overrides(path, overrides)
-    return f"{problem} (set by --set {cause.raw})" if cause is not None else problem
+    if cause is None:
+        return problem
+    if text_problem(cause.raw) is not None:  # named by its path: a value that is not text is never quoted
+        return f"{problem} (set by --set {cause.dotted}=...)"
+    return f"{problem} (set by --set {cause.raw})"

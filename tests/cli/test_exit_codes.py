@@ -4,6 +4,7 @@ its exit status is under the test's control."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -155,9 +156,27 @@ def _planton_waiting_on_a_fifo(cli: Cli, tmp_path: Path, *args: str) -> subproce
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)  # planton is up and waiting for the manifest to arrive
-    assert process.poll() is None, process.communicate()
+    # planton opens the manifest inside its error boundary, with its own signal handlers in place
+    # (a Ctrl-C before them, while Python imports, ends it without a word).
+    deadline = time.monotonic() + 60
+    while not _has_open(process.pid, fifo):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "planton never opened the manifest"
+        time.sleep(0.01)
     return process
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open (its descriptors, as /proc shows them)."""
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # it has exited
+        return False
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):  # closed meanwhile
+            if os.readlink(descriptor) == str(path):
+                return True
+    return False
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -4,15 +4,17 @@ what happened and never a traceback, on whichever stream is still there."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from test_exit_codes import _planton_waiting_on_a_fifo, fake_terraform
+from test_exit_codes import CREATE_PLAN, _planton_waiting_on_a_fifo, fake_terraform
 
 from e2e_support import BIN_DIR, Cli
 from support import HACK_MANIFEST
@@ -133,3 +135,77 @@ def test_python_dash_m_names_itself(cli: Cli) -> None:
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == "Usage: python -m planton tofu [OPTIONS] COMMAND [ARGS]..."
     assert sys.executable  # the venv's python runs the installed package, as a user's would
+
+
+# --- terraform's output, when planton's reader went away ----------------------------------
+
+# Stands in for terraform where a broken pipe matters: like any Go program, a write to a broken
+# stdout or stderr ends it (SIGPIPE). apply says a lot on both, then writes its "state" beside
+# the workspace's files and exits {status}.
+GO_LIKE_TERRAFORM = textwrap.dedent(
+    """\
+    #!{python}
+    import json, os, signal, sys
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    command = sys.argv[1]
+    if command == "init":
+        os.makedirs(".terraform", exist_ok=True)
+    elif command == "plan":
+        for arg in sys.argv:
+            if arg.startswith("-out="):
+                open(arg[len("-out="):], "w").write("a saved plan")
+        print("Terraform will perform the following actions:", flush=True)
+    elif command == "show":
+        print(open({plan_json!r}, encoding="utf-8").read())
+    elif command == "output":
+        print(json.dumps({{"table_name": {{"value": "planton-demo-orders"}}}}))
+    elif command == "apply":
+        for n in range(2000):
+            print(f"aws_dynamodb_table.this: Still creating... [{{n}}s elapsed]", flush=True)
+            print(f"warning {{n}}", file=sys.stderr, flush=True)
+        open("state-written", "w").write("applied")
+        sys.exit({status})
+    """
+)
+
+
+def go_like_terraform(directory: Path, status: int = 0) -> Path:
+    path = directory / f"go-like-terraform-{status}"
+    path.write_text(GO_LIKE_TERRAFORM.format(python=sys.executable, plan_json=str(CREATE_PLAN), status=status))
+    path.chmod(0o755)
+    return path
+
+
+def state_written(tmp_path: Path) -> bool:
+    """Whether the stand-in's apply ran to its end (in the workspace under tmp_path)."""
+    return any(tmp_path.rglob("state-written"))
+
+
+APPLY = ["tofu", "apply", "-f", str(HACK_MANIFEST), "--auto-approve"]
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_terraform_runs_to_its_end_when_planton_s_reader_went_away(cli: Cli, tmp_path: Path, stream: str) -> None:
+    # terraform inherited planton's stdout, met the broken pipe and died with SIGPIPE mid-apply.
+    result = run_with_broken(stream, [*APPLY, "--binary", str(go_like_terraform(tmp_path))], cli)
+    assert result.returncode == 141, getattr(result, "stderr" if stream == "stdout" else "stdout")
+    assert state_written(tmp_path)
+    if stream == "stdout":
+        assert "terraform was killed" not in result.stderr
+        assert "Traceback" not in result.stderr
+        assert "Exception ignored" not in result.stderr
+
+
+def test_a_json_document_still_says_what_was_applied_when_stderr_went_away(cli: Cli, tmp_path: Path) -> None:
+    # --json sends terraform's text to stderr; stdout still carries the document.
+    result = run_with_broken("stderr", [*APPLY, "--json", "--binary", str(go_like_terraform(tmp_path))], cli)
+    assert result.returncode == 141
+    document = json.loads(result.stdout)
+    assert (document["applied"], document["exit_code"]) == (True, 141)
+    assert state_written(tmp_path)
+
+
+def test_a_failure_keeps_its_own_code_when_planton_s_reader_went_away(cli: Cli, tmp_path: Path) -> None:
+    result = run_with_broken("stdout", [*APPLY, "--binary", str(go_like_terraform(tmp_path, status=1))], cli)
+    assert result.returncode == 1, result.stderr
+    assert state_written(tmp_path)

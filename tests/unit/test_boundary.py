@@ -13,6 +13,7 @@ import pytest
 import typer
 
 from planton.cli import app as app_module
+from planton.cli import output
 from planton.cli.app import main
 from planton.cli.boundary import detailed_exitcode_requested
 from planton.errors import EnvironmentNotReady, OutputClosed
@@ -178,3 +179,33 @@ def test_entry_turns_an_interrupt_before_the_boundary_into_130(monkeypatch: pyte
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
+
+
+def _reader_went_away_then(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    """validate notes a reader that went away (as a print to a broken pipe does), then ends
+    with ``error``."""
+
+    def validate(*_: object) -> NoReturn:
+        output._state["output_lost"] = True
+        raise error
+
+    monkeypatch.setattr(app_module, "validate_manifest", validate)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (typer.Exit(0), 141),
+        (typer.Exit(1), 1),  # terraform failed: a failure's own code stands
+        (EnvironmentNotReady("no terraform"), 3),
+    ],
+)
+def test_a_reader_that_went_away_turns_only_a_success_into_141(
+    monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int
+) -> None:
+    validate = app_module.validate_manifest
+    _reader_went_away_then(monkeypatch, error)
+    assert main(["validate", "-f", "x.yaml"]) == code
+    # The next command in this process starts afresh.
+    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    assert main(["validate", "-f", str(HACK_MANIFEST)]) == 0

@@ -66,3 +66,14 @@ def test_a_plan_refused_for_another_account_is_a_danger_with_no_plan() -> None:
     assert (document["has_changes"], document["data_loss"], document["dangers"]) == (None, True, [danger])
     assert document["error"] == list(refusal)
     json.dumps(document)
+
+
+def test_an_apply_whose_output_lost_its_reader_was_still_applied() -> None:
+    outcome = TofuOutcome("apply", RunResult(0), summary=summary("module_create"), outputs={}, output_lost=True)
+    document = apply_document(outcome, 141)
+    assert (document["applied"], document["exit_code"]) == (True, 141)
+    assert document["error"] == [
+        "whoever read planton's output went away while terraform ran; terraform apply finished (status 0) and "
+        "what it wrote since was dropped (exit 141)"
+    ]
+    assert apply_document(TofuOutcome("apply", RunResult(1)), 1)["applied"] is False

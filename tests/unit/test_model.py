@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from planton.errors import EXIT_BAD_MANIFEST, ManifestError
@@ -16,6 +17,8 @@ from planton.manifest.base import API_VERSION, KIND, camel_to_snake, snake_to_ca
 from planton.manifest.loader import validate_document
 from planton.manifest.seed import SeedManifest
 from planton.table import AttributeType, BillingMode, looks_like_region
+
+from support import example_blocks, slug
 
 SOURCE = "m.yaml"
 
@@ -942,3 +945,79 @@ def test_missing_field_is_named_in_camel_case_when_the_mapping_is_camel_case() -
         "spec": {"partitionKeyName": "pk", "awsRegion": "us-east-1"},
     }
     assert problems(document) == ["spec.partitionKeyType: required"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Text that cannot leave planton: one rule for every text field, reported without the value
+
+LONE_SURROGATE = (
+    "holds a lone surrogate (U+D800-U+DFFF), which is not a character: an escape of half of one "
+    '("\\ud83d") or bytes that are not UTF-8; write the character itself'
+)
+NUL = "holds a NUL character (\\0), which no text planton passes on may hold"
+
+
+def _text_leaves(node: Any, path: str = "") -> list[tuple[str, tuple[str | int, ...]]]:
+    """(dotted path, position) of every string value in a document, and of every mapping key
+    (position ending in a ``None`` step: the key itself); paths as the loader spells them."""
+    found: list[tuple[str, tuple[str | int, ...]]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            inner = f"{path}.{key}" if path else str(key)
+            found += [(where, (key, *position)) for where, position in _text_leaves(value, inner)]
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += [(where, (index, *position)) for where, position in _text_leaves(value, f"{path}[{index}]")]
+    elif isinstance(node, str):
+        found.append((path, ()))
+    return found
+
+
+def _with(document: Any, position: tuple[str | int, ...], change: Any) -> Any:
+    copy = yaml.safe_load(yaml.safe_dump(document))
+    node = copy
+    for step in position[:-1]:
+        node = node[step]
+    node[position[-1]] = change(node[position[-1]])
+    return copy
+
+
+EXAMPLE_DOCUMENTS = [(slug(heading), yaml.safe_load(text)) for heading, text in example_blocks()]
+
+
+@pytest.mark.parametrize(("name", "document"), EXAMPLE_DOCUMENTS, ids=[name for name, _ in EXAMPLE_DOCUMENTS])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        pytest.param(chr(0xD83D), LONE_SURROGATE, id="half-of-a-character"),
+        pytest.param(chr(0xDCFF), LONE_SURROGATE, id="a-byte-that-is-not-utf8"),
+        pytest.param("\0", NUL, id="nul"),
+    ],
+)
+def test_every_text_value_of_every_example_must_be_text(name: str, document: Any, bad: str, message: str) -> None:
+    # Whichever field holds it (names, enum spellings, labels, tags, annotations, ids), in both
+    # dialects: the one problem is the field's, and no other rule quotes the value.
+    leaves = _text_leaves(document)
+    assert leaves, name
+    for path, position in leaves:
+        found = problems(_with(document, position, lambda text: f"{text[:2]}{bad}{text[2:]}"))
+        assert found == [f"{path}: {message}"], (name, path)
+
+
+def test_a_key_that_is_not_text_is_blamed_on_its_mapping() -> None:
+    document = manifest(metadata={"labels": {"team": "core", "own\ud800er": "me"}, "annotations": {"\0": "x"}})
+    assert problems(document) == [
+        f"metadata.labels: a key here {LONE_SURROGATE}",
+        f"metadata.annotations: a key here {NUL}",
+    ]
+
+
+def test_text_problems_come_with_the_manifests_other_problems() -> None:
+    document = manifest(table_name="ab", billing_mode="PROVISIONED", metadata={"id": "x\0"})
+    assert problems(document) == [
+        f"metadata.id: {NUL}",
+        "spec.table_name: 'ab' is not a valid DynamoDB table name; use 3-255 characters of letters, digits, "
+        "'_', '-' and '.'",
+        "spec.read_capacity_units: must be greater than 0 when billing_mode is PROVISIONED",
+        "spec.write_capacity_units: must be greater than 0 when billing_mode is PROVISIONED",
+    ]

@@ -66,3 +66,21 @@ def test_an_apply_stopped_after_a_finished_intermediate_step_is_interrupted() ->
     assert tofu_exit_code(outcome, request("apply"), [].append) == 130
     finished = TofuOutcome("apply", RunResult(0, interrupted_by=signal.SIGINT))
     assert tofu_exit_code(finished, request("apply"), [].append) == 0
+
+
+@pytest.mark.parametrize(
+    ("result", "detailed", "code"),
+    [
+        (RunResult(0), False, 141),
+        (RunResult(2), True, 141),  # changes, as a plan --detailed-exitcode reports them
+        (RunResult(0), True, 141),
+        (RunResult(1), False, 1),  # a failure's own code stands
+        (RunResult(3), False, 1),
+        (RunResult(1, interrupted_by=signal.SIGINT), False, 130),
+    ],
+)
+def test_a_reader_that_went_away_while_terraform_ran_turns_only_a_success_into_141(
+    result: RunResult, detailed: bool, code: int
+) -> None:
+    outcome = TofuOutcome("plan", result, output_lost=True)
+    assert tofu_exit_code(outcome, request(detailed=detailed), [].append) == code

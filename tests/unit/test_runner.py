@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -623,3 +623,129 @@ def test_watched_run_of_a_missing_binary_is_environment_not_ready(tmp_path: Path
     invocation = Invocation(binary=tmp_path / "missing", args=[], cwd=tmp_path, env={})
     with pytest.raises(EnvironmentNotReady, match="cannot start"):
         run(invocation, watch_stderr=True)
+
+
+# --- run: planton's own streams, whatever becomes of them -----------------------------------
+
+# Like terraform, a Go program: a write to a broken pipe on its stdout or stderr ends it
+# (SIGPIPE). It writes more than a pipe holds on both, then its "state", and exits 0.
+_GO_LIKE_CHILD = """\
+import signal, sys
+from pathlib import Path
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+for n in range(2000):
+    print(f"aws_dynamodb_table.this: Still creating... [{n}s elapsed]", flush=True)
+    print(f"warning {n}", file=sys.stderr, flush=True)
+Path(sys.argv[1]).write_text("state written")
+"""
+
+
+@pytest.fixture
+def broken_pipe() -> Iterator[TextIO]:
+    """A text stream on a pipe whose reader has gone away (``planton ... | head -1``, later)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w", encoding="utf-8") as stream:
+        yield stream
+
+
+@pytest.mark.parametrize(
+    ("broken", "stdout_to_stderr"),
+    [("stdout", False), ("stderr", False), ("stderr", True)],
+    ids=["stdout", "stderr", "stderr-with-stdout-on-it"],
+)
+def test_a_reader_that_went_away_never_reaches_terraform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken_pipe: TextIO, broken: str, stdout_to_stderr: bool
+) -> None:
+    # terraform's output reached the broken stream through planton, which drained it to the end:
+    # terraform ran on and wrote its state, and the result says the output was lost.
+    monkeypatch.setattr(sys, broken, broken_pipe)
+    state = tmp_path / "state"
+    result = run(
+        _invocation(_script(tmp_path, "go_like.py", _GO_LIKE_CHILD), str(state), cwd=tmp_path),
+        stdout_to_stderr=stdout_to_stderr,
+    )
+    assert result.returncode == 0  # not killed by SIGPIPE
+    assert state.read_text(encoding="utf-8") == "state written"
+    assert result.output_lost is True
+
+
+def test_output_that_reaches_its_reader_is_not_lost(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state"
+    result = run(_invocation(_script(tmp_path, "go_like.py", _GO_LIKE_CHILD), str(state), cwd=tmp_path))
+    assert (result.returncode, result.output_lost) == (0, False)
+    captured = capfd.readouterr()
+    assert captured.out.count("Still creating") == 2000
+    assert captured.err.count("warning") == 2000
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stderr"])
+def test_a_stream_planton_was_started_without_drops_terraforms_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed: str
+) -> None:
+    # >&- or 2>&-: nobody was ever there to read, so nothing was lost.
+    monkeypatch.setattr(sys, closed, None)
+    state = tmp_path / "state"
+    result = run(_invocation(_script(tmp_path, "go_like.py", _GO_LIKE_CHILD), str(state), cwd=tmp_path))
+    assert (result.returncode, result.output_lost) == (0, False)
+    assert state.exists()
+
+
+def test_an_echo_whose_reader_went_away_is_drained(tmp_path: Path) -> None:
+    echoed: list[tuple[str, int]] = []
+
+    def echo(line: str, fd: int) -> None:
+        echoed.append((line, fd))
+        if len(echoed) == 3:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    state = tmp_path / "state"
+    result = run(_invocation(_script(tmp_path, "go_like.py", _GO_LIKE_CHILD), str(state), cwd=tmp_path), echo=echo)
+    assert (result.returncode, result.output_lost) == (0, True)
+    assert state.exists()
+    assert len(echoed) < 4000  # nothing more was handed over once the reader had gone
+
+
+def test_an_echo_that_fails_otherwise_is_raised_once_terraform_has_finished(tmp_path: Path) -> None:
+    def echo(_line: str, _fd: int) -> None:
+        raise RuntimeError("a bug in the echo")
+
+    state = tmp_path / "state"
+    with pytest.raises(RuntimeError, match="a bug in the echo"):
+        run(_invocation(_script(tmp_path, "go_like.py", _GO_LIKE_CHILD), str(state), cwd=tmp_path), echo=echo)
+    assert state.read_text(encoding="utf-8") == "state written"
+
+
+def test_a_stream_that_is_full_for_now_is_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A non-blocking stdout (a terminal another program set so) that is full: planton waits
+    # until it takes more, and nothing is lost. The reader starts only once planton waits.
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    waiting = threading.Event()
+    real_select = runner.select.select
+
+    def select(*args: Any) -> Any:
+        waiting.set()
+        return real_select(*args)
+
+    monkeypatch.setattr(runner.select, "select", select)
+    received = bytearray()
+
+    def read() -> None:
+        waiting.wait(WAIT_LIMIT_SECONDS)
+        while chunk := os.read(read_end, 65536):
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    with open(write_end, "w", encoding="utf-8") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        result = run(
+            _invocation(_script(tmp_path, "go_like.py", _GO_LIKE_CHILD), str(tmp_path / "state"), cwd=tmp_path)
+        )
+    reader.join(WAIT_LIMIT_SECONDS)
+    os.close(read_end)
+    assert waiting.is_set()
+    assert (result.returncode, result.output_lost) == (0, False)
+    assert received.count(b"Still creating") == 2000

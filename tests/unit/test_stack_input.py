@@ -264,3 +264,48 @@ def test_the_provider_config_file_layers_over_the_stack_inputs(tmp_path: Path) -
     loaded = load_input(ManifestSource(stack_input=stack_token, provider_config=keys_only))
     config = merge_provider_config(loaded.provider_configs, AwsProviderConfig())
     assert (config.access_key_id, config.session_token) == ("AKIAOTHER", None)
+
+
+# --- text that cannot reach terraform's environment ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "problem"),
+    [
+        ("secret_access_key", "\0", "holds a NUL character"),
+        ("session_token", "\0", "holds a NUL character"),
+        ("secret_access_key", chr(0xDCFF), "holds a lone surrogate"),
+        ("session_token", chr(0xD800), "holds a lone surrogate"),
+        ("access_key_id", "\0", "holds a NUL character"),
+        ("region", chr(0xD800), "holds a lone surrogate"),
+        ("account_id", "\0", "holds a NUL character"),
+    ],
+)
+def test_a_provider_config_value_that_is_not_text_is_named_never_shown(
+    tmp_path: Path, field: str, bad: str, problem: str
+) -> None:
+    # Such a value cannot go into terraform's environment; it was a crash (exit 70) there.
+    config = {**KEYS, "session_token": "file-token", "region": "eu-west-1", "account_id": "123456789012"}
+    config[field] = f"SECRET{bad}TAIL"
+    provider = write(tmp_path / "aws.yaml", config)
+    stack = write(tmp_path / "stack.yaml", {"target": hack_document(), "provider_config": config})
+    for read, where in (
+        (lambda: read_provider_config(provider), field),
+        (lambda: read_stack_input(stack), f"provider_config.{field}"),
+    ):
+        with pytest.raises(ManifestError) as caught:
+            read()
+        assert [line.split(": ", 1)[0] for line in caught.value.problems] == [where]
+        assert problem in caught.value.problems[0]
+        assert "SECRET" not in "\n".join(caught.value.lines())
+
+
+def test_a_set_value_that_is_not_text_is_blamed_by_its_path_alone() -> None:
+    # Bytes on the command line that are not UTF-8 reach Python as lone surrogates.
+    raw = "metadata.id=SECRET" + b"\xff".decode("utf-8", "surrogateescape")
+    with pytest.raises(ManifestError) as caught:
+        load_input(ManifestSource(manifest=HACK_MANIFEST, overrides=(raw,)))
+    [problem] = caught.value.problems
+    assert problem.startswith("metadata.id: holds a lone surrogate")
+    assert problem.endswith("(set by --set metadata.id=...)")
+    assert "SECRET" not in "\n".join(caught.value.lines())

@@ -27,13 +27,15 @@ from typing import IO, Any, Protocol, cast
 
 import typer
 
-from planton.cli.output import document, document_written, error_lines
+from planton.cli.output import begin_command, document, document_written, error_lines, output_lost
 from planton.crash_report import write_crash_report
 from planton.documents import error_document
 from planton.errors import (
+    DETAILED_CHANGES,
     EXIT_BROKEN_PIPE,
     EXIT_BUG,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_USAGE,
     Interrupted,
     OutputClosed,
@@ -89,6 +91,7 @@ def run_command(
     restoring Python's handlers: the process only exits from there, and a late Ctrl-C must not
     turn that into a traceback.
     """
+    begin_command()
     detailed = detailed_exitcode_requested(argv)
     machine = flag_requested(argv, JSON_FLAG)
     with _signals_raise_interrupted(ignore_after=exiting):
@@ -100,7 +103,8 @@ def run_command(
             # document, so that a program reading stdout learns why (and the code it exits with).
             with contextlib.suppress(OutputClosed):
                 document(error_document(code, lines))
-        code = _flush_streams(code, error)
+        succeeded = not error and (code == EXIT_OK or (detailed and code == DETAILED_CHANGES))
+        code = _flush_streams(code, succeeded=succeeded)
     # Again: a success the flush turned into 141 is an error to a CI gate too.
     return detailed_exit_code(code, error=error) if detailed else code
 
@@ -145,15 +149,17 @@ def _tell(report: Callable[[], None]) -> None:
     try:
         report()
     except (OSError, ValueError, SystemExit):
-        # A broken or closed stderr. Rich meets a broken pipe by raising SystemExit(1) (after
-        # pointing stdout, not stderr, at /dev/null).
+        # A broken or closed stderr under click's usage message, which writes to it itself
+        # (planton's own lines note a lost reader and carry on: output._print).
         _silence(sys.stderr)
 
 
-def _flush_streams(code: int, error: bool) -> int:
-    """Flush what is still buffered; a reader that went away turns a success into 141 (as
-    SIGPIPE would), and is silenced so that the interpreter's own final flush cannot print a
-    second error (and exit 120)."""
+def _flush_streams(code: int, *, succeeded: bool) -> int:
+    """Flush what is still buffered. A reader that went away, now or earlier in the command
+    (``output_lost``), turns a success into 141 (as SIGPIPE would); a failure's own code stands.
+    A stream that fails to flush is silenced so that the interpreter's own final flush cannot
+    print a second error (and exit 120)."""
+    lost = output_lost()
     for stream in (sys.stdout, sys.stderr):
         if stream is None:
             continue
@@ -161,9 +167,8 @@ def _flush_streams(code: int, error: bool) -> int:
             stream.flush()
         except (OSError, ValueError):
             _silence(stream)
-            if not error:
-                code = EXIT_BROKEN_PIPE
-    return code
+            lost = True
+    return EXIT_BROKEN_PIPE if lost and succeeded else code
 
 
 def detailed_exitcode_requested(argv: Sequence[str]) -> bool:

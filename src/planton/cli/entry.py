@@ -7,7 +7,9 @@ is only exiting, and a late signal must not turn that into a traceback either.
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
 
 # 128 + SIGINT; planton.errors holds the table, but importing it here would widen the window.
 _EXIT_INTERRUPTED = 130
@@ -15,6 +17,7 @@ _EXIT_INTERRUPTED = 130
 
 def main() -> int:
     """Run planton and return its exit code (the console script exits with it)."""
+    _never_fail_to_encode()
     try:
         from planton.cli.app import main as run_planton
 
@@ -31,3 +34,14 @@ def main() -> int:
             except KeyboardInterrupt:
                 code = _EXIT_INTERRUPTED
     return code
+
+
+def _never_fail_to_encode() -> None:
+    """planton's stdout and stderr write a character their encoding cannot hold (an ASCII
+    locale, ``PYTHONIOENCODING=ascii``; a lone surrogate in any encoding) as a backslash escape
+    instead of raising: an encoding is never a reason for a command to fail, nor to be taken
+    for a reader that went away. (stderr does so by default; stdout raises.) JSON documents are
+    escaped as JSON before they get here (``output.data``)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # None, or not a text file
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]

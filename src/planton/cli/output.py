@@ -9,11 +9,13 @@ the elapsed time runs during long terraform steps only at a terminal and never i
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -24,9 +26,24 @@ from planton.errors import OutputClosed
 from planton.runner import Echo
 from planton.settings import running_in_ci
 
-_stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-_stdout = Console(highlight=False, soft_wrap=True)
-_state = {"document_written": False}
+
+class _Console(Console):
+    """Rich's console, except that a reader that went away is planton's to handle (``_print``):
+    Rich's own answer points stdout at /dev/null, whichever stream broke, and exits."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more is printed to this stream
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
+_stderr = _Console(stderr=True, highlight=False, soft_wrap=True)
+_stdout = _Console(highlight=False, soft_wrap=True)
+_state = {"document_written": False, "output_lost": False}
+
+
+def begin_command() -> None:
+    """Forget what an earlier command in this process printed (``main`` may run several)."""
+    _state.update(document_written=False, output_lost=False)
 
 
 def use_colour(enabled: bool) -> None:
@@ -36,14 +53,34 @@ def use_colour(enabled: bool) -> None:
 
 
 def data(text: str) -> None:
-    """Machine-readable output: stdout, exactly as given."""
+    """Machine-readable output, JSON text: stdout, exactly as given, except that characters
+    stdout's encoding cannot hold are written as JSON escapes (the same JSON)."""
     if sys.stdout is None:  # started with stdout closed (>&-): the data has nowhere to go
         raise OutputClosed
     try:
-        sys.stdout.write(text)
+        sys.stdout.write(_encodable_json(text, sys.stdout))
         sys.stdout.flush()
-    except (BrokenPipeError, ValueError):  # a reader that went away, or a closed stream
+    except BrokenPipeError:  # a reader that went away
         raise OutputClosed from None
+    except ValueError:
+        if not _closed(sys.stdout):  # an encoding problem, a bug: never a reader that went away
+            raise
+        raise OutputClosed from None
+
+
+# Outside its strings JSON text is ASCII; inside one, any character can be written as an escape.
+_BEYOND_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _encodable_json(text: str, stream: TextIO) -> str:
+    """JSON ``text`` as ``stream``'s encoding can hold it: as it is when the encoding holds every
+    character, else (an ASCII or Latin-1 locale or ``PYTHONIOENCODING``; a lone surrogate in any
+    encoding) with every character beyond ASCII as its JSON escape, as ``ensure_ascii`` writes it."""
+    try:
+        text.encode(getattr(stream, "encoding", None) or "utf-8")
+    except (UnicodeError, LookupError):
+        return _BEYOND_ASCII.sub(lambda found: json.dumps(found[0])[1:-1], text)
+    return text
 
 
 def document(value: Mapping[str, Any]) -> None:
@@ -57,34 +94,53 @@ def document_written() -> bool:
     return _state["document_written"]
 
 
+def output_lost() -> bool:
+    """Whether whoever read planton's stdout or stderr went away during this command (or
+    stdout was closed when a result for people was due): its output since was dropped."""
+    return _state["output_lost"]
+
+
+def _print(console: Console, *objects: Any, **options: Any) -> None:
+    """Print to one of planton's consoles. When the stream's reader went away (or it was
+    closed), that is remembered (``output_lost``), nothing more is printed to it, and the
+    command carries on: a reader that went away never decides what planton does, only how it
+    exits."""
+    try:
+        console.print(*objects, **options)
+    except BrokenPipeError:
+        _state["output_lost"] = True
+    except ValueError:
+        if not _closed(console.file):  # an encoding problem, a bug: never a reader that went away
+            raise
+        _state["output_lost"] = True
+
+
 def show(renderable: RenderableType) -> None:
     """A result for people, on stdout."""
-    if sys.stdout is None:
-        raise OutputClosed
-    try:
-        _stdout.print(renderable)
-    except (BrokenPipeError, ValueError):
-        raise OutputClosed from None
+    if sys.stdout is None:  # started with stdout closed (>&-): nobody will see it
+        _state["output_lost"] = True
+        return
+    _print(_stdout, renderable)
 
 
 def notify(message: str) -> None:
     """An informational line from planton itself."""
-    _stderr.print(f"[dim]planton:[/dim] {_escape(message)}")
+    _print(_stderr, f"[dim]planton:[/dim] {_escape(message)}")
 
 
 def error_lines(lines: Sequence[str]) -> None:
     """An error: the first line as a headline, the rest exactly as given (``path: message``)."""
     if not lines:
         return
-    _stderr.print(f"[bold red]error:[/bold red] {_escape(lines[0])}")
+    _print(_stderr, f"[bold red]error:[/bold red] {_escape(lines[0])}")
     for line in lines[1:]:
-        _stderr.print(line, markup=False)
+        _print(_stderr, line, markup=False)
 
 
 def warn(lines: Sequence[str]) -> None:
     """A warning that must be read before a question: each line on its own."""
     for line in lines:
-        _stderr.print(f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
+        _print(_stderr, f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
 
 
 def confirm(warnings: Sequence[str] = ()) -> bool:
@@ -96,20 +152,22 @@ def confirm(warnings: Sequence[str] = ()) -> bool:
     to the terminal stdin reads from, with the warnings shown above it repeated there
     (``planton tofu apply 2>err.log`` would otherwise wait silently for an answer to a question
     nobody sees)."""
-    consoles, terminal = [_stderr], _question_terminal()
+    consoles: list[Console] = [_stderr]
+    terminal = _question_terminal()
     if terminal is not None:
-        at_terminal = Console(file=terminal, highlight=False, soft_wrap=True, no_color=_stderr.no_color)
+        at_terminal = _Console(file=terminal, highlight=False, soft_wrap=True, no_color=_stderr.no_color)
         consoles.append(at_terminal)
         for line in warnings:
-            at_terminal.print(f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
+            _print(at_terminal, f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
     try:
         for console in consoles:
-            console.print(
+            _print(
+                console,
                 "\n[bold]Do you want to perform these actions?[/bold]\n"
                 "  planton will apply exactly the plan shown above.\n"
-                "  Only 'yes' will be accepted to approve.\n"
+                "  Only 'yes' will be accepted to approve.\n",
             )
-            console.print("  [bold]Enter a value:[/bold] ", end="")
+            _print(console, "  [bold]Enter a value:[/bold] ", end="")
         if sys.stdin is None:
             return False
         try:
@@ -117,7 +175,7 @@ def confirm(warnings: Sequence[str] = ()) -> bool:
         except (OSError, ValueError):
             return False
         for console in consoles:
-            console.print("")
+            _print(console, "")
     finally:
         if terminal is not None:
             terminal.close()
@@ -138,7 +196,7 @@ def _question_terminal() -> IO[str] | None:
 
 def success(message: str) -> None:
     """A result line for a command that does not run terraform."""
-    _stderr.print(f"[green]✓[/green] {_escape(message)}")
+    _print(_stderr, f"[green]✓[/green] {_escape(message)}")
 
 
 def colour_wanted(no_color: bool) -> bool:
@@ -174,6 +232,7 @@ def spinner(label: str) -> Iterator[Echo | None]:
     )
 
     def echo(line: str, _fd: int) -> None:
+        # A broken pipe is raised to the runner, which stops echoing and keeps draining.
         progress.console.print(Text.from_ansi(line), soft_wrap=True)
 
     with progress:
@@ -183,7 +242,7 @@ def spinner(label: str) -> Iterator[Echo | None]:
 
 @contextlib.contextmanager
 def no_spinner(_label: str) -> Iterator[Echo | None]:
-    """Off a terminal, terraform writes to planton's streams itself."""
+    """Off a terminal, the runner forwards terraform's output to planton's streams as it comes."""
     yield None
 
 
@@ -211,6 +270,10 @@ def append_step_summary(markdown: str, environ: Mapping[str, str]) -> None:
             handle.write(markdown.rstrip("\n") + "\n\n")
     except OSError as err:
         warn([f"cannot append the plan summary to GITHUB_STEP_SUMMARY ({path}): {err.strerror or err}"])
+
+
+def _closed(stream: Any) -> bool:
+    return bool(getattr(stream, "closed", False))
 
 
 def _is_terminal(stream: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from planton.cli.output import (
     error_lines,
     no_spinner,
     notify,
+    output_lost,
     outputs_table,
     show,
     spinner,
@@ -66,6 +68,8 @@ def _run(
         show_plan=_plan_shower(command, machine=machine),
     )
     outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
+    # A reader that went away from planton's own lines counts as one from terraform's.
+    outcome = replace(outcome, output_lost=outcome.output_lost or output_lost())
     code = tofu_exit_code(outcome, request, notify)
     for note in outcome.notes:
         notify(note)
@@ -172,7 +176,8 @@ def refresh(inputs: InputOptions, tofu: TofuOptions) -> None:
 def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = False) -> None:
     outcome, code = _run("output", inputs, tofu, machine=json_output)
     if json_output:
-        document(outputs_document(outcome) if code == 0 else failure_document(outcome, code))
+        # The outputs when terraform gave them (exit 141 too: stderr lost its reader meanwhile).
+        document(outputs_document(outcome) if outcome.outputs is not None else failure_document(outcome, code))
     elif code == 0 and outcome.outputs:
         show(outputs_table(outcome.outputs))
     elif code == 0:

@@ -12,7 +12,8 @@ import inspect
 import math
 import re
 import reprlib
-from collections.abc import Callable, Iterable, Mapping
+import typing
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -26,6 +27,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -111,11 +113,72 @@ class ManifestModel(BaseModel):
         # applies, and a required field is reported missing.
         return {name: value for name, value in normalised.items() if value is not None}
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _only_text_that_can_leave_planton(cls, value: Any, info: ValidationInfo) -> Any:
+        # One rule for all text, whichever field of whichever model holds it (names, labels,
+        # annotations, tags, credentials). It runs first, in both passes (see LENIENT), so that
+        # no other rule of the field gets to quote the value: it may be a secret. A field that
+        # holds models leaves their text to them.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and next(models_in(field.annotation), None) is None:
+            raise_problems(cls.__name__, text_problems(value))
+        return value
+
 
 # A problem: the path of the field it blames, the message, and the value found there.
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str, Any]
 Problems = list[Problem]
+
+
+# A lone surrogate is no character at all: a YAML escape of half of one ("\ud83d"), or, from the
+# command line or the environment, bytes that are not UTF-8.
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be used where planton passes text on (terraform's UTF-8 variables file,
+    its environment and arguments, AWS), or None when it can. Never quotes ``text``: it may be a
+    secret."""
+    if "\0" in text:
+        return "holds a NUL character (\\0), which no text planton passes on may hold"
+    if _LONE_SURROGATE.search(text):
+        return (
+            "holds a lone surrogate (U+D800-U+DFFF), which is not a character: an escape of half of one "
+            '("\\ud83d") or bytes that are not UTF-8; write the character itself'
+        )
+    return None
+
+
+def text_problems(value: Any, loc: Loc = ()) -> Problems:
+    """``text_problem`` for every string in ``value`` (a field's value: text, or lists and mappings
+    of it), located by key and position. A key that is not text is blamed on its mapping. The
+    problems carry no value."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return [(loc, problem, None)] if problem else []
+    problems: Problems = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            key_problem = text_problem(key) if isinstance(key, str) else None
+            if key_problem:
+                problems.append((loc, f"a key here {key_problem}", None))
+            else:
+                problems += text_problems(item, (*loc, key if isinstance(key, str | int) else str(key)))
+    elif isinstance(value, list | tuple):
+        for position, item in enumerate(value):
+            problems += text_problems(item, (*loc, position))
+    return problems
+
+
+def models_in(annotation: Any) -> Iterator[type[BaseModel]]:
+    """The models inside a field's type (``X``, ``X | None``, ``list[X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for argument in typing.get_args(annotation):
+        yield from models_in(argument)
 
 
 def located(prefix: Loc, problems: Iterable[Problem]) -> Problems:

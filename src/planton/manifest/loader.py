@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
-from planton.manifest.base import LENIENT, camel_to_snake, describe_value, snake_to_camel
+from planton.manifest.base import LENIENT, camel_to_snake, describe_value, models_in, snake_to_camel
 from planton.manifest.normalise import Manifest, MixedDialects, manifest_model
 from planton.textfile import UnreadableFile, read_text_file
 
@@ -389,20 +388,11 @@ def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
         if isinstance(element, int):
             continue
         field = current.model_fields.get(str(element))
-        inner = next(_models_in(field.annotation), None) if field else None
+        inner = next(models_in(field.annotation), None) if field else None
         if inner is None:
             return []
         current = inner
     return list(current.model_fields)
-
-
-def _models_in(annotation: Any) -> Iterator[type[BaseModel]]:
-    """The models inside a field's type (``X``, ``X | None``, ``list[X]``)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation
-        return
-    for argument in typing.get_args(annotation):
-        yield from _models_in(argument)
 
 
 def _all_fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:
@@ -411,7 +401,7 @@ def _all_fields(model: type[BaseModel], seen: set[type[BaseModel]] | None = None
     seen.add(model)
     names = set(model.model_fields)
     for field in model.model_fields.values():
-        for inner in _models_in(field.annotation):
+        for inner in models_in(field.annotation):
             if inner not in seen:
                 names |= _all_fields(inner, seen)
     return names

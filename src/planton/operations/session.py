@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from planton.accounts import CALLER_IDENTITY, AccountBinding, AccountRefused, caller_account_from_ui, refused_account
-from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_REFUSED, EXIT_TERRAFORM_FAILED, Interrupted
+from planton.errors import (
+    DETAILED_CHANGES,
+    EXIT_BROKEN_PIPE,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_TERRAFORM_FAILED,
+    Interrupted,
+)
 from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
 from planton.plan_summary import PlanSummary
@@ -51,6 +58,9 @@ class TofuOutcome:
     # Why planton refused to go on, when it reports a refusal as an outcome (a plan made under
     # another account's credentials) rather than raising it: the lines of the error.
     refusal: tuple[str, ...] = ()
+    # Whoever read planton's stdout or stderr went away while terraform's output was forwarded
+    # to it (in any run of this command); terraform ran on regardless.
+    output_lost: bool = False
 
     @property
     def data_loss(self) -> bool:
@@ -119,6 +129,7 @@ class Session:
         self.caller_account: str | None = None
         self.forced_replacement: str | None = None
         self.warnings: list[str] = []
+        self.output_lost = False
 
     def invoke(
         self,
@@ -147,6 +158,7 @@ class Session:
         else:
             with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
                 result = run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch, echo=echo)
+        self.output_lost = self.output_lost or result.output_lost
         self._refuse_another_account(command, result)
         return result
 
@@ -242,6 +254,7 @@ class Session:
             notes,
             warnings=tuple(self.warnings),
             workspace=self.workspace.root,
+            output_lost=self.output_lost,
             **fields,
         )
 
@@ -283,8 +296,20 @@ def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -
     -detailed-exitcode`` (from the plan itself: an automatic init's 2 is a crash). A signal
     planton received gives 130 / 143. Anything else (a crash: Go exits 2 on a panic; a signal
     from elsewhere) is reported as 1, "terraform failed", so that it can never be read as one of
-    planton's own outcomes.
+    planton's own outcomes. A refusal reported as an outcome (a plan under another account's
+    credentials) is 5.
+
+    When whoever read planton's output went away while terraform ran, a command that succeeded
+    exits 141 (128 + SIGPIPE, as a shell reports a writer whose reader went away; terraform
+    itself ran to its end); a failure's own code stands.
     """
+    code = _terraform_exit_code(outcome, request, notify)
+    if outcome.output_lost and code in (EXIT_OK, DETAILED_CHANGES):  # 2 here only means changes
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _terraform_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
     result = outcome.result
     if outcome.refusal:
         return EXIT_REFUSED
