@@ -9,7 +9,7 @@ from pathlib import Path
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, UsageError
-from planton.guards import forced_replacement, lift_dropped_caps, refuse_what_terraform_cannot_do
+from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.operations.adopt import run_import
 from planton.operations.apply import run_apply
 from planton.operations.destroy import run_destroy
@@ -59,7 +59,9 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         source = str(prepared.loaded.manifest.path)
         if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
-        lifted = lift_dropped_caps(recorded, prepared.table)
+        # What the state records decides what an unchanged manifest renders: dropped maximums
+        # made explicit, local indexes kept in the order the state already holds.
+        lifted = keep_recorded_order(recorded, lift_dropped_caps(recorded, prepared.table))
         if lifted is not prepared.table:
             prepared = replace(prepared, table=lifted, variables=prepared.variables_for(lifted, prepared.region))
             session.prepared = prepared
