@@ -3,6 +3,7 @@ terraform and moto, with items written by boto3 and counted afterwards."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -526,6 +527,46 @@ def test_reordered_local_indexes_and_non_key_attributes_plan_nothing(
     described = client.describe_table(TableName=table)["Table"]
     assert described["CreationDateTime"] == created
     assert sorted(index["IndexName"] for index in described["LocalSecondaryIndexes"]) == ["by-a", "by-b"]
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)
+
+
+def test_a_table_applied_in_another_order_plans_nothing(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    # Earlier planton versions passed the manifest's order through: their states record it, and
+    # planton's sorted order must not replace those tables.
+    table = unique("unsorted")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = indexed_manifest(tmp_path / "m.yaml", table)
+    init = cli.ok("tofu", "init", "-f", str(path))
+    workspace = Path(
+        next(line for line in init.stderr.splitlines() if line.startswith("planton: workspace ")).removeprefix(
+            "planton: workspace "
+        )
+    )
+    variables = json.loads(cli.ok("render", "-f", str(path)).stdout)
+    spec = variables["spec"]
+    assert [index["name"] for index in spec["local_secondary_indexes"]] == ["by-a", "by-b"]  # planton's order
+    spec["local_secondary_indexes"].reverse()
+    spec["local_secondary_indexes"][0]["non_key_attributes"] = ["zeta", "alpha", "mid"]
+    (workspace / "terraform.tfvars.json").write_text(json.dumps(variables), encoding="utf-8")
+    env = {**cli.env, "TF_CLI_CONFIG_FILE": os.devnull}
+    applied = subprocess.run(
+        [str(TERRAFORM), "apply", "-auto-approve", "-input=false"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert applied.returncode == 0, applied.stderr
+    write_indexed_items(client, table)
+
+    plan = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
+    assert plan.returncode == 0, f"{plan.stdout}\n{plan.stderr}"
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    recorded = json.loads((workspace / "terraform.tfvars.json").read_text(encoding="utf-8"))["spec"]
+    assert [index["name"] for index in recorded["local_secondary_indexes"]] == ["by-b", "by-a"]
     assert count_items(client, table) == ITEMS
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
     assert table not in tables(client)
