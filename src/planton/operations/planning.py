@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from planton.errors import DETAILED_CHANGES, EXIT_OK, UsageError
-from planton.operations.request import suggest
+from planton.operations.request import emulator_gaps, suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.workspace import Workspace
 
@@ -62,6 +62,15 @@ def run_plan(session: Session) -> TofuOutcome:
                     "it refuses unless --allow-replace is given",
                 ]
             )
+    gaps = emulator_gaps(prepared.loaded.manifest) if request.local and not destroy else []
+    if gaps:
+        session.warn(
+            [
+                f"the local emulator cannot serve {field}, {what}: on the emulator this plan is its only check, "
+                "and `planton tofu apply --local` refuses it"
+                for field, what in gaps
+            ]
+        )
     if saved is not None:
         applying = suggest(request, prepared, "apply", str(saved), overrides=False)
         session.ui.notify(f"saved the plan to {saved}; apply exactly it with: {applying}")

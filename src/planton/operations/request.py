@@ -20,8 +20,9 @@ from planton.credentials import (
     provider_config_from_environment,
     require_credentials,
 )
-from planton.errors import UsageError
-from planton.manifest.loader import DEFAULT_WAIT_SECONDS
+from planton.errors import ManifestError, UsageError
+from planton.manifest.base import Loc
+from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, spelled_path
 from planton.manifest.normalise import table_from_manifest
 from planton.paths import expand_path
 from planton.region import resolve_region
@@ -148,6 +149,8 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
     manifest = loaded.manifest
     table = table_from_manifest(manifest.model)
+    if request.local and request.command == "apply":
+        _refuse_what_the_emulator_cannot_serve(manifest)
     work_dir = resolve_work_dir(
         manifest.path, request.work_dir, environ, manifest_is_file=manifest.regular_file, option=loaded.manifest_option
     )
@@ -194,6 +197,36 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         plan_out=plan_out,
         plan_file=plan_file,
     )
+
+
+def emulator_gaps(manifest: LoadedManifest) -> list[tuple[str, str]]:
+    """The fields the manifest turns on that the local emulator cannot serve: (the field as the
+    manifest spells it, what it asks for)."""
+    spec = manifest.model.spec
+    asked: list[tuple[Loc, str]] = []
+    if spec.contributor_insights_enabled:
+        asked.append((("contributor_insights_enabled",), "contributor_insights_enabled"))
+    if spec.autoscaling is not None:
+        asked.append((("autoscaling",), "autoscaling"))
+    asked += [((*loc, "autoscaling"), "autoscaling") for loc, _, _ in spec.scaled_indexes()]
+    return [(spelled_path(("spec", *loc), manifest.document), emulator.UNSERVED[field]) for loc, field in asked]
+
+
+def _refuse_what_the_emulator_cannot_serve(manifest: LoadedManifest) -> None:
+    """``apply --local`` of what the emulator cannot serve would hang for minutes: refused
+    before anything runs (no emulator started, nothing written). ``plan --local`` still works."""
+    gaps = emulator_gaps(manifest)
+    if gaps:
+        raise ManifestError(
+            str(manifest.path),
+            [
+                f"{field}: the local emulator cannot serve {what}, so apply would hang; on the emulator it is "
+                "checked at plan level only (`planton tofu plan --local` shows what apply would do). Apply it to "
+                "AWS (without --local), or leave it out to apply here"
+                for field, what in gaps
+            ],
+            what="manifest for the local emulator (--local)",
+        )
 
 
 def _plan_out(
