@@ -570,3 +570,45 @@ def test_a_table_applied_in_another_order_plans_nothing(cli: Cli, moto_endpoint:
     assert count_items(client, table) == ITEMS
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
     assert table not in tables(client)
+
+
+# --- plan --out never writes over the state, through links either ---------------------------
+
+
+def test_plan_out_through_a_linked_directory_never_replaces_the_state(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    # A link to the workspace, outside the work dir: `--out link/terraform.tfstate` once replaced
+    # the state of a fresh workspace with the saved plan (a zip file).
+    table = unique("linked")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table, name=table)
+    init = cli.ok("tofu", "init", "-f", str(path))
+    workspace = Path(
+        next(line for line in init.stderr.splitlines() if line.startswith("planton: workspace ")).removeprefix(
+            "planton: workspace "
+        )
+    )
+    link = tmp_path / "plans"
+    link.symlink_to(workspace)
+    out = link / "terraform.tfstate"
+    state = workspace / "terraform.tfstate"
+
+    def refused_plan_out() -> None:
+        refused = cli.run("tofu", "plan", "-f", str(path), "--out", str(out))
+        assert refused.returncode == 2, refused.stderr
+        assert_no_traceback(refused)
+        real = workspace.resolve() / "terraform.tfstate"
+        assert f"error: --out: {out} (that is, {real}) is inside planton's work dir" in refused.stderr
+
+    refused_plan_out()  # a fresh workspace: no state yet, and none written
+    assert not state.exists()
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(client, table)
+    before = state.read_bytes()
+    refused_plan_out()  # the state records the table
+    assert state.read_bytes() == before
+    assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)

@@ -10,9 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from planton.errors import DETAILED_CHANGES, EXIT_OK, UsageError
-from planton.operations.request import emulator_gaps, suggest
+from planton.operations.request import PreparedRun, check_plan_out, emulator_gaps, suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
-from planton.workspace import Workspace
 
 
 def run_plan(session: Session) -> TofuOutcome:
@@ -27,7 +26,7 @@ def run_plan(session: Session) -> TofuOutcome:
             return session.outcome("plan", result, interruption_notes(session, "plan", result))
         judged = session.read_plan_file()
         if prepared.plan_out is not None:
-            saved = _save_plan(workspace, prepared.plan_out, destroy=destroy)
+            saved = _save_plan(prepared, prepared.plan_out, destroy=destroy)
     finally:
         workspace.discard_plan()
     decision = judged.decision
@@ -84,17 +83,24 @@ def run_plan(session: Session) -> TofuOutcome:
     )
 
 
-def _save_plan(workspace: Workspace, target: Path, *, destroy: bool) -> Path:
+def _save_plan(prepared: PreparedRun, target: Path, *, destroy: bool) -> Path:
     """Copy the workspace's plan to ``target`` (private: a plan holds the variables in clear
-    text) and record it, so that only this workspace applies it."""
+    text) and record it, so that only this workspace applies it. ``target`` is checked again
+    first, where it really is (its directory's links resolved): what was checked before the plan
+    ran may have changed since (a state written, a link moved)."""
+    workspace = prepared.workspace
+    try:
+        real = check_plan_out(target, prepared.work_dir, prepared.inputs)
+    except UsageError as err:
+        raise UsageError(f"{err.message}; the plan was made but not saved") from None
     temporary: str | None = None
     try:
         digest = hashlib.sha256(workspace.plan_path.read_bytes()).hexdigest()
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        handle, temporary = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.")
         os.close(handle)
         shutil.copyfile(workspace.plan_path, temporary)
         os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
+        os.replace(temporary, real)
     except OSError as err:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
