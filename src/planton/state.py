@@ -1,7 +1,9 @@
 """What a workspace's local state records about the table, read without running terraform.
 
-Used only to tell people the truth after an interruption (was the table recorded? tainted?);
-every decision about changing the table is made on a plan (``plan.py``).
+Used to tell people the truth after an interruption (was the table recorded? tainted?), and by
+``guards.py`` to compare the manifest with what is recorded before terraform plans (what
+terraform would get wrong, and the order the local indexes are recorded in). Whether a change
+loses the table is decided on the plan (``plan.py``).
 """
 
 from __future__ import annotations
