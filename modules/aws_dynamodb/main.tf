@@ -124,7 +124,9 @@ resource "aws_dynamodb_table" "this" {
 }
 
 # Records the local indexes (and their sort keys' types) for the trigger above. Always present:
-# terraform cannot trigger on a resource that has no instance.
+# terraform cannot trigger on a resource that has no instance. The list is recorded as given,
+# order included; it is not sorted here, since a new value for a table already applied would
+# replace it (planton gives a stable order instead: see the spec variable's description).
 resource "terraform_data" "local_indexes" {
   input = {
     indexes = var.spec.local_secondary_indexes

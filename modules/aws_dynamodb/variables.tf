@@ -22,7 +22,7 @@ variable "metadata" {
 }
 
 variable "spec" {
-  description = "The table: name, region, billing mode, key schema (attributes + partition/sort key names), capacity, indexes, TTL, streams, encryption, point-in-time recovery, table class, protection, contributor insights, tags, auto scaling and on-demand throughput."
+  description = "The table: name, region, billing mode, key schema (attributes + partition/sort key names), capacity, indexes, TTL, streams, encryption, point-in-time recovery, table class, protection, contributor insights, tags, auto scaling and on-demand throughput. Keep the order of local_secondary_indexes, and of each one's non_key_attributes, stable once applied: the replacement trigger (terraform_data.local_indexes) and the provider (non_key_attributes is a list there) both record it, so changing only that order replaces the table and loses its items (planton sorts them by name and keeps the order a state already records)."
   type = object({
     table_name   = string
     aws_region   = string

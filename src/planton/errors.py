@@ -41,7 +41,8 @@ EXIT_CODES: Mapping[int, str] = {
     EXIT_ENVIRONMENT: "The environment is not ready: no tofu/terraform, no AWS credentials, a work dir that "
     "cannot be written, the emulator would not start, another planton is using the workspace. Nothing was run.",
     EXIT_BAD_MANIFEST: "The manifest, or a stack input or provider config file, cannot be read or is invalid "
-    "(`dotted.path: message` lines). Nothing was written or run.",
+    "(`dotted.path: message` lines), or `apply --local` was asked for what the local emulator cannot serve. "
+    "Nothing was written or run.",
     EXIT_REFUSED: "Refused to lose a table: under `--auto-approve` (or applying a saved plan) the plan would "
     "delete or replace the table or, after a region change, leave the old one behind (`--allow-replace` lets "
     "it through); `refresh` / `destroy` would act on a table other than the one the manifest names; or the "

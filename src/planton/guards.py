@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from planton.errors import ManifestError
 from planton.state import RecordedTable
-from planton.table import BillingMode, OnDemandThroughput, TableDefinition
+from planton.table import BillingMode, LocalIndex, OnDemandThroughput, TableDefinition
 
 
 def lift_dropped_caps(recorded: RecordedTable | None, table: TableDefinition) -> TableDefinition:
@@ -29,6 +29,38 @@ def lift_dropped_caps(recorded: RecordedTable | None, table: TableDefinition) ->
     if table.on_demand_throughput is None and "table" in recorded.capped:
         lifted = replace(lifted, on_demand_throughput=unlimited)
     return table if lifted == table else lifted
+
+
+def keep_recorded_order(recorded: RecordedTable | None, table: TableDefinition) -> TableDefinition:
+    """``table`` with its local indexes, and each one's non-key attributes, in the order the
+    state records them, when they are the same indexes (names, sort keys, projection types and
+    sets of non-key attributes). That order means nothing to DynamoDB, but the module's trigger
+    and the provider's ``non_key_attributes`` list both hold it, so a new order would replace
+    the table; a manifest reordered, or a table applied in another order by an earlier planton,
+    must plan nothing."""
+    if recorded is None or recorded.local_index_order is None:
+        return table
+    wanted = {_local_index_key(index) for index in table.local_indexes}
+    if wanted != {
+        (name, sort_key, kind, tuple(sorted(names))) for name, sort_key, kind, names in recorded.local_index_order
+    }:
+        return table  # other indexes: the table is replaced anyway, its indexes as given
+    by_name = {index.name: index for index in table.local_indexes}
+    kept = tuple(
+        replace(by_name[name], projection=replace(by_name[name].projection, non_key_attributes=names))
+        for name, _, _, names in recorded.local_index_order
+    )
+    return table if kept == table.local_indexes else replace(table, local_indexes=kept)
+
+
+def _local_index_key(index: LocalIndex) -> tuple[str, str, str, tuple[str, ...]]:
+    """What tells a local index apart, its non-key attributes as a set (sorted)."""
+    return (
+        index.name,
+        index.sort_key.name,
+        index.projection.type.value,
+        tuple(sorted(index.projection.non_key_attributes)),
+    )
 
 
 def refuse_what_terraform_cannot_do(
@@ -87,15 +119,7 @@ def _local_index_change(recorded: RecordedTable, table: TableDefinition) -> str 
     only once it has recorded the indexes)."""
     if recorded.local_indexes is None:
         return None
-    wanted = {
-        (
-            index.name,
-            index.sort_key.name,
-            index.projection.type.value,
-            tuple(sorted(index.projection.non_key_attributes)),
-        )
-        for index in table.local_indexes
-    }
+    wanted = {_local_index_key(index) for index in table.local_indexes}
     if wanted == set(recorded.local_indexes):
         return None
     return "a change to the local secondary indexes, which DynamoDB cannot make in place"

@@ -1,9 +1,10 @@
 """What a workspace's local state records about the table, read without running terraform.
 
-Read before terraform runs: the table's account binds the run to it (``accounts.py``), the
-guards compare the rest with the manifest (``guards.py``), and after an interruption it tells
-what terraform really left (was the table recorded? tainted?). Whether a plan may be applied is
-decided on the plan itself (``plan.py``).
+Read before terraform runs: the table's account binds the run to it (``accounts.py``), and
+``guards.py`` compares the rest with the manifest (what terraform would get wrong, and the order
+the local indexes are recorded in); after an interruption it tells what terraform really left
+(was the table recorded? tainted?). Whether a plan may be applied is decided on the plan itself
+(``plan.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from typing import Any
 
 _TYPE = "aws_dynamodb_table"
 _NAME = "this"
+# The module's record of the local indexes, whose change replaces the table.
+_TRIGGER_TYPE = "terraform_data"
+_TRIGGER_NAME = "local_indexes"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,12 @@ class RecordedTable:
     # (name, sort key, projection type, sorted non-key attributes) of each local index; None
     # when the state does not say (an older state, or a half-created table).
     local_indexes: tuple[tuple[str, str, str, tuple[str, ...]], ...] | None = None
+    # The same in the order the last apply gave them, non-key attributes too: the module's
+    # trigger (terraform_data.local_indexes) records that order, and the provider each index's
+    # non-key attributes; a change in either would replace the table. Read from the trigger's
+    # input, else (no trigger recorded yet) from the table's own entries, sorted by name. None
+    # when the state says neither.
+    local_index_order: tuple[tuple[str, str, str, tuple[str, ...]], ...] | None = None
     # Where an on-demand maximum is set: "table" and/or the names of global indexes.
     capped: frozenset[str] = frozenset()
     # The customer-managed KMS key the last apply used (the module's kms_key_arn output).
@@ -68,6 +78,7 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
                     managed_by_planton=_tag(attributes, "ManagedBy") == "planton",
                     deletion_protection=attributes.get("deletion_protection_enabled") is True,
                     local_indexes=_local_indexes(attributes),
+                    local_index_order=_local_index_order(document, attributes),
                     capped=_capped(attributes),
                     customer_kms_key=_output(document, "kms_key_arn"),
                     ttl_attribute=next(
@@ -93,6 +104,59 @@ def _local_indexes(attributes: Mapping[str, Any]) -> tuple[tuple[str, str, str, 
             tuple(sorted(str(name) for name in index.get("non_key_attributes") or ())),
         )
         for index in _list(attributes, "local_secondary_index")
+    )
+
+
+def _local_index_order(
+    document: Any, attributes: Mapping[str, Any]
+) -> tuple[tuple[str, str, str, tuple[str, ...]], ...] | None:
+    recorded = _trigger_order(document)
+    return recorded if recorded is not None else _entries_order(attributes)
+
+
+def _trigger_order(document: Any) -> tuple[tuple[str, str, str, tuple[str, ...]], ...] | None:
+    """The local indexes as ``terraform_data.local_indexes`` recorded them (its input's
+    ``indexes``), in that order; None when the state has no such record."""
+    for resource in _list(document, "resources"):
+        if (resource.get("mode"), resource.get("type"), resource.get("name")) != (
+            "managed",
+            _TRIGGER_TYPE,
+            _TRIGGER_NAME,
+        ):
+            continue
+        for instance in _list(resource, "instances"):
+            attributes = instance.get("attributes")
+            given = attributes.get("input") if isinstance(attributes, Mapping) else None
+            value = given.get("value") if isinstance(given, Mapping) else None
+            if not isinstance(value, Mapping) or not isinstance(value.get("indexes"), list):
+                return None
+            return tuple(
+                (
+                    str(index.get("name")),
+                    str(index.get("sort_key_name")),
+                    str(index.get("projection_type")),
+                    tuple(str(name) for name in index.get("non_key_attributes") or ()),
+                )
+                for index in _list(value, "indexes")
+            )
+    return None
+
+
+def _entries_order(attributes: Mapping[str, Any]) -> tuple[tuple[str, str, str, tuple[str, ...]], ...] | None:
+    """The table's local index entries (a set: their order means nothing, so by name), each with
+    its non-key attributes in the order the provider recorded them."""
+    if not isinstance(attributes.get("local_secondary_index"), list):
+        return None
+    return tuple(
+        sorted(
+            (
+                str(index.get("name")),
+                str(index.get("range_key")),
+                str(index.get("projection_type")),
+                tuple(str(name) for name in index.get("non_key_attributes") or ()),
+            )
+            for index in _list(attributes, "local_secondary_index")
+        )
     )
 
 

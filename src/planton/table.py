@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 _REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
@@ -192,3 +192,27 @@ class TableDefinition:
         keys += [key for index in self.global_indexes for key in index.keys]
         keys += [index.sort_key for index in self.local_indexes]
         return tuple(dict.fromkeys(keys))
+
+
+def in_canonical_order(table: TableDefinition) -> TableDefinition:
+    """``table`` with every list whose order means nothing to AWS sorted: the global and the
+    local indexes by name, each index's non-key attributes, and ``metadata.tags``. Manifests that
+    differ only in such order then render the same variables, and plan the same table (the order
+    of local indexes and of their non-key attributes would otherwise reach the plan: see
+    ``guards.keep_recorded_order`` for tables recorded in another order)."""
+    return replace(
+        table,
+        identity=replace(table.identity, tags=tuple(sorted(table.identity.tags))),
+        global_indexes=tuple(
+            replace(index, projection=_sorted_projection(index.projection))
+            for index in sorted(table.global_indexes, key=lambda index: index.name)
+        ),
+        local_indexes=tuple(
+            replace(index, projection=_sorted_projection(index.projection))
+            for index in sorted(table.local_indexes, key=lambda index: index.name)
+        ),
+    )
+
+
+def _sorted_projection(projection: Projection) -> Projection:
+    return replace(projection, non_key_attributes=tuple(sorted(projection.non_key_attributes)))

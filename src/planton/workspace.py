@@ -49,6 +49,13 @@ MODULE_NAME = "aws_dynamodb"
 _PSEUDO_FILESYSTEMS = frozenset({"dev", "proc", "sys"})
 
 
+def workspace_marker(directory: Path, *, state: bool = True) -> str | None:
+    """The file that shows ``directory`` is a planton workspace (its lock or init record) or,
+    with ``state``, a terraform working directory with a local state; None when it holds none."""
+    names = (_LOCK_FILE, _INIT_MARKER, STATE_FILE) if state else (_LOCK_FILE, _INIT_MARKER)
+    return next((name for name in names if os.path.lexists(directory / name)), None)
+
+
 def bundled_module() -> Traversable:
     """The HCL module shipped inside the package (``planton/modules/aws_dynamodb``)."""
     packaged = resources.files("planton").joinpath("modules", MODULE_NAME)

@@ -21,7 +21,7 @@ from crash_support import crashing_cli
 from planton.errors import EXIT_CODES
 
 from e2e_support import BIN_DIR, Cli, assert_no_traceback
-from support import HACK_MANIFEST, REPO_ROOT
+from support import HACK_MANIFEST, REPO_ROOT, example_blocks, slug
 
 FAKE_TERRAFORM = textwrap.dedent(
     """\
@@ -309,3 +309,53 @@ def test_destroy_of_a_table_already_gone_is_recorded_not_failed(cli: Cli, tmp_pa
     if asked:  # the deletion was shown before the question
         assert "DATA LOSS" in result.stdout
         assert "Do you want to perform these actions?" in result.stderr
+
+
+# --- exit 4 under --local: what the emulator cannot serve, refused before anything runs ------
+
+TWINS = REPO_ROOT / "tests" / "fixtures" / "twins"
+CURRENT = {slug(heading): text for heading, text in example_blocks()}
+
+
+@pytest.mark.parametrize(
+    ("example", "flat", "fields"),
+    [
+        ("table-class-deletion-protection-and-contributor-insights", False, ["spec.contributorInsightsEnabled"]),
+        ("table-class-deletion-protection-and-contributor-insights", True, ["spec.contributor_insights_enabled"]),
+        ("auto-scaling", False, ["spec.autoscaling", "spec.globalSecondaryIndexes[0].autoscaling"]),
+        ("auto-scaling", True, ["spec.autoscaling", "spec.global_secondary_indexes[0].autoscaling"]),
+    ],
+    ids=["insights", "insights-flat", "scaling", "scaling-flat"],
+)
+def test_apply_local_refuses_what_the_emulator_cannot_serve(
+    cli: Cli, tmp_path: Path, example: str, flat: bool, fields: list[str]
+) -> None:
+    # moto answers these with HTTP 500 and the provider polls for minutes: an apply would hang.
+    manifest = tmp_path / "m.yaml"
+    text = (TWINS / f"{example}.yaml").read_text(encoding="utf-8") if flat else CURRENT[example]
+    manifest.write_text(text, encoding="utf-8")
+    started = time.monotonic()
+    result = cli.run("tofu", "apply", "--local", "--auto-approve", "-f", str(manifest), timeout=60)
+    assert result.returncode == 4, result.stderr
+    assert time.monotonic() - started < 30
+    assert_no_traceback(result)
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"error: {manifest} is not a valid manifest for the local emulator (--local):"
+    assert [line.split(":", 1)[0] for line in lines[1:]] == fields
+    for line in lines[1:]:
+        assert "the local emulator cannot serve" in line
+        assert "checked at plan level only (`planton tofu plan --local`" in line
+    # No emulator started, nothing written.
+    assert not Path(cli.env["PLANTON_LOCAL_STATE_DIR"]).exists()
+    assert not Path(cli.env["PLANTON_WORK_DIR"]).exists()
+    assert not (tmp_path / ".planton").exists()
+
+
+def test_without_local_nothing_is_refused(cli: Cli, tmp_path: Path) -> None:
+    # AWS serves them: only the emulator's gaps are refused.
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(CURRENT["auto-scaling"], encoding="utf-8")
+    binary = fake_terraform(tmp_path, 0)
+    result = cli.run("tofu", "apply", "--auto-approve", "-f", str(manifest), "--binary", str(binary))
+    assert result.returncode == 0, result.stderr
+    assert "emulator" not in result.stderr

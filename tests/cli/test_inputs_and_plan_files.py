@@ -101,6 +101,82 @@ def test_plan_out_refuses_devices_and_nothing(cli: Cli, tmp_path: Path, manifest
     assert not (tmp_path / "work").exists()
 
 
+@pytest.mark.parametrize("state", [False, True], ids=["fresh-workspace", "with-state"])
+@pytest.mark.parametrize("name", ["terraform.tfstate", "new.tfplan"])
+def test_plan_out_through_a_linked_directory_never_writes_in_the_work_dir(
+    cli: Cli, tmp_path: Path, manifest: Path, state: bool, name: str
+) -> None:
+    # A link outside the work dir to a workspace inside it: the paths differ until resolved.
+    binary = fake_terraform(tmp_path, 0)
+    cli.ok("tofu", "init", "-f", str(manifest), "--binary", str(binary))
+    state_file = workspace(cli) / "terraform.tfstate"
+    if state:
+        state_file.write_text('{"version": 4, "serial": 7}', encoding="utf-8")
+    before = {path.name: path.read_bytes() for path in workspace(cli).iterdir() if path.is_file()}
+    link = tmp_path / "elsewhere"
+    link.symlink_to(workspace(cli))
+    out = link / name
+    result = cli.run("tofu", "plan", "-f", str(manifest), "--binary", str(binary), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert_no_traceback(result)
+    real = workspace(cli).resolve() / name
+    assert result.stderr.splitlines()[-1] == (
+        f"error: --out: {out} (that is, {real}) is inside planton's work dir "
+        f"{Path(cli.env['PLANTON_WORK_DIR']).resolve()}, where the state lives; save the plan elsewhere"
+    )
+    after = {path.name: path.read_bytes() for path in workspace(cli).iterdir() if path.is_file()}
+    assert after == before  # the state (or its absence) byte for byte, and no new file
+    assert "fake terraform plan" not in result.stderr  # refused before terraform ran
+
+
+@pytest.mark.parametrize(
+    ("marker", "below"),
+    [(".planton.lock", ""), (".planton.lock", ".terraform"), (".planton-init.json", ""), ("terraform.tfstate", "")],
+)
+def test_plan_out_never_writes_into_another_workspace(
+    cli: Cli, tmp_path: Path, manifest: Path, marker: str, below: str
+) -> None:
+    # Another work dir's workspace (or a directory below it), or a terraform working directory.
+    binary = fake_terraform(tmp_path, 0)
+    other = tmp_path / "other-work" / "aws" / "orders"
+    (other / below).mkdir(parents=True)
+    (other / marker).write_text("{}", encoding="utf-8")
+    out = other / below / "table.tfplan"
+    result = cli.run("tofu", "plan", "-f", str(manifest), "--binary", str(binary), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert f"error: --out: {out} is inside {other}, which holds {marker}" in result.stderr
+    assert not out.exists()
+
+
+def test_plan_out_is_checked_again_before_the_plan_is_written(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    # The link checked before the plan ran points into the workspace once the plan is made.
+    outside = tmp_path / "plans"
+    outside.mkdir()
+    link = tmp_path / "plans-link"
+    link.symlink_to(outside)
+    binary = fake_terraform(tmp_path, 0)
+    cli.ok("tofu", "init", "-f", str(manifest), "--binary", str(binary))
+    state_file = workspace(cli) / "terraform.tfstate"
+    state_file.write_text('{"version": 4}', encoding="utf-8")
+    moving = tmp_path / "moving-terraform"
+    moving.write_text(
+        f"#!{sys.executable}\nimport os, subprocess, sys\n"
+        "if sys.argv[1] == 'plan':\n"
+        f"    os.unlink({str(link)!r}); os.symlink({str(workspace(cli))!r}, {str(link)!r})\n"
+        f"sys.exit(subprocess.run([{str(binary)!r}, *sys.argv[1:]]).returncode)\n",
+        encoding="utf-8",
+    )
+    moving.chmod(0o755)
+    out = link / "terraform.tfstate"
+    result = cli.run("tofu", "plan", "-f", str(manifest), "--binary", str(moving), "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    assert "fake terraform plan exits 0" in result.stderr  # the plan was made
+    assert result.stderr.splitlines()[-1].endswith("save the plan elsewhere; the plan was made but not saved")
+    assert f"(that is, {workspace(cli).resolve() / 'terraform.tfstate'})" in result.stderr
+    assert state_file.read_bytes() == b'{"version": 4}'
+    assert not list(outside.iterdir())
+
+
 # --- apply FILE refuses before anything is written ------------------------------------------
 
 

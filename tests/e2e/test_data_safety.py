@@ -3,6 +3,7 @@ terraform and moto, with items written by boto3 and counted afterwards."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -526,3 +527,178 @@ def test_a_key_type_change_is_a_replacement_not_a_silent_no_op(cli: Cli, moto_en
     assert described["AttributeDefinitions"] == [{"AttributeName": "customer_id", "AttributeType": "N"}]
     assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+# --- order that means nothing to DynamoDB: local indexes, non-key attributes -----------------
+
+
+def indexed_manifest(
+    path: Path,
+    table: str,
+    *,
+    local_order: tuple[str, str] = ("by-b", "by-a"),
+    local_attributes: tuple[str, ...] = ("zeta", "alpha", "mid"),
+    global_attributes: tuple[str, ...] = ("zeta", "alpha", "mid"),
+) -> Path:
+    """A table with two local indexes (by-b projecting ``local_attributes``) and a global one
+    projecting ``global_attributes``, the local ones listed in ``local_order``."""
+    local = {
+        "by-a": [
+            "    - name: by-a",
+            "      keySchema: [{attributeName: pk, keyType: HASH}, {attributeName: a, keyType: RANGE}]",
+            "      projection: {type: KEYS_ONLY}",
+        ],
+        "by-b": [
+            "    - name: by-b",
+            "      keySchema: [{attributeName: pk, keyType: HASH}, {attributeName: b, keyType: RANGE}]",
+            f"      projection: {{type: INCLUDE, nonKeyAttributes: [{', '.join(local_attributes)}]}}",
+        ],
+    }
+    lines = [
+        "apiVersion: aws.project-planton.org/v1",
+        "kind: AwsDynamodb",
+        "metadata:",
+        f"  name: {table}",
+        "spec:",
+        "  awsRegion: us-east-1",
+        "  attributeDefinitions: [{name: pk, type: S}, {name: sk, type: S}, {name: a, type: N}, {name: b, type: N}, "
+        "{name: g, type: S}]",
+        "  keySchema: [{attributeName: pk, keyType: HASH}, {attributeName: sk, keyType: RANGE}]",
+        "  globalSecondaryIndexes:",
+        "    - name: by-g",
+        "      keySchema: [{attributeName: g, keyType: HASH}]",
+        f"      projection: {{type: INCLUDE, nonKeyAttributes: [{', '.join(global_attributes)}]}}",
+        "  localSecondaryIndexes:",
+        *[line for name in local_order for line in local[name]],
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_indexed_items(client: Any, table: str) -> None:
+    for number in range(ITEMS):
+        item = {"pk": {"S": "p"}, "sk": {"S": f"s{number}"}, "a": {"N": str(number)}, "b": {"N": str(number)}}
+        client.put_item(TableName=table, Item={**item, "g": {"S": "g"}, "zeta": {"S": "z"}})
+
+
+def test_reordered_local_indexes_and_non_key_attributes_plan_nothing(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    # The module's trigger records the local indexes as a list, and the provider a local index's
+    # non-key attributes: a new order alone was planned as a replacement of the table.
+    table = unique("reordered")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = indexed_manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    created = client.describe_table(TableName=table)["Table"]["CreationDateTime"]
+    write_indexed_items(client, table)
+
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("local index list", {"local_order": ("by-a", "by-b")}),
+        ("local index's nonKeyAttributes", {"local_attributes": ("mid", "zeta", "alpha")}),
+        ("global index's nonKeyAttributes", {"global_attributes": ("alpha", "mid", "zeta")}),
+        (
+            "all at once",
+            {
+                "local_order": ("by-a", "by-b"),
+                "local_attributes": ("alpha", "mid", "zeta"),
+                "global_attributes": ("mid", "zeta", "alpha"),
+            },
+        ),
+    ]
+    for what, reordered in steps:
+        indexed_manifest(path, table, **reordered)
+        plan = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
+        assert plan.returncode == 0, f"{what}:\n{plan.stdout}\n{plan.stderr}"
+        assert "warning:" not in plan.stderr, what
+
+    applied = cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert "No changes." in applied.stdout
+    described = client.describe_table(TableName=table)["Table"]
+    assert described["CreationDateTime"] == created
+    assert sorted(index["IndexName"] for index in described["LocalSecondaryIndexes"]) == ["by-a", "by-b"]
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)
+
+
+def test_a_table_applied_in_another_order_plans_nothing(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    # Earlier planton versions passed the manifest's order through: their states record it, and
+    # planton's sorted order must not replace those tables.
+    table = unique("unsorted")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = indexed_manifest(tmp_path / "m.yaml", table)
+    init = cli.ok("tofu", "init", "-f", str(path))
+    workspace = Path(
+        next(line for line in init.stderr.splitlines() if line.startswith("planton: workspace ")).removeprefix(
+            "planton: workspace "
+        )
+    )
+    variables = json.loads(cli.ok("render", "-f", str(path)).stdout)
+    spec = variables["spec"]
+    assert [index["name"] for index in spec["local_secondary_indexes"]] == ["by-a", "by-b"]  # planton's order
+    spec["local_secondary_indexes"].reverse()
+    spec["local_secondary_indexes"][0]["non_key_attributes"] = ["zeta", "alpha", "mid"]
+    (workspace / "terraform.tfvars.json").write_text(json.dumps(variables), encoding="utf-8")
+    env = {**cli.env, "TF_CLI_CONFIG_FILE": os.devnull}
+    applied = subprocess.run(
+        [str(TERRAFORM), "apply", "-auto-approve", "-input=false"],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert applied.returncode == 0, applied.stderr
+    write_indexed_items(client, table)
+
+    plan = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
+    assert plan.returncode == 0, f"{plan.stdout}\n{plan.stderr}"
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    recorded = json.loads((workspace / "terraform.tfvars.json").read_text(encoding="utf-8"))["spec"]
+    assert [index["name"] for index in recorded["local_secondary_indexes"]] == ["by-b", "by-a"]
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)
+
+
+# --- plan --out never writes over the state, through links either ---------------------------
+
+
+def test_plan_out_through_a_linked_directory_never_replaces_the_state(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    # A link to the workspace, outside the work dir: `--out link/terraform.tfstate` once replaced
+    # the state of a fresh workspace with the saved plan (a zip file).
+    table = unique("linked")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table, name=table)
+    init = cli.ok("tofu", "init", "-f", str(path))
+    workspace = Path(
+        next(line for line in init.stderr.splitlines() if line.startswith("planton: workspace ")).removeprefix(
+            "planton: workspace "
+        )
+    )
+    link = tmp_path / "plans"
+    link.symlink_to(workspace)
+    out = link / "terraform.tfstate"
+    state = workspace / "terraform.tfstate"
+
+    def refused_plan_out() -> None:
+        refused = cli.run("tofu", "plan", "-f", str(path), "--out", str(out))
+        assert refused.returncode == 2, refused.stderr
+        assert_no_traceback(refused)
+        real = workspace.resolve() / "terraform.tfstate"
+        assert f"error: --out: {out} (that is, {real}) is inside planton's work dir" in refused.stderr
+
+    refused_plan_out()  # a fresh workspace: no state yet, and none written
+    assert not state.exists()
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    write_items(client, table)
+    before = state.read_bytes()
+    refused_plan_out()  # the state records the table
+    assert state.read_bytes() == before
+    assert cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode").returncode == 0
+    assert count_items(client, table) == ITEMS
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert table not in tables(client)

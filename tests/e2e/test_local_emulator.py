@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from e2e_support import Cli, base_env, dynamodb
-from support import HACK_MANIFEST
+from support import HACK_MANIFEST, example_blocks, slug
 
 pytestmark = [pytest.mark.e2e, pytest.mark.lowest]
 
@@ -60,3 +60,25 @@ def test_local_flag_deploys_on_an_emulator_it_starts_and_keeps(tmp_path: Path) -
     assert "stopped the local emulator" in stop.stderr
     assert not _pid_alive(record["pid"])
     assert cli.run("local", "status").returncode == 1
+
+
+def test_plan_local_of_what_the_emulator_cannot_serve_still_works(tmp_path: Path) -> None:
+    # apply --local refuses contributor insights (moto answers HTTP 500; tests/cli/test_exit_codes.py);
+    # the plan needs nothing of that API, so it runs on the emulator and says so.
+    cli = Cli(env=base_env(tmp_path), cwd=tmp_path)
+    manifest = tmp_path / "m.yaml"
+    blocks = {slug(heading): text for heading, text in example_blocks()}
+    manifest.write_text(blocks["table-class-deletion-protection-and-contributor-insights"], encoding="utf-8")
+    try:
+        plan = cli.run("tofu", "plan", "--local", "--detailed-exitcode", "-f", str(manifest))
+        assert plan.returncode == 2, plan.stdout + plan.stderr
+        assert "aws_dynamodb_contributor_insights.table[0] will be created" in plan.stdout
+        assert (
+            "warning: the local emulator cannot serve spec.contributorInsightsEnabled, contributor insights"
+            in plan.stderr
+        )
+        assert "`planton tofu apply --local` refuses it" in plan.stderr
+        record = json.loads((Path(cli.env["PLANTON_LOCAL_STATE_DIR"]) / "emulator.json").read_text())
+        assert dynamodb(f"http://127.0.0.1:{record['port']}", "us-east-1").list_tables()["TableNames"] == []
+    finally:
+        cli.run("local", "stop")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from planton.errors import ManifestError
-from planton.guards import forced_replacement, lift_dropped_caps, refuse_what_terraform_cannot_do
+from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.state import RecordedTable
 from planton.table import (
     Attribute,
@@ -149,3 +149,48 @@ def test_a_local_index_sort_key_type_change_forces_a_replacement() -> None:
     assert forced_replacement(recorded, TABLE) == (
         "a key type change (local index by-x's sort key x from S to N), which DynamoDB cannot make in place"
     )
+
+
+# --- The order a state records is kept -------------------------------------------------------
+
+BY_A = LocalIndex("by-a", Attribute("a", AttributeType.NUMBER), Projection(ProjectionType.KEYS_ONLY))
+BY_B = LocalIndex("by-b", Attribute("b", AttributeType.NUMBER), Projection(ProjectionType.INCLUDE, ("x", "y", "z")))
+SORTED = replace(TABLE, local_indexes=(BY_A, BY_B))  # as planton renders them: by name
+# Applied by an earlier planton in the manifest's order: by-b first, its attributes z, x, y.
+IN_ANOTHER_ORDER = replace(
+    RECORDED,
+    local_indexes=(("by-a", "a", "KEYS_ONLY", ()), ("by-b", "b", "INCLUDE", ("x", "y", "z"))),
+    local_index_order=(("by-b", "b", "INCLUDE", ("z", "x", "y")), ("by-a", "a", "KEYS_ONLY", ())),
+)
+
+
+def test_a_recorded_order_of_the_same_local_indexes_is_kept() -> None:
+    kept = keep_recorded_order(IN_ANOTHER_ORDER, SORTED)
+    assert [index.name for index in kept.local_indexes] == ["by-b", "by-a"]
+    assert kept.local_indexes[0].projection.non_key_attributes == ("z", "x", "y")
+    assert replace(kept, local_indexes=SORTED.local_indexes) == SORTED  # nothing else moved
+    assert forced_replacement(IN_ANOTHER_ORDER, kept) is None
+
+
+def test_the_canonical_order_recorded_is_left_as_it_is() -> None:
+    recorded = replace(IN_ANOTHER_ORDER, local_index_order=(IN_ANOTHER_ORDER.local_indexes or ()))
+    assert keep_recorded_order(recorded, SORTED) is SORTED
+    assert keep_recorded_order(None, SORTED) is SORTED
+    assert keep_recorded_order(replace(IN_ANOTHER_ORDER, local_index_order=None), SORTED) is SORTED
+
+
+@pytest.mark.parametrize(
+    "local_indexes",
+    [
+        (BY_A, replace(BY_B, projection=Projection(ProjectionType.INCLUDE, ("x", "y")))),
+        (BY_A, replace(BY_B, projection=Projection(ProjectionType.ALL))),
+        (BY_A, replace(BY_B, sort_key=Attribute("c", AttributeType.NUMBER))),
+        (BY_A,),
+        (BY_A, BY_B, LocalIndex("by-c", Attribute("c", AttributeType.STRING))),
+    ],
+    ids=["attributes", "projection", "sort-key", "removed", "added"],
+)
+def test_other_local_indexes_keep_the_canonical_order(local_indexes: tuple[LocalIndex, ...]) -> None:
+    # The table is replaced anyway (and planton says so): its indexes go in as the table gives them.
+    table = replace(TABLE, local_indexes=local_indexes)
+    assert keep_recorded_order(IN_ANOTHER_ORDER, table) is table

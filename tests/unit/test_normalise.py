@@ -128,7 +128,7 @@ def test_identity_fields_are_carried() -> None:
         env="prod",
         labels={"team": "platform", "cost-centre": "42"},
         annotations={"note": "anything {goes} here!"},
-        tags=("b", "a"),
+        tags=("a", "b"),  # sorted: their order means nothing (tests/unit/test_render.py)
     )
 
 

@@ -1,4 +1,5 @@
-"""Operations: the pipe timeout setting and the exit code of a finished terraform run."""
+"""Operations: the pipe timeout setting, the exit code of a finished terraform run, and what
+the local emulator cannot serve."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from planton.errors import UsageError
+from planton.manifest.loader import LoadedManifest, parse_yaml, validate_document
 from planton.operations import PIPE_TIMEOUT_ENV, TofuOutcome, TofuRequest, pipe_timeout, tofu_exit_code
+from planton.operations.request import emulator_gaps
 from planton.runner import RunResult
 from planton.source import ManifestSource
 
@@ -84,3 +87,42 @@ def test_a_reader_that_went_away_while_terraform_ran_turns_only_a_success_into_1
 ) -> None:
     outcome = TofuOutcome("plan", result, output_lost=True)
     assert tofu_exit_code(outcome, request(detailed=detailed), [].append) == code
+
+
+def _loaded(text: str) -> LoadedManifest:
+    document = parse_yaml(text, "m.yaml")
+    return LoadedManifest(path=Path("m.yaml"), document=document, model=validate_document(document, "m.yaml"))
+
+
+FLAT = """\
+apiVersion: aws.project-planton.org/v1
+kind: AwsDynamodb
+metadata: {name: carts}
+spec:
+  billing_mode: PROVISIONED
+  read_capacity_units: 5
+  write_capacity_units: 5
+  partition_key_name: cart_id
+  partition_key_type: STRING
+  contributor_insights_enabled: INSIGHTS
+  global_secondary_indexes:
+    - {name: by-user, partition_key_name: user_id, partition_key_type: STRING, read_capacity_units: 1,
+       write_capacity_units: 1}
+    - name: by-shop
+      partition_key_name: shop_id
+      partition_key_type: STRING
+      write_capacity_units: 1
+      autoscaling: {read: {min_capacity: 1, max_capacity: 5}}
+"""
+
+
+def test_emulator_gaps_are_the_fields_turned_on_as_the_manifest_spells_them() -> None:
+    gaps = emulator_gaps(_loaded(FLAT.replace("INSIGHTS", "true")))
+    assert [field for field, _ in gaps] == [
+        "spec.contributor_insights_enabled",
+        "spec.global_secondary_indexes[1].autoscaling",
+    ]
+    assert "HTTP 500" in gaps[0][1]
+    assert [field for field, _ in emulator_gaps(_loaded(FLAT.replace("INSIGHTS", "false")))] == [
+        "spec.global_secondary_indexes[1].autoscaling"
+    ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +116,190 @@ def test_the_account_id_is_rendered_as_a_declared_variable(tmp_path: Path) -> No
     # Without an account, and for the local emulator (whose account is its own), none.
     assert "allowed_account_ids" not in json.loads(render_manifest(ManifestSource(manifest=HACK_MANIFEST), {}))
     assert "allowed_account_ids" not in json.loads(render_manifest(source, {}, local=True))
+
+
+# --- Order that means nothing to AWS never reaches the variables ------------------------------
+
+
+def _include(*names: str) -> dict[str, Any]:
+    return {"type": "INCLUDE", "nonKeyAttributes": list(names)}
+
+
+# A table with every list the model has, each in a non-sorted order: definitions, key schemas,
+# global and local indexes, non-key attributes, labels, annotations, tags and metadata.tags.
+ORDERED_LISTS: dict[str, Any] = {
+    "apiVersion": "aws.project-planton.org/v1",
+    "kind": "AwsDynamodb",
+    "metadata": {
+        "name": "orders",
+        "labels": {"team": "core", "cost": "42", "app": "shop"},
+        "annotations": {"z": "1", "a": "2", "m": "3"},
+        "tags": ["zulu", "alpha", "mike"],
+    },
+    "spec": {
+        "awsRegion": "us-east-1",
+        "attributeDefinitions": [
+            {"name": "pk", "type": "S"},
+            {"name": "sk", "type": "S"},
+            {"name": "b", "type": "N"},
+            {"name": "a", "type": "S"},
+        ],
+        "keySchema": [{"attributeName": "pk", "keyType": "HASH"}, {"attributeName": "sk", "keyType": "RANGE"}],
+        "globalSecondaryIndexes": [
+            {
+                "name": "by-b-a",
+                "keySchema": [{"attributeName": "b", "keyType": "HASH"}, {"attributeName": "a", "keyType": "RANGE"}],
+                "projection": _include("total", "currency", "note"),
+            },
+            {"name": "by-a", "keySchema": [{"attributeName": "a", "keyType": "HASH"}], "projection": {"type": "ALL"}},
+            {
+                "name": "by-b",
+                "keySchema": [{"attributeName": "b", "keyType": "HASH"}],
+                "projection": _include("zeta", "alpha", "mid"),
+            },
+        ],
+        "localSecondaryIndexes": [
+            {
+                "name": "lsi-b",
+                "keySchema": [{"attributeName": "pk", "keyType": "HASH"}, {"attributeName": "b", "keyType": "RANGE"}],
+                "projection": _include("zeta", "alpha", "mid"),
+            },
+            {
+                "name": "lsi-a",
+                "keySchema": [{"attributeName": "a", "keyType": "RANGE"}, {"attributeName": "pk", "keyType": "HASH"}],
+                "projection": {"type": "KEYS_ONLY"},
+            },
+            {
+                "name": "lsi-sk",
+                "keySchema": [{"attributeName": "pk", "keyType": "HASH"}, {"attributeName": "sk", "keyType": "RANGE"}],
+                "projection": _include("y", "x", "w"),
+            },
+        ],
+        "tags": {"tier": "gold", "owner": "team-a", "area": "eu"},
+    },
+}
+
+
+def _flat(document: dict[str, Any]) -> dict[str, Any]:
+    """The same table in the flat dialect (its own list fields: indexes, non-key attributes)."""
+    spec = document["spec"]
+    types = {d["name"]: d["type"] for d in spec["attributeDefinitions"]}
+
+    def key(index: dict[str, Any], kind: str) -> str | None:
+        return next((k["attributeName"] for k in index["keySchema"] if k["keyType"] == kind), None)
+
+    def projection(index: dict[str, Any]) -> dict[str, Any]:
+        given = index["projection"]
+        return {"projection_type": given["type"], "non_key_attributes": list(given.get("nonKeyAttributes", []))}
+
+    global_indexes = []
+    for index in spec["globalSecondaryIndexes"]:
+        sort_key = key(index, "RANGE")
+        entry = {"name": index["name"], "partition_key_name": key(index, "HASH")}
+        entry["partition_key_type"] = types[entry["partition_key_name"]]
+        if sort_key:
+            entry.update(sort_key_name=sort_key, sort_key_type=types[sort_key])
+        global_indexes.append({**entry, **projection(index)})
+    local_indexes = [
+        {
+            "name": index["name"],
+            "sort_key_name": key(index, "RANGE"),
+            "sort_key_type": types[key(index, "RANGE")],
+            **projection(index),
+        }
+        for index in spec["localSecondaryIndexes"]
+    ]
+    return {
+        **document,
+        "spec": {
+            "aws_region": spec["awsRegion"],
+            "partition_key_name": "pk",
+            "partition_key_type": "S",
+            "sort_key_name": "sk",
+            "sort_key_type": "S",
+            "global_secondary_indexes": global_indexes,
+            "local_secondary_indexes": local_indexes,
+            "tags": spec["tags"],
+        },
+    }
+
+
+def _lists(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every list in a document, and of every mapping of strings (labels, tags)."""
+    found: list[tuple[Any, ...]] = []
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    strings = isinstance(value, dict) and all(isinstance(item, str) for item in value.values())
+    if (isinstance(value, list) or strings) and len(value) > 1:
+        found.append(path)
+    for key, child in children:
+        found += _lists(child, (*path, key))
+    return found
+
+
+def _permuted(document: dict[str, Any], path: tuple[Any, ...], order: tuple[int, ...]) -> dict[str, Any]:
+    copy = json.loads(json.dumps(document))
+    parent = copy
+    for key in path[:-1]:
+        parent = parent[key]
+    target = parent[path[-1]]
+    items = list(target.items()) if isinstance(target, dict) else list(target)
+    reordered = [items[position] for position in order]
+    parent[path[-1]] = dict(reordered) if isinstance(target, dict) else reordered
+    return copy
+
+
+def _rendered(document: dict[str, Any]) -> str:
+    table = table_from_manifest(validate_document(document, "m.yaml"))
+    return variables_json(render_variables(table, "us-east-1"))
+
+
+@pytest.mark.parametrize("dialect", ["keySchema", "flat"])
+def test_every_permutation_of_every_list_renders_the_same_variables(dialect: str) -> None:
+    document = ORDERED_LISTS if dialect == "keySchema" else _flat(ORDERED_LISTS)
+    expected = _rendered(document)
+    paths = _lists(document)
+    gsis, lsis, included = (
+        ("globalSecondaryIndexes", "localSecondaryIndexes", ("projection", "nonKeyAttributes"))
+        if dialect == "keySchema"
+        else ("global_secondary_indexes", "local_secondary_indexes", ("non_key_attributes",))
+    )
+    for path in [
+        ("metadata", "labels"),
+        ("metadata", "tags"),
+        ("spec", "tags"),
+        ("spec", gsis),
+        ("spec", gsis, 0, *included),
+        ("spec", lsis),
+        ("spec", lsis, 0, *included),
+    ]:
+        assert path in paths
+    for path in paths:
+        parent: Any = document
+        for key in path:
+            parent = parent[key]
+        for order in itertools.permutations(range(len(parent))):
+            assert _rendered(_permuted(document, path, order)) == expected, (path, order)
+
+
+def test_the_canonical_order_is_by_name_and_sorted() -> None:
+    variables = json.loads(_rendered(ORDERED_LISTS))
+    spec = variables["spec"]
+    assert [index["name"] for index in spec["global_secondary_indexes"]] == ["by-a", "by-b", "by-b-a"]
+    assert [index["name"] for index in spec["local_secondary_indexes"]] == ["lsi-a", "lsi-b", "lsi-sk"]
+    assert spec["local_secondary_indexes"][1]["non_key_attributes"] == ["alpha", "mid", "zeta"]
+    assert spec["global_secondary_indexes"][2]["non_key_attributes"] == ["currency", "note", "total"]
+    assert variables["metadata"]["tags"] == ["alpha", "mike", "zulu"]
+
+
+def test_rendering_keeps_the_order_it_is_given() -> None:
+    # The order a state records (guards.keep_recorded_order) must reach the variables as it is.
+    table = table_from_manifest(validate_document(ORDERED_LISTS, "m.yaml"))
+    reversed_order = tuple(
+        replace(
+            index, projection=replace(index.projection, non_key_attributes=index.projection.non_key_attributes[::-1])
+        )
+        for index in reversed(table.local_indexes)
+    )
+    spec = render_variables(replace(table, local_indexes=reversed_order), "us-east-1")["spec"]
+    assert [index["name"] for index in spec["local_secondary_indexes"]] == ["lsi-sk", "lsi-b", "lsi-a"]
+    assert spec["local_secondary_indexes"][1]["non_key_attributes"] == ["zeta", "mid", "alpha"]

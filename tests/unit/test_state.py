@@ -103,3 +103,47 @@ def test_a_half_created_tables_account_comes_from_the_runs_caller_identity(tmp_p
     recorded = recorded_table(path)
     assert recorded is not None
     assert (recorded.region, recorded.account, recorded.tainted) == (None, "222222222222", True)
+
+
+def _with_trigger(path: Path, indexes: object) -> Path:
+    """The state at ``path`` with the module's terraform_data.local_indexes recording ``indexes``."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    value = {"indexes": indexes, "key_types": {}}
+    instance = {"attributes": {"id": "x", "input": {"value": value, "type": ["object", {}]}}}
+    document["resources"].append(
+        {"mode": "managed", "type": "terraform_data", "name": "local_indexes", "instances": [instance]}
+    )
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+ENTRIES = [
+    {"name": "by-y", "range_key": "y", "projection_type": "INCLUDE", "non_key_attributes": ["b", "a"]},
+    {"name": "by-x", "range_key": "x", "projection_type": "KEYS_ONLY", "non_key_attributes": []},
+]
+
+
+def test_the_recorded_order_of_local_indexes_is_the_triggers(tmp_path: Path) -> None:
+    path = state(tmp_path / "s", [{"attributes": {"name": "orders", "local_secondary_index": ENTRIES}}])
+    trigger = [
+        {"name": "by-y", "sort_key_name": "y", "projection_type": "INCLUDE", "non_key_attributes": ["b", "a"]},
+        {"name": "by-x", "sort_key_name": "x", "projection_type": "KEYS_ONLY", "non_key_attributes": []},
+    ]
+    recorded = recorded_table(_with_trigger(path, trigger))
+    assert recorded is not None
+    assert recorded.local_index_order == (("by-y", "y", "INCLUDE", ("b", "a")), ("by-x", "x", "KEYS_ONLY", ()))
+    assert recorded.local_indexes == (("by-y", "y", "INCLUDE", ("a", "b")), ("by-x", "x", "KEYS_ONLY", ()))
+
+
+def test_without_a_trigger_the_order_is_the_tables_entries_by_name(tmp_path: Path) -> None:
+    # An imported table: the trigger is not recorded yet; the provider's lists keep their order.
+    recorded = recorded_table(state(tmp_path / "s", [{"attributes": {"name": "o", "local_secondary_index": ENTRIES}}]))
+    assert recorded is not None
+    assert recorded.local_index_order == (("by-x", "x", "KEYS_ONLY", ()), ("by-y", "y", "INCLUDE", ("b", "a")))
+
+
+@pytest.mark.parametrize("indexes", [None, "odd", {"by-x": {}}])
+def test_an_odd_trigger_record_says_nothing_of_the_order(tmp_path: Path, indexes: object) -> None:
+    recorded = recorded_table(_with_trigger(state(tmp_path / "s", [{"attributes": {"name": "orders"}}]), indexes))
+    assert recorded is not None
+    assert recorded.local_index_order is None

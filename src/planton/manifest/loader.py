@@ -304,6 +304,12 @@ def _describe(error: Mapping[str, Any], document: Mapping[str, Any], model: type
     return f"{path or '(document)'}: {_message(error, loc, model)}"
 
 
+def spelled_path(loc: Sequence[Any], document: Mapping[str, Any]) -> str:
+    """``loc`` (snake_case field names and list positions, as a model's) as a dotted path in
+    the manifest's own spelling: ``spec.globalSecondaryIndexes[0].autoscaling``."""
+    return _user_path(loc, document, _writes_camel_case(document))
+
+
 def _user_path(loc: Sequence[Any], document: Any, document_camel: bool) -> str:
     """The dotted path of ``loc``, spelled the way the user spelled each key. A key the user did
     not write (a missing field, or one a rule asks for) takes the style of the mapping it belongs

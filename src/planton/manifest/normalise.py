@@ -14,7 +14,7 @@ from typing import Any
 from planton.manifest.base import camel_to_snake, snake_to_camel
 from planton.manifest.keyschema import KeySchemaManifest, table_from_key_schema
 from planton.manifest.seed import SeedManifest, table_from_seed
-from planton.table import TableDefinition
+from planton.table import TableDefinition, in_canonical_order
 
 Manifest = SeedManifest | KeySchemaManifest
 
@@ -91,7 +91,8 @@ def _written(mapping: Any, fields: tuple[str, ...]) -> list[str]:
 
 
 def table_from_manifest(manifest: Manifest) -> TableDefinition:
-    """The table a validated manifest describes, whatever its dialect."""
+    """The table a validated manifest describes, whatever its dialect, with its lists in one
+    canonical order (``in_canonical_order``): reordering a manifest's lists changes nothing."""
     if isinstance(manifest, KeySchemaManifest):
-        return table_from_key_schema(manifest)
-    return table_from_seed(manifest)
+        return in_canonical_order(table_from_key_schema(manifest))
+    return in_canonical_order(table_from_seed(manifest))

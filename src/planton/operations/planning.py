@@ -11,10 +11,9 @@ from pathlib import Path
 
 from planton.accounts import AccountRefused
 from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, UsageError
-from planton.operations.request import suggest
+from planton.operations.request import PreparedRun, check_plan_out, emulator_gaps, suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.runner import RunResult
-from planton.workspace import Workspace
 
 
 def run_plan(session: Session) -> TofuOutcome:
@@ -35,7 +34,7 @@ def run_plan(session: Session) -> TofuOutcome:
             return session.outcome("plan", result, interruption_notes(session, "plan", result))
         judged = session.read_plan_file()
         if prepared.plan_out is not None:
-            saved = _save_plan(workspace, prepared.plan_out, destroy=destroy, account=prepared.allowed_account)
+            saved = _save_plan(prepared, prepared.plan_out, destroy=destroy, account=prepared.allowed_account)
     finally:
         workspace.discard_plan()
     decision = judged.decision
@@ -70,6 +69,15 @@ def run_plan(session: Session) -> TofuOutcome:
                     "it refuses unless --allow-replace is given",
                 ]
             )
+    gaps = emulator_gaps(prepared.loaded.manifest) if request.local and not destroy else []
+    if gaps:
+        session.warn(
+            [
+                f"the local emulator cannot serve {field}, {what}: on the emulator this plan is its only check, "
+                "and `planton tofu apply --local` refuses it"
+                for field, what in gaps
+            ]
+        )
     if saved is not None:
         applying = suggest(request, prepared, "apply", str(saved), overrides=False)
         session.ui.notify(f"saved the plan to {saved}; apply exactly it with: {applying}")
@@ -113,17 +121,24 @@ def _bind_to_the_credentials_account(session: Session) -> None:
     session.ui.notify(f"the plan is for AWS account {account} (these credentials'); it applies only under it")
 
 
-def _save_plan(workspace: Workspace, target: Path, *, destroy: bool, account: str | None) -> Path:
+def _save_plan(prepared: PreparedRun, target: Path, *, destroy: bool, account: str | None) -> Path:
     """Copy the workspace's plan to ``target`` (private: a plan holds the variables in clear
-    text) and record it, so that only this workspace applies it."""
+    text) and record it, so that only this workspace applies it. ``target`` is checked again
+    first, where it really is (its directory's links resolved): what was checked before the plan
+    ran may have changed since (a state written, a link moved)."""
+    workspace = prepared.workspace
+    try:
+        real = check_plan_out(target, prepared.work_dir, prepared.inputs)
+    except UsageError as err:
+        raise UsageError(f"{err.message}; the plan was made but not saved") from None
     temporary: str | None = None
     try:
         digest = hashlib.sha256(workspace.plan_path.read_bytes()).hexdigest()
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        handle, temporary = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.")
         os.close(handle)
         shutil.copyfile(workspace.plan_path, temporary)
         os.chmod(temporary, 0o600)
-        os.replace(temporary, target)
+        os.replace(temporary, real)
     except OSError as err:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)

@@ -20,8 +20,9 @@ from planton.credentials import (
     provider_config_from_environment,
     require_credentials,
 )
-from planton.errors import UsageError
-from planton.manifest.loader import DEFAULT_WAIT_SECONDS
+from planton.errors import ManifestError, UsageError
+from planton.manifest.base import Loc
+from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, spelled_path
 from planton.manifest.normalise import table_from_manifest
 from planton.paths import expand_path
 from planton.region import resolve_region
@@ -30,7 +31,14 @@ from planton.runner import find_binary
 from planton.settings import Given, LockTimeout, parse_lock_timeout
 from planton.source import LoadedInput, ManifestSource, load_input
 from planton.table import TableDefinition
-from planton.workspace import Workspace, resolve_work_dir, target_label, validate_plugin_mirror, workspace_key
+from planton.workspace import (
+    Workspace,
+    resolve_work_dir,
+    target_label,
+    validate_plugin_mirror,
+    workspace_key,
+    workspace_marker,
+)
 
 Notify = Callable[[str], None]
 
@@ -80,6 +88,8 @@ class PreparedRun:
     table: TableDefinition
     region: str
     workspace: Workspace
+    # Where the workspaces live: plan --out never writes inside it.
+    work_dir: Path
     binary: Path
     plugin_dir: Path | None
     variables: str
@@ -89,6 +99,8 @@ class PreparedRun:
     # The only account whose credentials terraform may use (the provider's allowed_account_ids):
     # the provider config's account_id, until the state's table binds the run to its own.
     allowed_account: str | None = None
+    # This command's own input files: plan --out never writes over them.
+    inputs: tuple[Path, ...] = ()
 
     def variables_for(self, table: TableDefinition, region: str) -> str:
         """The variables file for ``table`` in ``region``, with this run's account guard: the
@@ -151,6 +163,8 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
     manifest = loaded.manifest
     table = table_from_manifest(manifest.model)
+    if request.local and request.command == "apply":
+        _refuse_what_the_emulator_cannot_serve(manifest)
     work_dir = resolve_work_dir(
         manifest.path, request.work_dir, environ, manifest_is_file=manifest.regular_file, option=loaded.manifest_option
     )
@@ -197,47 +211,99 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         plan_out=plan_out,
         plan_file=plan_file,
         allowed_account=config.account_id,
+        work_dir=work_dir,
+        inputs=tuple(inputs),
     )
+
+
+def emulator_gaps(manifest: LoadedManifest) -> list[tuple[str, str]]:
+    """The fields the manifest turns on that the local emulator cannot serve: (the field as the
+    manifest spells it, what it asks for)."""
+    spec = manifest.model.spec
+    asked: list[tuple[Loc, str]] = []
+    if spec.contributor_insights_enabled:
+        asked.append((("contributor_insights_enabled",), "contributor_insights_enabled"))
+    if spec.autoscaling is not None:
+        asked.append((("autoscaling",), "autoscaling"))
+    asked += [((*loc, "autoscaling"), "autoscaling") for loc, _, _ in spec.scaled_indexes()]
+    return [(spelled_path(("spec", *loc), manifest.document), emulator.UNSERVED[field]) for loc, field in asked]
+
+
+def _refuse_what_the_emulator_cannot_serve(manifest: LoadedManifest) -> None:
+    """``apply --local`` of what the emulator cannot serve would hang for minutes: refused
+    before anything runs (no emulator started, nothing written). ``plan --local`` still works."""
+    gaps = emulator_gaps(manifest)
+    if gaps:
+        raise ManifestError(
+            str(manifest.path),
+            [
+                f"{field}: the local emulator cannot serve {what}, so apply would hang; on the emulator it is "
+                "checked at plan level only (`planton tofu plan --local` shows what apply would do). Apply it to "
+                "AWS (without --local), or leave it out to apply here"
+                for field, what in gaps
+            ],
+            what="manifest for the local emulator (--local)",
+        )
 
 
 def _plan_out(
     requested: Path | None, environ: Mapping[str, str], work_dir: Path, inputs: Sequence[Path]
 ) -> Path | None:
-    """``plan --out FILE``, made absolute and checked before anything runs: a new file, or a plan
-    saved there before, in a directory that exists; never a link, a device, one of this run's own
-    input files, or anything inside the work dir (where state lives)."""
+    """``plan --out FILE``, made absolute and checked before anything runs (``check_plan_out``)."""
     if requested is None:
         return None
     path = expand_path(requested, "--out", environ)
-    if len(path.parts) > 1 and path.parts[1] in ("dev", "proc", "sys"):
-        raise UsageError(f"--out: {path} is under /{path.parts[1]}; save the plan as a file elsewhere")
-    if work_dir.absolute() in (path, *path.parents):
+    check_plan_out(path, work_dir, inputs)
+    return path
+
+
+def check_plan_out(path: Path, work_dir: Path, inputs: Sequence[Path]) -> Path:
+    """Where ``plan --out`` really writes ``path`` (its directory's links resolved), checked: a
+    new file, or a plan saved there before, in a directory that exists; never a link, a device,
+    one of this run's own input files, anything inside the work dir (where state lives), or in
+    any planton workspace or directory holding a terraform state. Checked before anything runs,
+    and again just before the plan is written."""
+    real = Path(os.path.realpath(path.parent)) / path.name
+    shown = str(path) if real == path else f"{path} (that is, {real})"
+    for where in dict.fromkeys((path, real)):
+        if len(where.parts) > 1 and where.parts[1] in ("dev", "proc", "sys"):
+            raise UsageError(f"--out: {shown} is under /{where.parts[1]}; save the plan as a file elsewhere")
+    real_work_dir = Path(os.path.realpath(work_dir))
+    if real_work_dir in (real, *real.parents):
         raise UsageError(
-            f"--out: {path} is inside planton's work dir {work_dir}, where the state lives; save the plan elsewhere"
+            f"--out: {shown} is inside planton's work dir {real_work_dir}, where the state lives; save the plan "
+            "elsewhere"
         )
+    for directory in real.parents:
+        marker = workspace_marker(directory, state=directory == real.parent)
+        if marker is not None:
+            raise UsageError(
+                f"--out: {shown} is inside {directory}, which holds {marker}: a planton workspace or terraform "
+                "working directory, never written to; save the plan elsewhere"
+            )
     for given in inputs:
-        if os.path.lexists(given) and os.path.lexists(path) and os.path.samefile(given, path):
-            raise UsageError(f"--out: {path} is {given}, one of this command's own inputs; name another file")
+        if os.path.lexists(given) and os.path.lexists(real) and os.path.samefile(given, real):
+            raise UsageError(f"--out: {shown} is {given}, one of this command's own inputs; name another file")
     try:
-        mode: int | None = os.lstat(path).st_mode
+        mode: int | None = os.lstat(real).st_mode
     except FileNotFoundError:
         mode = None
     except OSError as err:
-        raise UsageError(f"--out: cannot use {path}: {err.strerror or err}") from None
+        raise UsageError(f"--out: cannot use {shown}: {err.strerror or err}") from None
     if mode is not None and stat.S_ISDIR(mode):
-        raise UsageError(f"--out: {path} is a directory; name the plan file to write, such as {path / 'table.tfplan'}")
+        raise UsageError(f"--out: {shown} is a directory; name the plan file to write, such as {path / 'table.tfplan'}")
     if mode is not None and not stat.S_ISREG(mode):
-        raise UsageError(f"--out: {path} exists and is not a regular file (a link, FIFO or device); name another file")
-    if mode is not None and not _is_a_saved_plan(path):
+        raise UsageError(f"--out: {shown} exists and is not a regular file (a link, FIFO or device); name another file")
+    if mode is not None and not _is_a_saved_plan(real):
         raise UsageError(
-            f"--out: {path} exists and is not a saved plan; planton replaces only a plan there. Name a new file, "
+            f"--out: {shown} exists and is not a saved plan; planton replaces only a plan there. Name a new file, "
             "or remove it first"
         )
-    if not path.parent.is_dir():
+    if not real.parent.is_dir():
         raise UsageError(f"--out: {path.parent} is not a directory; create it first, or save the plan elsewhere")
-    if not os.access(path.parent, os.W_OK):
+    if not os.access(real.parent, os.W_OK):
         raise UsageError(f"--out: {path.parent} is not writable; save the plan elsewhere")
-    return path
+    return real
 
 
 def _is_a_saved_plan(path: Path) -> bool:

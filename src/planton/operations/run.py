@@ -10,7 +10,7 @@ from planton.accounts import bind_account
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, UsageError
-from planton.guards import forced_replacement, lift_dropped_caps, refuse_what_terraform_cannot_do
+from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.operations.adopt import run_import
 from planton.operations.apply import run_apply
 from planton.operations.destroy import run_destroy
@@ -66,9 +66,12 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
         binding = bind_account(recorded, interrupted, prepared.allowed_account)
+        # What the state records decides what an unchanged manifest renders: dropped maximums
+        # made explicit, local indexes kept in the order the state already holds; and the
+        # account every run is bound to.
         prepared = replace(
             prepared,
-            table=lift_dropped_caps(recorded, prepared.table),
+            table=keep_recorded_order(recorded, lift_dropped_caps(recorded, prepared.table)),
             allowed_account=binding.account if binding else None,
         )
         prepared = replace(prepared, variables=prepared.variables_for(prepared.table, prepared.region))
