@@ -185,6 +185,10 @@ def test_shell_completion_completes_commands_and_options(cli: Cli) -> None:
     cli.env.update({"COMP_WORDS": "planton tofu apply --allow", "COMP_CWORD": "3"})
     options = cli.run()
     assert options.stdout.split() == ["--allow-replace"]
-    shown = Cli(env={**cli.env, "_PLANTON_COMPLETE": ""}, cwd=cli.cwd).run("--show-completion", "bash")
+    # --show-completion takes no value: Typer finds the shell among planton's parent processes,
+    # so bash is made the parent (a test run detached from any shell would have none).
+    shown = Cli(env={**cli.env, "_PLANTON_COMPLETE": ""}, cwd=cli.cwd).run(
+        "--show-completion", wrapper=("bash", "-c", '"$0" "$@"; exit $?')
+    )
     assert shown.returncode == 0, shown.stderr
     assert "_PLANTON_COMPLETE=complete_bash" in shown.stdout
