@@ -123,8 +123,9 @@ class Session:
         # create of planton's own that was interrupted here, if one is remembered.
         self.recorded: RecordedTable | None = None
         self.interrupted: InterruptedCreate | None = None
-        # The account every run is bound to (the recorded table's), and the account whose
-        # credentials made the last plan read (the module's data.aws_caller_identity).
+        # The account every run is bound to (the recorded table's, the interrupted create's, a
+        # saved plan's or the provider config's), and the account whose credentials made the
+        # last plan read (the module's data.aws_caller_identity).
         self.binding: AccountBinding | None = None
         self.caller_account: str | None = None
         self.forced_replacement: str | None = None
