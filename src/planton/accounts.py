@@ -43,6 +43,8 @@ class AccountBinding:
     # Bound by a table (recorded, or being created) or a saved plan, rather than only by the
     # provider config's account_id: a refusal is then planton's, with both accounts named.
     guards_a_table: bool = True
+    # Bound by the saved plan being applied (no table recorded yet): the plan was reviewed for it.
+    saved_plan: bool = False
 
     def __str__(self) -> str:
         return self.reason
@@ -54,30 +56,43 @@ def bind_account(
     """The account this run is bound to: the recorded table's (or the interrupted create's, while
     the state does not record it), else the provider config's ``account_id``, else none. A
     provider config naming another account than the table's is refused here, before anything
-    runs."""
-    binding: AccountBinding | None = None
-    if recorded is not None and recorded.account:
+    runs; so is a table planton knows of in an account nobody recorded (a half-created table
+    written down by an earlier planton), unless the provider config says which account it is."""
+    if recorded is not None:
         where = f"{recorded.name} ({recorded.region})" if recorded.region else recorded.name
-        reason = f"this workspace's state records table {where} in AWS account {recorded.account}"
-        binding = AccountBinding(recorded.account, reason)
-    elif recorded is None and interrupted is not None and interrupted.account:
+        known, held = recorded.account, f"this workspace's state records table {where}"
+    elif interrupted is not None:
         where = f"{interrupted.table_name} ({interrupted.region})" if interrupted.region else interrupted.table_name
-        reason = f"planton's interrupted create of table {where} was in AWS account {interrupted.account}"
-        binding = AccountBinding(interrupted.account, reason)
-    if binding is None:
+        known, held = interrupted.account, f"planton's interrupted create of table {where} was"
+    else:
         return (
             AccountBinding(given, f"the provider config's account_id is {given}", guards_a_table=False)
             if given
             else None
         )
-    if given and given != binding.account:
+    if known is None and given:
+        return AccountBinding(given, f"{held} in AWS account {given} (the provider config's account_id)")
+    if known is None:
+        raise ChangeRefused(
+            "\n".join(
+                [
+                    f"refused: {held} in an AWS account nobody recorded (an earlier planton did not), so planton "
+                    "cannot tell whether these credentials would act on it or lose track of it; nothing was run",
+                    "say which account it is in: give provider_config.account_id (for example `--aws-provider-config "
+                    "FILE`, the file holding `account_id: '123456789012'`) with that account's credentials; planton "
+                    "then binds every run to it",
+                ]
+            )
+        )
+    binding = AccountBinding(known, f"{held} in AWS account {known}")
+    if given and given != known:
         raise ChangeRefused(
             "\n".join(
                 [
                     f"refused: the provider config's account_id is {given}, but {binding}; nothing was run",
-                    f"to act on the table, give account_id {binding.account} (and that account's credentials); if "
-                    f"this manifest is meant for a separate table in account {given}, give it its own workspace: "
-                    "its own metadata.id, or another --work-dir",
+                    f"to act on the table, give account_id {known} (and that account's credentials); if this "
+                    f"manifest is meant for a separate table in account {given}, give it its own workspace: its own "
+                    "metadata.id, or another --work-dir",
                 ]
             )
         )
@@ -113,25 +128,35 @@ def caller_account_from_ui(text: str) -> str | None:
 
 
 class AccountRefused(ChangeRefused):
-    """terraform stopped because the credentials belong to another account than the table's."""
+    """The credentials belong to another account than the table's (or the saved plan's): told by
+    the aws provider's refusal when terraform started, or found by planton asking first
+    (``asked_first``)."""
 
-    def __init__(self, binding: AccountBinding, caller: str, command: str) -> None:
+    def __init__(self, binding: AccountBinding, caller: str, command: str, *, asked_first: bool = False) -> None:
         self.binding = binding
         self.caller = caller
-        super().__init__("\n".join(self.reasons(command)))
-
-    def reasons(self, command: str) -> list[str]:
-        binding, caller = self.binding, self.caller
+        how = (
+            f"planton asked terraform whose they are before {command}, and stopped there"
+            if asked_first
+            else f"the aws provider refused them when terraform's {command} started, before any table was read or "
+            "written"
+        )
         whose = f"account {caller}" if caller else "another account (STS did not say which)"
-        return [
-            f"refused: {binding}, and these credentials belong to {whose}; nothing was changed (the aws "
-            f"provider refused them when terraform's {command} started, before any table was read or written)",
-            "under another account's credentials terraform would not find the table: it would create a new, "
-            "empty one there (or delete or adopt that account's same-named table) and forget this one",
+        if binding.saved_plan:
+            effect = f"applied with them, the plan would act in {whose}, not in the account it was reviewed for"
+        else:
+            effect = (
+                "under another account's credentials terraform would not find the table: it would create a new, "
+                "empty one there (or delete or adopt that account's same-named table) and forget this one"
+            )
+        lines = [
+            f"refused: {binding}, and these credentials belong to {whose}; nothing was changed ({how})",
+            effect,
             f"run with account {binding.account}'s credentials (check AWS_PROFILE, the role the job assumes, or "
             f"the provider config); if this manifest is meant for a separate table in {whose}, give it its own "
             "workspace: its own metadata.id, or another --work-dir",
         ]
+        super().__init__("\n".join(lines))
 
     @property
     def danger(self) -> str:

@@ -76,10 +76,12 @@ def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[s
         except UsageError as err:
             warnings.append(f"{err.message}; ignoring it")
             resolved = None
-        if resolved is not None and os.path.isfile(resolved):
+        # Any file terraform can read will do: /dev/null (no settings at all) is a common choice.
+        if resolved is not None and os.path.exists(resolved) and not os.path.isdir(resolved):
             child[CLI_CONFIG_VARIABLE] = str(resolved)
         elif resolved is not None:
-            warnings.append(f"{CLI_CONFIG_VARIABLE}={cli_config} does not exist; ignoring it")
+            what = "is a directory" if os.path.isdir(resolved) else "does not exist"
+            warnings.append(f"{CLI_CONFIG_VARIABLE}={cli_config} {what}; ignoring it")
     dropped = sorted(
         name
         for name in environ

@@ -47,7 +47,8 @@ EXIT_CODES: Mapping[int, str] = {
     "delete or replace the table or, after a region change, leave the old one behind (`--allow-replace` lets "
     "it through); `refresh` / `destroy` would act on a table other than the one the manifest names; or the "
     "credentials belong to another AWS account than the table the state records (or than the one a saved plan "
-    "was made for), whatever the command. The message says what; nothing was changed.",
+    "was made for), whatever the command, or nobody recorded which account a half-created table is in. The "
+    "message says what; nothing was changed.",
     EXIT_UNMANAGED_TABLE: "The table already exists but this workspace's state does not record it (a create "
     "that was interrupted, or a table made outside planton: adopt it with `planton tofu import`), or another "
     "planton workspace manages it (never adopted); or planton's own create of a table was interrupted before the "

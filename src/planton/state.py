@@ -97,13 +97,22 @@ def _local_indexes(attributes: Mapping[str, Any]) -> tuple[tuple[str, str, str, 
     if not isinstance(attributes.get("local_secondary_index"), list):
         return None
     return tuple(
-        (
-            str(index.get("name")),
-            str(index.get("range_key")),
-            str(index.get("projection_type")),
-            tuple(sorted(str(name) for name in index.get("non_key_attributes") or ())),
+        (name, sort_key, projection, tuple(sorted(names)))
+        for name, sort_key, projection, names in (
+            _index_entry(index, "range_key") for index in _list(attributes, "local_secondary_index")
         )
-        for index in _list(attributes, "local_secondary_index")
+    )
+
+
+def _index_entry(index: Mapping[str, Any], sort_key: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """(name, sort key, projection type, non-key attributes as recorded) of one local index;
+    ``sort_key`` names the field the sort key is recorded in."""
+    names = index.get("non_key_attributes")
+    return (
+        str(index.get("name")),
+        str(index.get(sort_key)),
+        str(index.get("projection_type")),
+        tuple(str(name) for name in names) if isinstance(names, list) else (),
     )
 
 
@@ -130,15 +139,7 @@ def _trigger_order(document: Any) -> tuple[tuple[str, str, str, tuple[str, ...]]
             value = given.get("value") if isinstance(given, Mapping) else None
             if not isinstance(value, Mapping) or not isinstance(value.get("indexes"), list):
                 return None
-            return tuple(
-                (
-                    str(index.get("name")),
-                    str(index.get("sort_key_name")),
-                    str(index.get("projection_type")),
-                    tuple(str(name) for name in index.get("non_key_attributes") or ()),
-                )
-                for index in _list(value, "indexes")
-            )
+            return tuple(_index_entry(index, "sort_key_name") for index in _list(value, "indexes"))
     return None
 
 
@@ -147,17 +148,7 @@ def _entries_order(attributes: Mapping[str, Any]) -> tuple[tuple[str, str, str, 
     its non-key attributes in the order the provider recorded them."""
     if not isinstance(attributes.get("local_secondary_index"), list):
         return None
-    return tuple(
-        sorted(
-            (
-                str(index.get("name")),
-                str(index.get("range_key")),
-                str(index.get("projection_type")),
-                tuple(str(name) for name in index.get("non_key_attributes") or ()),
-            )
-            for index in _list(attributes, "local_secondary_index")
-        )
-    )
+    return tuple(sorted(_index_entry(index, "range_key") for index in _list(attributes, "local_secondary_index")))
 
 
 def _capped(attributes: Mapping[str, Any]) -> frozenset[str]:

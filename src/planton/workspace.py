@@ -49,11 +49,22 @@ MODULE_NAME = "aws_dynamodb"
 _PSEUDO_FILESYSTEMS = frozenset({"dev", "proc", "sys"})
 
 
-def workspace_marker(directory: Path, *, state: bool = True) -> str | None:
-    """The file that shows ``directory`` is a planton workspace (its lock or init record) or,
-    with ``state``, a terraform working directory with a local state; None when it holds none."""
+def workspace_marker(directory: Path | int, *, state: bool = True) -> str | None:
+    """The file that shows ``directory`` (a path, or an open directory's descriptor) is a planton
+    workspace (its lock or init record) or, with ``state``, a terraform working directory with a
+    local state; None when it holds none."""
     names = (_LOCK_FILE, _INIT_MARKER, STATE_FILE) if state else (_LOCK_FILE, _INIT_MARKER)
-    return next((name for name in names if os.path.lexists(directory / name)), None)
+    return next((name for name in names if _holds(directory, name)), None)
+
+
+def _holds(directory: Path | int, name: str) -> bool:
+    if isinstance(directory, Path):
+        return os.path.lexists(directory / name)
+    try:
+        os.stat(name, dir_fd=directory, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def bundled_module() -> Traversable:

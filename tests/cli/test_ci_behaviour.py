@@ -82,6 +82,16 @@ def test_with_stderr_redirected_the_question_is_asked_at_the_terminal(cli: Cli, 
     assert "Do you want to perform these actions?" in result.stderr
 
 
+def test_an_asked_destroy_names_the_table_at_the_terminal(cli: Cli, tmp_path: Path) -> None:
+    # `destroy >log 2>&1` at a terminal: the question there must say what it deletes.
+    binary = fake_terraform(tmp_path, 0, plan_json=PLANS / "module_destroy.json")
+    result = cli.run("tofu", "destroy", "-f", MANIFEST, "--binary", str(binary), terminal_input="no\n")
+    assert result.returncode == 1, result.stderr
+    terminal = re.sub(r"\x1b\[[0-9;]*m", "", cli.terminal_output)
+    assert "warning: destroy deletes table planton-demo-orders and every item in it" in terminal
+    assert terminal.index("destroy deletes table") < terminal.index("Do you want to perform these actions?")
+
+
 def test_the_plan_summary_goes_to_the_step_summary(cli: Cli, tmp_path: Path) -> None:
     binary = fake_terraform(tmp_path, 0)
     summary = tmp_path / "step-summary.md"

@@ -316,3 +316,17 @@ def test_a_new_workspace_names_the_workspaces_beside_it_that_hold_a_table(
         result.stderr
     )
     assert "(table orders in us-east-1)" in result.stderr
+
+
+def test_a_new_workspace_names_a_neighbours_interrupted_create(cli: Cli, tmp_path: Path, manifest: Path) -> None:
+    # The state records nothing yet: only the memory of the interrupted create knows the table.
+    binary = fake_terraform(tmp_path, 0)
+    cli.ok("tofu", "init", "-f", str(manifest), "--binary", str(binary))
+    record = {"table_name": "orders", "region": "us-east-1", "account": "123456789012"}
+    (workspace(cli) / ".planton-interrupted.json").write_text(json.dumps(record), encoding="utf-8")
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(MANIFEST.replace("name: orders", "name: orders-v2"), encoding="utf-8")
+    result = cli.ok("tofu", "plan", "-f", str(renamed), "--binary", str(binary))
+    assert "beside it a workspace holds a table: orders (table orders (us-east-1, account 123456789012), whose " in (
+        result.stderr
+    )

@@ -17,7 +17,15 @@ import pytest
 
 from holding_proxy import HoldingProxy, holding_proxy
 
-from e2e_support import BIN_DIR, Cli, assert_no_traceback, dynamodb
+from e2e_support import (
+    BIN_DIR,
+    DEFAULT_ACCOUNT,
+    OTHER_ACCOUNT,
+    Cli,
+    assert_no_traceback,
+    dynamodb,
+    other_account_keys,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -414,6 +422,99 @@ def test_an_interrupted_create_that_left_no_table_is_forgotten_by_import(
         cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
         assert renamed in tables(client)
         assert table not in tables(client)
+        cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_an_interrupted_create_recorded_without_its_account_waits_for_the_account(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    # An earlier planton remembered the create without its account: unbound, another account's
+    # credentials would create a second table there, or find none and forget the first.
+    table = unique("unaccounted")
+    mine = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    with holding_proxy(moto_endpoint) as proxy:
+        cli.env["AWS_ENDPOINT_URL"] = proxy.url
+        proxy.hold("CreateTable")
+        assert interrupted_apply(cli, proxy, path).returncode == 130
+        write_items(mine, table)
+        record = next((tmp_path / "work").rglob(".planton-interrupted.json"))
+        record.write_text(json.dumps({"table_name": table, "region": "us-east-1"}), encoding="utf-8")
+
+        own, other = dict(cli.env), other_account_keys(moto_endpoint)
+        cli.env.update(other)
+        for command in (["apply", "--auto-approve"], ["import"], ["plan"]):
+            refused = cli.run("tofu", *command, "-f", str(path))
+            assert refused.returncode == 5, (command, refused.stderr)
+            assert "in an AWS account nobody recorded" in refused.stderr
+            assert "give provider_config.account_id" in refused.stderr
+        assert table not in tables(dynamodb(moto_endpoint, "us-east-1", other))
+        assert json.loads(record.read_text(encoding="utf-8")).get("account") is None
+
+        # Said once, with that account's credentials: remembered, and every run is bound to it.
+        cli.env = dict(own)
+        config = tmp_path / "provider.yaml"
+        config.write_text(f"account_id: '{DEFAULT_ACCOUNT}'\n", encoding="utf-8")
+        cli.ok("tofu", "plan", "-f", str(path), "--aws-provider-config", str(config))
+        assert json.loads(record.read_text(encoding="utf-8"))["account"] == DEFAULT_ACCOUNT
+        cli.env.update(other)
+        refused = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
+        assert refused.returncode == 5, refused.stderr
+        assert f"these credentials belong to account {OTHER_ACCOUNT}" in refused.stderr
+        cli.env = dict(own)
+        cli.ok("tofu", "import", "-f", str(path))
+        assert count_items(mine, table) == ITEMS
+        cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+
+
+def test_an_interrupted_create_of_a_table_another_manifest_manages_is_let_go(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    # The second manifest's create was interrupted before AWS's answer (that the table exists)
+    # came: planton cannot know it failed, and remembers it, until it learns whose table it is.
+    table = unique("taken")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    first = manifest(tmp_path / "a" / "m.yaml", table, name="first")
+    second = manifest(tmp_path / "b" / "m.yaml", table, name="second")
+    with holding_proxy(moto_endpoint) as proxy:
+        cli.env["AWS_ENDPOINT_URL"] = proxy.url
+        cli.ok("tofu", "apply", "-f", str(first), "--auto-approve")
+        write_items(client, table)
+        proxy.hold("CreateTable")
+        assert interrupted_apply(cli, proxy, second).returncode == 130
+        record = next((tmp_path / "work").rglob("second/.planton-interrupted.json"))
+
+        taken = cli.run("tofu", "apply", "-f", str(second), "--auto-approve")
+        assert taken.returncode == 6, taken.stderr
+        assert "is already managed by another planton workspace" in taken.stderr
+        assert f"planton forgets its interrupted create of {table} here" in taken.stderr
+        assert not record.exists()
+
+        # Given a table of its own, the second manifest just applies.
+        own = unique("own")
+        manifest(second, own, name="second")
+        cli.ok("tofu", "apply", "-f", str(second), "--auto-approve")
+        assert own in tables(client)
+        assert count_items(client, table) == ITEMS
+        cli.ok("tofu", "destroy", "-f", str(second), "--auto-approve")
+        cli.ok("tofu", "destroy", "-f", str(first), "--auto-approve")
+
+
+def test_destroying_a_table_left_half_created_forgets_its_create(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table, renamed = unique("half-gone"), unique("renamed")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    path = manifest(tmp_path / "m.yaml", table)
+    with holding_proxy(moto_endpoint) as proxy:
+        cli.env["AWS_ENDPOINT_URL"] = proxy.url
+        proxy.hold("DescribeTable", after="CreateTable")  # tainted: the state records it
+        assert interrupted_apply(cli, proxy, path).returncode == 130
+        record = next((tmp_path / "work").rglob(".planton-interrupted.json"))
+        cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+        assert table not in tables(client)
+        assert not record.exists()  # planton deleted it itself: nothing is left behind to remember
+        manifest(path, renamed)
+        cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+        assert renamed in tables(client)
         cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
 
 

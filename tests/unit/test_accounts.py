@@ -52,10 +52,25 @@ def test_a_provider_config_naming_another_account_than_the_tables_is_refused() -
     )
 
 
-def test_a_recorded_table_without_an_account_binds_nothing_of_its_own() -> None:
-    unknown = RecordedTable("orders", tainted=True)
-    assert bind_account(unknown, None, None) is None
-    assert bind_account(unknown, None, B) is not None
+@pytest.mark.parametrize(
+    ("recorded", "interrupted"),
+    [
+        (RecordedTable("orders", tainted=True), None),  # half-created, from a state without its account
+        (None, InterruptedCreate("orders", "eu-west-1", None)),  # remembered by an earlier planton
+    ],
+)
+def test_a_known_table_in_an_unknown_account_needs_the_account_said(
+    recorded: RecordedTable | None, interrupted: InterruptedCreate | None
+) -> None:
+    # Unbound, credentials of any account would act: create a second table there, or "find" the
+    # first gone and forget it.
+    with pytest.raises(ChangeRefused, match="in an AWS account nobody recorded") as refused:
+        bind_account(recorded, interrupted, None)
+    assert "give provider_config.account_id" in str(refused.value)
+    binding = bind_account(recorded, interrupted, B)
+    assert binding is not None
+    assert (binding.account, binding.guards_a_table) == (B, True)
+    assert f"in AWS account {B} (the provider config's account_id)" in str(binding)
 
 
 @pytest.mark.parametrize(
@@ -88,6 +103,11 @@ def test_the_refusal_names_both_accounts_and_the_way_out() -> None:
     refused = AccountRefused(bind_account(RECORDED, None, None) or AccountBinding(A, ""), B, "destroy")
     assert refused.exit_code == EXIT_REFUSED
     first, second, third = refused.lines()
+    asked = AccountRefused(
+        AccountBinding(A, "p.tfplan was made for AWS account 1", saved_plan=True), B, "applying", asked_first=True
+    )
+    assert "planton asked terraform whose they are before applying, and stopped there" in asked.lines()[0]
+    assert "the plan would act in account" in asked.lines()[1]
     assert first.startswith(f"refused: this workspace's state records table orders (us-east-1) in AWS account {A}, ")
     assert f"these credentials belong to account {B}; nothing was changed" in first
     assert "when terraform's destroy started" in first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,14 @@ def test_cli_config_file_kept_when_it_exists(tmp_path: Path) -> None:
     config.write_text("provider_installation { direct {} }\n", encoding="utf-8")
     child, warnings = base_environment({CLI_CONFIG_VARIABLE: str(config)})
     assert child == {CLI_CONFIG_VARIABLE: str(config)}
+    assert warnings == []
+
+
+def test_cli_config_dev_null_means_no_settings_and_is_kept() -> None:
+    # /dev/null is no regular file, but terraform reads it as an empty configuration, as asked;
+    # dropping it would make terraform read ~/.terraformrc instead.
+    child, warnings = base_environment({CLI_CONFIG_VARIABLE: os.devnull})
+    assert child == {CLI_CONFIG_VARIABLE: os.devnull}
     assert warnings == []
 
 

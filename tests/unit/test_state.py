@@ -147,3 +147,14 @@ def test_an_odd_trigger_record_says_nothing_of_the_order(tmp_path: Path, indexes
     recorded = recorded_table(_with_trigger(state(tmp_path / "s", [{"attributes": {"name": "orders"}}]), indexes))
     assert recorded is not None
     assert recorded.local_index_order is None
+
+
+@pytest.mark.parametrize("names", [5, "a", {"a": 1}, None])
+def test_odd_non_key_attributes_in_a_state_are_none_not_a_crash(tmp_path: Path, names: object) -> None:
+    entry = {"name": "by-x", "range_key": "x", "projection_type": "INCLUDE", "non_key_attributes": names}
+    path = state(tmp_path / "s", [{"attributes": {"name": "orders", "local_secondary_index": [entry]}}])
+    trigger = [{"name": "by-x", "sort_key_name": "x", "projection_type": "INCLUDE", "non_key_attributes": names}]
+    recorded = recorded_table(_with_trigger(path, trigger))
+    assert recorded is not None
+    assert recorded.local_indexes == (("by-x", "x", "INCLUDE", ()),)
+    assert recorded.local_index_order == (("by-x", "x", "INCLUDE", ()),)

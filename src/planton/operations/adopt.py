@@ -65,16 +65,26 @@ def _no_such_table(stderr: str) -> bool:
 
 def refuse_a_table_managed_elsewhere(session: Session) -> None:
     """Another workspace beside this one (another manifest) records the same table: adopting it
-    here would let two manifests fight over it, and destroy it from either."""
+    here would let two manifests fight over it, and destroy it from either. When this workspace
+    remembers an interrupted create of that table, the table is the other workspace's: the
+    memory goes (it would otherwise hold back every apply here)."""
     table, region = session.prepared.table.table_name, session.prepared.region
     for other in session.workspace.neighbours():
         recorded = recorded_table(other.state_path)
         if recorded is not None and recorded.name == table and recorded.region in (None, region):
+            forgotten = ""
+            interrupted = session.interrupted
+            if interrupted is not None and _names(interrupted, table, region):
+                session.workspace.clear_interrupted_create()
+                forgotten = (
+                    f". planton forgets its interrupted create of {table} here: the table is that workspace's, "
+                    "managed, not left behind"
+                )
             raise UnmanagedTable(
                 f"table {table} in {region} is already managed by another planton workspace, {other.root}; nothing was "
                 "changed. Two manifests must never manage one table: if that workspace is another manifest's, give "
                 "this one its own spec.table_name, or use that manifest; if it is this manifest's own from before "
-                "its metadata.name, org, env or id changed, change them back (workspaces are keyed by them)"
+                f"its metadata.name, org, env or id changed, change them back (workspaces are keyed by them){forgotten}"
             )
 
 

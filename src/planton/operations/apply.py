@@ -65,10 +65,20 @@ def finish_apply(
     """An applied plan's outcome, with the outputs after a success."""
     after_apply(session, result, creates=creates, agreed_loss=agreed_loss)
     outputs = session.outputs() if result.returncode == EXIT_OK else None
+    refused = creates and already_exists(result.stderr)
+    notes = interruption_notes(session, "apply", result, creating=creates and not refused)
+    if refused and result.interrupted_by is not None:
+        table, region = session.prepared.table.table_name, session.prepared.region
+        notes = (
+            f"interrupted; AWS had refused to create table {table}: one of that name already exists in {region}, "
+            "and this workspace's state does not record it (a table made outside planton, or one another "
+            "manifest manages). Nothing was created. Check it before adopting it with: "
+            f"{suggest(session.request, session.prepared, 'import')}",
+        )
     return session.outcome(
         "apply",
         result,
-        interruption_notes(session, "apply", result, creating=creates),
+        notes,
         summary=judged.summary,
         outputs=outputs,
         dangers=judged.decision.dangers,
@@ -78,9 +88,10 @@ def finish_apply(
 def after_apply(session: Session, result: RunResult, *, creates: bool, agreed_loss: bool) -> None:
     """What an apply's end tells planton to remember, or to refuse to go on with."""
     workspace, table = session.workspace, session.prepared.table
-    if result.interrupted_by is not None and result.returncode != 0 and creates:
+    if result.interrupted_by is not None and result.returncode != 0 and creates and not already_exists(result.stderr):
         # Only a create can leave the taint planton may later undo as its own, or a table AWS
-        # made that the state never recorded.
+        # made that the state never recorded. (A create AWS refused because the table existed
+        # made nothing: that table is someone else's, and is reported below.)
         account = session.caller_account or (session.binding.account if session.binding else None)
         workspace.record_interrupted_create(InterruptedCreate(table.table_name, session.prepared.region, account))
     elif result.returncode == 0 and session.interrupted is not None:

@@ -27,7 +27,13 @@ def run_destroy(session: Session) -> TofuOutcome:
         if not judged.decision.changes:
             ui.notify("nothing to destroy: the state records no table")
             return session.outcome("plan", RunResult(EXIT_OK), summary=judged.summary)
-        if not session.confirm():
+        recorded = session.recorded
+        doomed = (
+            f"{recorded.name} ({recorded.region})"
+            if recorded and recorded.region
+            else session.prepared.table.table_name
+        )
+        if not session.confirm(f"destroy deletes table {doomed} and every item in it"):
             raise ApplyNotApproved("destroy cancelled: the answer was not 'yes'; nothing was deleted")
         result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
     finally:
@@ -43,6 +49,10 @@ def after_destroy(session: Session, result: RunResult, judged: JudgedPlan | None
         session.ui.notify("the table was already gone when terraform deleted it; destroying again to record that")
         result = session.invoke("destroy", auto_approve=True, watch_stderr=True)
     notes = interruption_notes(session, "destroy", result)
+    recorded, interrupted = session.recorded, session.interrupted
+    deleted = recorded.name if recorded is not None and result.returncode == EXIT_OK else None
+    if interrupted is not None and deleted == interrupted.table_name:
+        session.workspace.clear_interrupted_create()  # the half-created table, deleted as asked
     if result.returncode != EXIT_OK and "DeletionProtectionEnabled is set to True" in result.stderr:
         # Turned on outside planton since the state last looked.
         notes = (*notes, protected_message(session.prepared.table.table_name, "AWS refused the deletion"))

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
-import shutil
-import tempfile
+import secrets
+import stat
 from dataclasses import replace
 from pathlib import Path
 
 from planton.accounts import AccountRefused
 from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, UsageError
-from planton.operations.request import PreparedRun, check_plan_out, emulator_gaps, suggest
+from planton.operations.request import PreparedRun, check_plan_out, emulator_gaps, is_a_saved_plan, suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.runner import RunResult
+from planton.workspace import workspace_marker
 
 
 def run_plan(session: Session) -> TofuOutcome:
@@ -125,23 +128,93 @@ def _save_plan(prepared: PreparedRun, target: Path, *, destroy: bool, account: s
     """Copy the workspace's plan to ``target`` (private: a plan holds the variables in clear
     text) and record it, so that only this workspace applies it. ``target`` is checked again
     first, where it really is (its directory's links resolved): what was checked before the plan
-    ran may have changed since (a state written, a link moved)."""
+    ran may have changed since (a state written, a link moved). Then the directory is opened once
+    and everything happens through that handle, checked to be no workspace: a directory swapped
+    for a link to one while planton writes can never receive the plan."""
     workspace = prepared.workspace
     try:
         real = check_plan_out(target, prepared.work_dir, prepared.inputs)
     except UsageError as err:
         raise UsageError(f"{err.message}; the plan was made but not saved") from None
-    temporary: str | None = None
     try:
-        digest = hashlib.sha256(workspace.plan_path.read_bytes()).hexdigest()
-        handle, temporary = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.")
-        os.close(handle)
-        shutil.copyfile(workspace.plan_path, temporary)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, real)
+        content = workspace.plan_path.read_bytes()
+        _write_outside_workspaces(real, content, prepared.work_dir)
     except OSError as err:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
         raise UsageError(f"--out: the plan was made but cannot be saved to {target}: {err.strerror or err}") from None
-    workspace.record_saved_plan(digest, destroy=destroy, account=account)
+    workspace.record_saved_plan(hashlib.sha256(content).hexdigest(), destroy=destroy, account=account)
     return target
+
+
+def _write_outside_workspaces(real: Path, content: bytes, work_dir: Path) -> None:
+    """Write ``content`` to ``real`` (a private new file, then renamed over it) through one open
+    handle on its directory, after checking through that same handle that the directory is not
+    the work dir, inside it, or in any workspace."""
+    try:
+        directory = os.open(real.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise UsageError(
+                f"--out: {real.parent} changed while the plan was made (it is a link now); the plan was made but "
+                "not saved"
+            ) from None
+        raise
+    temporary = f".{real.name}.{secrets.token_hex(6)}"
+    try:
+        _refuse_a_workspace(directory, work_dir, real)
+        if _holds_something_else(directory, real.name):
+            raise UsageError(f"--out: {real} appeared while the plan was made and is not a plan; it was not replaced")
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory)
+        try:
+            with os.fdopen(handle, "wb") as output:
+                output.write(content)
+            os.replace(temporary, real.name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=directory)
+            raise
+    finally:
+        os.close(directory)
+
+
+def _refuse_a_workspace(directory: int, work_dir: Path, real: Path) -> None:
+    """The open ``directory`` is the work dir, or below it, or in or below a workspace: refused.
+    Walked up through the directories themselves (``..`` of each open handle), not their names."""
+    try:
+        forbidden = os.stat(work_dir)
+    except FileNotFoundError:
+        forbidden = None
+    current = os.dup(directory)
+    try:
+        first = True
+        while True:
+            here = os.fstat(current)
+            marker = workspace_marker(current, state=first)
+            if marker is not None or (
+                forbidden is not None and (here.st_dev, here.st_ino) == (forbidden.st_dev, forbidden.st_ino)
+            ):
+                raise UsageError(
+                    f"--out: {real} is in planton's work dir or in a workspace now (its directory changed while the "
+                    "plan was made); the plan was made but not saved"
+                )
+            parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY, dir_fd=current)
+            above = os.fstat(parent)
+            os.close(current)
+            current = parent
+            if (above.st_dev, above.st_ino) == (here.st_dev, here.st_ino):
+                return  # the root
+            first = False
+    finally:
+        os.close(current)
+
+
+def _holds_something_else(directory: int, name: str) -> bool:
+    """``name`` in the open ``directory`` exists and is not a regular file holding a saved plan."""
+    try:
+        mode = os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(mode):
+        return True
+    handle = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
+    with os.fdopen(handle, "rb") as plan:
+        return not is_a_saved_plan(plan)

@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
 from planton import emulator
 from planton.credentials import (
@@ -45,8 +46,10 @@ Notify = Callable[[str], None]
 PIPE_TIMEOUT_ENV = "PLANTON_PIPE_TIMEOUT"
 _MAX_PIPE_TIMEOUT = 3600.0
 
-# Commands that talk to AWS and therefore need credentials (init only installs providers).
-_NEEDS_CREDENTIALS = frozenset({"plan", "apply", "destroy", "refresh", "import"})
+# The commands (planton's, and terraform's of the same names) that start the aws provider: they
+# talk to AWS, so they need credentials and are bound to the table's account (init only installs
+# providers; output and show read files).
+STARTS_THE_PROVIDER = frozenset({"plan", "apply", "destroy", "refresh", "import"})
 # Every `planton tofu` command, in the order `--help` lists them.
 TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "import")
 # The commands that ask before they change anything (unless --auto-approve or a plan file).
@@ -178,7 +181,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         notify(f"warning: {warning}")
 
     environment_config = merge_provider_config(loaded.provider_configs, provider_config_from_environment(environ))
-    if not request.local and request.command in _NEEDS_CREDENTIALS:
+    if not request.local and request.command in STARTS_THE_PROVIDER:
         require_credentials(environment_config, environ, home)
     region = resolve_region(table.aws_region, environment_config.region, local=request.local)
     given = next((layer for layer in reversed(loaded.provider_configs) if layer.config.region), None)
@@ -294,7 +297,7 @@ def check_plan_out(path: Path, work_dir: Path, inputs: Sequence[Path]) -> Path:
         raise UsageError(f"--out: {shown} is a directory; name the plan file to write, such as {path / 'table.tfplan'}")
     if mode is not None and not stat.S_ISREG(mode):
         raise UsageError(f"--out: {shown} exists and is not a regular file (a link, FIFO or device); name another file")
-    if mode is not None and not _is_a_saved_plan(real):
+    if mode is not None and not is_a_saved_plan(real):
         raise UsageError(
             f"--out: {shown} exists and is not a saved plan; planton replaces only a plan there. Name a new file, "
             "or remove it first"
@@ -306,10 +309,10 @@ def check_plan_out(path: Path, work_dir: Path, inputs: Sequence[Path]) -> Path:
     return real
 
 
-def _is_a_saved_plan(path: Path) -> bool:
-    """A terraform/tofu plan file: a zip archive holding ``tfplan``."""
+def is_a_saved_plan(plan: Path | IO[bytes]) -> bool:
+    """A terraform/tofu plan file (by its path, or open): a zip archive holding ``tfplan``."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(plan) as archive:
             return "tfplan" in archive.namelist()
     except (OSError, zipfile.BadZipFile):
         return False

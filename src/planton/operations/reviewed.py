@@ -86,7 +86,9 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
             f"Review a plan for account {binding.account}: {again}"
         )
     if saved.account and (binding is None or not binding.guards_a_table):
-        binding = AccountBinding(saved.account, f"{plan_file} was made for AWS account {saved.account}")
+        binding = AccountBinding(
+            saved.account, f"{plan_file} was made for AWS account {saved.account}", saved_plan=True
+        )
         session.binding = binding
     if binding is not None and binding.guards_a_table:
         # The plan keeps the account it was made for (allowed_account_ids), and the provider would
@@ -94,7 +96,7 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
         # fails that way, which leaves the reviewed plan stale. So ask first, nothing written.
         caller = session.credentials_account()
         if caller is not None and caller != binding.account:
-            raise AccountRefused(binding, caller, "apply")
+            raise AccountRefused(binding, caller, "applying", asked_first=True)
     try:
         workspace.write_plan(reviewed.content)
         judged = session.read_plan_file()

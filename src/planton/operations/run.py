@@ -9,13 +9,20 @@ from pathlib import Path
 from planton.accounts import bind_account
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment
-from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, UsageError
+from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, EnvironmentNotReady, UsageError
 from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.operations.adopt import run_import
 from planton.operations.apply import run_apply
 from planton.operations.destroy import run_destroy
 from planton.operations.planning import run_plan
-from planton.operations.request import APPROVABLE_COMMANDS, TOFU_COMMANDS, TofuRequest, prepare, suggest
+from planton.operations.request import (
+    APPROVABLE_COMMANDS,
+    STARTS_THE_PROVIDER,
+    TOFU_COMMANDS,
+    TofuRequest,
+    prepare,
+    suggest,
+)
 from planton.operations.reviewed import reviewed_plan, run_apply_saved
 from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes
 from planton.records import InterruptedCreate
@@ -65,7 +72,16 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         source = str(prepared.loaded.manifest.path)
         if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
-        binding = bind_account(recorded, interrupted, prepared.allowed_account)
+        binding = (
+            bind_account(recorded, interrupted, prepared.allowed_account)
+            if request.command in STARTS_THE_PROVIDER
+            else None
+        )
+        remembered_here = interrupted is not None and (recorded is None or recorded.name == interrupted.table_name)
+        if binding is not None and interrupted is not None and interrupted.account is None and remembered_here:
+            # An earlier planton's record, and the account now said: remembered from here on.
+            interrupted = replace(interrupted, account=binding.account)
+            workspace.record_interrupted_create(interrupted)
         # What the state records decides what an unchanged manifest renders: dropped maximums
         # made explicit, local indexes kept in the order the state already holds; and the
         # account every run is bound to.
@@ -166,6 +182,14 @@ def _announce_a_new_workspace(session: Session) -> None:
         if recorded is not None:
             where = f" in {recorded.region}" if recorded.region else ""
             holding.append(f"{other.root.name} (table {recorded.name}{where})")
+            continue
+        try:
+            interrupted = other.interrupted_create()
+        except EnvironmentNotReady:
+            holding.append(f"{other.root.name} (an unreadable record of an interrupted create)")
+            continue
+        if interrupted is not None:
+            holding.append(f"{other.root.name} (table {interrupted}, whose create was interrupted)")
     session.ui.notify(f"a new workspace for this manifest: {workspace.root}")
     if holding:
         session.warn(

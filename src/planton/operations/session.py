@@ -20,17 +20,13 @@ from planton.errors import (
     EXIT_TERRAFORM_FAILED,
     Interrupted,
 )
-from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
+from planton.operations.request import STARTS_THE_PROVIDER, Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
 from planton.plan_summary import PlanSummary
 from planton.records import InterruptedCreate
 from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, run
 from planton.state import RecordedTable, recorded_table
 from planton.workspace import PLAN_FILE
-
-# The terraform commands that start the aws provider, and so may be refused another account's
-# credentials (allowed_account_ids).
-_CONFIGURES_PROVIDER = frozenset({"plan", "apply", "destroy", "refresh", "import"})
 
 
 @dataclass(frozen=True)
@@ -153,7 +149,7 @@ class Session:
         )
         invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
         to_stderr = stdout_to_stderr or self.request.machine_output
-        watch = watch_stderr or command in _CONFIGURES_PROVIDER
+        watch = watch_stderr or command in STARTS_THE_PROVIDER
         if capture:  # show -json, output -json, plan -json: quick, and their stdout is data
             result = run(invocation, capture=True, watch_stderr=watch)
         else:
@@ -223,9 +219,10 @@ class Session:
         interrupted = self.interrupted
         return interrupted is not None and interrupted.table_name == self.prepared.table.table_name
 
-    def confirm(self) -> bool:
-        """Ask whether to apply, with this command's warnings repeated where the question is."""
-        return self.ui.confirm(tuple(self.warnings))
+    def confirm(self, *what: str) -> bool:
+        """Ask whether to apply, with this command's warnings (and ``what`` it does, when the
+        plan's summary alone says it) repeated where the question is."""
+        return self.ui.confirm((*self.warnings, *what))
 
     def warn(self, lines: Sequence[str]) -> None:
         self.warnings.extend(lines)
