@@ -24,7 +24,7 @@ def run_import(session: Session) -> TofuOutcome:
             f"(spec.table_name, spec.aws_region) and run import again"
         )
     refuse_a_table_managed_elsewhere(session)
-    ours = interrupted is not None and interrupted.table_name == table.table_name
+    ours = session.creating_this_table_was_interrupted()
     result = session.invoke("import", TABLE_ADDRESS, table.table_name)
     notes = interruption_notes(session, "import", result)
     if result.returncode == EXIT_OK and result.interrupted_by is None:
