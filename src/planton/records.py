@@ -1,10 +1,33 @@
 """What planton remembers about a workspace beside terraform's state: a create of its own that
-was interrupted, and the plans ``plan --out`` saved. (The workspace keeps them, in files of its
-own next to the state.)"""
+was interrupted, and the plans ``plan --out`` saved.
+
+A ``RecordStore`` keeps them where the state is: ``LocalRecordStore`` in files of the workspace
+directory next to a local state.
+
+A record that exists and cannot be read is an error, never "nothing remembered": the guards
+built on an interrupted create would be skipped without a word, and a saved-plan registry read as
+empty would be written back without the plans it held.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from planton.errors import EnvironmentNotReady
+
+INTERRUPTED_FILE = ".planton-interrupted.json"
+SAVED_PLANS_FILE = ".planton-saved-plans.json"
+SAVED_PLANS_KEPT = 50
+# workspace.WORK_DIR_ENV's value, for the same message: workspace.py imports this module, so
+# this module cannot import it.
+_WORK_DIR_ENV = "PLANTON_WORK_DIR"
 
 
 @dataclass(frozen=True)
@@ -31,3 +54,237 @@ class SavedPlan:
     applied: float | None
     account: str | None = None
     failed: float | None = None
+
+
+class RecordStore(Protocol):
+    """Where planton keeps what it remembers about one workspace's state."""
+
+    @property
+    def where(self) -> str:
+        """Where the records live, for people: a directory, or ``s3://bucket/key``."""
+        ...
+
+    def record_interrupted_create(self, create: InterruptedCreate) -> None:
+        """Remember that planton's own create of a table was interrupted: a taint it left is then
+        known to be planton's (and can be undone instead of replacing the table), the table's
+        region and account are known although the state of a half-created table (or no state at
+        all, when CreateTable itself was in flight) holds no ARN to read them from, and every
+        apply that would leave it behind stops until it is adopted or known to be gone."""
+        ...
+
+    def interrupted_create(self) -> InterruptedCreate | None:
+        """The create planton saw interrupted here and has not yet seen adopted or gone. A record
+        that cannot be read is an error, never "nothing remembered"."""
+        ...
+
+    def clear_interrupted_create(self) -> None:
+        """The interrupted create's table was adopted, or is known to be gone."""
+        ...
+
+    def record_saved_plan(self, digest: str, *, destroy: bool, account: str | None) -> None:
+        """Remember a plan that ``plan --out`` saved (by its SHA-256) and the account it was made
+        for, so that ``apply FILE`` applies only plans made here, and says so when one was applied
+        already. Only the newest ``SAVED_PLANS_KEPT`` plans are kept."""
+        ...
+
+    def saved_plan(self, digest: str) -> SavedPlan | None:
+        """What ``plan --out`` recorded of the plan with this SHA-256, if it was made here."""
+        ...
+
+    def mark_plan_applied(self, digest: str) -> None:
+        """The saved plan with this SHA-256 was applied: terraform would refuse it as stale now."""
+        ...
+
+    def mark_plan_failed(self, digest: str) -> None:
+        """An apply of the saved plan with this SHA-256 failed: terraform may have changed some
+        things (and then refuses the plan as stale), or nothing."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalRecordStore:
+    """The records in a workspace directory, in the files (and with the messages) planton has
+    always used there, so that existing workspaces keep what they remembered."""
+
+    root: Path
+
+    @property
+    def where(self) -> str:
+        """The workspace directory."""
+        return str(self.root)
+
+    def record_interrupted_create(self, create: InterruptedCreate) -> None:
+        """See ``RecordStore.record_interrupted_create``."""
+        try:
+            write_atomically(self.root / INTERRUPTED_FILE, json.dumps(_interrupted_record(create)) + "\n")
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def interrupted_create(self) -> InterruptedCreate | None:
+        """See ``RecordStore.interrupted_create``."""
+        path = self.root / INTERRUPTED_FILE
+        try:
+            content = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):  # no file: nothing remembered
+            return None
+        except OSError as err:
+            raise EnvironmentNotReady(
+                f"cannot read {path}, where planton remembers an interrupted create: {err.strerror or err}"
+            ) from None
+        try:
+            record: object = json.loads(content.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError is one too
+            record = None
+        return _interrupted_from(record, str(path), "and remove this file")
+
+    def clear_interrupted_create(self) -> None:
+        """See ``RecordStore.clear_interrupted_create``."""
+        try:
+            (self.root / INTERRUPTED_FILE).unlink(missing_ok=True)
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def record_saved_plan(self, digest: str, *, destroy: bool, account: str | None) -> None:
+        """See ``RecordStore.record_saved_plan``."""
+        self._write_saved_plans(_with_saved_plan(self._saved_plans(), digest, destroy=destroy, account=account))
+
+    def saved_plan(self, digest: str) -> SavedPlan | None:
+        """See ``RecordStore.saved_plan``."""
+        record = self._saved_plans().get(digest)
+        return None if record is None else _saved_plan_from(record)
+
+    def mark_plan_applied(self, digest: str) -> None:
+        """See ``RecordStore.mark_plan_applied``."""
+        self._mark_plan(digest, "applied")
+
+    def mark_plan_failed(self, digest: str) -> None:
+        """See ``RecordStore.mark_plan_failed``."""
+        self._mark_plan(digest, "failed")
+
+    def _mark_plan(self, digest: str, what: str) -> None:
+        records = self._saved_plans()
+        if _marked(records, digest, what):
+            self._write_saved_plans(records)
+
+    def _saved_plans(self) -> dict[str, dict[str, object]]:
+        path = self.root / SAVED_PLANS_FILE
+        try:
+            content = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):  # no file: nothing remembered
+            return {}
+        except OSError as err:
+            raise EnvironmentNotReady(
+                f"cannot read {path}, where planton remembers the plans `plan --out` saved: {err.strerror or err}"
+            ) from None
+        try:
+            records = _saved_plans_from(json.loads(content.decode("utf-8")))
+        except ValueError:  # UnicodeDecodeError is one too
+            records = None
+        if records is None:
+            raise EnvironmentNotReady(
+                f"{path} is corrupt: planton remembers there the plans `plan --out` saved for this workspace. "
+                "Remove it, and save again with `plan --out` any plan you still mean to apply"
+            )
+        return records
+
+    def _write_saved_plans(self, records: Mapping[str, object]) -> None:
+        try:
+            write_atomically(self.root / SAVED_PLANS_FILE, json.dumps(records, indent=1, sort_keys=True) + "\n")
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def _unusable(self, err: OSError) -> EnvironmentNotReady:
+        """The message for a filesystem error in the workspace: the path, why, and what to do."""
+        return EnvironmentNotReady(
+            f"cannot write the workspace {self.root}: {_why(self.root, err)}; point --work-dir "
+            f"(or {_WORK_DIR_ENV}) at a directory you can write to"
+        )
+
+
+def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace ``path`` in one step, so a crash never leaves half a file for anyone to read."""
+    if os.path.isfile(path) and path.read_bytes() == text.encode("utf-8"):
+        os.chmod(path, mode)  # an older copy may have looser permissions
+        return
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _interrupted_record(create: InterruptedCreate) -> dict[str, str | None]:
+    return {"table_name": create.table_name, "region": create.region, "account": create.account}
+
+
+def _interrupted_from(record: object, where: str, remedy: str) -> InterruptedCreate:
+    """An interrupted create as recorded, or the error saying ``where`` is corrupt and what to do
+    (``remedy`` ends the message)."""
+    name = record.get("table_name") if isinstance(record, dict) else None
+    if not isinstance(record, dict) or not isinstance(name, str) or not name:
+        raise EnvironmentNotReady(
+            f"{where} is corrupt: planton remembers an interrupted create there, and cannot tell which table "
+            "it was. Check which table the last interrupted `planton tofu apply` was creating, adopt it with "
+            f"`planton tofu import` if it exists, {remedy}"
+        )
+    region, account = record.get("region"), record.get("account")
+    return InterruptedCreate(
+        name,
+        region if isinstance(region, str) and region else None,
+        account if isinstance(account, str) and account else None,
+    )
+
+
+def _saved_plans_from(recorded: object) -> dict[str, dict[str, object]] | None:
+    """The saved-plan records by digest, or None when ``recorded`` is not what planton writes."""
+    if not isinstance(recorded, dict) or not all(isinstance(value, dict) for value in recorded.values()):
+        return None
+    return {str(key): dict(value) for key, value in recorded.items()}
+
+
+def _with_saved_plan(
+    records: dict[str, dict[str, object]], digest: str, *, destroy: bool, account: str | None
+) -> dict[str, dict[str, object]]:
+    records[digest] = {"destroy": destroy, "made": time.time(), "applied": None, "account": account}
+    # A bounded record: the newest plans are the ones anybody still applies.
+    newest = sorted(records.items(), key=lambda item: _seconds(item[1].get("made")) or 0.0)[-SAVED_PLANS_KEPT:]
+    return dict(newest)
+
+
+def _saved_plan_from(record: Mapping[str, object]) -> SavedPlan:
+    account = record.get("account")
+    return SavedPlan(
+        destroy=record.get("destroy") is True,
+        applied=_seconds(record.get("applied")),
+        account=account if isinstance(account, str) and account else None,
+        failed=_seconds(record.get("failed")),
+    )
+
+
+def _marked(records: dict[str, dict[str, object]], digest: str, what: str) -> bool:
+    """Stamp ``what`` (applied or failed) on the plan's record; False when there is none."""
+    if digest not in records:
+        return False
+    records[digest][what] = time.time()
+    return True
+
+
+def _seconds(value: object) -> float | None:
+    """A time recorded as seconds since the epoch, or None when there is none."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _why(root: Path, err: OSError) -> str:
+    """The reason, naming the path that is in the way when one of root's parents is not a
+    directory. (``os.path`` answers False rather than raising where a parent cannot be entered.)"""
+    for path in (root, *root.parents):
+        if os.path.lexists(path):
+            if not os.path.isdir(path):
+                return f"{path} is not a directory"
+            break
+    where = f" ({err.filename})" if err.filename and Path(err.filename) != root else ""
+    return f"{err.strerror or err}{where}"
