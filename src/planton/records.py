@@ -2,7 +2,8 @@
 was interrupted, and the plans ``plan --out`` saved.
 
 A ``RecordStore`` keeps them where the state is: ``LocalRecordStore`` in files of the workspace
-directory next to a local state.
+directory next to a local state, ``S3RecordStore`` in one object next to an S3 backend's state
+key, so that a plan saved on one CI runner can be applied on another.
 
 A record that exists and cannot be read is an error, never "nothing remembered": the guards
 built on an interrupted create would be skipped without a word, and a saved-plan registry read as
@@ -13,21 +14,30 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from planton.errors import EnvironmentNotReady
+from planton.s3 import S3Location, read_object_with_etag, replace_object, s3_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 INTERRUPTED_FILE = ".planton-interrupted.json"
 SAVED_PLANS_FILE = ".planton-saved-plans.json"
+# The suffix of the object beside an S3 state key (``<state key>.planton.json``).
+S3_RECORDS_SUFFIX = ".planton.json"
 SAVED_PLANS_KEPT = 50
 # workspace.WORK_DIR_ENV's value, for the same message: workspace.py imports this module, so
 # this module cannot import it.
 _WORK_DIR_ENV = "PLANTON_WORK_DIR"
+# How often an S3 read-modify-write is tried while other writers keep changing the object.
+S3_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,159 @@ class LocalRecordStore:
         return EnvironmentNotReady(
             f"cannot write the workspace {self.root}: {_why(self.root, err)}; point --work-dir "
             f"(or {_WORK_DIR_ENV}) at a directory you can write to"
+        )
+
+
+class S3RecordStore:
+    """The records in one object beside an S3 backend's state, ``<state key>.planton.json``:
+    ``{"interrupted_create": {...} | null, "saved_plans": {...}}``.
+
+    Every change is a read-modify-write made safe by S3's conditional writes: the object is
+    replaced only if it is still the version read (``If-Match`` its ETag), or created only if it
+    still does not exist (``If-None-Match: *``). A writer that lost the race reads again and
+    applies its change to what the other one wrote, so two CI runners never drop each other's
+    records. The S3 client is made on first use (not when the store is made) and then reused.
+    """
+
+    def __init__(self, location: S3Location, environ: Mapping[str, str]) -> None:
+        self._location = S3Location(
+            bucket=location.bucket,
+            key=location.key + S3_RECORDS_SUFFIX,
+            region=location.region,
+            endpoint=location.endpoint,
+        )
+        self._environ = dict(environ)
+        self._client: S3Client | None = None
+
+    def __repr__(self) -> str:
+        # The environment holds credentials: never shown.
+        return f"S3RecordStore({self.where!r})"
+
+    @property
+    def where(self) -> str:
+        """``s3://bucket/<state key>.planton.json``."""
+        return self._location.url
+
+    def record_interrupted_create(self, create: InterruptedCreate) -> None:
+        """See ``RecordStore.record_interrupted_create``."""
+        record = _interrupted_record(create)
+
+        def change(document: dict[str, object]) -> bool:
+            document["interrupted_create"] = record
+            return True
+
+        self._update(change)
+
+    def interrupted_create(self) -> InterruptedCreate | None:
+        """See ``RecordStore.interrupted_create``."""
+        record = self._read()[0].get("interrupted_create")
+        if record is None:
+            return None
+        return _interrupted_from(
+            record,
+            self.where,
+            'and set its "interrupted_create" to null',
+        )
+
+    def clear_interrupted_create(self) -> None:
+        """See ``RecordStore.clear_interrupted_create``."""
+
+        def change(document: dict[str, object]) -> bool:
+            if document.get("interrupted_create") is None:
+                return False
+            document["interrupted_create"] = None
+            return True
+
+        self._update(change)
+
+    def record_saved_plan(self, digest: str, *, destroy: bool, account: str | None) -> None:
+        """See ``RecordStore.record_saved_plan``."""
+
+        def change(document: dict[str, object]) -> bool:
+            document["saved_plans"] = _with_saved_plan(
+                self._saved_plans(document), digest, destroy=destroy, account=account
+            )
+            return True
+
+        self._update(change)
+
+    def saved_plan(self, digest: str) -> SavedPlan | None:
+        """See ``RecordStore.saved_plan``."""
+        record = self._saved_plans(self._read()[0]).get(digest)
+        return None if record is None else _saved_plan_from(record)
+
+    def mark_plan_applied(self, digest: str) -> None:
+        """See ``RecordStore.mark_plan_applied``."""
+        self._mark_plan(digest, "applied")
+
+    def mark_plan_failed(self, digest: str) -> None:
+        """See ``RecordStore.mark_plan_failed``."""
+        self._mark_plan(digest, "failed")
+
+    def _mark_plan(self, digest: str, what: str) -> None:
+        def change(document: dict[str, object]) -> bool:
+            records = self._saved_plans(document)
+            if not _marked(records, digest, what):
+                return False
+            document["saved_plans"] = records
+            return True
+
+        self._update(change)
+
+    def _client_for_use(self) -> S3Client:
+        if self._client is None:
+            self._client = s3_client(self._location, self._environ)
+        return self._client
+
+    def _read(self) -> tuple[dict[str, object], str | None]:
+        """The document and its ETag; an empty document and None when there is no object yet."""
+        found = read_object_with_etag(self._client_for_use(), self._location.bucket, self._location.key)
+        if found is None:
+            return {}, None
+        try:
+            document: object = json.loads(found.body.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError is one too
+            document = None
+        if not isinstance(document, dict):
+            raise self._corrupt()
+        return document, found.etag
+
+    def _saved_plans(self, document: Mapping[str, object]) -> dict[str, dict[str, object]]:
+        records = _saved_plans_from(document.get("saved_plans", {}))
+        if records is None:
+            raise self._corrupt()
+        return records
+
+    def _update(self, change: Callable[[dict[str, object]], bool]) -> None:
+        """Apply ``change`` to the stored document (it returns False when there is nothing to
+        write) and write it back only over the version it was applied to, reading again while
+        another writer got there first."""
+        for attempt in range(S3_WRITE_ATTEMPTS):
+            document, etag = self._read()
+            if not change(document):
+                return
+            document.setdefault("interrupted_create", None)
+            document.setdefault("saved_plans", {})
+            body = (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8")
+            if replace_object(
+                self._client_for_use(), self._location.bucket, self._location.key, body, expected_etag=etag
+            ):
+                return
+            if attempt + 1 < S3_WRITE_ATTEMPTS:
+                # Spread the writers out, so that two of them do not collide again at once.
+                time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # noqa: S311 - not for secrets
+        raise EnvironmentNotReady(
+            f"cannot write {self.where}: another writer changed it each of the {S3_WRITE_ATTEMPTS} times planton "
+            "tried to; run the command again"
+        )
+
+    def _corrupt(self) -> EnvironmentNotReady:
+        return EnvironmentNotReady(
+            f"{self.where} is corrupt: it is not the JSON object in which planton remembers the plans "
+            "`plan --out` saved for this state and any create of a table that was interrupted. Restore an "
+            "earlier version of it (when the bucket keeps versions), or delete it: planton then forgets those "
+            "plans (save again with `plan --out` any you still mean to apply) and any interrupted create "
+            "(check first that no `planton tofu apply` of this table was interrupted)"
         )
 
 

@@ -1,4 +1,5 @@
-"""What planton remembers in a workspace directory (LocalRecordStore)."""
+"""What planton remembers in a workspace directory (LocalRecordStore), and what an S3 record store
+does before it ever reaches S3. The S3 store against a real server: tests/e2e/test_s3_records.py."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from planton.records import (
     SAVED_PLANS_KEPT,
     InterruptedCreate,
     LocalRecordStore,
+    S3RecordStore,
 )
+from planton.s3 import S3Location
 from planton.workspace import Workspace
 
 CORRUPT_TEXTS = [b"not json", b"[]", b'"plans"', b'{"abc": 1}', b'{"abc": [true]}', b"\xff\xfe"]
@@ -140,6 +143,28 @@ def test_a_workspace_that_cannot_be_written_says_which_path_is_in_the_way(tmp_pa
         store.record_interrupted_create(InterruptedCreate("orders", None))
     with pytest.raises(EnvironmentNotReady, match="point --work-dir \\(or PLANTON_WORK_DIR\\)"):
         store.record_saved_plan("abc", destroy=False, account=None)
+
+
+def test_an_s3_store_makes_no_client_until_used_and_names_where_it_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Offline: a profile that does not exist fails when the client is made, before any request.
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    location = S3Location(bucket="states", key="env/orders.tfstate", region="eu-west-1", endpoint=None)
+    store = S3RecordStore(location, {"AWS_PROFILE": "no-such-profile"})
+    assert store.where == "s3://states/env/orders.tfstate.planton.json"
+    with pytest.raises(EnvironmentNotReady) as caught:
+        store.saved_plan("abc")
+    assert caught.value.message.startswith("cannot use s3://states/env/orders.tfstate.planton.json: ProfileNotFound")
+
+
+def test_an_s3_store_never_shows_its_credentials() -> None:
+    location = S3Location(bucket="states", key="orders.tfstate", region="eu-west-1", endpoint=None)
+    store = S3RecordStore(location, {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"})
+    for shown in (repr(store), str(store)):
+        assert "s3cr3t-value" not in shown
+        assert "AKIDEXAMPLE" not in shown
 
 
 def test_boto3_is_imported_only_when_s3_is_used() -> None:
