@@ -1,6 +1,6 @@
 """planton's S3 side against a real moto server, checked with boto3: the records kept beside an
-S3 state (one object, written only with conditional writes, so concurrent writers lose nothing)
-and the S3 helpers' errors."""
+S3 state (one object, written only with conditional writes, so concurrent writers lose nothing),
+the S3 helpers' errors, and the state bucket's bootstrap."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import planton.records
 from planton.errors import EnvironmentNotReady
 from planton.records import S3_WRITE_ATTEMPTS, SAVED_PLANS_KEPT, InterruptedCreate, S3RecordStore
 from planton.s3 import S3Location, bucket_exists, read_object, s3_client
+from planton.state_bucket import bootstrap_bucket
 
 from e2e_support import other_account_keys
 
@@ -292,3 +293,96 @@ def test_the_client_uses_the_credentials_it_is_given(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     assert theirs in buckets({"AWS_PROFILE": "other"})
     assert theirs not in buckets({**KEYS, "AWS_PROFILE": "other"})  # keys come before a profile
+
+
+# --- the state bucket ----------------------------------------------------------------------------
+
+
+def check_bucket(endpoint: str, bucket: str, region: str, encryption: dict[str, str]) -> None:
+    client = s3(endpoint, region=region)
+    assert client.get_bucket_location(Bucket=bucket)["LocationConstraint"] == (
+        None if region == "us-east-1" else region
+    )
+    assert client.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert [rule["ApplyServerSideEncryptionByDefault"] for rule in rules] == [encryption]
+    assert client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
+@pytest.mark.parametrize("region", [REGION, "us-east-1"])
+def test_bootstrap_makes_a_safe_bucket_and_a_second_run_changes_nothing(moto_endpoint: str, region: str) -> None:
+    bucket = new_bucket_name()
+    location = S3Location(bucket=bucket, key=STATE_KEY, region=region, endpoint=moto_endpoint)
+    assert bootstrap_bucket(location, KEYS) == [
+        f"created bucket {bucket} in {region}",
+        "turned versioning on",
+        "set default encryption to AES256",
+        "blocked all public access",
+    ]
+    check_bucket(moto_endpoint, bucket, region, {"SSEAlgorithm": "AES256"})
+    assert bootstrap_bucket(location, KEYS) == [
+        f"bucket {bucket} already exists",
+        "versioning already on",
+        "default encryption already AES256",
+        "public access already blocked",
+    ]
+    check_bucket(moto_endpoint, bucket, region, {"SSEAlgorithm": "AES256"})
+
+
+def test_bootstrap_with_a_kms_key(moto_endpoint: str) -> None:
+    kms = boto3.client(
+        "kms",
+        endpoint_url=moto_endpoint,
+        region_name=REGION,
+        aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
+    )
+    key = kms.create_key(Description="planton state")["KeyMetadata"]["Arn"]
+    bucket = new_bucket_name()
+    location = S3Location(bucket=bucket, key=STATE_KEY, region=REGION, endpoint=moto_endpoint)
+    assert bootstrap_bucket(location, KEYS, kms_key_id=key)[2] == f"set default encryption to aws:kms with key {key}"
+    check_bucket(moto_endpoint, bucket, REGION, {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key})
+    rules = s3(moto_endpoint).get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["BucketKeyEnabled"] is True
+    assert bootstrap_bucket(location, KEYS, kms_key_id=key)[2] == f"default encryption already aws:kms with key {key}"
+    # Without a key, the bucket keeps its KMS key: never weakened to AES256.
+    assert bootstrap_bucket(location, KEYS)[2] == f"default encryption already aws:kms with key {key}"
+    check_bucket(moto_endpoint, bucket, REGION, {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key})
+
+
+def test_bootstrap_completes_a_bucket_made_by_hand(location: S3Location) -> None:
+    assert location.endpoint is not None
+    client = s3(location.endpoint)
+    client.put_bucket_versioning(Bucket=location.bucket, VersioningConfiguration={"Status": "Enabled"})
+    client.put_bucket_versioning(Bucket=location.bucket, VersioningConfiguration={"Status": "Suspended"})
+    client.put_public_access_block(
+        Bucket=location.bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    assert bootstrap_bucket(location, KEYS) == [
+        f"bucket {location.bucket} already exists",
+        "turned versioning on (it was suspended)",
+        "set default encryption to AES256",
+        "blocked all public access",
+    ]
+    check_bucket(location.endpoint, location.bucket, REGION, {"SSEAlgorithm": "AES256"})
+
+
+def test_bootstrap_refuses_a_bucket_name_another_account_owns(location: S3Location) -> None:
+    assert location.endpoint is not None
+    other = other_account_keys(location.endpoint)
+    with pytest.raises(EnvironmentNotReady, match="BucketAlreadyExists; another AWS account owns") as caught:
+        bootstrap_bucket(location, other)
+    assert location.bucket in caught.value.message
+    # Nothing of the owner's bucket was changed.
+    assert "Status" not in s3(location.endpoint).get_bucket_versioning(Bucket=location.bucket)

@@ -170,7 +170,7 @@ def test_an_s3_store_never_shows_its_credentials() -> None:
 def test_boto3_is_imported_only_when_s3_is_used() -> None:
     # Start-up time: planton's CLI and every module S3 state needs import without boto3.
     code = (
-        "import sys, planton.cli.app, planton.records, planton.s3; "
+        "import sys, planton.cli.app, planton.records, planton.s3, planton.state_bucket; "
         "print(sorted(name for name in sys.modules if name.split('.')[0] in {'boto3', 'botocore'}))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
