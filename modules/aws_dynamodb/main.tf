@@ -1,9 +1,10 @@
 locals {
   provisioned = var.spec.billing_mode == "PROVISIONED"
 
-  # Name and ManagedBy always; Environment and Organization when the manifest sets them; then
-  # the manifest's labels and spec.tags (the variables' validations keep them off the keys
-  # above). Labels under a *.project-planton.org/ key steer planton and are not tags.
+  # Name and ManagedBy always; Environment and Organization when the manifest sets them;
+  # PlantonManifest when planton runs the module (var.manifest_key); then the manifest's labels
+  # and spec.tags (the variables' validations keep them off the keys above). Labels under a
+  # *.project-planton.org/ key steer planton and are not tags.
   tag_labels = {
     for key, value in var.metadata.labels : key => value
     if !can(regex("^([a-z0-9-]+\\.)*project-planton\\.org/", key))
@@ -13,6 +14,7 @@ locals {
     var.spec.tags,
     var.metadata.env == null ? {} : { Environment = var.metadata.env },
     var.metadata.org == null ? {} : { Organization = var.metadata.org },
+    var.manifest_key == null ? {} : { PlantonManifest = var.manifest_key },
     {
       Name      = var.spec.table_name
       ManagedBy = "planton"

@@ -16,8 +16,19 @@ variable "metadata" {
   }
 
   validation {
-    condition     = length(setintersection(keys(var.metadata.labels), ["Name", "Environment", "Organization", "ManagedBy"])) == 0
-    error_message = "metadata.labels must not set Name, Environment, Organization or ManagedBy: the module sets those tags itself."
+    condition     = length(setintersection(keys(var.metadata.labels), ["Name", "Environment", "Organization", "ManagedBy", "PlantonManifest"])) == 0
+    error_message = "metadata.labels must not set Name, Environment, Organization, ManagedBy or PlantonManifest: the module sets those tags itself."
+  }
+}
+
+variable "manifest_key" {
+  description = "The key planton knows the manifest by (metadata.name, with a hash of org, env and id when any is set), tagged on the table as PlantonManifest: another planton manifest, with its state wherever it is, then never adopts the table. Null (the default, for callers of the module alone): no such tag."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.manifest_key == null || can(regex("^[A-Za-z0-9._-]{1,128}$", var.manifest_key))
+    error_message = "manifest_key must be 1-128 characters of letters, digits, '.', '_' and '-'."
   }
 }
 
@@ -228,18 +239,7 @@ variable "spec" {
   }
 
   validation {
-    condition     = length(setintersection(keys(var.spec.tags), ["Name", "Environment", "Organization", "ManagedBy"])) == 0 && alltrue([for key in keys(var.spec.tags) : !startswith(lower(key), "aws:")])
-    error_message = "spec.tags must not set Name, Environment, Organization or ManagedBy (the module sets those) nor use the reserved aws: prefix."
-  }
-}
-
-variable "allowed_account_ids" {
-  description = "The AWS accounts the credentials may belong to (the provider refuses any other before it changes anything); empty allows any. planton sets it to the account of the table the state records (or of its own interrupted create), else to the stack input's provider_config.account_id."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = alltrue([for id in var.allowed_account_ids : can(regex("^[0-9]{12}$", id))])
-    error_message = "Each entry of allowed_account_ids must be a 12-digit AWS account id."
+    condition     = length(setintersection(keys(var.spec.tags), ["Name", "Environment", "Organization", "ManagedBy", "PlantonManifest"])) == 0 && alltrue([for key in keys(var.spec.tags) : !startswith(lower(key), "aws:")])
+    error_message = "spec.tags must not set Name, Environment, Organization, ManagedBy or PlantonManifest (the module sets those) nor use the reserved aws: prefix."
   }
 }
