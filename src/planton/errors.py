@@ -35,11 +35,13 @@ EXIT_CODES: Mapping[int, str] = {
     "you did not approve (anything but exactly `yes`), or a saved plan that is stale or was applied already; nothing "
     "was changed.",
     EXIT_USAGE: "Usage mistake: an unknown command or option, a missing or invalid option value, a `--set` path "
-    "the manifest has no field for, a plan file not saved for this manifest's workspace, or an apply/destroy "
+    "the manifest has no field for, a plan file not saved for this manifest's state, a changed backend without "
+    "`init --migrate-state`, or an apply/destroy "
     "that would have to ask where nobody can answer (no terminal, or `CI` set). The message says which, with a "
     "suggestion. Nothing was written or run.",
     EXIT_ENVIRONMENT: "The environment is not ready: no tofu/terraform, no AWS credentials, a work dir that "
-    "cannot be written, the emulator would not start, another planton is using the workspace. Nothing was run.",
+    "cannot be written, the emulator would not start, another planton is using the workspace, a state (or "
+    "planton's record beside it) that cannot be read or is corrupt, an S3 error. Nothing was run.",
     EXIT_BAD_MANIFEST: "The manifest, or a stack input or provider config file, cannot be read or is invalid "
     "(`dotted.path: message` lines), or `apply --local` was asked for what the local emulator cannot serve. "
     "Nothing was written or run.",
@@ -47,13 +49,14 @@ EXIT_CODES: Mapping[int, str] = {
     "delete or replace the table or, after a region change, leave the old one behind (`--allow-replace` lets "
     "it through); `refresh` / `destroy` would act on a table other than the one the manifest names; or the "
     "credentials belong to another AWS account than the table the state records (or than the one a saved plan "
-    "was made for), whatever the command, or nobody recorded which account a half-created table is in. The "
-    "message says what; nothing was changed.",
+    "was made for), whatever the command, or nobody recorded which account a half-created table is in; or "
+    "`init --migrate-state` would overwrite a state that records another table. The message says what; nothing "
+    "was changed.",
     EXIT_UNMANAGED_TABLE: "The table already exists but this workspace's state does not record it (a create "
     "that was interrupted, or a table made outside planton: adopt it with `planton tofu import`), or another "
-    "planton workspace manages it (never adopted); or planton's own create of a table was interrupted before the "
-    "state recorded it, and the manifest now names another table or region (adopt that one first). Nothing was "
-    "changed.",
+    "planton workspace or manifest manages it (its PlantonManifest tag names another; never adopted); or "
+    "planton's own create of a table was interrupted before the state recorded it, and the manifest now names "
+    "another table or region (adopt that one first). Nothing was changed.",
     EXIT_BUG: "A bug in planton. One line names the crash report it wrote; please attach that to a bug report.",
     EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT). A running terraform was left to finish and write its "
     "state first.",

@@ -15,9 +15,11 @@ VARIABLES_FILE = "terraform.tfvars.json"
 
 
 def render_variables(table: TableDefinition, region: str) -> dict[str, Any]:
-    """The module's ``metadata`` and ``spec`` variables, with ``region`` as the effective region."""
+    """The module's ``metadata`` and ``spec`` variables, with ``region`` as the effective region,
+    and the manifest's key (tagged on the table as PlantonManifest)."""
     identity = table.identity
     return {
+        "manifest_key": identity.key,
         "metadata": {
             "name": identity.name,
             "id": identity.id,

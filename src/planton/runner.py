@@ -44,6 +44,8 @@ _BASE_FLAGS: Mapping[str, tuple[str, ...]] = {
     "show": ("-json",),
     "import": ("-input=false",),
     "untaint": (),
+    # `state pull`: the state as JSON, from whichever backend holds it.
+    "state": (),
 }
 _APPROVABLE = frozenset({"apply", "destroy"})
 # The commands that take the state lock, and so -lock-timeout.
@@ -84,6 +86,11 @@ class CommandOptions:
     detailed_exitcode: bool = False
     # terraform's own spelling of a duration (30s, 5m): how long to wait for the state lock.
     lock_timeout: str | None = None
+    # init only: move the state from the backend the workspace used to the one configured now
+    # (without a question: -force-copy), or forget the old backend's settings (-reconfigure:
+    # the state stays where it is, as when only the lock settings changed).
+    migrate_state: bool = False
+    reconfigure: bool = False
     extra: tuple[str, ...] = ()
 
 
@@ -98,6 +105,10 @@ def build_args(command: str, options: CommandOptions = CommandOptions()) -> list
         args.append("-detailed-exitcode")
     if command == "init" and options.plugin_dir is not None:
         args.append(f"-plugin-dir={options.plugin_dir}")
+    if command == "init" and options.migrate_state:
+        args += ["-migrate-state", "-force-copy"]
+    elif command == "init" and options.reconfigure:
+        args.append("-reconfigure")
     if command in _COLOURED and not options.colour:
         args.append("-no-color")
     if command in _LOCKING and options.lock_timeout is not None:

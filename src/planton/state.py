@@ -1,10 +1,15 @@
-"""What a workspace's local state records about the table, read without running terraform.
+"""What a workspace's state records about the table.
 
-Read before terraform runs: the table's account binds the run to it (``accounts.py``), and
+The state is read through one seam, ``parse_state``: the local backend's file as it is, a remote
+state as ``terraform state pull`` prints it (``operations/session.py`` chooses). Read after init
+and before anything plans: the table's account binds the run to it (``accounts.py``), and
 ``guards.py`` compares the rest with the manifest (what terraform would get wrong, and the order
 the local indexes are recorded in); after an interruption it tells what terraform really left
 (was the table recorded? tainted?). Whether a plan may be applied is decided on the plan itself
 (``plan.py``).
+
+A state that cannot be read, or is not a terraform state, is an error (``StateUnreadable``),
+never "no state": every data-safety guard reads it, and would be skipped without a word.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from planton.errors import EnvironmentNotReady
 
 _TYPE = "aws_dynamodb_table"
 _NAME = "this"
@@ -35,6 +42,9 @@ class RecordedTable:
     account: str | None = None
     attribute_types: Mapping[str, str] = field(default_factory=dict)
     managed_by_planton: bool = False
+    # The PlantonManifest tag: the key of the planton manifest that manages the table, wherever
+    # its state is (None: a table made before planton tagged it, or by something else).
+    manifest_key: str | None = None
     deletion_protection: bool = False
     # (name, sort key, projection type, sorted non-key attributes) of each local index; None
     # when the state does not say (an older state, or a half-created table).
@@ -53,12 +63,59 @@ class RecordedTable:
     ttl_attribute: str | None = None
 
 
-def recorded_table(state_path: Path) -> RecordedTable | None:
-    """The table in the state file, or None when the state has none (or cannot be read)."""
-    try:
-        document = json.loads(state_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+CORRUPT_STATE_ADVICE = (
+    "planton reads no further: every data-safety check reads the state, and a state read as empty would let an "
+    "apply create the table again or lose track of it. Restore it (terraform.tfstate.backup beside a local state; "
+    "an earlier version of the object in a versioned bucket), or move it aside and adopt the table again with "
+    "`planton tofu import`"
+)
+
+
+class StateUnreadable(EnvironmentNotReady):
+    """The state exists but cannot be read as a terraform state; nothing was run on it."""
+
+
+def parse_state(text: str, where: str) -> Mapping[str, Any] | None:
+    """The state document in ``text`` (read from ``where``, for the message); None when there is
+    no state (no text at all: terraform's own reading of an empty file). Anything else that is
+    not a terraform state is ``StateUnreadable``."""
+    if not text.strip():
         return None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        document, problem = None, f"it is not JSON ({err.msg} at line {err.lineno})"
+    else:
+        problem = "it is JSON, but not a terraform state (no version and resources)"
+    if (
+        isinstance(document, dict)
+        and isinstance(document.get("version"), int)
+        and isinstance(document.get("resources", []), list)
+    ):
+        return document
+    raise StateUnreadable(f"the state at {where} is corrupt: {problem}. {CORRUPT_STATE_ADVICE}")
+
+
+def read_local_state(state_path: Path) -> Mapping[str, Any] | None:
+    """The local backend's state file: None when there is none (or it is empty)."""
+    try:
+        text = state_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as err:
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        raise StateUnreadable(f"cannot read the state {state_path}: {why}") from None
+    return parse_state(text, str(state_path))
+
+
+def recorded_table(state_path: Path) -> RecordedTable | None:
+    """The table in a local state file, or None when there is no state or it records no table;
+    ``StateUnreadable`` when the file cannot be read or is corrupt."""
+    return table_in_state(read_local_state(state_path))
+
+
+def table_in_state(document: Mapping[str, Any] | None) -> RecordedTable | None:
+    """The table a state document records, or None when it records none."""
     for resource in _list(document, "resources"):
         if resource.get("mode") == "managed" and resource.get("type") == _TYPE and resource.get("name") == _NAME:
             for instance in _list(resource, "instances"):
@@ -76,6 +133,7 @@ def recorded_table(state_path: Path) -> RecordedTable | None:
                         if item.get("name") and item.get("type")
                     },
                     managed_by_planton=_tag(attributes, "ManagedBy") == "planton",
+                    manifest_key=_text(_tag(attributes, "PlantonManifest")),
                     deletion_protection=attributes.get("deletion_protection_enabled") is True,
                     local_indexes=_local_indexes(attributes),
                     local_index_order=_local_index_order(document, attributes),
@@ -168,6 +226,10 @@ def _output(document: Any, name: str) -> str | None:
     outputs = document.get("outputs") if isinstance(document, Mapping) else None
     entry = outputs.get(name) if isinstance(outputs, Mapping) else None
     value = entry.get("value") if isinstance(entry, Mapping) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 

@@ -6,6 +6,7 @@ dialect only needs a function that builds a ``TableDefinition``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -154,6 +155,15 @@ class ResourceIdentity:
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """``metadata.name``, plus a short hash when org, env or id tell two same-named tables
+        apart: the manifest's workspace, and its table's PlantonManifest tag."""
+        if not (self.org or self.env or self.id):
+            return self.name
+        qualifier = "\0".join(part or "" for part in (self.org, self.env, self.id))
+        return f"{self.name}-{hashlib.sha256(qualifier.encode()).hexdigest()[:10]}"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ Each manifest gets its own directory, ``<work dir>/<target>/<key>``:
 * the key is ``metadata.name``, with a hash of org/env/id appended when any is set, so two
   tables never share state.
 
-Planton refreshes the module files and the variables file on every run and never deletes or
-rewrites anything else here: the state and terraform's own files are terraform's.
+Planton refreshes the files it writes (the module's, the provider's, a remote backend's, the
+variables) on every run, removes only files it wrote itself, and never touches anything else
+here: the state and terraform's own files are terraform's. With a remote backend the state is
+not here at all, and what planton remembers lives beside it (``records.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ DEFAULT_WORK_DIR_NAME = ".planton"
 STATE_FILE = "terraform.tfstate"
 _LOCK_FILE = ".planton.lock"
 _INIT_MARKER = ".planton-init.json"
+_WRITTEN = ".planton-files.json"
+_LAST_APPLY = ".planton-last-apply.json"
+# The module files planton copied into workspaces before it recorded what it wrote.
+_EARLIER_MODULE_FILES = frozenset(
+    {"main.tf", "autoscaling.tf", "kms.tf", "variables.tf", "outputs.tf", "providers.tf", "versions.tf"}
+)
 _INTERRUPTED_MARKER = ".planton-interrupted.json"
 _SAVED_PLANS = ".planton-saved-plans.json"
 _SAVED_PLANS_KEPT = 50
@@ -84,12 +92,15 @@ def module_files(module: Traversable) -> dict[str, str]:
     return {item.name: item.read_text(encoding="utf-8") for item in module.iterdir() if item.name.endswith(".tf")}
 
 
+def root_files() -> dict[str, str]:
+    """The files planton adds to the module to run it as a root configuration: the aws
+    provider's configuration (the module has none, so that it can be used on its own)."""
+    return module_files(resources.files("planton").joinpath("root"))
+
+
 def workspace_key(identity: ResourceIdentity) -> str:
-    """``metadata.name``, plus a short hash when org, env or id tell two same-named tables apart."""
-    if not (identity.org or identity.env or identity.id):
-        return identity.name
-    qualifier = "\0".join(part or "" for part in (identity.org, identity.env, identity.id))
-    return f"{identity.name}-{hashlib.sha256(qualifier.encode()).hexdigest()[:10]}"
+    """The manifest's key (``ResourceIdentity.key``): its workspace's directory name."""
+    return identity.key
 
 
 def target_label(*, local: bool, endpoints: Mapping[str, str]) -> str:
@@ -152,6 +163,13 @@ def _on_a_pseudo_filesystem(directory: Path) -> bool:
 
 
 @dataclass(frozen=True)
+class LastApply:
+    """When the last successful apply from a workspace finished (seconds since the epoch)."""
+
+    time: float
+
+
+@dataclass(frozen=True)
 class Workspace:
     """One manifest's terraform working directory."""
 
@@ -176,18 +194,36 @@ class Workspace:
         """The rendered variables file."""
         return self.root / VARIABLES_FILE
 
-    def prepare(self, module: Mapping[str, str], variables: str) -> None:
-        """Write the module files and the variables; drop ``.tf`` files the module no longer has."""
+    def prepare(self, files: Mapping[str, str]) -> None:
+        """Write the configuration files (the module's, the provider's, a backend's) and remove
+        those planton wrote here before and no longer writes. Nothing else is ever removed: a
+        ``.tf`` file someone put here by hand stays."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            for stale in self.root.glob("*.tf"):
-                if stale.name not in module:
-                    stale.unlink()
-            for name, text in module.items():
+            for stale in sorted(self._written() - set(files)):
+                (self.root / stale).unlink(missing_ok=True)
+            for name, text in files.items():
                 _write_atomically(self.root / name, text)
-            _write_atomically(self.variables_path, variables, mode=0o600)
+            _write_atomically(self.root / _WRITTEN, json.dumps(sorted(files)) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
+
+    def _written(self) -> set[str]:
+        """The configuration files planton wrote here last time. A workspace from before planton
+        kept this record holds the module files it copied then, under names it knows."""
+        try:
+            recorded = json.loads((self.root / _WRITTEN).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {name for name in _EARLIER_MODULE_FILES if (self.root / name).is_file()}
+        except (OSError, ValueError):
+            recorded = None
+        if not isinstance(recorded, list) or not all(isinstance(name, str) for name in recorded):
+            raise EnvironmentNotReady(
+                f"{self.root / _WRITTEN} is corrupt: it lists the files planton wrote in this workspace. Remove it; "
+                "planton then rewrites its files and leaves the others alone"
+            )
+        # Names only: a record that names a path elsewhere removes nothing there.
+        return {name for name in recorded if name == os.path.basename(name) and name not in ("", ".", "..")}
 
     @property
     def plan_path(self) -> Path:
@@ -270,21 +306,56 @@ class Workspace:
             raise self._unusable(err) from None
 
     def needs_init(self, fingerprint: str) -> bool:
-        """True unless ``init`` last succeeded here with the same module, binary and mirror."""
+        """True unless ``init`` last succeeded here with the same configuration (module,
+        provider, backend) and binary."""
+        recorded = self._init_record()
+        return recorded is None or recorded.get("fingerprint") != fingerprint
+
+    def initialised_backend(self) -> Mapping[str, str] | None:
+        """Where the state was when ``init`` last succeeded here (the backend's ``place()``):
+        None when it never did. A workspace initialised before planton recorded it, or holding
+        a local state file, kept its state locally."""
+        recorded = self._init_record()
+        place = recorded.get("backend") if recorded is not None else None
+        if isinstance(place, dict) and all(isinstance(value, str) for value in place.values()):
+            return place
+        if recorded is not None or os.path.lexists(self.state_path):
+            return {"type": "local"}
+        return None
+
+    def _init_record(self) -> dict[str, object] | None:
         if not os.path.isdir(self.root / ".terraform"):
-            return True
+            return None
         try:
             recorded = json.loads((self.root / _INIT_MARKER).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return True
-        return not isinstance(recorded, dict) or recorded.get("fingerprint") != fingerprint
+            return None
+        return recorded if isinstance(recorded, dict) else None
 
-    def mark_initialised(self, fingerprint: str) -> None:
-        """Remember that ``init`` succeeded for ``fingerprint``."""
+    def mark_initialised(self, fingerprint: str, backend: Mapping[str, str]) -> None:
+        """Remember that ``init`` succeeded for ``fingerprint``, with the state at ``backend``."""
         try:
-            _write_atomically(self.root / _INIT_MARKER, json.dumps({"fingerprint": fingerprint}) + "\n")
+            record = {"fingerprint": fingerprint, "backend": dict(backend)}
+            _write_atomically(self.root / _INIT_MARKER, json.dumps(record) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
+
+    def record_apply(self, table: str, region: str, account: str | None) -> None:
+        """Remember the last successful apply made from here (``planton state list`` shows it)."""
+        record = {"time": time.time(), "table": table, "region": region, "account": account}
+        try:
+            _write_atomically(self.root / _LAST_APPLY, json.dumps(record) + "\n")
+        except OSError as err:
+            raise self._unusable(err) from None
+
+    def last_apply(self) -> LastApply | None:
+        """The last successful apply made from this workspace, if planton recorded one."""
+        try:
+            record = json.loads((self.root / _LAST_APPLY).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        when = _seconds(record.get("time")) if isinstance(record, dict) else None
+        return LastApply(when) if when is not None else None
 
     @contextmanager
     def locked(self, timeout: float = 0.0) -> Iterator[None]:
@@ -395,12 +466,14 @@ def _why(root: Path, err: OSError) -> str:
     return f"{err.strerror or err}{where}"
 
 
-def init_fingerprint(module: Mapping[str, str], binary: Path) -> str:
-    """What a finished ``init`` depends on: the module text and the binary. (Not the provider
-    mirror: once installed, providers are found without it, so later commands need no flag.)"""
+def init_fingerprint(files: Mapping[str, str], binary: Path) -> str:
+    """What a finished ``init`` depends on: the configuration files (the module's, the
+    provider's and the backend's: a change of backend settings needs init again) and the binary.
+    (Not the provider mirror: once installed, providers are found without it, so later commands
+    need no flag.)"""
     digest = hashlib.sha256()
-    for name in sorted(module):
-        digest.update(name.encode() + b"\0" + module[name].encode() + b"\0")
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     digest.update(str(binary).encode())
     return digest.hexdigest()
 

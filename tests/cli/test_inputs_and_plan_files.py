@@ -185,9 +185,7 @@ def test_apply_of_a_plan_this_workspace_never_saved_writes_nothing(cli: Cli, tmp
     stranger = a_plan_file(tmp_path / "stranger.tfplan")
     result = cli.run("tofu", "apply", "-f", str(manifest), "--binary", str(binary), str(stranger))
     assert result.returncode == 2, result.stderr
-    assert (
-        f"error: {stranger} was not saved by `planton tofu plan --out` for this manifest's workspace" in result.stderr
-    )
+    assert f"error: {stranger} was not saved by `planton tofu plan --out` for this manifest's state" in result.stderr
     assert f"to plan for these: planton tofu plan -f {manifest} --binary {binary} --out FILE" in result.stderr
     assert not (tmp_path / "work").exists()
 

@@ -119,7 +119,7 @@ def test_a_plan_file_applies_only_in_its_own_workspace(cli: Cli, moto_endpoint: 
     cli.ok("tofu", "plan", "-f", str(first), "--out", str(plan_file))
     refused = cli.run("tofu", "apply", "-f", str(second), str(plan_file))
     assert refused.returncode == 2, refused.stderr
-    assert f"{plan_file} was not saved by `planton tofu plan --out` for this manifest's workspace" in refused.stderr
+    assert f"{plan_file} was not saved by `planton tofu plan --out` for this manifest's state" in refused.stderr
     assert not {mine, theirs} & set(tables(dynamodb(moto_endpoint, "us-east-1")))
     missing = cli.run("tofu", "apply", "-f", str(first), str(tmp_path / "no-such.tfplan"))
     assert missing.returncode == 2

@@ -45,7 +45,8 @@ def test_production_example_matches_golden() -> None:
 @pytest.mark.parametrize("golden", sorted(GOLDEN.glob("*.tfvars.json")), ids=lambda p: p.name)
 def test_golden_keys_match_module_variables(golden: Path) -> None:
     variables = json.loads(golden.read_text(encoding="utf-8"))
-    assert set(variables) == {"metadata", "spec"}
+    assert set(variables) == {"manifest_key", "metadata", "spec"}
+    assert set(variables) <= _declared_variables()
     assert sorted(variables["metadata"]) == sorted(object_attributes("metadata"))
     assert sorted(variables["spec"]) == sorted(object_attributes("spec"))
 
@@ -99,7 +100,12 @@ def test_rendered_variables_never_contain_credentials(monkeypatch: pytest.Monkey
 
 
 def _declared_variables() -> set[str]:
-    text = "".join(path.read_text(encoding="utf-8") for path in (REPO_ROOT / "modules" / "aws_dynamodb").glob("*.tf"))
+    # The module's variables, and those of planton's provider file beside it.
+    files = [
+        *(REPO_ROOT / "modules" / "aws_dynamodb").glob("*.tf"),
+        *(REPO_ROOT / "src" / "planton" / "root").glob("*.tf"),
+    ]
+    text = "".join(path.read_text(encoding="utf-8") for path in files)
     return set(re.findall(r'^variable "([a-z_]+)"', text, flags=re.MULTILINE))
 
 

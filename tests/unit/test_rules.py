@@ -166,12 +166,12 @@ SHARED_CASES = [
         id="tag-value-char",
     ),
     pytest.param(
-        {"tags": {f"t{i}": "v" for i in range(49)}},
+        {"tags": {f"t{i}": "v" for i in range(48)}},
         [
-            "spec.tags: AWS allows 50 tags per table and planton sets 2 here; use at most 48 labels and "
+            "spec.tags: AWS allows 50 tags per table and planton sets 3 here; use at most 47 labels and "
             "spec.tags together"
         ],
-        id="49-tags",
+        id="48-tags",
     ),
     pytest.param(
         {"on_demand_throughput": {"max_read_request_units": 0}},
@@ -246,10 +246,10 @@ def test_shared_rules(dialect: str, spec: dict[str, Any], expected: list[str]) -
 
 def test_labels_and_tags_share_the_limit_and_may_not_repeat_a_key() -> None:
     document = flat(tags={"team": "b"})
-    document["metadata"]["labels"] = {"team": "a", **{f"l{i}": "v" for i in range(47)}}
+    document["metadata"]["labels"] = {"team": "a", **{f"l{i}": "v" for i in range(46)}}
     assert problems(document) == [
         "spec.tags.team: is also set by metadata.labels.team; keep one of them",
-        "spec.tags: AWS allows 50 tags per table and planton sets 2 here; use at most 48 labels and spec.tags together",
+        "spec.tags: AWS allows 50 tags per table and planton sets 3 here; use at most 47 labels and spec.tags together",
     ]
 
 

@@ -42,6 +42,10 @@ MIRROR = Path("/opt/mirror")
         ("init", CommandOptions(auto_approve=True), ["init", "-input=false"]),
         ("init", CommandOptions(colour=False), ["init", "-input=false", "-no-color"]),
         ("init", CommandOptions(plugin_dir=MIRROR), ["init", "-input=false", "-plugin-dir=/opt/mirror"]),
+        ("init", CommandOptions(migrate_state=True), ["init", "-input=false", "-migrate-state", "-force-copy"]),
+        ("init", CommandOptions(reconfigure=True), ["init", "-input=false", "-reconfigure"]),
+        ("plan", CommandOptions(migrate_state=True, reconfigure=True), ["plan", "-input=false"]),
+        ("state", CommandOptions(extra=("pull",)), ["state", "pull"]),
         (
             "init",
             CommandOptions(colour=False, plugin_dir=MIRROR, extra=("-upgrade",)),
@@ -129,7 +133,7 @@ def test_build_args_rules_hold_for_every_combination(command: str, options: Comm
     assert len(args) == len(set(args)), f"a flag is repeated: {args}"
 
 
-@pytest.mark.parametrize("command", ["state", "taint", "", "APPLY", "apply "])
+@pytest.mark.parametrize("command", ["taint", "workspace", "", "APPLY", "apply "])
 def test_build_args_unknown_command(command: str) -> None:
     with pytest.raises(ValueError, match="does not run terraform"):
         build_args(command, CommandOptions())

@@ -1,4 +1,4 @@
-"""Reading what a local state records about the table."""
+"""Reading what a state records about the table: a local file, or what `state pull` prints."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from planton.state import RecordedTable, recorded_table
+from planton.state import RecordedTable, StateUnreadable, parse_state, recorded_table, table_in_state
 
 
 def state(path: Path, instances: list[dict[str, object]], resource_type: str = "aws_dynamodb_table") -> Path:
@@ -29,11 +29,67 @@ def test_a_tainted_table(tmp_path: Path) -> None:
     assert recorded_table(path) == RecordedTable("orders", tainted=True)
 
 
-@pytest.mark.parametrize("text", ["", "not json", "[]", '{"resources": 5}', '{"resources": [1, "x"]}'])
-def test_no_table_in_odd_states(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize("text", ["", "\n  \n", '{"version": 4, "resources": [1, "x"]}', '{"version": 4}'])
+def test_no_table_in_an_empty_state(tmp_path: Path, text: str) -> None:
+    """No text at all is no state (as terraform reads an empty file); entries that are no
+    resources record no table."""
     path = tmp_path / "s"
     path.write_text(text, encoding="utf-8")
     assert recorded_table(path) is None
+    assert recorded_table(tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("not json", "it is not JSON"),
+        ('{"version": 4, "resources": [', "it is not JSON"),
+        ("[]", "it is JSON, but not a terraform state"),
+        ('{"resources": []}', "it is JSON, but not a terraform state"),
+        ('{"version": 4, "resources": 5}', "it is JSON, but not a terraform state"),
+        ('{"version": "4", "resources": []}', "it is JSON, but not a terraform state"),
+    ],
+)
+def test_a_corrupt_state_is_an_error_never_no_state(tmp_path: Path, text: str, why: str) -> None:
+    path = tmp_path / "terraform.tfstate"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(StateUnreadable) as caught:
+        recorded_table(path)
+    assert caught.value.message.startswith(f"the state at {path} is corrupt: {why}")
+    assert caught.value.exit_code == 3
+    with pytest.raises(StateUnreadable, match="s3://b/k is corrupt"):
+        parse_state(text, "s3://b/k")
+
+
+def test_an_unreadable_state_file_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "terraform.tfstate"
+    path.mkdir()
+    with pytest.raises(StateUnreadable, match=f"cannot read the state {path}"):
+        recorded_table(path)
+
+
+def test_a_state_pulled_from_a_remote_backend() -> None:
+    pulled = json.dumps(
+        {
+            "version": 4,
+            "serial": 3,
+            "lineage": "x",
+            "resources": [
+                {
+                    "mode": "managed",
+                    "type": "aws_dynamodb_table",
+                    "name": "this",
+                    "instances": [{"attributes": {"name": "orders", "tags": {"PlantonManifest": "orders-1"}}}],
+                }
+            ],
+        }
+    )
+    recorded = table_in_state(parse_state(pulled, "s3://b/k"))
+    assert recorded is not None
+    assert (recorded.name, recorded.manifest_key) == ("orders", "orders-1")
+    # What `state pull` prints for a backend that holds no state yet.
+    empty = '{"version": 4, "terraform_version": "1.11.4", "serial": 0, "lineage": "", "outputs": {}, "resources": []}'
+    assert table_in_state(parse_state(empty, "s3://b/k")) is None
 
 
 def test_no_state_and_other_resources(tmp_path: Path) -> None:

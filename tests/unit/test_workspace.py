@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from planton.workspace import (
     init_fingerprint,
     module_files,
     resolve_work_dir,
+    root_files,
     target_label,
     validate_plugin_mirror,
     workspace_key,
@@ -253,7 +255,7 @@ def test_locked_reports_other_filesystem_errors_with_their_reason(tmp_path: Path
 
 def test_mark_initialised_reports_a_vanished_workspace(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentNotReady, match="cannot write the workspace"):
-        Workspace(tmp_path / "gone").mark_initialised("abc")
+        Workspace(tmp_path / "gone").mark_initialised("abc", {"type": "local"})
 
 
 # --- Workspace.prepare ---------------------------------------------------------------------
@@ -278,9 +280,14 @@ def _terraforms_files(root: Path) -> dict[Path, bytes]:
     return files
 
 
+def _prepare(workspace: Workspace, module: dict[str, str], variables: str) -> None:
+    workspace.prepare(module)
+    workspace.write_variables(variables)
+
+
 def test_prepare_writes_module_and_variables(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path / "ws" / "aws" / "orders")
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
     for name, text in MODULE.items():
         assert (workspace.root / name).read_text(encoding="utf-8") == text
     assert workspace.variables_path == workspace.root / VARIABLES_FILE
@@ -288,40 +295,61 @@ def test_prepare_writes_module_and_variables(tmp_path: Path) -> None:
     assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
     assert workspace.state_path == workspace.root / STATE_FILE
     assert not workspace.state_path.exists()
-    # No temporary files left behind by the atomic writes.
-    assert sorted(path.name for path in workspace.root.iterdir()) == sorted([*MODULE, VARIABLES_FILE])
+    # No temporary files left behind by the atomic writes; the record of what planton wrote.
+    assert sorted(path.name for path in workspace.root.iterdir()) == sorted(
+        [*MODULE, VARIABLES_FILE, ".planton-files.json"]
+    )
 
 
 def test_prepare_rewrites_changed_files(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
     changed_module = {**MODULE, "main.tf": "# changed\n"}
-    workspace.prepare(changed_module, '{"spec": {"changed": true}}\n')
+    _prepare(workspace, changed_module, '{"spec": {"changed": true}}\n')
     assert (tmp_path / "main.tf").read_text(encoding="utf-8") == "# changed\n"
     assert workspace.variables_path.read_text(encoding="utf-8") == '{"spec": {"changed": true}}\n'
     assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
 
 
-def test_prepare_removes_stale_tf_but_nothing_else(tmp_path: Path) -> None:
+def test_prepare_removes_only_files_it_wrote(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     files = _terraforms_files(root)
-    (root / "outputs.tf").write_text("# from an older module\n", encoding="utf-8")
+    files[root / "backend.tf"] = b'terraform {\n  backend "s3" {}\n}\n'  # written by hand
+    (root / "backend.tf").write_bytes(files[root / "backend.tf"])
     before = {path: path.stat().st_mtime_ns for path in files}
-    Workspace(root).prepare(MODULE, VARIABLES)
-    assert not (root / "outputs.tf").exists()
+    workspace = Workspace(root)
+    _prepare(workspace, {**MODULE, "planton_backend.tf.json": "{}\n"}, VARIABLES)
+    workspace.prepare(MODULE)  # the backend file is no longer planton's to write: it goes
+    assert not (root / "planton_backend.tf.json").exists()
     for path, content in files.items():
         assert path.read_bytes() == content, path
         assert path.stat().st_mtime_ns == before[path], path
     assert (root / "main.tf").read_text(encoding="utf-8") == MODULE["main.tf"]
 
 
+def test_prepare_removes_the_module_files_an_earlier_planton_wrote(tmp_path: Path) -> None:
+    """A workspace from before planton recorded what it wrote: the module files it copied then
+    (providers.tf, which the module no longer has) go; a file of another name stays."""
+    (tmp_path / "providers.tf").write_text('provider "aws" {}\n', encoding="utf-8")
+    (tmp_path / "extra.tf").write_text("# mine\n", encoding="utf-8")
+    Workspace(tmp_path).prepare(MODULE)
+    assert not (tmp_path / "providers.tf").exists()
+    assert (tmp_path / "extra.tf").read_text(encoding="utf-8") == "# mine\n"
+
+
+def test_prepare_refuses_a_corrupt_record_of_its_files(tmp_path: Path) -> None:
+    (tmp_path / ".planton-files.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(EnvironmentNotReady, match=r"\.planton-files\.json is corrupt"):
+        Workspace(tmp_path).prepare(MODULE)
+
+
 def test_prepare_leaves_the_lock_file_alone(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     with workspace.locked():
-        workspace.prepare(MODULE, VARIABLES)
+        _prepare(workspace, MODULE, VARIABLES)
         lock_files = [path for path in tmp_path.iterdir() if "lock" in path.name]
         assert lock_files, "locked() should create its lock file in the workspace"
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
     assert all(path.exists() for path in lock_files)
 
 
@@ -329,7 +357,7 @@ def test_prepare_tightens_mode_of_existing_variables_file(tmp_path: Path) -> Non
     workspace = Workspace(tmp_path)
     workspace.variables_path.write_text(VARIABLES, encoding="utf-8")
     workspace.variables_path.chmod(0o644)
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
     assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
 
 
@@ -337,7 +365,7 @@ def test_prepare_reports_an_unwritable_workspace(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(EnvironmentNotReady, match="cannot write the workspace"):
-        Workspace(blocker / "ws").prepare(MODULE, VARIABLES)
+        _prepare(Workspace(blocker / "ws"), MODULE, VARIABLES)
 
 
 # --- init marker ---------------------------------------------------------------------------
@@ -345,30 +373,30 @@ def test_prepare_reports_an_unwritable_workspace(tmp_path: Path) -> None:
 
 def test_needs_init_round_trip(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
     assert workspace.needs_init("fp-1")
     (tmp_path / ".terraform").mkdir()
     assert workspace.needs_init("fp-1")  # .terraform alone is not a finished init
-    workspace.mark_initialised("fp-1")
+    workspace.mark_initialised("fp-1", {"type": "local"})
     assert not workspace.needs_init("fp-1")
     assert workspace.needs_init("fp-2")
-    workspace.mark_initialised("fp-2")
+    workspace.mark_initialised("fp-2", {"type": "local"})
     assert not workspace.needs_init("fp-2")
     assert workspace.needs_init("fp-1")
 
 
 def test_needs_init_without_terraform_directory(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
-    workspace.mark_initialised("fp-1")
+    workspace.mark_initialised("fp-1", {"type": "local"})
     assert workspace.needs_init("fp-1")  # someone removed .terraform/: init must run again
 
 
 def test_marker_survives_prepare(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     (tmp_path / ".terraform").mkdir()
-    workspace.prepare(MODULE, VARIABLES)
-    workspace.mark_initialised("fp-1")
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
+    workspace.mark_initialised("fp-1", {"type": "local"})
+    _prepare(workspace, MODULE, VARIABLES)
     assert not workspace.needs_init("fp-1")
 
 
@@ -376,7 +404,7 @@ def test_marker_survives_prepare(tmp_path: Path) -> None:
 def test_needs_init_with_unreadable_marker(tmp_path: Path, content: str) -> None:
     workspace = Workspace(tmp_path)
     (tmp_path / ".terraform").mkdir()
-    workspace.mark_initialised("fp-1")
+    workspace.mark_initialised("fp-1", {"type": "local"})
     markers = [path for path in tmp_path.iterdir() if path.is_file()]
     assert len(markers) == 1
     markers[0].write_text(content, encoding="utf-8")
@@ -559,13 +587,16 @@ def test_bundled_module_files() -> None:
 def test_bundled_module_prepared_workspace_round_trip(tmp_path: Path) -> None:
     module = module_files(bundled_module())
     workspace = Workspace(tmp_path)
-    workspace.prepare(module, json.dumps({"spec": {}}))
+    workspace.prepare(module)
     assert module_files(tmp_path) == module
+    # The module configures no provider (planton writes that configuration beside it).
+    assert not re.search(r'^\s*provider\s+"', "".join(module.values()), flags=re.MULTILINE)
+    assert re.search(r'^provider "aws"', "".join(root_files().values()), flags=re.MULTILINE)
 
 
 def test_an_interrupted_create_is_remembered_until_cleared(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path / "ws")
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
     assert workspace.interrupted_create() is None
     workspace.record_interrupted_create(InterruptedCreate("orders", "eu-west-1", "111111111111"))
     assert workspace.interrupted_create() == InterruptedCreate("orders", "eu-west-1", "111111111111")
@@ -589,7 +620,7 @@ def test_a_corrupt_interrupted_create_record_fails_loudly(tmp_path: Path, text: 
 
 def test_saved_plan_is_discarded_and_variables_rewritten(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path / "ws")
-    workspace.prepare(MODULE, VARIABLES)
+    _prepare(workspace, MODULE, VARIABLES)
     workspace.plan_path.write_text("plan", encoding="utf-8")
     workspace.discard_plan()
     assert not workspace.plan_path.exists()

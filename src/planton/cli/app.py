@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from planton import __version__
-from planton.cli import local, tofu
+from planton.cli import local, state, tofu
 from planton.cli.boundary import run_command
 from planton.cli.options import InputOptions, JsonOutput, with_shared_options
 from planton.cli.output import data, document, success, warn
@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(tofu.app, name="tofu")
 app.add_typer(local.app, name="local")
+app.add_typer(state.app, name="state")
 
 
 def _version(value: bool) -> None:

@@ -124,6 +124,8 @@ class TofuOptions:
     aws_provider_config: Path | None
     lock_timeout: Given[str] | None
     no_color: bool
+    backend_type: str | None = None
+    backend_configs: tuple[str, ...] = ()
 
 
 def _tofu_options(
@@ -189,6 +191,26 @@ def _tofu_options(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colour (also: NO_COLOR set, or no terminal).")
     ] = False,
+    backend_type: Annotated[
+        str | None,
+        typer.Option(
+            "--backend-type",
+            metavar="TYPE",
+            help="Where the state lives: local or s3 (wins over the label "
+            "terraform.project-planton.org/backend.type; default local).",
+            show_default=False,
+        ),
+    ] = None,
+    backend_config: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--backend-config",
+            metavar="KEY=VALUE|FILE",
+            help="An s3 backend setting (bucket, key, region, use_lockfile, dynamodb_table, kms_key_id), or a "
+            "file of them; repeatable. Wins over the label terraform.project-planton.org/backend.object.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> TofuOptions:
     return TofuOptions(
         local=local,
@@ -198,6 +220,8 @@ def _tofu_options(
         aws_provider_config=aws_provider_config,
         lock_timeout=_given(ctx, "lock_timeout", lock_timeout, "--lock-timeout", LOCK_TIMEOUT_ENV),
         no_color=no_color,
+        backend_type=backend_type,
+        backend_configs=tuple(backend_config or ()),
     )
 
 

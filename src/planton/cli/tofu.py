@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.rule import Rule
 
+from planton.backend import BackendFlags
 from planton.cli.options import AutoApprove, InputOptions, JsonOutput, TofuOptions, non_empty_file, with_shared_options
 from planton.cli.output import (
     animated,
@@ -58,6 +59,7 @@ def _run(
         colour=colour,
         machine_output=machine,
         can_prompt=can_prompt(os.environ),
+        backend=BackendFlags(tofu.backend_type, tofu.backend_configs),
         **asked,
     )
     ui = Ui(
@@ -89,8 +91,19 @@ def _plan_shower(command: str, *, machine: bool) -> ShowPlan:
     return show_plan
 
 
-def init(inputs: InputOptions, tofu: TofuOptions) -> None:
-    _, code = _run("init", inputs, tofu)
+def init(
+    inputs: InputOptions,
+    tofu: TofuOptions,
+    migrate_state: Annotated[
+        bool,
+        typer.Option(
+            "--migrate-state",
+            help="Move the state to the backend the labels and flags now name (local -> s3, s3 -> local, or "
+            "another key); refused when the target holds another table's state.",
+        ),
+    ] = False,
+) -> None:
+    _, code = _run("init", inputs, tofu, migrate_state=migrate_state)
     raise typer.Exit(code)
 
 

@@ -53,6 +53,7 @@ RESERVED_TAG_SOURCES: Mapping[str, str] = {
     "Environment": "metadata.env",
     "Organization": "metadata.org",
     "ManagedBy": "planton",
+    "PlantonManifest": "metadata.name, org, env and id",
 }
 
 

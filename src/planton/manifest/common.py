@@ -526,8 +526,9 @@ class ManifestEnvelope(ManifestModel):
             problems.append(
                 (("spec", "tags", key), f"is also set by metadata.labels.{key}; keep one of them", spec_tags[key])
             )
-        # Name and ManagedBy always; Environment and Organization when metadata sets them.
-        ours = 2 + (self.metadata.env is not None) + (self.metadata.org is not None)
+        # Name, ManagedBy and PlantonManifest always; Environment and Organization when metadata
+        # sets them.
+        ours = 3 + (self.metadata.env is not None) + (self.metadata.org is not None)
         room = MAX_TAGS - ours
         if len(labels) + len(spec_tags) > room:
             where: Loc = ("spec", "tags") if spec_tags else ("metadata", "labels")

@@ -28,8 +28,10 @@ def run_import(session: Session) -> TofuOutcome:
     result = session.invoke("import", TABLE_ADDRESS, table.table_name)
     notes = interruption_notes(session, "import", result)
     if result.returncode == EXIT_OK and result.interrupted_by is None:
-        adopted = recorded_table(session.workspace.state_path)
-        if adopted is not None and adopted.managed_by_planton and not ours:
+        adopted = session.recorded_now()
+        if adopted is not None and adopted.manifest_key not in (None, table.identity.key):
+            _give_back(session, adopted.manifest_key or "")
+        if adopted is not None and adopted.managed_by_planton and adopted.manifest_key is None and not ours:
             session.ui.warn(
                 [
                     f"table {table.table_name} carries the tag ManagedBy=planton, and this workspace did not create "
@@ -40,13 +42,13 @@ def run_import(session: Session) -> TofuOutcome:
                 ]
             )
         if interrupted is not None:
-            session.workspace.clear_interrupted_create()
+            session.records.clear_interrupted_create()
         session.ui.notify(
             f"table {table.table_name} is now managed here; `planton tofu plan` shows how it differs from the manifest"
         )
     elif pending is not None and result.interrupted_by is None and _no_such_table(result.stderr):
         # Asked of AWS under the table's own account and region: the interrupted create left nothing.
-        session.workspace.clear_interrupted_create()
+        session.records.clear_interrupted_create()
         notes = (
             *notes,
             f"table {pending} does not exist: there is nothing to adopt, and planton forgets its interrupted "
@@ -75,7 +77,7 @@ def refuse_a_table_managed_elsewhere(session: Session) -> None:
             forgotten = ""
             interrupted = session.interrupted
             if interrupted is not None and _names(interrupted, table, region):
-                session.workspace.clear_interrupted_create()
+                session.records.clear_interrupted_create()
                 forgotten = (
                     f". planton forgets its interrupted create of {table} here: the table is that workspace's, "
                     "managed, not left behind"
@@ -86,6 +88,33 @@ def refuse_a_table_managed_elsewhere(session: Session) -> None:
                 "this one its own spec.table_name, or use that manifest; if it is this manifest's own from before "
                 f"its metadata.name, org, env or id changed, change them back (workspaces are keyed by them){forgotten}"
             )
+
+
+def _give_back(session: Session, owner: str) -> None:
+    """The imported table carries the PlantonManifest tag of another manifest: it is that
+    manifest's, wherever that one keeps its state. The import is undone (the table is dropped
+    from this state, never touched), and the command refused."""
+    table, region = session.prepared.table.table_name, session.prepared.region
+    undone = session.invoke("state", "rm", TABLE_ADDRESS, capture=True)
+    if undone.returncode != EXIT_OK or undone.interrupted_by is not None:
+        raise UnmanagedTable(
+            f"table {table} in {region} carries the tag PlantonManifest={owner}: the planton manifest {owner} manages "
+            f"it, and this one is {session.prepared.table.identity.key}. The import could not be undone: remove it "
+            f"from this state by hand (terraform state rm {TABLE_ADDRESS}, in {session.workspace.root}) before "
+            "anything else, or destroy here would delete that manifest's table"
+        )
+    interrupted = session.interrupted
+    forgotten = ""
+    if interrupted is not None and _names(interrupted, table, region):
+        session.records.clear_interrupted_create()
+        forgotten = f". planton forgets its interrupted create of {table} here: the table is that manifest's"
+    raise UnmanagedTable(
+        f"table {table} in {region} carries the tag PlantonManifest={owner}: another planton manifest ({owner}, with "
+        f"its state wherever it keeps it) manages it, and this manifest is {session.prepared.table.identity.key}. "
+        "The import was undone; nothing was changed. Two manifests must never manage one table: use that "
+        "manifest, or give this one its own spec.table_name; if that manifest is this one renamed, set its "
+        f"metadata.name (and org, env, id) back{forgotten}"
+    )
 
 
 def already_exists(stderr: str) -> bool:

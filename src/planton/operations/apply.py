@@ -11,7 +11,6 @@ from planton.operations.session import JudgedPlan, Session, TofuOutcome, interru
 from planton.plan import TABLE_ADDRESS, Decision, TableRef
 from planton.records import InterruptedCreate
 from planton.runner import RunResult
-from planton.state import recorded_table
 from planton.workspace import PLAN_FILE
 
 
@@ -65,6 +64,9 @@ def finish_apply(
     """An applied plan's outcome, with the outputs after a success."""
     after_apply(session, result, creates=creates, agreed_loss=agreed_loss)
     outputs = session.outputs() if result.returncode == EXIT_OK else None
+    if result.returncode == EXIT_OK:
+        account = session.caller_account or (session.binding.account if session.binding else None)
+        session.workspace.record_apply(session.prepared.table.table_name, session.prepared.region, account)
     refused = creates and already_exists(result.stderr)
     notes = interruption_notes(session, "apply", result, creating=creates and not refused)
     if refused and result.interrupted_by is not None:
@@ -87,20 +89,20 @@ def finish_apply(
 
 def after_apply(session: Session, result: RunResult, *, creates: bool, agreed_loss: bool) -> None:
     """What an apply's end tells planton to remember, or to refuse to go on with."""
-    workspace, table = session.workspace, session.prepared.table
+    _workspace, table = session.workspace, session.prepared.table
     if result.interrupted_by is not None and result.returncode != 0 and creates and not already_exists(result.stderr):
         # Only a create can leave the taint planton may later undo as its own, or a table AWS
         # made that the state never recorded. (A create AWS refused because the table existed
         # made nothing: that table is someone else's, and is reported below.)
         account = session.caller_account or (session.binding.account if session.binding else None)
-        workspace.record_interrupted_create(InterruptedCreate(table.table_name, session.prepared.region, account))
+        session.records.record_interrupted_create(InterruptedCreate(table.table_name, session.prepared.region, account))
     elif result.returncode == 0 and session.interrupted is not None:
         # The remembered table is settled once the state records it: made by this apply's create
         # (so AWS had no such table any more), or kept by it.
-        recorded = recorded_table(workspace.state_path)
+        recorded = session.recorded_now()
         remembered = session.interrupted
         if recorded is not None and recorded.name == remembered.table_name and not recorded.tainted:
-            workspace.clear_interrupted_create()
+            session.records.clear_interrupted_create()
     if result.returncode != 0 and result.interrupted_by is None and creates and already_exists(result.stderr):
         refuse_a_table_managed_elsewhere(session)
         done = "the agreed deletion ran, but nothing was created" if agreed_loss else "nothing was changed"
@@ -147,7 +149,7 @@ def protected_message(name: str, what: str) -> str:
 def plan_for_apply(session: Session) -> JudgedPlan | TofuOutcome:
     """The saved plan's decision; a taint planton's own interrupted apply left is undone first
     (the table exists: the plan's refresh just read it), so that the table is kept, not replaced."""
-    workspace, table = session.workspace, session.prepared.table
+    _workspace, table = session.workspace, session.prepared.table
     for _ in range(2):
         result = session.plan_to_file()
         if result.interrupted_by is not None or result.returncode != EXIT_OK:
@@ -164,7 +166,7 @@ def plan_for_apply(session: Session) -> JudgedPlan | TofuOutcome:
             f"table {table.table_name} was left tainted by planton's own interrupted apply; it exists, so "
             "planton untainted it instead of replacing it (and its items)"
         )
-        workspace.clear_interrupted_create()
+        session.records.clear_interrupted_create()
         session.interrupted = None
     return judged
 

@@ -52,7 +52,7 @@ def after_destroy(session: Session, result: RunResult, judged: JudgedPlan | None
     recorded, interrupted = session.recorded, session.interrupted
     deleted = recorded.name if recorded is not None and result.returncode == EXIT_OK else None
     if interrupted is not None and deleted == interrupted.table_name:
-        session.workspace.clear_interrupted_create()  # the half-created table, deleted as asked
+        session.records.clear_interrupted_create()  # the half-created table, deleted as asked
     if result.returncode != EXIT_OK and "DeletionProtectionEnabled is set to True" in result.stderr:
         # Turned on outside planton since the state last looked.
         notes = (*notes, protected_message(session.prepared.table.table_name, "AWS refused the deletion"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from planton.accounts import AccountRefused
 from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, UsageError
-from planton.operations.request import PreparedRun, check_plan_out, emulator_gaps, is_a_saved_plan, suggest
+from planton.operations.request import check_plan_out, emulator_gaps, is_a_saved_plan, suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.runner import RunResult
 from planton.workspace import workspace_marker
@@ -37,7 +37,7 @@ def run_plan(session: Session) -> TofuOutcome:
             return session.outcome("plan", result, interruption_notes(session, "plan", result))
         judged = session.read_plan_file()
         if prepared.plan_out is not None:
-            saved = _save_plan(prepared, prepared.plan_out, destroy=destroy, account=prepared.allowed_account)
+            saved = _save_plan(session, prepared.plan_out, destroy=destroy, account=prepared.allowed_account)
     finally:
         workspace.discard_plan()
     decision = judged.decision
@@ -124,13 +124,14 @@ def _bind_to_the_credentials_account(session: Session) -> None:
     session.ui.notify(f"the plan is for AWS account {account} (these credentials'); it applies only under it")
 
 
-def _save_plan(prepared: PreparedRun, target: Path, *, destroy: bool, account: str | None) -> Path:
+def _save_plan(session: Session, target: Path, *, destroy: bool, account: str | None) -> Path:
     """Copy the workspace's plan to ``target`` (private: a plan holds the variables in clear
-    text) and record it, so that only this workspace applies it. ``target`` is checked again
+    text) and record it beside the state, so that only a workspace of that state applies it. ``target`` is checked again
     first, where it really is (its directory's links resolved): what was checked before the plan
     ran may have changed since (a state written, a link moved). Then the directory is opened once
     and everything happens through that handle, checked to be no workspace: a directory swapped
     for a link to one while planton writes can never receive the plan."""
+    prepared = session.prepared
     workspace = prepared.workspace
     try:
         real = check_plan_out(target, prepared.work_dir, prepared.inputs)
@@ -141,7 +142,7 @@ def _save_plan(prepared: PreparedRun, target: Path, *, destroy: bool, account: s
         _write_outside_workspaces(real, content, prepared.work_dir)
     except OSError as err:
         raise UsageError(f"--out: the plan was made but cannot be saved to {target}: {err.strerror or err}") from None
-    workspace.record_saved_plan(hashlib.sha256(content).hexdigest(), destroy=destroy, account=account)
+    session.records.record_saved_plan(hashlib.sha256(content).hexdigest(), destroy=destroy, account=account)
     return target
 
 

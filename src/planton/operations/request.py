@@ -8,11 +8,12 @@ import shlex
 import stat
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
 from planton import emulator
+from planton.backend import Backend, BackendFlags, LocalBackend, S3Backend, select_backend
 from planton.credentials import (
     AwsProviderConfig,
     StackInput,
@@ -50,6 +51,9 @@ _MAX_PIPE_TIMEOUT = 3600.0
 # talk to AWS, so they need credentials and are bound to the table's account (init only installs
 # providers; output and show read files).
 STARTS_THE_PROVIDER = frozenset({"plan", "apply", "destroy", "refresh", "import"})
+# The commands that need credentials: those, and `planton state bootstrap` (it creates the
+# state bucket).
+NEEDS_CREDENTIALS = STARTS_THE_PROVIDER | {"bootstrap"}
 # Every `planton tofu` command, in the order `--help` lists them.
 TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "import")
 # The commands that ask before they change anything (unless --auto-approve or a plan file).
@@ -80,6 +84,10 @@ class TofuRequest:
     machine_output: bool = False
     # False without a terminal to ask at (or in CI): a command that would ask fails at once.
     can_prompt: bool = True
+    # --backend-type / --backend-config: where the state lives, over the manifest's labels.
+    backend: BackendFlags = field(default_factory=BackendFlags)
+    # init --migrate-state: move the state to the backend now configured.
+    migrate_state: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,15 @@ class PreparedRun:
     allowed_account: str | None = None
     # This command's own input files: plan --out never writes over them.
     inputs: tuple[Path, ...] = ()
+    # Where terraform keeps the state (the labels and flags decide).
+    backend: Backend = field(default_factory=LocalBackend)
+
+    @property
+    def state_location(self) -> str:
+        """Where the state is: ``s3://bucket/key``, or the local state file's path."""
+        if isinstance(self.backend, S3Backend):
+            return self.backend.url
+        return str(self.workspace.state_path)
 
     def variables_for(self, table: TableDefinition, region: str) -> str:
         """The variables file for ``table`` in ``region``, with this run's account guard: the
@@ -140,7 +157,11 @@ def validate_manifest(source: ManifestSource, environ: Mapping[str, str]) -> Val
     """Load and validate a manifest (with its stack input and ``--set`` overrides); pure Python,
     no terraform, nothing written."""
     loaded = load_input(source, wait_seconds=pipe_timeout(environ))
-    return Validated(loaded, table_from_manifest(loaded.manifest.model))
+    table = table_from_manifest(loaded.manifest.model)
+    # The backend labels are part of the manifest: a misspelled one is a validation error here
+    # too, never a silent fall back to local state.
+    select_backend(table.identity.labels, BackendFlags(), region="", endpoints={}, manifest=str(loaded.manifest.path))
+    return Validated(loaded, table)
 
 
 def render_manifest(source: ManifestSource, environ: Mapping[str, str], *, local: bool = False) -> str:
@@ -177,11 +198,13 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     inputs = [path for path in (manifest.path, request.source.stack_input, request.source.provider_config) if path]
     plan_out = _plan_out(request.plan_out, environ, work_dir, inputs)
     plan_file = _plan_file(request.plan_file, environ)
+    # Checked before anything starts (the emulator, below); chosen for real once its endpoint is known.
+    select_backend(table.identity.labels, request.backend, region="", endpoints={}, manifest=str(manifest.path))
     for warning in loaded.warnings:
         notify(f"warning: {warning}")
 
     environment_config = merge_provider_config(loaded.provider_configs, provider_config_from_environment(environ))
-    if not request.local and request.command in STARTS_THE_PROVIDER:
+    if not request.local and request.command in NEEDS_CREDENTIALS:
         require_credentials(environment_config, environ, home)
     region = resolve_region(table.aws_region, environment_config.region, local=request.local)
     given = next((layer for layer in reversed(loaded.provider_configs) if layer.config.region), None)
@@ -201,6 +224,9 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
 
     label = target_label(local=request.local, endpoints=config.endpoints)
     workspace = Workspace(work_dir / label / workspace_key(table.identity))
+    backend = select_backend(
+        table.identity.labels, request.backend, region=region, endpoints=config.endpoints, manifest=str(manifest.path)
+    )
     return PreparedRun(
         loaded=loaded,
         stack_input=StackInput(target=manifest.document, provider_config=config),
@@ -216,6 +242,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         allowed_account=config.account_id,
         work_dir=work_dir,
         inputs=tuple(inputs),
+        backend=backend,
     )
 
 
@@ -332,11 +359,19 @@ def _plan_file(requested: Path | None, environ: Mapping[str, str]) -> Path | Non
     return path
 
 
-def suggest(request: TofuRequest, prepared: PreparedRun, command: str, *extra: str, overrides: bool = True) -> str:
-    """A command to run next, with the options that found this workspace: the inputs, the
-    overrides (unless ``overrides`` is False), and --local, --work-dir and --binary where they
-    were given as flags (their environment variables stay set by themselves)."""
-    args = ["planton", "tofu", command, *prepared.loaded.input_args]
+def suggest(
+    request: TofuRequest,
+    prepared: PreparedRun,
+    command: str,
+    *extra: str,
+    overrides: bool = True,
+    group: str = "tofu",
+) -> str:
+    """A command to run next (``planton <group> <command>``), with the options that found this
+    workspace: the inputs, the overrides (unless ``overrides`` is False), the backend flags, and
+    --local, --work-dir and --binary where they were given as flags (their environment variables
+    stay set by themselves)."""
+    args = ["planton", group, command, *prepared.loaded.input_args]
     if overrides:
         args += prepared.loaded.override_args
     if request.local:
@@ -344,6 +379,10 @@ def suggest(request: TofuRequest, prepared: PreparedRun, command: str, *extra: s
     for given, flag in ((request.work_dir, "--work-dir"), (request.binary, "--binary")):
         if given is not None and given.source == flag:
             args += [flag, str(given.value)]
+    if request.backend.type is not None:
+        args += ["--backend-type", request.backend.type]
+    for config in request.backend.configs:
+        args += ["--backend-config", config]
     return shlex.join([*args, *extra])
 
 

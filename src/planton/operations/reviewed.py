@@ -17,8 +17,8 @@ from planton.operations.apply import (
 from planton.operations.destroy import after_destroy
 from planton.operations.request import suggest
 from planton.operations.session import JudgedPlan, Session, TofuOutcome
-from planton.records import SavedPlan
-from planton.workspace import PLAN_FILE, Workspace
+from planton.records import RecordStore, SavedPlan
+from planton.workspace import PLAN_FILE
 
 # Far more than a plan of one table holds (some 100 KiB); a bound for a path such as /proc/kmsg.
 _MAX_PLAN_BYTES = 64 * 1024 * 1024
@@ -35,19 +35,20 @@ class ReviewedPlan:
     saved: SavedPlan
 
 
-def reviewed_plan(path: Path, workspace: Workspace, again: str) -> ReviewedPlan:
-    """The plan at ``path``, if ``plan --out`` saved it for ``workspace`` and it was not applied
-    yet; only read, so a refusal writes nothing."""
+def reviewed_plan(path: Path, records: RecordStore, again: str) -> ReviewedPlan:
+    """The plan at ``path``, if ``plan --out`` saved it for this workspace's state (``records``
+    are what planton remembers beside it: on any machine, with remote state) and it was not
+    applied yet; only read, so a refusal writes nothing."""
     try:
         with open(path, "rb") as handle:
             content = handle.read(_MAX_PLAN_BYTES + 1)
     except OSError as err:
         raise UsageError(f"PLAN_FILE: cannot read {path}: {err.strerror or err}") from None
     digest = hashlib.sha256(content).hexdigest()
-    saved = workspace.saved_plan(digest) if len(content) <= _MAX_PLAN_BYTES else None
+    saved = records.saved_plan(digest) if len(content) <= _MAX_PLAN_BYTES else None
     if saved is None:
         raise UsageError(
-            f"{path} was not saved by `planton tofu plan --out` for this manifest's workspace ({workspace.root}); "
+            f"{path} was not saved by `planton tofu plan --out` for this manifest's state ({records.where}); "
             "nothing was applied. A plan applies only with the manifest and target (--local, --work-dir, endpoint) "
             f"it was made for; to plan for these: {again}"
         )
@@ -76,7 +77,7 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
     plan_file = reviewed.path
     again = suggest(request, prepared, "plan", "--out", "FILE")
     # Checked again under the lock: another command may have applied it since it was read.
-    saved = workspace.saved_plan(reviewed.digest) or reviewed.saved
+    saved = session.records.saved_plan(reviewed.digest) or reviewed.saved
     if saved.applied is not None:
         raise StalePlan(f"{plan_file} was applied already; nothing was applied. Plan again: {again}")
     binding = session.binding
@@ -126,9 +127,9 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
             why = "the state changed after the plan was made (another apply, destroy, refresh or import ran)"
         raise StalePlan(f"{plan_file} is stale: {why}; nothing was applied now. Review a new plan: {again}")
     if result.returncode == EXIT_OK or result.interrupted_by is not None:
-        workspace.mark_plan_applied(reviewed.digest)
+        session.records.mark_plan_applied(reviewed.digest)
     else:
-        workspace.mark_plan_failed(reviewed.digest)
+        session.records.mark_plan_failed(reviewed.digest)
     if reviewed.saved.destroy:
         return after_destroy(session, result, judged)
     return finish_apply(session, result, judged, creates=creates, agreed_loss=decision.dangerous)

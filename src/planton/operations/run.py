@@ -14,21 +14,23 @@ from planton.guards import forced_replacement, keep_recorded_order, lift_dropped
 from planton.operations.adopt import run_import
 from planton.operations.apply import run_apply
 from planton.operations.destroy import run_destroy
+from planton.operations.initialise import initialise
 from planton.operations.planning import run_plan
 from planton.operations.request import (
     APPROVABLE_COMMANDS,
     STARTS_THE_PROVIDER,
     TOFU_COMMANDS,
+    Notify,
+    PreparedRun,
     TofuRequest,
     prepare,
     suggest,
 )
 from planton.operations.reviewed import reviewed_plan, run_apply_saved
 from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes
-from planton.records import InterruptedCreate
+from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
-from planton.state import RecordedTable, recorded_table
-from planton.workspace import bundled_module, init_fingerprint, module_files
+from planton.state import RecordedTable, StateUnreadable, recorded_table
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
@@ -43,32 +45,29 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         )
     notify = ui.notify
     prepared = prepare(request, environ, home, notify)
-    # Before anything is written: a plan this workspace never saved is refused as it is.
+    session = Session(request, prepared, terraform_environment(prepared, request, environ, notify), ui)
+    # Before anything is written: a plan this state's records never saved is refused as it is.
     reviewed = (
-        reviewed_plan(prepared.plan_file, prepared.workspace, suggest(request, prepared, "plan", "--out", "FILE"))
+        reviewed_plan(prepared.plan_file, session.records, suggest(request, prepared, "plan", "--out", "FILE"))
         if prepared.plan_file is not None
         else None
     )
-    base, warnings = base_environment(environ)
-    for warning in warnings:
-        notify(warning)
-    env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
-    # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
-    # would bypass planton's checks.
-    env["TF_IN_AUTOMATION"] = "1"
-    session = Session(request, prepared, env, ui)
     session.warnings.extend(prepared.loaded.warnings)
     workspace = prepared.workspace
     notify(f"workspace {workspace.root}")
-    notify(f"state {workspace.state_path}")
+    notify(f"state {prepared.state_location}")
 
     timeout = prepared.lock_timeout.seconds if prepared.lock_timeout else 0.0
     new_workspace = not workspace.root.exists()
     with workspace.locked(timeout):
         if new_workspace:
             _announce_a_new_workspace(session)
-        interrupted = workspace.interrupted_create()
-        recorded = _recorded_with_memory(recorded_table(workspace.state_path), interrupted)
+        ended = initialise(session)
+        if ended is not None:
+            return ended
+        interrupted = session.records.interrupted_create()
+        recorded = _recorded_with_memory(session.recorded_now(), interrupted)
+        _warn_of_another_manifests_table(session, recorded)
         source = str(prepared.loaded.manifest.path)
         if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
@@ -81,7 +80,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         if binding is not None and interrupted is not None and interrupted.account is None and remembered_here:
             # An earlier planton's record, and the account now said: remembered from here on.
             interrupted = replace(interrupted, account=binding.account)
-            workspace.record_interrupted_create(interrupted)
+            session.records.record_interrupted_create(interrupted)
         # What the state records decides what an unchanged manifest renders: dropped maximums
         # made explicit, local indexes kept in the order the state already holds; and the
         # account every run is bound to.
@@ -94,19 +93,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         session.prepared = prepared
         session.recorded, session.interrupted, session.binding = recorded, interrupted, binding
         session.forced_replacement = forced_replacement(recorded, prepared.table)
-        module = module_files(bundled_module())
-        workspace.prepare(module, prepared.variables)
-        fingerprint = init_fingerprint(module, prepared.binary)
-        if request.command == "init" or workspace.needs_init(fingerprint):
-            if request.command != "init":
-                notify(f"initialising the workspace ({prepared.binary.name} init)")
-            # An automatic init must not mix its text into the command's stdout (output's data).
-            result = session.invoke("init", stdout_to_stderr=request.command != "init")
-            if result.exit_code != 0 or result.interrupted_by is not None:
-                return session.outcome("init", result, interruption_notes(session, "init", result))
-            workspace.mark_initialised(fingerprint)
-            if request.command == "init":
-                return session.outcome("init", result)
+        workspace.write_variables(prepared.variables)
         if request.command in ("refresh", "destroy") or (request.command == "plan" and request.destroy):
             _refuse_another_table(session)
             if interrupted is not None and recorded is None:
@@ -127,6 +114,21 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             return run_output(session)
         result = session.invoke(request.command)
         return session.outcome(request.command, result, interruption_notes(session, request.command, result))
+
+
+def terraform_environment(
+    prepared: PreparedRun, request: TofuRequest, environ: Mapping[str, str], notify: Notify
+) -> dict[str, str]:
+    """The environment terraform (and planton's own S3 calls) run with: built explicitly, the
+    credentials in it and nowhere else."""
+    base, warnings = base_environment(environ)
+    for warning in warnings:
+        notify(warning)
+    env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
+    # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
+    # would bypass planton's checks.
+    env["TF_IN_AUTOMATION"] = "1"
+    return env
 
 
 def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:
@@ -178,13 +180,17 @@ def _announce_a_new_workspace(session: Session) -> None:
     workspace = session.workspace
     holding = []
     for other in workspace.neighbours():
-        recorded = recorded_table(other.state_path)
+        try:
+            recorded = recorded_table(other.state_path)
+        except StateUnreadable:
+            holding.append(f"{other.root.name} (a state planton cannot read)")
+            continue
         if recorded is not None:
             where = f" in {recorded.region}" if recorded.region else ""
             holding.append(f"{other.root.name} (table {recorded.name}{where})")
             continue
         try:
-            interrupted = other.interrupted_create()
+            interrupted = LocalRecordStore(other.root).interrupted_create()
         except EnvironmentNotReady:
             holding.append(f"{other.root.name} (an unreadable record of an interrupted create)")
             continue
@@ -202,6 +208,22 @@ def _announce_a_new_workspace(session: Session) -> None:
                 "this is a new table and all is well"
             ]
         )
+
+
+def _warn_of_another_manifests_table(session: Session, recorded: RecordedTable | None) -> None:
+    """The state's table is tagged as another manifest's (PlantonManifest): this state is
+    shared by two manifests (the same backend object), or the manifest was renamed."""
+    ours = session.prepared.table.identity.key
+    if recorded is None or recorded.manifest_key in (None, ours):
+        return
+    session.warn(
+        [
+            f"this state's table {recorded.name} carries the tag PlantonManifest={recorded.manifest_key}, and this "
+            f"manifest is {ours}: if {recorded.manifest_key} is another manifest, the two share one state (the same "
+            "backend object) and fight over the table; give each its own key. If this manifest was renamed, all is "
+            "well: the next apply tags the table with its new name"
+        ]
+    )
 
 
 def _refuse_another_table(session: Session) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from planton.accounts import CALLER_IDENTITY, AccountBinding, AccountRefused, caller_account_from_ui, refused_account
+from planton.backend import S3Backend
 from planton.errors import (
     DETAILED_CHANGES,
     EXIT_BROKEN_PIPE,
@@ -23,9 +24,9 @@ from planton.errors import (
 from planton.operations.request import STARTS_THE_PROVIDER, Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
 from planton.plan_summary import PlanSummary
-from planton.records import InterruptedCreate
+from planton.records import InterruptedCreate, LocalRecordStore, RecordStore
 from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, run
-from planton.state import RecordedTable, recorded_table
+from planton.state import RecordedTable, StateUnreadable, parse_state, read_local_state, table_in_state
 from planton.workspace import PLAN_FILE
 
 
@@ -48,6 +49,8 @@ class TofuOutcome:
     # Where `plan --out` saved the plan.
     plan_saved: Path | None = None
     workspace: Path | None = None
+    # Where the state is: s3://bucket/key, or the local state file's path.
+    state: str | None = None
     # What planton judged would lose a table, beyond what terraform's actions say (a region move,
     # another account's credentials).
     dangers: tuple[str, ...] = ()
@@ -127,6 +130,36 @@ class Session:
         self.forced_replacement: str | None = None
         self.warnings: list[str] = []
         self.output_lost = False
+        # What planton remembers of this workspace (saved plans, an interrupted create): beside
+        # the state, wherever the backend keeps it.
+        self.records: RecordStore = record_store(prepared, env)
+
+    def read_state(self) -> Mapping[str, Any] | None:
+        """The state, through the one seam every reader uses: the local backend's file as it is,
+        a remote one as ``state pull`` prints it (after init). None when there is no state;
+        ``StateUnreadable`` when there is one that cannot be read."""
+        backend = self.prepared.backend
+        if not isinstance(backend, S3Backend):
+            return read_local_state(self.workspace.state_path)
+        return self.pull_state(backend.url)
+
+    def pull_state(self, where: str) -> Mapping[str, Any] | None:
+        """``state pull``: the state of the backend the workspace was last initialised with
+        (``where`` names it, for the message)."""
+        pulled = self.invoke("state", "pull", capture=True)
+        if pulled.interrupted_by is not None:
+            raise Interrupted(pulled.interrupted_by)
+        if pulled.returncode != EXIT_OK:
+            said = " ".join(line.strip() for line in pulled.stderr.splitlines() if line.strip())[-600:]
+            raise StateUnreadable(
+                f"cannot read the state {where}: {self.prepared.binary.name} state pull failed"
+                + (f": {said}" if said else "")
+            )
+        return parse_state(pulled.stdout, where)
+
+    def recorded_now(self) -> RecordedTable | None:
+        """The table the state records now (read again: after a terraform run changed it)."""
+        return table_in_state(self.read_state())
 
     def invoke(
         self,
@@ -137,6 +170,8 @@ class Session:
         watch_stderr: bool = False,
         auto_approve: bool = False,
         detailed_exitcode: bool = False,
+        migrate_state: bool = False,
+        reconfigure: bool = False,
     ) -> RunResult:
         lock_timeout = self.prepared.lock_timeout
         options = CommandOptions(
@@ -145,6 +180,8 @@ class Session:
             plugin_dir=self.prepared.plugin_dir,
             detailed_exitcode=detailed_exitcode,
             lock_timeout=lock_timeout.text if lock_timeout else None,
+            migrate_state=migrate_state,
+            reconfigure=reconfigure,
             extra=extra,
         )
         invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
@@ -252,9 +289,22 @@ class Session:
             notes,
             warnings=tuple(self.warnings),
             workspace=self.workspace.root,
+            state=self.prepared.state_location,
             output_lost=self.output_lost,
             **fields,
         )
+
+
+def record_store(prepared: PreparedRun, env: Mapping[str, str]) -> RecordStore:
+    """Where planton remembers what it must across runs: beside a remote state (so that a plan
+    saved on one CI runner applies on another), else in the workspace."""
+    backend = prepared.backend
+    if isinstance(backend, S3Backend):
+        from planton.records import S3RecordStore  # boto3, only when the state is in S3
+        from planton.s3 import S3Location
+
+        return S3RecordStore(S3Location(backend.bucket, backend.key, backend.region, backend.endpoint), env)
+    return LocalRecordStore(prepared.workspace.root)
 
 
 def interruption_notes(session: Session, command: str, result: RunResult, *, creating: bool = False) -> tuple[str, ...]:
@@ -267,7 +317,7 @@ def interruption_notes(session: Session, command: str, result: RunResult, *, cre
         return (f"the interruption came as terraform finished: {command} completed",)
     if command in ("plan", "untaint", "import"):
         return (f"interrupted: terraform stopped the {command}; nothing was changed",)
-    recorded = recorded_table(session.workspace.state_path)
+    recorded = session.recorded_now()
     table = session.prepared.table.table_name
     if command == "apply" and recorded is not None and recorded.tainted:
         return (

@@ -1,0 +1,344 @@
+"""Team state: the S3 backend against moto's S3, with real terraform, checked with boto3 reading
+the bucket. Two work dirs stand in for two CI runners: each has its own workspace and nothing
+else in common but the bucket."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import boto3
+import pytest
+from test_data_safety import manifest, tables, unique
+
+from e2e_support import BIN_DIR, Cli, assert_no_traceback, dynamodb
+
+pytestmark = pytest.mark.e2e
+
+TYPE_LABEL = "terraform.project-planton.org/backend.type"
+OBJECT_LABEL = "terraform.project-planton.org/backend.object"
+
+
+def s3(endpoint: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def team_manifest(path: Path, table: str, bucket: str, key: str) -> Path:
+    """``manifest()`` with the backend labels: state in s3://bucket/key."""
+    manifest(path, table)
+    text = path.read_text(encoding="utf-8").replace(
+        "metadata:\n",
+        f'metadata:\n  labels:\n    "{TYPE_LABEL}": s3\n    "{OBJECT_LABEL}": "{bucket}/{key}"\n',
+        1,
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    name = unique("state")
+    s3(moto_endpoint).create_bucket(Bucket=name)
+    return name
+
+
+def runner(cli: Cli, tmp_path: Path, name: str) -> Cli:
+    """Another CI runner: the same environment, another work dir (nothing shared but S3)."""
+    env = dict(cli.env, PLANTON_WORK_DIR=str(tmp_path / name / "work"))
+    (tmp_path / name).mkdir(exist_ok=True)
+    return Cli(env=env, cwd=tmp_path / name)
+
+
+def state_document(endpoint: str, bucket: str, key: str) -> dict[str, Any]:
+    body = s3(endpoint).get_object(Bucket=bucket, Key=key)["Body"].read()
+    parsed = json.loads(body)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+def recorded_tables(document: dict[str, Any]) -> list[str]:
+    return [
+        instance["attributes"]["name"]
+        for resource in document.get("resources", [])
+        if resource["type"] == "aws_dynamodb_table"
+        for instance in resource["instances"]
+    ]
+
+
+def local_states(work_dir: Path) -> list[Path]:
+    """Local state files with something in them (not terraform's record of the backend in
+    .terraform/)."""
+    return [
+        path
+        for path in work_dir.rglob("terraform.tfstate")
+        if path.stat().st_size > 0 and ".terraform" not in path.parts
+    ]
+
+
+def test_apply_keeps_the_state_in_the_bucket_and_a_second_runner_plans_clean(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    table = unique("team")
+    key = f"tables/{table}.tfstate"
+    path = team_manifest(tmp_path / "m.yaml", table, bucket, key)
+    first = runner(cli, tmp_path, "runner-1")
+    applied = first.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    assert f"state s3://{bucket}/{key}" in applied.stderr
+    assert recorded_tables(state_document(moto_endpoint, bucket, key)) == [table]
+    assert not local_states(tmp_path / "runner-1" / "work"), "no local state beside an S3 one"
+    # terraform wrote no credentials into its record of the backend.
+    for recorded in (tmp_path / "runner-1" / "work").rglob(".terraform/terraform.tfstate"):
+        backend = json.loads(recorded.read_text())["backend"]["config"]
+        assert backend["access_key"] is None
+        assert backend["secret_key"] is None
+        assert backend["use_lockfile"] is True
+        assert backend["encrypt"] is True
+
+    second = runner(cli, tmp_path, "runner-2")
+    clean = second.run("tofu", "plan", "-f", str(path), "--detailed-exitcode", "--json")
+    assert clean.returncode == 0, clean.stderr
+    assert json.loads(clean.stdout)["state"] == f"s3://{bucket}/{key}"
+    assert table in tables(dynamodb(moto_endpoint, "us-east-1"))
+
+
+def test_a_plan_saved_on_one_runner_applies_on_another_once(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    table = unique("reviewed")
+    key = f"tables/{table}.tfstate"
+    path = team_manifest(tmp_path / "m.yaml", table, bucket, key)
+    plan_file = tmp_path / "reviewed.tfplan"
+    runner(cli, tmp_path, "plan-job").ok("tofu", "plan", "-f", str(path), "--out", str(plan_file))
+    assert table not in tables(dynamodb(moto_endpoint, "us-east-1"))
+
+    apply_job = runner(cli, tmp_path, "apply-job")
+    apply_job.ok("tofu", "apply", "-f", str(path), str(plan_file))
+    assert table in tables(dynamodb(moto_endpoint, "us-east-1"))
+    assert recorded_tables(state_document(moto_endpoint, bucket, key)) == [table]
+
+    again = runner(cli, tmp_path, "apply-job-retry").run("tofu", "apply", "-f", str(path), str(plan_file))
+    assert again.returncode == 1, again.stderr
+    assert "was applied already" in again.stderr
+    assert_no_traceback(again)
+
+
+def test_a_plan_for_another_state_key_is_refused(cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str) -> None:
+    table = unique("elsewhere")
+    path = team_manifest(tmp_path / "m.yaml", table, bucket, f"a/{table}.tfstate")
+    plan_file = tmp_path / "a.tfplan"
+    cli.ok("tofu", "plan", "-f", str(path), "--out", str(plan_file))
+    other = runner(cli, tmp_path, "other")
+    refused = other.run("tofu", "apply", "-f", str(path), str(plan_file), "--backend-config", f"key=b/{table}.tfstate")
+    assert refused.returncode == 2, refused.stderr
+    assert "was not saved by `planton tofu plan --out` for this manifest's state" in refused.stderr
+    assert table not in tables(dynamodb(moto_endpoint, "us-east-1"))
+
+
+def test_a_held_lock_stops_an_apply_and_lock_timeout_waits_for_it(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    table = unique("locked")
+    key = f"tables/{table}.tfstate"
+    path = team_manifest(tmp_path / "m.yaml", table, bucket, key)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    before = state_document(moto_endpoint, bucket, key)
+    # Another runner's apply holds the lock: S3's lock file, as terraform writes it.
+    holder = {"ID": "5f0c2bd6-0000-4000-8000-000000000000", "Operation": "OperationTypeApply", "Who": "runner-1"}
+    client = s3(moto_endpoint)
+    client.put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(holder).encode())
+    second = runner(cli, tmp_path, "runner-2")
+    blocked = second.run("tofu", "apply", "-f", str(path), "--auto-approve", "--set", "metadata.labels.stage=two")
+    assert blocked.returncode == 1, blocked.stderr
+    assert "Error acquiring the state lock" in blocked.stderr
+    assert state_document(moto_endpoint, bucket, key)["serial"] == before["serial"]
+
+    # Under --lock-timeout it waits: the lock goes once terraform says it is waiting for it.
+    process = subprocess.Popen(
+        [
+            str(BIN_DIR / "planton"), "tofu", "apply", "-f", str(path), "--auto-approve",
+            "--set", "metadata.labels.stage=two", "--lock-timeout", "120s",
+        ],
+        cwd=second.cwd, env=second.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if "Acquiring state lock" in line:
+            client.delete_object(Bucket=bucket, Key=f"{key}.tflock")
+    assert process.wait(timeout=300) == 0, "".join(lines)
+    after = state_document(moto_endpoint, bucket, key)
+    assert after["serial"] > before["serial"]
+    assert after["lineage"] == before["lineage"]
+    assert recorded_tables(after) == [table]
+
+
+def test_state_moves_local_to_s3_to_local_and_the_table_stays(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    table = unique("moved")
+    key = f"moved/{table}.tfstate"
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    created = client.describe_table(TableName=table)["Table"]["CreationDateTime"]
+    to_s3 = ("--backend-type", "s3", "--backend-config", f"bucket={bucket}", "--backend-config", f"key={key}")
+
+    # Changing the backend alone is refused, before terraform runs.
+    refused = cli.run("tofu", "plan", "-f", str(path), *to_s3)
+    assert refused.returncode == 2, refused.stderr
+    assert "keeps its state locally" in refused.stderr
+    assert f"in s3://{bucket}/{key}" in refused.stderr
+    assert "planton tofu init" in refused.stderr
+    assert "--migrate-state" in refused.stderr
+    assert_no_traceback(refused)
+
+    cli.ok("tofu", "init", "-f", str(path), "--migrate-state", *to_s3)
+    assert recorded_tables(state_document(moto_endpoint, bucket, key)) == [table]
+    clean = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode", *to_s3)
+    assert clean.returncode == 0, clean.stderr
+
+    cli.ok("tofu", "init", "-f", str(path), "--migrate-state", "--backend-type", "local")
+    clean = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
+    assert clean.returncode == 0, clean.stderr
+    assert client.describe_table(TableName=table)["Table"]["CreationDateTime"] == created
+
+
+def test_a_migration_never_overwrites_another_tables_state(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    taken = unique("taken")
+    key = f"shared/{taken}.tfstate"
+    runner(cli, tmp_path, "other").ok(
+        "tofu", "apply", "-f", str(team_manifest(tmp_path / "other.yaml", taken, bucket, key)), "--auto-approve"
+    )
+    mine = unique("mine")
+    path = manifest(tmp_path / "m.yaml", mine, name="mine")
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    refused = cli.run(
+        "tofu", "init", "-f", str(path), "--migrate-state",
+        "--backend-type", "s3", "--backend-config", f"bucket={bucket}", "--backend-config", f"key={key}",
+    )  # fmt: skip
+    assert refused.returncode == 5, refused.stderr
+    assert f"already holds the state of table {taken}" in refused.stderr
+    assert recorded_tables(state_document(moto_endpoint, bucket, key)) == [taken]
+    clean = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
+    assert clean.returncode == 0, clean.stderr
+
+
+def test_bootstrap_makes_a_versioned_encrypted_private_bucket_and_again_changes_nothing(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    bucket = unique("boot")
+    path = team_manifest(tmp_path / "m.yaml", unique("t"), bucket, "k/state.tfstate")
+    first = cli.ok("state", "bootstrap", "-f", str(path))
+    assert bucket in first.stdout + first.stderr
+    client = s3(moto_endpoint)
+    assert client.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    block = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    assert len(block) == 4
+    again = cli.ok("state", "bootstrap", "-f", str(path))
+    assert "created" not in again.stdout
+
+
+def test_a_missing_bucket_names_the_bootstrap_command(cli: Cli, tmp_path: Path) -> None:
+    bucket = unique("absent")
+    path = team_manifest(tmp_path / "m.yaml", unique("t"), bucket, "k/state.tfstate")
+    failed = cli.run("tofu", "plan", "-f", str(path))
+    assert failed.returncode == 1, failed.stderr
+    assert f"the state bucket {bucket} does not exist" in failed.stderr
+    assert "planton state bootstrap -f" in failed.stderr
+    assert_no_traceback(failed)
+
+
+def test_a_corrupt_remote_state_is_refused_not_read_as_empty(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    table = unique("corrupt")
+    key = f"c/{table}.tfstate"
+    path = team_manifest(tmp_path / "m.yaml", table, bucket, key)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    s3(moto_endpoint).put_object(Bucket=bucket, Key=key, Body=b'{"version": 4, "resources": [')
+    # A new runner (init reads the state) and the same one (already initialised: state pull).
+    for again in (runner(cli, tmp_path, "next"), cli):
+        refused = again.run("tofu", "apply", "-f", str(path), "--auto-approve")
+        assert refused.returncode == 3, refused.stderr
+    assert ("state" in refused.stderr and "corrupt" in refused.stderr) or "state pull failed" in refused.stderr
+    assert_no_traceback(refused)
+
+
+def test_a_corrupt_local_state_is_refused_not_read_as_empty(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    table = unique("corrupt-local")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    (state,) = local_states(tmp_path / "work")
+    state.write_text('{"version": 4, "resources": [{"type": "aws_dynamo', encoding="utf-8")
+    for command in (("plan",), ("apply", "--auto-approve"), ("destroy", "--auto-approve")):
+        refused = cli.run("tofu", *command, "-f", str(path))
+        assert refused.returncode == 3, refused.stderr
+        assert f"the state at {state} is corrupt" in refused.stderr
+        assert_no_traceback(refused)
+    assert table in tables(dynamodb(moto_endpoint, "us-east-1"))
+
+
+class _RecordingProxy(http.server.BaseHTTPRequestHandler):
+    """Every request that reaches it was meant for somewhere other than the emulator."""
+
+    seen: ClassVar[list[str]] = []
+
+    def _refuse(self) -> None:
+        self.seen.append(f"{self.command} {self.path}")
+        self.send_response(403)
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_CONNECT = _refuse
+
+    def log_message(self, *args: object) -> None:
+        del args
+
+
+@pytest.fixture
+def recording_proxy() -> Iterator[tuple[str, list[str]]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RecordingProxy)
+    seen: list[str] = []
+    _RecordingProxy.seen = seen
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+
+
+def test_nothing_leaves_for_any_address_but_the_emulators(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str, recording_proxy: tuple[str, list[str]]
+) -> None:
+    """Every HTTP client involved (terraform's S3 backend, the aws provider, planton's own S3
+    calls) sends what is not for loopback through the proxy: it must receive nothing."""
+    proxy, seen = recording_proxy
+    env = dict(cli.env, HTTPS_PROXY=proxy, HTTP_PROXY=proxy, NO_PROXY="127.0.0.1,localhost")
+    isolated = Cli(env=env, cwd=tmp_path)
+    table = unique("loopback")
+    key = f"l/{table}.tfstate"
+    path = team_manifest(tmp_path / "m.yaml", table, bucket, key)
+    plan_file = tmp_path / "p.tfplan"
+    isolated.ok("tofu", "plan", "-f", str(path), "--out", str(plan_file))
+    isolated.ok("tofu", "apply", "-f", str(path), str(plan_file))
+    isolated.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    assert seen == []
+    assert table not in tables(dynamodb(moto_endpoint, "us-east-1"))
