@@ -128,6 +128,16 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def manifest_key(metadata: Mapping[str, Any]) -> str:
+    """The PlantonManifest tag planton gives a manifest's table: metadata.name, with a hash of
+    org, env and id when any is set (pinned in tests/unit/test_workspace.py)."""
+    from planton.table import ResourceIdentity
+
+    return ResourceIdentity(
+        name=str(metadata["name"]), id=metadata.get("id"), org=metadata.get("org"), env=metadata.get("env")
+    ).key
+
+
 DEFAULT_ACCOUNT = "123456789012"  # moto's, for credentials it does not know (such as "testing")
 OTHER_ACCOUNT = "222222222222"
 

@@ -33,7 +33,6 @@ from pathlib import Path
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.paths import expand_path
-from planton.records import InterruptedCreate, SavedPlan
 from planton.render import VARIABLES_FILE
 from planton.settings import Given
 from planton.table import ResourceIdentity
@@ -49,9 +48,6 @@ _LAST_APPLY = ".planton-last-apply.json"
 _EARLIER_MODULE_FILES = frozenset(
     {"main.tf", "autoscaling.tf", "kms.tf", "variables.tf", "outputs.tf", "providers.tf", "versions.tf"}
 )
-_INTERRUPTED_MARKER = ".planton-interrupted.json"
-_SAVED_PLANS = ".planton-saved-plans.json"
-_SAVED_PLANS_KEPT = 50
 PLAN_FILE = "planton.tfplan"
 MODULE_NAME = "aws_dynamodb"
 _PSEUDO_FILESYSTEMS = frozenset({"dev", "proc", "sys"})
@@ -255,56 +251,6 @@ class Workspace:
         except OSError as err:
             raise self._unusable(err) from None
 
-    def record_interrupted_create(self, create: InterruptedCreate) -> None:
-        """Remember that planton's own create of a table was interrupted: a taint it left is then
-        known to be planton's (and can be undone instead of replacing the table), the table's
-        region and account are known although the state of a half-created table (or no state at
-        all, when CreateTable itself was in flight) holds no ARN to read them from, and every
-        apply that would leave it behind stops until it is adopted or known to be gone."""
-        record = {"table_name": create.table_name, "region": create.region, "account": create.account}
-        try:
-            _write_atomically(self.root / _INTERRUPTED_MARKER, json.dumps(record) + "\n")
-        except OSError as err:
-            raise self._unusable(err) from None
-
-    def interrupted_create(self) -> InterruptedCreate | None:
-        """The create planton saw interrupted here and has not yet seen adopted or gone. A record
-        that cannot be read is an error, never "nothing remembered": the guards built on it
-        would be skipped without a word."""
-        path = self.root / _INTERRUPTED_MARKER
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except OSError as err:
-            raise EnvironmentNotReady(
-                f"cannot read {path}, where planton remembers an interrupted create: {err.strerror or err}"
-            ) from None
-        try:
-            record = json.loads(text)
-        except ValueError:
-            record = None
-        name = record.get("table_name") if isinstance(record, dict) else None
-        if not isinstance(name, str) or not name:
-            raise EnvironmentNotReady(
-                f"{path} is corrupt: planton remembers an interrupted create there, and cannot tell which table "
-                "it was. Check which table the last interrupted `planton tofu apply` was creating, adopt it with "
-                "`planton tofu import` if it exists, and remove this file"
-            )
-        region, account = record.get("region"), record.get("account")
-        return InterruptedCreate(
-            name,
-            region if isinstance(region, str) and region else None,
-            account if isinstance(account, str) and account else None,
-        )
-
-    def clear_interrupted_create(self) -> None:
-        """The interrupted create's table was adopted, or is known to be gone."""
-        try:
-            (self.root / _INTERRUPTED_MARKER).unlink(missing_ok=True)
-        except OSError as err:
-            raise self._unusable(err) from None
-
     def needs_init(self, fingerprint: str) -> bool:
         """True unless ``init`` last succeeded here with the same configuration (module,
         provider, backend) and binary."""
@@ -387,59 +333,6 @@ class Workspace:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def record_saved_plan(self, digest: str, *, destroy: bool, account: str | None) -> None:
-        """Remember a plan that ``plan --out`` saved for this workspace (by its SHA-256) and the
-        account it was made for, so that ``apply FILE`` applies only plans made here, and says so
-        when one was applied already."""
-        records = self._saved_plans()
-        records[digest] = {"destroy": destroy, "made": time.time(), "applied": None, "account": account}
-        # A bounded record: the newest plans are the ones anybody still applies.
-        newest = sorted(records.items(), key=lambda item: _seconds(item[1].get("made")) or 0.0)[-_SAVED_PLANS_KEPT:]
-        self._write_saved_plans(dict(newest))
-
-    def saved_plan(self, digest: str) -> SavedPlan | None:
-        """What ``plan --out`` recorded of the plan with this SHA-256, if it was made here."""
-        record = self._saved_plans().get(digest)
-        if record is None:
-            return None
-        account = record.get("account")
-        return SavedPlan(
-            destroy=record.get("destroy") is True,
-            applied=_seconds(record.get("applied")),
-            account=account if isinstance(account, str) and account else None,
-            failed=_seconds(record.get("failed")),
-        )
-
-    def mark_plan_applied(self, digest: str) -> None:
-        """The saved plan with this SHA-256 was applied: terraform would refuse it as stale now."""
-        self._mark_plan(digest, "applied")
-
-    def mark_plan_failed(self, digest: str) -> None:
-        """An apply of the saved plan with this SHA-256 failed: terraform may have changed some
-        things (and then refuses the plan as stale), or nothing."""
-        self._mark_plan(digest, "failed")
-
-    def _mark_plan(self, digest: str, what: str) -> None:
-        records = self._saved_plans()
-        if digest in records:
-            records[digest][what] = time.time()
-            self._write_saved_plans(records)
-
-    def _saved_plans(self) -> dict[str, dict[str, object]]:
-        try:
-            recorded = json.loads((self.root / _SAVED_PLANS).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(recorded, dict):
-            return {}
-        return {str(key): value for key, value in recorded.items() if isinstance(value, dict)}
-
-    def _write_saved_plans(self, records: Mapping[str, object]) -> None:
-        try:
-            _write_atomically(self.root / _SAVED_PLANS, json.dumps(records, indent=1, sort_keys=True) + "\n")
-        except OSError as err:
-            raise self._unusable(err) from None
 
     def _unusable(self, err: OSError) -> EnvironmentNotReady:
         """The message for a filesystem error in the workspace: the path, why, and what to do."""

@@ -17,7 +17,7 @@ import boto3
 import pytest
 import yaml
 
-from e2e_support import Cli, dynamodb
+from e2e_support import Cli, dynamodb, manifest_key
 from support import example_blocks, slug
 
 pytestmark = [pytest.mark.e2e, pytest.mark.module]
@@ -170,7 +170,7 @@ def check_table(client: Any, document: dict[str, Any], *, key_arn: str | None = 
     tags = {t["Key"]: t["Value"] for t in client.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]}
     expected_tags = {k: v for k, v in metadata.get("labels", {}).items() if not _steering(k)}
     expected_tags.update(spec.get("tags", {}))
-    expected_tags.update({"Name": name, "ManagedBy": "planton"})
+    expected_tags.update({"Name": name, "ManagedBy": "planton", "PlantonManifest": manifest_key(metadata)})
     if metadata.get("env"):
         expected_tags["Environment"] = metadata["env"]
     if metadata.get("org"):

@@ -10,9 +10,11 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from holding_proxy import HoldingProxy, holding_proxy
@@ -34,6 +36,57 @@ TERRAFORM = shutil.which("tofu") or shutil.which("terraform")
 ITEMS = 5
 
 
+# The bucket that keeps the state of every manifest a test writes, while the test runs with the
+# S3 backend (the state_backend fixture); each manifest's key is its metadata.name and id.
+_STATE_BUCKET: list[str] = []
+
+
+@pytest.fixture(params=["local", "s3"])
+def state_backend(request: pytest.FixtureRequest, moto_endpoint: str) -> Iterator[str]:
+    """Runs a test once with local state and once with S3 state (in moto): every manifest
+    ``manifest()`` writes carries the backend labels then."""
+    if request.param == "s3":
+        bucket = unique("safety-state")
+        boto3.client(
+            "s3",
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).create_bucket(Bucket=bucket)
+        _STATE_BUCKET.append(bucket)
+    try:
+        yield str(request.param)
+    finally:
+        _STATE_BUCKET.clear()
+
+
+def another_runner(cli: Cli, tmp_path: Path, state_backend: str) -> None:
+    """With S3 state, what follows runs as on another CI runner: a fresh work dir, nothing in
+    common with the first but the bucket. (Local state lives on one machine only.)"""
+    if state_backend == "s3":
+        cli.env["PLANTON_WORK_DIR"] = str(tmp_path / f"runner-{uuid.uuid4().hex[:6]}")
+
+
+def remembered(endpoint: str, tmp_path: Path, state_backend: str, name: str = "orders") -> str | None:
+    """The table of the interrupted create planton remembers for the manifest ``name``: in its
+    workspace with local state, in the object beside the state with S3 state."""
+    if state_backend == "s3":
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        body = client.get_object(Bucket=_STATE_BUCKET[0], Key=f"{name}.tfstate.planton.json")["Body"].read()
+        create = json.loads(body).get("interrupted_create")
+    else:
+        found = list((tmp_path / "work").rglob(f"{name}/.planton-interrupted.json"))
+        create = json.loads(found[0].read_text(encoding="utf-8")) if found else None
+    return str(create["table_name"]) if create else None
+
+
 def manifest(
     path: Path,
     table: str,
@@ -43,12 +96,21 @@ def manifest(
     partition_key: str = "customer_id",
     metadata_id: str | None = None,
 ) -> Path:
+    labels = []
+    if _STATE_BUCKET:
+        key = f"{name}-{metadata_id}" if metadata_id else name
+        labels = [
+            "  labels:",
+            '    "terraform.project-planton.org/backend.type": s3',
+            f'    "terraform.project-planton.org/backend.object": "{_STATE_BUCKET[0]}/{key}.tfstate"',
+        ]
     lines = [
         "apiVersion: aws.project-planton.org/v1",
         "kind: AwsDynamodb",
         "metadata:",
         f"  name: {name}",
         *([f"  id: {metadata_id}"] if metadata_id else []),
+        *labels,
         "spec:",
         f"  table_name: {table}",
         f"  aws_region: {region}",
@@ -89,7 +151,9 @@ def create_by_hand(client: Any, table: str, **extra: Any) -> None:
     )
 
 
-def test_a_key_change_is_refused_under_auto_approve(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+def test_a_key_change_is_refused_under_auto_approve(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
+) -> None:
     table = unique("keyed")
     client = dynamodb(moto_endpoint, "us-east-1")
     path = manifest(tmp_path / "m.yaml", table)
@@ -149,7 +213,9 @@ def test_yes_at_the_question_lets_a_replacement_through(cli: Cli, moto_endpoint:
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
 
 
-def test_two_manifests_with_one_name_never_delete_each_other(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+def test_two_manifests_with_one_name_never_delete_each_other(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
+) -> None:
     client = dynamodb(moto_endpoint, "us-east-1")
     team_a, team_b = unique("team-a-orders"), unique("team-b-orders")
     first = manifest(tmp_path / "a" / "orders.yaml", team_a)
@@ -175,7 +241,9 @@ def test_two_manifests_with_one_name_never_delete_each_other(cli: Cli, moto_endp
     assert {team_a, team_b}.isdisjoint(tables(client))
 
 
-def test_a_region_change_never_orphans_the_table(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+def test_a_region_change_never_orphans_the_table(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
+) -> None:
     table = unique("moving")
     east, west = dynamodb(moto_endpoint, "us-east-1"), dynamodb(moto_endpoint, "eu-west-1")
     path = manifest(tmp_path / "m.yaml", table)
@@ -211,7 +279,9 @@ def test_plan_warns_before_apply_would_lose_a_table(cli: Cli, moto_endpoint: str
     cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
 
 
-def test_a_table_the_state_does_not_know_is_adopted_not_clobbered(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+def test_a_table_the_state_does_not_know_is_adopted_not_clobbered(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
+) -> None:
     table = unique("by-hand")
     client = dynamodb(moto_endpoint, "us-east-1")
     # Encrypted as the manifest has it: moto cannot change a table's encryption afterwards (AWS can).
@@ -268,7 +338,9 @@ def interrupted_apply(cli: Cli, proxy: HoldingProxy, path: Path) -> subprocess.C
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def test_ctrl_c_while_waiting_for_a_new_table_keeps_it(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+def test_ctrl_c_while_waiting_for_a_new_table_keeps_it(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
+) -> None:
     table = unique("tainted")
     client = dynamodb(moto_endpoint, "us-east-1")
     path = manifest(tmp_path / "m.yaml", table, name=table)
@@ -282,6 +354,7 @@ def test_ctrl_c_while_waiting_for_a_new_table_keeps_it(cli: Cli, moto_endpoint: 
             stopped.stderr
         )
         write_items(client, table)  # written between the interruption and the next apply
+        another_runner(cli, tmp_path, state_backend)
 
         # The half-created table has no ARN in the state; planton remembered its region, so a
         # region edit now is still a move (never an orphan), and destroy still refuses.
@@ -326,7 +399,7 @@ def test_a_taint_planton_did_not_leave_is_guarded(cli: Cli, moto_endpoint: str, 
 
 
 def test_ctrl_c_while_create_table_is_in_flight_is_recovered_by_import(
-    cli: Cli, moto_endpoint: str, tmp_path: Path
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
 ) -> None:
     table = unique("unrecorded")
     client = dynamodb(moto_endpoint, "us-east-1")
@@ -339,6 +412,7 @@ def test_ctrl_c_while_create_table_is_in_flight_is_recovered_by_import(
         assert f"terraform stopped before the state recorded table {table}" in stopped.stderr
         assert table in tables(client)
         write_items(client, table)
+        another_runner(cli, tmp_path, state_backend)
 
         blocked = cli.run("tofu", "apply", "-f", str(path), "--auto-approve")
         assert blocked.returncode == 6, blocked.stderr
@@ -354,7 +428,7 @@ def test_ctrl_c_while_create_table_is_in_flight_is_recovered_by_import(
 
 @pytest.mark.parametrize("change", ["region", "name"])
 def test_a_create_interrupted_in_flight_is_never_left_behind(
-    cli: Cli, moto_endpoint: str, tmp_path: Path, change: str
+    cli: Cli, moto_endpoint: str, tmp_path: Path, change: str, state_backend: str
 ) -> None:
     # The state records nothing yet; planton's memory of the create is all that knows the table.
     table, renamed = unique("half-made"), unique("renamed")
@@ -367,6 +441,7 @@ def test_a_create_interrupted_in_flight_is_never_left_behind(
         assert stopped.returncode == 130, stopped.stderr
         assert table in tables(east)
         write_items(east, table)
+        another_runner(cli, tmp_path, state_backend)
 
         if change == "region":
             manifest(path, table, region="us-west-2")
@@ -399,7 +474,7 @@ def test_a_create_interrupted_in_flight_is_never_left_behind(
 
 
 def test_an_interrupted_create_that_left_no_table_is_forgotten_by_import(
-    cli: Cli, moto_endpoint: str, tmp_path: Path
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
 ) -> None:
     table, renamed = unique("never-made"), unique("renamed")
     client = dynamodb(moto_endpoint, "us-east-1")
@@ -409,6 +484,7 @@ def test_an_interrupted_create_that_left_no_table_is_forgotten_by_import(
         proxy.hold("CreateTable")
         assert interrupted_apply(cli, proxy, path).returncode == 130
         client.delete_table(TableName=table)  # gone, say deleted by hand; planton cannot know yet
+        another_runner(cli, tmp_path, state_backend)
         manifest(path, renamed)
         assert cli.run("tofu", "apply", "-f", str(path), "--auto-approve").returncode == 6
 
@@ -500,7 +576,9 @@ def test_an_interrupted_create_of_a_table_another_manifest_manages_is_let_go(
         cli.ok("tofu", "destroy", "-f", str(first), "--auto-approve")
 
 
-def test_destroying_a_table_left_half_created_forgets_its_create(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+def test_destroying_a_table_left_half_created_forgets_its_create(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
+) -> None:
     table, renamed = unique("half-gone"), unique("renamed")
     client = dynamodb(moto_endpoint, "us-east-1")
     path = manifest(tmp_path / "m.yaml", table)
@@ -508,10 +586,12 @@ def test_destroying_a_table_left_half_created_forgets_its_create(cli: Cli, moto_
         cli.env["AWS_ENDPOINT_URL"] = proxy.url
         proxy.hold("DescribeTable", after="CreateTable")  # tainted: the state records it
         assert interrupted_apply(cli, proxy, path).returncode == 130
-        record = next((tmp_path / "work").rglob(".planton-interrupted.json"))
+        assert remembered(moto_endpoint, tmp_path, state_backend) == table
+        another_runner(cli, tmp_path, state_backend)
         cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
         assert table not in tables(client)
-        assert not record.exists()  # planton deleted it itself: nothing is left behind to remember
+        # planton deleted it itself: nothing is left behind to remember.
+        assert remembered(moto_endpoint, tmp_path, state_backend) is None
         manifest(path, renamed)
         cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
         assert renamed in tables(client)
@@ -571,7 +651,9 @@ def test_refresh_and_destroy_refuse_a_manifest_that_names_another_table(
     assert table not in tables(east)
 
 
-def test_a_same_named_table_in_the_new_region_is_not_taken_over(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+def test_a_same_named_table_in_the_new_region_is_not_taken_over(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, state_backend: str
+) -> None:
     table = unique("twin")
     east, west = dynamodb(moto_endpoint, "us-east-1"), dynamodb(moto_endpoint, "us-west-2")
     path = manifest(tmp_path / "m.yaml", table)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e_support import Cli, dynamodb
+from e2e_support import Cli, dynamodb, manifest_key
 from support import HACK_MANIFEST, example_blocks, slug
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +44,7 @@ def _expected(text: str) -> dict[str, Any]:
     tags = {
         "Name": _field(spec, "table_name") or metadata["name"],
         "ManagedBy": "planton",
+        "PlantonManifest": manifest_key(metadata),
         **metadata.get("labels", {}),
     }
     if metadata.get("env"):

@@ -342,3 +342,54 @@ def test_nothing_leaves_for_any_address_but_the_emulators(
     isolated.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
     assert seen == []
     assert table not in tables(dynamodb(moto_endpoint, "us-east-1"))
+
+
+def test_a_table_another_manifest_manages_elsewhere_is_never_adopted(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    """Two manifests name one table, each with its own state on its own runner: nothing beside
+    the workspace can tell, but the table's PlantonManifest tag does."""
+    table = unique("claimed")
+    first = team_manifest(tmp_path / "a" / "m.yaml", table, bucket, f"a/{table}.tfstate")
+    text = first.read_text(encoding="utf-8").replace("name: orders", "name: first")
+    first.write_text(text, encoding="utf-8")
+    second = team_manifest(tmp_path / "b" / "m.yaml", table, bucket, f"b/{table}.tfstate")
+    second.write_text(text.replace("name: first", "name: second").replace(f"a/{table}", f"b/{table}"), "utf-8")
+    runner(cli, tmp_path, "runner-a").ok("tofu", "apply", "-f", str(first), "--auto-approve")
+    client = dynamodb(moto_endpoint, "us-east-1")
+    client.put_item(TableName=table, Item={"customer_id": {"S": "c1"}})
+
+    other = runner(cli, tmp_path, "runner-b")
+    stopped = other.run("tofu", "apply", "-f", str(second), "--auto-approve")
+    assert stopped.returncode == 6, stopped.stderr
+    refused = other.run("tofu", "import", "-f", str(second))
+    assert refused.returncode == 6, refused.stderr
+    assert "carries the tag PlantonManifest=first: another planton manifest (first" in refused.stderr
+    assert "The import was undone" in refused.stderr
+    assert_no_traceback(refused)
+    assert recorded_tables(state_document(moto_endpoint, bucket, f"b/{table}.tfstate")) == []
+    # Its state holds nothing: destroy from here deletes nothing.
+    other.ok("tofu", "destroy", "-f", str(second), "--auto-approve")
+    assert client.scan(TableName=table, Select="COUNT")["Count"] == 1
+
+
+def test_state_list_shows_where_each_workspace_keeps_its_state(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    remote, local = unique("listed-s3"), unique("listed-local")
+    key = f"list/{remote}.tfstate"
+    cli.ok("tofu", "apply", "-f", str(team_manifest(tmp_path / "r.yaml", remote, bucket, key)), "--auto-approve")
+    cli.ok("tofu", "apply", "-f", str(manifest(tmp_path / "l.yaml", local, name="kept-here")), "--auto-approve")
+    listed = cli.ok("state", "list", "--work-dir", str(tmp_path / "work"), "--json")
+    rows = {row["manifest"]: row for row in json.loads(listed.stdout)["workspaces"]}
+    assert rows["orders"]["backend"] == "s3"
+    assert rows["orders"]["state"] == f"s3://{bucket}/{key}"
+    assert rows["orders"]["table"] == remote
+    assert rows["kept-here"]["backend"] == "local"
+    assert rows["kept-here"]["table"] == local
+    for row in rows.values():
+        assert (row["region"], row["account"], row["problem"]) == ("us-east-1", "123456789012", None)
+        assert row["last_apply"] is not None
+    shown = cli.ok("state", "list", "--work-dir", str(tmp_path / "work"))
+    assert remote in shown.stdout
+    assert local in shown.stdout

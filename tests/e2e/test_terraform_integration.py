@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -59,7 +60,7 @@ FAKE_TERRAFORM = textwrap.dedent(
         time.sleep(0.05)
     time.sleep(1.0)  # "writing state"
     with open("terraform.tfstate", "w") as state:
-        state.write("interrupts=%d\\n" % len(interrupts))
+        state.write('{{"version": 4, "resources": [], "interrupts": %d}}\\n' % len(interrupts))
     sys.exit(1)
     """
 )
@@ -95,7 +96,8 @@ def test_ctrl_c_lets_terraform_finish_writing_state(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 130, stderr
-    assert (workspace / "terraform.tfstate").read_text() == "interrupts=1\n", "forwarded exactly once, then waited"
+    written = json.loads((workspace / "terraform.tfstate").read_text())
+    assert written["interrupts"] == 1, "forwarded exactly once, then waited"
     # What terraform really left: its state holds no table, so the table may exist unrecorded.
     assert "interrupted: terraform stopped before the state recorded table planton-demo-orders" in stderr
     assert f"Adopt it (or let planton find it gone) with: planton tofu import -f {HACK_MANIFEST}" in stderr

@@ -20,7 +20,6 @@ from planton.records import (
     S3RecordStore,
 )
 from planton.s3 import S3Location
-from planton.workspace import Workspace
 
 CORRUPT_TEXTS = [b"not json", b"[]", b'"plans"', b'{"abc": 1}', b'{"abc": [true]}', b"\xff\xfe"]
 
@@ -62,17 +61,22 @@ def test_saved_plans_round_trip(tmp_path: Path) -> None:
 
 
 def test_records_a_workspace_kept_are_read_and_kept(tmp_path: Path) -> None:
-    # Workspaces made before the record stores keep what they remembered, in the same files.
-    workspace = Workspace(tmp_path)
-    workspace.record_saved_plan("abc", destroy=True, account="111111111111")
-    workspace.record_interrupted_create(InterruptedCreate("orders", "eu-west-1", None))
+    # Workspaces made before the record stores keep what they remembered, in the same files, as
+    # the workspace wrote them (an interrupted create from before accounts were remembered too).
+    (tmp_path / ".planton-saved-plans.json").write_text(
+        json.dumps({"abc": {"destroy": True, "made": 1.0, "applied": None, "account": "111111111111"}}),
+        encoding="utf-8",
+    )
+    (tmp_path / ".planton-interrupted.json").write_text(
+        '{"table_name": "orders", "region": "eu-west-1"}\n', encoding="utf-8"
+    )
     store = LocalRecordStore(tmp_path)
     saved = store.saved_plan("abc")
     assert saved is not None
     assert (saved.destroy, saved.account) == (True, "111111111111")
     assert store.interrupted_create() == InterruptedCreate("orders", "eu-west-1", None)
     store.mark_plan_applied("abc")
-    applied = workspace.saved_plan("abc")
+    applied = LocalRecordStore(tmp_path).saved_plan("abc")
     assert applied is not None
     assert applied.applied is not None
 

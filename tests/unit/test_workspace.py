@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from planton.errors import EnvironmentNotReady, UsageError
-from planton.records import InterruptedCreate
 from planton.render import VARIABLES_FILE
 from planton.settings import Given
 from planton.table import ResourceIdentity
@@ -507,43 +505,6 @@ def test_locked_waits_for_the_lock_timeout(tmp_path: Path) -> None:
         holder.wait(timeout=30)
 
 
-def test_saved_plans_are_recorded_by_digest(tmp_path: Path) -> None:
-    workspace = Workspace(tmp_path / "ws")
-    workspace.root.mkdir()
-    assert workspace.saved_plan("abc") is None
-    workspace.record_saved_plan("abc", destroy=False, account="111111111111")
-    workspace.record_saved_plan("def", destroy=True, account=None)
-    first, second = workspace.saved_plan("abc"), workspace.saved_plan("def")
-    assert first is not None
-    assert second is not None
-    assert (first.destroy, first.applied, first.account, first.failed) == (False, None, "111111111111", None)
-    assert (second.destroy, second.account) == (True, None)
-    workspace.mark_plan_failed("abc")
-    failed = workspace.saved_plan("abc")
-    assert failed is not None
-    assert (failed.failed is not None, failed.applied) == (True, None)
-    workspace.mark_plan_applied("abc")
-    applied = workspace.saved_plan("abc")
-    assert applied is not None
-    assert applied.applied is not None
-    workspace.mark_plan_applied("never-saved")  # nothing to mark: no record appears
-    assert workspace.saved_plan("never-saved") is None
-
-
-def test_saved_plans_are_a_bounded_record(tmp_path: Path) -> None:
-    workspace = Workspace(tmp_path)
-    for number in range(60):
-        workspace.record_saved_plan(f"plan-{number}", destroy=False, account=None)
-    assert workspace.saved_plan("plan-59") is not None
-    assert workspace.saved_plan("plan-0") is None
-    assert len(json.loads((tmp_path / ".planton-saved-plans.json").read_text(encoding="utf-8"))) == 50
-
-
-def test_an_unreadable_saved_plan_record_is_no_record(tmp_path: Path) -> None:
-    (tmp_path / ".planton-saved-plans.json").write_text("not json", encoding="utf-8")
-    assert Workspace(tmp_path).saved_plan("abc") is None
-
-
 def test_different_workspaces_do_not_conflict(tmp_path: Path) -> None:
     with Workspace(tmp_path / "a").locked(), Workspace(tmp_path / "b").locked():
         pass
@@ -592,30 +553,6 @@ def test_bundled_module_prepared_workspace_round_trip(tmp_path: Path) -> None:
     # The module configures no provider (planton writes that configuration beside it).
     assert not re.search(r'^\s*provider\s+"', "".join(module.values()), flags=re.MULTILINE)
     assert re.search(r'^provider "aws"', "".join(root_files().values()), flags=re.MULTILINE)
-
-
-def test_an_interrupted_create_is_remembered_until_cleared(tmp_path: Path) -> None:
-    workspace = Workspace(tmp_path / "ws")
-    _prepare(workspace, MODULE, VARIABLES)
-    assert workspace.interrupted_create() is None
-    workspace.record_interrupted_create(InterruptedCreate("orders", "eu-west-1", "111111111111"))
-    assert workspace.interrupted_create() == InterruptedCreate("orders", "eu-west-1", "111111111111")
-    workspace.clear_interrupted_create()
-    assert workspace.interrupted_create() is None
-    workspace.clear_interrupted_create()  # nothing to clear is fine
-
-
-def test_a_record_from_before_accounts_were_remembered_still_reads(tmp_path: Path) -> None:
-    (tmp_path / ".planton-interrupted.json").write_text('{"table_name": "orders", "region": "eu-west-1"}\n')
-    assert Workspace(tmp_path).interrupted_create() == InterruptedCreate("orders", "eu-west-1", None)
-
-
-@pytest.mark.parametrize("text", ["not json", "[]", '{"region": "eu-west-1"}', '{"table_name": ""}'])
-def test_a_corrupt_interrupted_create_record_fails_loudly(tmp_path: Path, text: str) -> None:
-    # Read as "nothing remembered", it would switch off the guards that protect the half-made table.
-    (tmp_path / ".planton-interrupted.json").write_text(text, encoding="utf-8")
-    with pytest.raises(EnvironmentNotReady, match="is corrupt: planton remembers an interrupted create"):
-        Workspace(tmp_path).interrupted_create()
 
 
 def test_saved_plan_is_discarded_and_variables_rewritten(tmp_path: Path) -> None:

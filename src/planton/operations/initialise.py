@@ -60,6 +60,9 @@ def initialise(session: Session) -> TofuOutcome | None:
     if moving:
         _refuse_a_target_holding_another_table(session, current or {})
     workspace.prepare(files)
+    # The variables as the manifest renders them (a run rewrites them once it has read the
+    # state): `planton tofu init` leaves a workspace terraform can plan in.
+    workspace.write_variables(prepared.variables)
     fingerprint = init_fingerprint(files, prepared.binary)
     if request.command != "init" and not moving and not workspace.needs_init(fingerprint):
         return None

@@ -317,7 +317,13 @@ def interruption_notes(session: Session, command: str, result: RunResult, *, cre
         return (f"the interruption came as terraform finished: {command} completed",)
     if command in ("plan", "untaint", "import"):
         return (f"interrupted: terraform stopped the {command}; nothing was changed",)
-    recorded = session.recorded_now()
+    try:
+        recorded = session.recorded_now()
+    except StateUnreadable as err:
+        return (
+            f"interrupted: terraform stopped {command}, and the state it left cannot be read ({err.message}); "
+            "check it before anything else runs here",
+        )
     table = session.prepared.table.table_name
     if command == "apply" and recorded is not None and recorded.tainted:
         return (
