@@ -88,7 +88,7 @@ def s3_client(location: S3Location, environ: Mapping[str, str]) -> S3Client:
             session = boto3.session.Session()
         # The location's endpoint is the only one: an AWS_ENDPOINT_URL(_S3) in this process's
         # environment must not send these requests somewhere else. (botocore-stubs leaves this
-        # option out of Config's signature; botocore has it, 1.35.69 and the newest alike.)
+        # option out of Config's signature; botocore has it, 1.35.94 and the newest alike.)
         config = Config(  # type: ignore[call-arg]
             s3={"addressing_style": "path"} if location.endpoint else {},
             ignore_configured_endpoint_urls=True,

@@ -41,9 +41,14 @@ def _create(client: S3Client, bucket: str, region: str) -> str:
     from botocore.exceptions import ClientError
 
     existed = bucket_exists(client, bucket)
-    # CreateBucket even when the bucket exists: its answer tells whose it is (an existing bucket
-    # of this account's is BucketAlreadyOwnedByYou, or in us-east-1 a success that changes
-    # nothing; another account's is BucketAlreadyExists), which HeadBucket cannot.
+    if existed and region == "us-east-1":
+        # There S3 answers CreateBucket for one's own bucket with a success that resets the
+        # bucket's ACLs (its legacy behaviour), so it is not asked. Another account's bucket
+        # answers HeadBucket with 403 (bucket_exists's error) unless that account lets these
+        # credentials use it.
+        return f"bucket {bucket} already exists"
+    # CreateBucket even when the bucket exists: its answer tells whose it is (this account's is
+    # BucketAlreadyOwnedByYou, another's BucketAlreadyExists), which HeadBucket cannot.
     with _aws_errors(f"cannot create the bucket {bucket} in {region}"):
         try:
             if region == "us-east-1":
