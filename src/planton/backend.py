@@ -136,10 +136,17 @@ class S3Backend:
 Backend = LocalBackend | S3Backend
 
 
+# What a place records that is no part of where the state is: a bucket's region (bucket names
+# are global), and the endpoint (each endpoint has workspaces of its own, keyed by it, and the
+# local emulator's port changes every time it starts).
+_NOT_WHERE = frozenset({"region", "endpoint"})
+
+
 def same_place(one: Mapping[str, str], other: Mapping[str, str]) -> bool:
-    """Two backends' places name the same state (a bucket's region is no part of where it is:
-    bucket names are global)."""
-    return {k: v for k, v in one.items() if k != "region"} == {k: v for k, v in other.items() if k != "region"}
+    """Two backends' places name the same state."""
+    return {k: v for k, v in one.items() if k not in _NOT_WHERE} == {
+        k: v for k, v in other.items() if k not in _NOT_WHERE
+    }
 
 
 @dataclass(frozen=True)
@@ -306,7 +313,8 @@ def _parse_configs(configs: Sequence[str], read_text: Callable[[Path], str]) -> 
     for given in configs:
         name, equals, value = given.partition("=")
         if equals and re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*", name):
-            pairs = [(name.strip(), value.strip(), f"--backend-config {given}")]
+            # Named without its value: a credential given by mistake is never echoed.
+            pairs = [(name.strip(), value.strip(), f"--backend-config {name.strip()}=...")]
         else:
             pairs = _read_config_file(Path(given), read_text)
         for key, text, source in pairs:

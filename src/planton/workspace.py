@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.paths import expand_path
+from planton.records import write_atomically
 from planton.render import VARIABLES_FILE
 from planton.settings import Given
 from planton.table import ResourceIdentity
@@ -199,8 +199,8 @@ class Workspace:
             for stale in sorted(self._written() - set(files)):
                 (self.root / stale).unlink(missing_ok=True)
             for name, text in files.items():
-                _write_atomically(self.root / name, text)
-            _write_atomically(self.root / _WRITTEN, json.dumps(sorted(files)) + "\n")
+                write_atomically(self.root / name, text)
+            write_atomically(self.root / _WRITTEN, json.dumps(sorted(files)) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
 
@@ -240,7 +240,7 @@ class Workspace:
     def write_variables(self, variables: str) -> None:
         """Replace the variables file (the table as terraform is to see it next)."""
         try:
-            _write_atomically(self.variables_path, variables, mode=0o600)
+            write_atomically(self.variables_path, variables, mode=0o600)
         except OSError as err:
             raise self._unusable(err) from None
 
@@ -282,7 +282,7 @@ class Workspace:
         """Remember that ``init`` succeeded for ``fingerprint``, with the state at ``backend``."""
         try:
             record = {"fingerprint": fingerprint, "backend": dict(backend)}
-            _write_atomically(self.root / _INIT_MARKER, json.dumps(record) + "\n")
+            write_atomically(self.root / _INIT_MARKER, json.dumps(record) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
 
@@ -290,7 +290,7 @@ class Workspace:
         """Remember the last successful apply made from here (``planton state list`` shows it)."""
         record = {"time": time.time(), "table": table, "region": region, "account": account}
         try:
-            _write_atomically(self.root / _LAST_APPLY, json.dumps(record) + "\n")
+            write_atomically(self.root / _LAST_APPLY, json.dumps(record) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
 
@@ -382,19 +382,3 @@ def validate_plugin_mirror(path: Path | None, source: str = "--plugin-mirror") -
             "laid out as <host>/<namespace>/<type>/<version>/<os_arch>/"
         )
     return path.absolute()
-
-
-def _write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace ``path`` in one step, so a crash never leaves half a file for terraform to read."""
-    if os.path.isfile(path) and path.read_bytes() == text.encode("utf-8"):
-        os.chmod(path, mode)  # an older copy may have looser permissions
-        return
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -82,3 +82,40 @@ def test_plan_local_of_what_the_emulator_cannot_serve_still_works(tmp_path: Path
         assert dynamodb(f"http://127.0.0.1:{record['port']}", "us-east-1").list_tables()["TableNames"] == []
     finally:
         cli.run("local", "stop")
+
+
+def test_local_s3_state_makes_its_bucket_in_the_emulator(tmp_path: Path) -> None:
+    """Team state on the emulator: the state bucket is made there when missing, the state goes
+    there, and nothing reaches AWS."""
+    import boto3
+
+    cli = Cli(env=base_env(tmp_path), cwd=tmp_path)
+    state_dir = Path(cli.env["PLANTON_LOCAL_STATE_DIR"])
+    labels = (
+        "--set", "metadata.labels.terraform\\.project-planton\\.org/backend\\.type=s3",
+        "--set", "metadata.labels.terraform\\.project-planton\\.org/backend\\.object=dev-state/orders.tfstate",
+    )  # fmt: skip
+    try:
+        apply = cli.ok("tofu", "apply", "--local", "--auto-approve", "-f", str(HACK_MANIFEST), *labels)
+        assert "created the state bucket dev-state in the local emulator" in apply.stderr
+        assert "planton: state s3://dev-state/orders.tfstate" in apply.stderr
+        record = json.loads((state_dir / "emulator.json").read_text())
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{record['port']}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        state = json.loads(s3.get_object(Bucket="dev-state", Key="orders.tfstate")["Body"].read())
+        assert [resource["type"] for resource in state["resources"]].count("aws_dynamodb_table") == 1
+        again = cli.run("tofu", "plan", "--local", "--detailed-exitcode", "-f", str(HACK_MANIFEST), *labels)
+        assert again.returncode == 0, again.stderr
+        assert "created the state bucket" not in again.stderr
+        # Listed with the emulator's own dummy credentials, read from its bucket.
+        (row,) = json.loads(cli.ok("state", "list", "--json").stdout)["workspaces"]
+        assert (row["target"], row["backend"], row["state"]) == ("local", "s3", "s3://dev-state/orders.tfstate")
+        assert (row["table"], row["problem"]) == ("planton-demo-orders", None)
+        cli.ok("tofu", "destroy", "--local", "--auto-approve", "-f", str(HACK_MANIFEST), *labels)
+    finally:
+        cli.run("local", "stop")

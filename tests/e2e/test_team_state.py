@@ -210,6 +210,14 @@ def test_state_moves_local_to_s3_to_local_and_the_table_stays(
     clean = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode", *to_s3)
     assert clean.returncode == 0, clean.stderr
 
+    # S3 -> another key of the same bucket.
+    to_other = (*to_s3, "--backend-config", f"key=moved-again/{table}.tfstate")
+    assert cli.run("tofu", "plan", "-f", str(path), *to_other).returncode == 2
+    cli.ok("tofu", "init", "-f", str(path), "--migrate-state", *to_other)
+    assert recorded_tables(state_document(moto_endpoint, bucket, f"moved-again/{table}.tfstate")) == [table]
+    clean = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode", *to_other)
+    assert clean.returncode == 0, clean.stderr
+
     cli.ok("tofu", "init", "-f", str(path), "--migrate-state", "--backend-type", "local")
     clean = cli.run("tofu", "plan", "-f", str(path), "--detailed-exitcode")
     assert clean.returncode == 0, clean.stderr

@@ -150,6 +150,13 @@ def test_flag_mistakes_are_usage_errors_naming_the_flag(flags: BackendFlags, mes
     assert message in caught.value.message
 
 
+def test_a_credential_given_as_a_setting_is_never_echoed() -> None:
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", ("bucket=b-b", "key=k", "secret_key=wJalrXUtnFEMI")))
+    assert "wJalrXUtnFEMI" not in caught.value.message
+    assert caught.value.message.startswith("--backend-config secret_key=...: secret_key is a credential setting")
+
+
 def test_a_malformed_backend_config_file_names_its_line(tmp_path: Path) -> None:
     config = tmp_path / "backend.hcl"
     config.write_text('bucket = "b-b"\nendpoints {\n', encoding="utf-8")
@@ -239,8 +246,13 @@ def test_no_credentials_ever_reach_the_backend_file() -> None:
         assert word not in text
 
 
-def test_same_place_ignores_the_buckets_region_only() -> None:
+def test_same_place_ignores_the_buckets_region_and_the_endpoint() -> None:
     one = S3Backend(bucket="b-b", key="k", region="eu-west-1").place()
     assert same_place(one, S3Backend(bucket="b-b", key="k", region="us-east-1").place())
+    # The local emulator listens on another port each time it starts.
+    emulated = S3Backend(bucket="b-b", key="k", region="eu-west-1", endpoint="http://127.0.0.1:4001").place()
+    assert same_place(
+        emulated, S3Backend(bucket="b-b", key="k", region="eu-west-1", endpoint="http://127.0.0.1:4002").place()
+    )
     assert not same_place(one, S3Backend(bucket="b-b", key="k2", region="eu-west-1").place())
     assert not same_place(one, LocalBackend().place())

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from planton.backend import BackendFlags
 from planton.cli.options import InputOptions, JsonOutput, TofuOptions, with_shared_options
-from planton.cli.output import colour_wanted, document, notify, show, success, use_colour
+from planton.cli.output import colour_wanted, data, document, notify, success, use_colour
 from planton.operations import TofuRequest
 from planton.operations.state_commands import bootstrap as bootstrap_bucket
 from planton.operations.state_commands import list_workspaces
@@ -62,20 +61,16 @@ def list_(
     if not rows:
         notify(f"no workspaces in {work_dir}")
         return
-    table = Table("manifest", "target", "table", "region", "account", "backend", "state", "last apply")
+    # One line per workspace (a table's columns would wrap or cut long names where there is no
+    # terminal, and these lines are for grep as much as for people).
     for row in rows:
         shown = row.to_json()
-        table.add_row(
-            row.manifest,
-            row.target,
-            row.table or ("(unreadable)" if row.problem else "-"),
-            row.region or "-",
-            row.account or "-",
-            row.backend,
-            row.state,
-            shown["last_apply"] or "-",
-        )
-    show(table)
+        where = f" in {row.region}" if row.region else ""
+        account = f", account {row.account}" if row.account else ""
+        table = f"table {row.table}{where}{account}" if row.table else "no table"
+        table = "state not read (see below)" if row.problem else table
+        applied = f"; last apply {shown['last_apply']}" if shown["last_apply"] else ""
+        data(f"{row.manifest} ({row.target}): {table}; {row.backend} state {row.state}{applied}\n")
     for row in rows:
         if row.problem:
             notify(f"{row.manifest} ({row.target}): {row.problem}")

@@ -186,8 +186,7 @@ def _where(table: RecordedTable) -> str:
 def _describe(place: Mapping[str, str]) -> str:
     """A backend's place in words: ``in s3://bucket/key`` or ``locally``."""
     if place.get("type") == "s3":
-        where = f"in s3://{place.get('bucket')}/{place.get('key')}"
-        return where + (f" at {place['endpoint']}" if place.get("endpoint") else "")
+        return f"in s3://{place.get('bucket')}/{place.get('key')}"
     if place.get("type") == "local":
         return "locally (terraform.tfstate in the workspace)"
     return json.dumps(dict(place))

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from planton import emulator
 from planton.backend import S3Backend
+from planton.credentials import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from planton.errors import PlantonError, UsageError
 from planton.operations.request import Notify, TofuRequest, prepare
 from planton.operations.run import terraform_environment
@@ -104,6 +106,18 @@ def _row(workspace: Workspace, target: str, environ: Mapping[str, str]) -> Works
         base |= {"backend": "s3", "state": f"s3://{place.get('bucket')}/{place.get('key')}"}
     else:
         base |= {"backend": "local", "state": str(workspace.state_path)}
+    if remote and target == "local" and place is not None:
+        # The emulator's workspaces: at the emulator running now (its port changes each time it
+        # starts), with its dummy credentials, never the environment's real ones.
+        running = emulator.status(emulator.state_dir(environ))
+        if running is None:
+            return WorkspaceRow(**base, problem="the local emulator is not running (its state went with it)")  # type: ignore[arg-type]
+        place = {**place, "endpoint": running.endpoint_url}
+        environ = {
+            **{name: value for name, value in environ.items() if name not in ("AWS_SESSION_TOKEN", "AWS_PROFILE")},
+            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
+        }
     try:
         document = (
             _remote_state(place, environ) if place is not None and remote else read_local_state(workspace.state_path)
