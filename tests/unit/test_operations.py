@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from planton.errors import UsageError
+from planton.errors import EnvironmentNotReady, UsageError
 from planton.manifest.loader import LoadedManifest, parse_yaml, validate_document
 from planton.operations import PIPE_TIMEOUT_ENV, TofuOutcome, TofuRequest, pipe_timeout, tofu_exit_code
-from planton.operations.request import emulator_gaps
+from planton.operations.apply import after_apply
+from planton.operations.request import emulator_gaps, prepare
+from planton.operations.session import Session, Ui
+from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
+from planton.settings import Given
 from planton.source import ManifestSource
+
+from support import HACK_MANIFEST
 
 
 @pytest.mark.parametrize(("value", "seconds"), [(None, 30.0), ("", 30.0), ("1", 1.0), ("0.5", 0.5), ("3600", 3600.0)])
@@ -126,3 +132,31 @@ def test_emulator_gaps_are_the_fields_turned_on_as_the_manifest_spells_them() ->
     assert [field for field, _ in emulator_gaps(_loaded(FLAT.replace("INSIGHTS", "false")))] == [
         "spec.global_secondary_indexes[1].autoscaling"
     ]
+
+
+class _StoreThatCannotWrite(LocalRecordStore):
+    """A record store whose backend is unreachable (S3 down at the moment of the interruption)."""
+
+    def record_interrupted_create(self, create: InterruptedCreate) -> None:
+        raise EnvironmentNotReady("cannot write s3://team-state/orders.tfstate.planton.json: EndpointConnectionError")
+
+
+def test_an_interrupted_create_that_cannot_be_remembered_is_said_and_the_interruption_stays(tmp_path: Path) -> None:
+    environ = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PATH": "/usr/bin:/bin"}
+    asked = TofuRequest(
+        command="apply",
+        source=ManifestSource(manifest=HACK_MANIFEST),
+        binary=Given("/bin/true", "--binary"),
+        work_dir=Given(tmp_path / "work", "--work-dir"),
+        auto_approve=True,
+    )
+    warned: list[str] = []
+    ui = Ui(notify=lambda _line: None, warn=warned.extend, confirm=lambda _lines: False)
+    prepared = prepare(asked, environ, tmp_path, ui.notify)
+    session = Session(asked, prepared, environ, ui)
+    session.records = _StoreThatCannotWrite(tmp_path)
+    after_apply(session, RunResult(1, interrupted_by=signal.SIGINT), creates=True, agreed_loss=False)
+    (warning,) = warned
+    assert warning.startswith("planton could not remember its interrupted create of table planton-demo-orders")
+    assert "EndpointConnectionError" in warning
+    assert f"planton tofu import -f {HACK_MANIFEST}" in warning

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from planton.errors import EXIT_OK, ApplyNotApproved, ChangeRefused, UnmanagedTable
+from planton.errors import EXIT_OK, ApplyNotApproved, ChangeRefused, EnvironmentNotReady, UnmanagedTable
 from planton.operations.adopt import already_exists, refuse_a_table_managed_elsewhere
 from planton.operations.request import suggest
 from planton.operations.session import JudgedPlan, Session, TofuOutcome, interruption_notes
@@ -89,13 +89,25 @@ def finish_apply(
 
 def after_apply(session: Session, result: RunResult, *, creates: bool, agreed_loss: bool) -> None:
     """What an apply's end tells planton to remember, or to refuse to go on with."""
-    _workspace, table = session.workspace, session.prepared.table
+    table = session.prepared.table
     if result.interrupted_by is not None and result.returncode != 0 and creates and not already_exists(result.stderr):
         # Only a create can leave the taint planton may later undo as its own, or a table AWS
         # made that the state never recorded. (A create AWS refused because the table existed
         # made nothing: that table is someone else's, and is reported below.)
         account = session.caller_account or (session.binding.account if session.binding else None)
-        session.records.record_interrupted_create(InterruptedCreate(table.table_name, session.prepared.region, account))
+        create = InterruptedCreate(table.table_name, session.prepared.region, account)
+        try:
+            session.records.record_interrupted_create(create)
+        except EnvironmentNotReady as err:
+            # The interruption stays the outcome; what could not be remembered is said, loudly.
+            adopt = suggest(session.request, session.prepared, "import")
+            session.warn(
+                [
+                    f"planton could not remember its interrupted create of table {create} ({err.message}). Before "
+                    "anything else, adopt the table if it exists (its next apply would otherwise stop at it, or "
+                    f"create another one if the manifest changes): {adopt}"
+                ]
+            )
     elif result.returncode == 0 and session.interrupted is not None:
         # The remembered table is settled once the state records it: made by this apply's create
         # (so AWS had no such table any more), or kept by it.
