@@ -155,6 +155,20 @@ def dynamodb(endpoint: str, region: str, keys: Mapping[str, str] | None = None) 
     )
 
 
+def s3(endpoint: str, region: str = "us-east-1") -> Any:
+    """A boto3 S3 client for the moto server (moto's default account), path-style."""
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
 def other_account_keys(endpoint: str, account: str = OTHER_ACCOUNT) -> dict[str, str]:
     """Access keys of a new IAM user of ``account`` on the moto server: moto serves every request
     signed with them (STS's GetCallerIdentity, DynamoDB) as that account's, as AWS would."""

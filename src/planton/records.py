@@ -13,9 +13,7 @@ empty would be written back without the plans it held.
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from planton.errors import EnvironmentNotReady
+from planton.files import epoch_seconds, why_unwritable, write_atomically
 from planton.s3 import S3Location, read_object_with_etag, replace_object, s3_client
 
 if TYPE_CHECKING:
@@ -206,7 +205,7 @@ class LocalRecordStore:
     def _unusable(self, err: OSError) -> EnvironmentNotReady:
         """The message for a filesystem error in the workspace: the path, why, and what to do."""
         return EnvironmentNotReady(
-            f"cannot write the workspace {self.root}: {_why(self.root, err)}; point --work-dir "
+            f"cannot write the workspace {self.root}: {why_unwritable(self.root, err)}; point --work-dir "
             f"(or {_WORK_DIR_ENV}) at a directory you can write to"
         )
 
@@ -364,22 +363,6 @@ class S3RecordStore:
         )
 
 
-def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace ``path`` in one step, so a crash never leaves half a file for anyone to read."""
-    if os.path.isfile(path) and path.read_bytes() == text.encode("utf-8"):
-        os.chmod(path, mode)  # an older copy may have looser permissions
-        return
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _interrupted_record(create: InterruptedCreate) -> dict[str, str | None]:
     return {"table_name": create.table_name, "region": create.region, "account": create.account}
 
@@ -414,7 +397,7 @@ def _with_saved_plan(
 ) -> dict[str, dict[str, object]]:
     records[digest] = {"destroy": destroy, "made": time.time(), "applied": None, "account": account}
     # A bounded record: the newest plans are the ones anybody still applies.
-    newest = sorted(records.items(), key=lambda item: _seconds(item[1].get("made")) or 0.0)[-SAVED_PLANS_KEPT:]
+    newest = sorted(records.items(), key=lambda item: epoch_seconds(item[1].get("made")) or 0.0)[-SAVED_PLANS_KEPT:]
     return dict(newest)
 
 
@@ -422,9 +405,9 @@ def _saved_plan_from(record: Mapping[str, object]) -> SavedPlan:
     account = record.get("account")
     return SavedPlan(
         destroy=record.get("destroy") is True,
-        applied=_seconds(record.get("applied")),
+        applied=epoch_seconds(record.get("applied")),
         account=account if isinstance(account, str) and account else None,
-        failed=_seconds(record.get("failed")),
+        failed=epoch_seconds(record.get("failed")),
     )
 
 
@@ -434,20 +417,3 @@ def _marked(records: dict[str, dict[str, object]], digest: str, what: str) -> bo
         return False
     records[digest][what] = time.time()
     return True
-
-
-def _seconds(value: object) -> float | None:
-    """A time recorded as seconds since the epoch, or None when there is none."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _why(root: Path, err: OSError) -> str:
-    """The reason, naming the path that is in the way when one of root's parents is not a
-    directory. (``os.path`` answers False rather than raising where a parent cannot be entered.)"""
-    for path in (root, *root.parents):
-        if os.path.lexists(path):
-            if not os.path.isdir(path):
-                return f"{path} is not a directory"
-            break
-    where = f" ({err.filename})" if err.filename and Path(err.filename) != root else ""
-    return f"{err.strerror or err}{where}"

@@ -31,8 +31,8 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from planton.errors import EnvironmentNotReady, UsageError
+from planton.files import epoch_seconds, why_unwritable, write_atomically
 from planton.paths import expand_path
-from planton.records import write_atomically
 from planton.render import VARIABLES_FILE
 from planton.settings import Given
 from planton.table import ResourceIdentity
@@ -300,7 +300,7 @@ class Workspace:
             record = json.loads((self.root / _LAST_APPLY).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        when = _seconds(record.get("time")) if isinstance(record, dict) else None
+        when = epoch_seconds(record.get("time")) if isinstance(record, dict) else None
         return LastApply(when) if when is not None else None
 
     @contextmanager
@@ -337,26 +337,9 @@ class Workspace:
     def _unusable(self, err: OSError) -> EnvironmentNotReady:
         """The message for a filesystem error in the workspace: the path, why, and what to do."""
         return EnvironmentNotReady(
-            f"cannot write the workspace {self.root}: {_why(self.root, err)}; point --work-dir "
+            f"cannot write the workspace {self.root}: {why_unwritable(self.root, err)}; point --work-dir "
             f"(or {WORK_DIR_ENV}) at a directory you can write to"
         )
-
-
-def _seconds(value: object) -> float | None:
-    """A time recorded as seconds since the epoch, or None when there is none."""
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _why(root: Path, err: OSError) -> str:
-    """The reason, naming the path that is in the way when one of root's parents is not a
-    directory. (``os.path`` answers False rather than raising where a parent cannot be entered.)"""
-    for path in (root, *root.parents):
-        if os.path.lexists(path):
-            if not os.path.isdir(path):
-                return f"{path} is not a directory"
-            break
-    where = f" ({err.filename})" if err.filename and Path(err.filename) != root else ""
-    return f"{err.strerror or err}{where}"
 
 
 def init_fingerprint(files: Mapping[str, str], binary: Path) -> str:

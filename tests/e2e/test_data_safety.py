@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from holding_proxy import HoldingProxy, holding_proxy
@@ -27,6 +26,7 @@ from e2e_support import (
     assert_no_traceback,
     dynamodb,
     other_account_keys,
+    s3,
 )
 
 pytestmark = pytest.mark.e2e
@@ -47,13 +47,7 @@ def state_backend(request: pytest.FixtureRequest, moto_endpoint: str) -> Iterato
     ``manifest()`` writes carries the backend labels then."""
     if request.param == "s3":
         bucket = unique("safety-state")
-        boto3.client(
-            "s3",
-            endpoint_url=moto_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ).create_bucket(Bucket=bucket)
+        s3(moto_endpoint).create_bucket(Bucket=bucket)
         _STATE_BUCKET.append(bucket)
     try:
         yield str(request.param)
@@ -72,14 +66,7 @@ def remembered(endpoint: str, tmp_path: Path, state_backend: str, name: str = "o
     """The table of the interrupted create planton remembers for the manifest ``name``: in its
     workspace with local state, in the object beside the state with S3 state."""
     if state_backend == "s3":
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        body = client.get_object(Bucket=_STATE_BUCKET[0], Key=f"{name}.tfstate.planton.json")["Body"].read()
+        body = s3(endpoint).get_object(Bucket=_STATE_BUCKET[0], Key=f"{name}.tfstate.planton.json")["Body"].read()
         create = json.loads(body).get("interrupted_create")
     else:
         found = list((tmp_path / "work").rglob(f"{name}/.planton-interrupted.json"))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e_support import Cli, base_env, dynamodb
+from e2e_support import Cli, base_env, dynamodb, s3
 from support import HACK_MANIFEST, example_blocks, slug
 
 pytestmark = [pytest.mark.e2e, pytest.mark.lowest]
@@ -87,8 +87,6 @@ def test_plan_local_of_what_the_emulator_cannot_serve_still_works(tmp_path: Path
 def test_local_s3_state_makes_its_bucket_in_the_emulator(tmp_path: Path) -> None:
     """Team state on the emulator: the state bucket is made there when missing, the state goes
     there, and nothing reaches AWS."""
-    import boto3
-
     cli = Cli(env=base_env(tmp_path), cwd=tmp_path)
     state_dir = Path(cli.env["PLANTON_LOCAL_STATE_DIR"])
     labels = (
@@ -100,14 +98,8 @@ def test_local_s3_state_makes_its_bucket_in_the_emulator(tmp_path: Path) -> None
         assert "created the state bucket dev-state in the local emulator" in apply.stderr
         assert "planton: state s3://dev-state/orders.tfstate" in apply.stderr
         record = json.loads((state_dir / "emulator.json").read_text())
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=f"http://127.0.0.1:{record['port']}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        state = json.loads(s3.get_object(Bucket="dev-state", Key="orders.tfstate")["Body"].read())
+        emulator_s3 = s3(f"http://127.0.0.1:{record['port']}")
+        state = json.loads(emulator_s3.get_object(Bucket="dev-state", Key="orders.tfstate")["Body"].read())
         assert [resource["type"] for resource in state["resources"]].count("aws_dynamodb_table") == 1
         again = cli.run("tofu", "plan", "--local", "--detailed-exitcode", "-f", str(HACK_MANIFEST), *labels)
         assert again.returncode == 0, again.stderr

@@ -12,26 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import boto3
 import pytest
 from test_data_safety import manifest, tables, unique
 
-from e2e_support import BIN_DIR, Cli, assert_no_traceback, dynamodb
+from e2e_support import BIN_DIR, Cli, assert_no_traceback, dynamodb, s3
 
 pytestmark = pytest.mark.e2e
 
 TYPE_LABEL = "terraform.project-planton.org/backend.type"
 OBJECT_LABEL = "terraform.project-planton.org/backend.object"
-
-
-def s3(endpoint: str) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
 
 
 def team_manifest(path: Path, table: str, bucket: str, key: str) -> Path:
