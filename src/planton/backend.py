@@ -1,6 +1,7 @@
 """Where terraform keeps a manifest's state: the backend, chosen from the manifest's labels and
-the ``--backend-type`` / ``--backend-config`` flags. Pure: labels and flags in, a backend
-configuration (and the file terraform reads it from) out.
+the ``--backend-type`` / ``--backend-config`` flags. Labels and flags in (and the backend config
+files those flags name, read through a function the caller may replace), a backend
+configuration and the file terraform reads it from out; nothing written, nothing run.
 
 Project Planton selects the backend with two labels, both or neither:
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from planton.credentials import is_loopback_endpoint
 from planton.errors import ManifestError, UsageError
 
 TYPE_LABEL = "terraform.project-planton.org/backend.type"
@@ -107,6 +109,8 @@ class S3Backend:
     kms_key_id: str | None = None
     endpoint: str | None = None
     dynamodb_endpoint: str | None = None
+    # The region was given (--backend-config region=), not taken from the manifest.
+    explicit_region: bool = False
     kind: Literal["s3"] = "s3"
 
     @property
@@ -199,9 +203,18 @@ def select_backend(
             "--backend-config use_lockfile=false leaves the state without a lock, so two applies could write it "
             "at once; keep the lock file, or lock with a table: --backend-config dynamodb_table=NAME"
         )
-    state_region = settings.pop("region", None) or region
+    given_region = settings.pop("region", None)
+    state_region = given_region or region
     kms_key_id = settings.pop("kms_key_id", None) or None
     general = endpoints.get("AWS_ENDPOINT_URL")
+    state_endpoint = s3_endpoint(endpoints)
+    overridden = sorted(name for name, url in endpoints.items() if url)
+    if overridden and not state_endpoint:
+        raise UsageError(
+            f"{', '.join(overridden)} point the tables at another endpoint, but S3 has none: the state would go to "
+            "the real bucket in AWS, and an emulator's table would be written into it. Set AWS_ENDPOINT_URL_S3 "
+            "(or AWS_ENDPOINT_URL) to the emulator's S3 too, or keep this state local (--backend-type local)"
+        )
     return S3Backend(
         bucket=bucket,
         key=key,
@@ -209,9 +222,16 @@ def select_backend(
         use_lockfile=use_lockfile,
         dynamodb_table=dynamodb_table,
         kms_key_id=kms_key_id,
-        endpoint=endpoints.get("AWS_ENDPOINT_URL_S3") or general,
+        explicit_region=bool(given_region),
+        endpoint=state_endpoint,
         dynamodb_endpoint=(endpoints.get("AWS_ENDPOINT_URL_DYNAMODB") or general) if dynamodb_table else None,
     )
+
+
+def s3_endpoint(endpoints: Mapping[str, str]) -> str | None:
+    """The S3 endpoint among a run's overridden endpoints: AWS_ENDPOINT_URL_S3, else the general
+    AWS_ENDPOINT_URL; None for AWS itself."""
+    return endpoints.get("AWS_ENDPOINT_URL_S3") or endpoints.get("AWS_ENDPOINT_URL") or None
 
 
 def backend_file(backend: Backend) -> str | None:
@@ -234,12 +254,12 @@ def backend_file(backend: Backend) -> str | None:
         endpoints = {"s3": backend.endpoint}
         if backend.dynamodb_endpoint:
             endpoints["dynamodb"] = backend.dynamodb_endpoint
-        # An emulator: path-style bucket addresses (no DNS per bucket), and no call to AWS's STS
-        # (credential check, account id) or the instance metadata service: nothing leaves the
-        # endpoints given.
+        settings |= {"endpoints": endpoints, "use_path_style": True}
+    if backend.endpoint and is_loopback_endpoint(backend.endpoint):
+        # An emulator on this machine: no call to AWS's STS (credential check, account id) or the
+        # instance metadata service, so nothing leaves for anywhere but the endpoint. (Another
+        # endpoint, such as a VPC or FIPS endpoint of AWS's own, keeps those checks.)
         settings |= {
-            "endpoints": endpoints,
-            "use_path_style": True,
             "skip_credentials_validation": True,
             "skip_requesting_account_id": True,
             "skip_metadata_api_check": True,
@@ -331,8 +351,11 @@ def _read_config_file(path: Path, read_text: Callable[[Path], str]) -> list[tupl
     try:
         text = read_text(path)
     except OSError as err:
+        # Only what comes before a "=": a value given in the wrong form may be a secret.
+        shown = f"{str(path).partition('=')[0]}=..." if "=" in str(path) else str(path)
         raise UsageError(
-            f"--backend-config {path}: not key=value, and cannot read it as a file: {err.strerror or err}"
+            f"--backend-config {shown}: not key=value (a key is letters, digits and _), and cannot read it as a "
+            f"file: {err.strerror or err}"
         ) from None
     pairs = []
     for number, line in enumerate(text.splitlines(), start=1):

@@ -108,6 +108,19 @@ def read_local_state(state_path: Path) -> Mapping[str, Any] | None:
     return parse_state(text, str(state_path))
 
 
+def foreign_resources(document: Mapping[str, Any] | None, known: frozenset[tuple[str, str, str]]) -> list[str]:
+    """The resources a state holds that the configuration planton runs never makes (``known``:
+    (mode, type, name) of each): the state is another project's, and applying here would delete
+    them. Their addresses, as terraform writes them."""
+    found = []
+    for resource in _list(document, "resources"):
+        mode, kind, name = (str(resource.get(part)) for part in ("mode", "type", "name"))
+        if resource.get("module") or (mode, kind, name) not in known:
+            prefix = f"{resource['module']}." if resource.get("module") else ""
+            found.append(f"{prefix}{'data.' if mode == 'data' else ''}{kind}.{name}")
+    return found
+
+
 def recorded_table(state_path: Path) -> RecordedTable | None:
     """The table in a local state file, or None when there is no state or it records no table;
     ``StateUnreadable`` when the file cannot be read or is corrupt."""

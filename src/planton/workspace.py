@@ -7,7 +7,8 @@ Each manifest gets its own directory, ``<work dir>/<target>/<key>``:
 * the target separates real AWS (``aws``), the local emulator (``local``) and any other endpoint
   (``endpoint-<hash>``), so applying against an emulator can never overwrite real state;
 * the key is ``metadata.name``, with a hash of org/env/id appended when any is set, so two
-  tables never share state.
+  manifests never share a workspace (a remote state's place is the backend labels' and flags'
+  to say).
 
 Planton refreshes the files it writes (the module's, the provider's, a remote backend's, the
 variables) on every run, removes only files it wrote itself, and never touches anything else
@@ -261,16 +262,18 @@ class Workspace:
         """Where the state was when ``init`` last succeeded here (the backend's ``place()``):
         None when it never did. A workspace initialised before planton recorded it, or holding
         a local state file, kept its state locally."""
-        recorded = self._init_record()
+        recorded = self._init_record(require_terraform_dir=False)
         place = recorded.get("backend") if recorded is not None else None
         if isinstance(place, dict) and all(isinstance(value, str) for value in place.values()):
             return place
-        if recorded is not None or os.path.lexists(self.state_path):
+        # A local state file with something in it (terraform leaves an empty one behind when it
+        # moves the state elsewhere).
+        if recorded is not None or _non_empty(self.state_path):
             return {"type": "local"}
         return None
 
-    def _init_record(self) -> dict[str, object] | None:
-        if not os.path.isdir(self.root / ".terraform"):
+    def _init_record(self, *, require_terraform_dir: bool = True) -> dict[str, object] | None:
+        if require_terraform_dir and not os.path.isdir(self.root / ".terraform"):
             return None
         try:
             recorded = json.loads((self.root / _INIT_MARKER).read_text(encoding="utf-8"))
@@ -340,6 +343,13 @@ class Workspace:
             f"cannot write the workspace {self.root}: {why_unwritable(self.root, err)}; point --work-dir "
             f"(or {WORK_DIR_ENV}) at a directory you can write to"
         )
+
+
+def _non_empty(path: Path) -> bool:
+    try:
+        return os.stat(path).st_size > 0
+    except OSError:
+        return False
 
 
 def init_fingerprint(files: Mapping[str, str], binary: Path) -> str:

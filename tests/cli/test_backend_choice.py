@@ -114,3 +114,27 @@ def test_a_backend_change_is_refused_before_terraform_runs(cli: Cli, tmp_path: P
     )
     after = {path: path.read_bytes() for path in workspace.iterdir() if path.is_file()}
     assert after == before, "nothing in the workspace changed"
+
+
+def test_a_hand_written_backend_in_the_workspace_is_refused_not_deleted(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    cli.ok("tofu", "plan", "-f", str(HACK_MANIFEST), "--binary", str(binary))
+    workspace = next((tmp_path / "work").glob("aws/*"))
+    hand_written = workspace / "backend.tf"
+    hand_written.write_text('terraform {\n  backend "s3" {}\n}\n', encoding="utf-8")
+    refused = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--binary", str(binary))
+    assert refused.returncode == 2, refused.stderr
+    assert f"{hand_written} configures a backend, and planton chooses the backend itself" in refused.stderr
+    assert hand_written.read_text(encoding="utf-8") == 'terraform {\n  backend "s3" {}\n}\n'
+
+
+def test_a_state_terraform_could_not_save_stops_every_command(cli: Cli, tmp_path: Path) -> None:
+    binary = fake_terraform(tmp_path, 0)
+    cli.ok("tofu", "plan", "-f", str(HACK_MANIFEST), "--binary", str(binary))
+    workspace = next((tmp_path / "work").glob("aws/*"))
+    (workspace / "errored.tfstate").write_text('{"version": 4, "resources": []}\n', encoding="utf-8")
+    for command in (["plan"], ["apply", "--auto-approve"], ["destroy", "--auto-approve"]):
+        refused = cli.run("tofu", *command, "-f", str(HACK_MANIFEST), "--binary", str(binary))
+        assert refused.returncode == 3, refused.stderr
+        assert "terraform could not save the state of its last run" in refused.stderr
+        assert f"{binary.name} state push errored.tfstate" in refused.stderr

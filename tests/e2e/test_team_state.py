@@ -390,3 +390,104 @@ def test_state_list_shows_where_each_workspace_keeps_its_state(
     shown = cli.ok("state", "list", "--work-dir", str(tmp_path / "work"))
     assert remote in shown.stdout
     assert local in shown.stdout
+
+
+def test_another_projects_state_is_never_taken_over(cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str) -> None:
+    """A key typed wrong, or a bucket shared with another terraform project: its resources would
+    be planned for deletion. Refused before anything plans."""
+    key = "network.tfstate"
+    foreign = {
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": 3,
+        "lineage": "0b0e0f0a-1111-2222-3333-444455556666",
+        "outputs": {},
+        "resources": [
+            {
+                "mode": "managed",
+                "type": "aws_sqs_queue",
+                "name": "payments",
+                "provider": 'provider["registry.terraform.io/hashicorp/aws"]',
+                "instances": [{"schema_version": 0, "attributes": {"id": "https://sqs/payments", "name": "payments"}}],
+            }
+        ],
+        "check_results": None,
+    }
+    s3(moto_endpoint).put_object(Bucket=bucket, Key=key, Body=json.dumps(foreign).encode())
+    path = team_manifest(tmp_path / "m.yaml", unique("mine"), bucket, key)
+    for command in (["plan"], ["apply", "--auto-approve", "--allow-replace"]):
+        refused = cli.run("tofu", *command, "-f", str(path))
+        assert refused.returncode == 5, refused.stderr
+        assert "holds resources planton's module never makes (aws_sqs_queue.payments)" in refused.stderr
+        assert_no_traceback(refused)
+    assert state_document(moto_endpoint, bucket, key) == foreign
+
+
+def test_two_manifests_sharing_one_state_never_replace_each_others_table(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    key = f"shared/{unique('k')}.tfstate"
+    first_table, second_table = unique("first"), unique("second")
+    first = team_manifest(tmp_path / "a" / "m.yaml", first_table, bucket, key)
+    cli.ok("tofu", "apply", "-f", str(first), "--auto-approve")
+    second = team_manifest(tmp_path / "b" / "m.yaml", second_table, bucket, key)
+    second.write_text(second.read_text(encoding="utf-8").replace("name: orders", "name: second"), "utf-8")
+    for extra, answer in ((["--auto-approve", "--allow-replace"], None), ([], "yes\n")):
+        refused = runner(cli, tmp_path, "other").run("tofu", "apply", "-f", str(second), *extra, terminal_input=answer)
+        assert refused.returncode == 5, refused.stderr
+        assert f"this state's table {first_table} belongs to the manifest orders" in refused.stderr
+    assert first_table in tables(dynamodb(moto_endpoint, "us-east-1"))
+    assert second_table not in tables(dynamodb(moto_endpoint, "us-east-1"))
+
+
+def test_a_stale_runner_never_migrates_over_a_newer_state(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    table = unique("raced")
+    old, new = f"old/{table}.tfstate", f"new/{table}.tfstate"
+    path = team_manifest(tmp_path / "m.yaml", table, bucket, old)
+    first, stale = runner(cli, tmp_path, "first"), runner(cli, tmp_path, "stale")
+    first.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    stale.ok("tofu", "plan", "-f", str(path))  # initialised at the old key
+    moved = ("--backend-config", f"key={new}")
+    first.ok("tofu", "init", "-f", str(path), "--migrate-state", *moved)
+    first.ok("tofu", "apply", "-f", str(path), "--auto-approve", "--set", "metadata.labels.stage=two", *moved)
+    newer = state_document(moto_endpoint, bucket, new)
+
+    refused = stale.run("tofu", "init", "-f", str(path), "--migrate-state", *moved)
+    assert refused.returncode == 5, refused.stderr
+    assert "would overwrite it. Nothing was moved" in refused.stderr
+    assert f"already holds another state of table {table}" in refused.stderr or "a newer copy" in refused.stderr
+    assert state_document(moto_endpoint, bucket, new) == newer
+
+
+def test_a_migration_that_failed_can_be_tried_again_and_carries_what_planton_remembers(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    table = unique("retried")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    # What an interrupted create of another table left in this workspace (planton's own record).
+    (workspace,) = [found.parent for found in (tmp_path / "work").rglob("orders/.planton.lock")]
+    remembered = {"table_name": unique("half-made"), "region": "us-east-1", "account": "123456789012"}
+    (workspace / ".planton-interrupted.json").write_text(json.dumps(remembered), encoding="utf-8")
+    key = f"retried/{table}.tfstate"
+    to_s3 = ("--backend-type", "s3", "--backend-config", f"bucket={bucket}", "--backend-config", f"key={key}")
+    holder = {"ID": "5f0c2bd6-0000-4000-8000-000000000001", "Operation": "OperationTypeApply", "Who": "someone"}
+    s3(moto_endpoint).put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(holder).encode())
+    failed = cli.run("tofu", "init", "-f", str(path), "--migrate-state", *to_s3)
+    assert failed.returncode == 1, failed.stderr
+    s3(moto_endpoint).delete_object(Bucket=bucket, Key=f"{key}.tflock")
+
+    cli.ok("tofu", "init", "-f", str(path), "--migrate-state", *to_s3)
+    assert recorded_tables(state_document(moto_endpoint, bucket, key)) == [table]
+    records = json.loads(s3(moto_endpoint).get_object(Bucket=bucket, Key=f"{key}.planton.json")["Body"].read())
+    assert records["interrupted_create"]["table_name"] == remembered["table_name"]
+    assert not (workspace / ".planton-interrupted.json").exists()
+
+
+def test_migrate_state_needs_to_know_where_the_state_was(cli: Cli, tmp_path: Path, bucket: str) -> None:
+    path = team_manifest(tmp_path / "m.yaml", unique("t"), bucket, "k.tfstate")
+    refused = cli.run("tofu", "init", "-f", str(path), "--migrate-state")
+    assert refused.returncode == 2, refused.stderr
+    assert "--migrate-state: this workspace was never initialised" in refused.stderr

@@ -52,7 +52,9 @@ def test_the_label_type_local_alone_is_local_state() -> None:
 
 def test_flags_select_s3_without_labels() -> None:
     flags = BackendFlags("s3", ("bucket=flag-bucket", "key=a/b.tfstate", "region=us-west-2"))
-    assert _select({}, flags) == S3Backend(bucket="flag-bucket", key="a/b.tfstate", region="us-west-2")
+    assert _select({}, flags) == S3Backend(
+        bucket="flag-bucket", key="a/b.tfstate", region="us-west-2", explicit_region=True
+    )
 
 
 def test_flags_win_over_the_labels() -> None:
@@ -237,6 +239,31 @@ def test_the_backend_file_for_an_emulator_never_reaches_aws(endpoints: dict[str,
         "skip_region_validation",
     ):
         assert settings[flag] is True, flag
+
+
+def test_another_endpoint_than_an_emulators_keeps_awss_checks() -> None:
+    """An S3 endpoint of AWS's own (a VPC or FIPS endpoint) is used, but nothing is skipped."""
+    backend = _select(
+        S3_LABELS, endpoints={"AWS_ENDPOINT_URL_S3": "https://bucket.vpce-1a2b.s3.us-east-1.vpce.amazonaws.com"}
+    )
+    settings = json.loads(backend_file(backend) or "")["terraform"]["backend"]["s3"]  # type: ignore[arg-type]
+    assert settings["endpoints"] == {"s3": "https://bucket.vpce-1a2b.s3.us-east-1.vpce.amazonaws.com"}
+    for flag in ("skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check"):
+        assert flag not in settings
+
+
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_STS"])
+def test_tables_at_an_emulator_never_keep_their_state_in_aws(variable: str) -> None:
+    with pytest.raises(UsageError, match=f"{variable} point the tables at another endpoint, but S3 has none"):
+        _select(S3_LABELS, endpoints={variable: "http://127.0.0.1:8000"})
+    assert _select({}, endpoints={variable: "http://127.0.0.1:8000"}) == LocalBackend()
+
+
+def test_a_value_given_in_the_wrong_form_is_never_echoed() -> None:
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", ("secret-key=wJalrXUtnFEMI/K7MDENG",)))
+    assert "wJalrXUtnFEMI" not in caught.value.message
+    assert caught.value.message.startswith("--backend-config secret-key=...: not key=value")
 
 
 def test_no_credentials_ever_reach_the_backend_file() -> None:

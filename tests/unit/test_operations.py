@@ -160,3 +160,4 @@ def test_an_interrupted_create_that_cannot_be_remembered_is_said_and_the_interru
     assert warning.startswith("planton could not remember its interrupted create of table planton-demo-orders")
     assert "EndpointConnectionError" in warning
     assert f"planton tofu import -f {HACK_MANIFEST}" in warning
+    assert session.memory_lost

@@ -99,6 +99,7 @@ def after_apply(session: Session, result: RunResult, *, creates: bool, agreed_lo
         try:
             session.records.record_interrupted_create(create)
         except EnvironmentNotReady as err:
+            session.memory_lost = True
             # The interruption stays the outcome; what could not be remembered is said, loudly.
             adopt = suggest(session.request, session.prepared, "import")
             session.warn(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from planton.accounts import bind_account
 from planton.credentials import aws_environment
@@ -14,7 +15,7 @@ from planton.guards import forced_replacement, keep_recorded_order, lift_dropped
 from planton.operations.adopt import run_import
 from planton.operations.apply import run_apply
 from planton.operations.destroy import run_destroy
-from planton.operations.initialise import initialise
+from planton.operations.initialise import configuration, initialise, known_addresses
 from planton.operations.planning import run_plan
 from planton.operations.request import (
     APPROVABLE_COMMANDS,
@@ -30,7 +31,7 @@ from planton.operations.reviewed import reviewed_plan, run_apply_saved
 from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes
 from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
-from planton.state import RecordedTable, StateUnreadable, recorded_table
+from planton.state import RecordedTable, StateUnreadable, foreign_resources, recorded_table, table_in_state
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
@@ -62,12 +63,15 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     with workspace.locked(timeout):
         if new_workspace:
             _announce_a_new_workspace(session)
+        _refuse_an_unsaved_state(session)
         ended = initialise(session)
         if ended is not None:
             return ended
+        document = session.read_state()
+        _refuse_another_projects_state(session, document)
         interrupted = session.records.interrupted_create()
-        recorded = _recorded_with_memory(session.recorded_now(), interrupted)
-        _warn_of_another_manifests_table(session, recorded)
+        recorded = _recorded_with_memory(table_in_state(document), interrupted)
+        _refuse_another_manifests_table(session, recorded)
         source = str(prepared.loaded.manifest.path)
         if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
@@ -210,18 +214,59 @@ def _announce_a_new_workspace(session: Session) -> None:
         )
 
 
-def _warn_of_another_manifests_table(session: Session, recorded: RecordedTable | None) -> None:
-    """The state's table is tagged as another manifest's (PlantonManifest): this state is
-    shared by two manifests (the same backend object), or the manifest was renamed."""
+# What terraform writes when it cannot save the state to its backend at the end of a run.
+ERRORED_STATE = "errored.tfstate"
+
+
+def _refuse_an_unsaved_state(session: Session) -> None:
+    """terraform could not save the state to its backend (S3 unreachable, credentials expired
+    mid-apply) and left it in errored.tfstate: the backend's state is stale until it is pushed."""
+    errored = session.workspace.root / ERRORED_STATE
+    if errored.exists():
+        raise EnvironmentNotReady(
+            f"terraform could not save the state of its last run to {session.prepared.state_location}, and left it "
+            f"in {errored}; the state there is stale until it is pushed. Nothing was run. Push it (in "
+            f"{session.workspace.root}: {session.prepared.binary.name} state push {ERRORED_STATE}), then remove "
+            "the file"
+        )
+
+
+def _refuse_another_projects_state(session: Session, document: Mapping[str, Any] | None) -> None:
+    """A state holding resources this configuration never makes is another project's (a backend
+    key typed wrong, or shared): a plan here would delete them. Refused before anything plans."""
+    foreign = foreign_resources(document, known_addresses(configuration(session.prepared.backend)))
+    if not foreign:
+        return
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    raise ChangeRefused(
+        f"refused: the state at {session.prepared.state_location} holds resources planton's module never makes "
+        f"({shown}): it is another project's state, and applying here would delete them. Nothing was run. Point "
+        "this manifest at a state of its own (the label terraform.project-planton.org/backend.object, or "
+        "--backend-config key=...)"
+    )
+
+
+def _refuse_another_manifests_table(session: Session, recorded: RecordedTable | None) -> None:
+    """The state's table is tagged as another manifest's (PlantonManifest): two manifests point at
+    one state (the same backend object), and one would replace or delete the other's table. The
+    same table under a new manifest key (the manifest renamed) is only said: the next apply tags
+    it anew."""
     ours = session.prepared.table.identity.key
     if recorded is None or recorded.manifest_key in (None, ours):
         return
+    if recorded.name != session.prepared.table.table_name:
+        raise ChangeRefused(
+            f"refused: this state's table {recorded.name} belongs to the manifest {recorded.manifest_key} (its "
+            f"PlantonManifest tag), and this manifest ({ours}) names table {session.prepared.table.table_name}: two "
+            f"manifests share the state at {session.prepared.state_location}, and this one would replace or delete "
+            "the other's table. Nothing was run. Give each manifest a state of its own (the label "
+            "terraform.project-planton.org/backend.object, or --backend-config key=...)"
+        )
     session.warn(
         [
             f"this state's table {recorded.name} carries the tag PlantonManifest={recorded.manifest_key}, and this "
-            f"manifest is {ours}: if {recorded.manifest_key} is another manifest, the two share one state (the same "
-            "backend object) and fight over the table; give each its own key. If this manifest was renamed, all is "
-            "well: the next apply tags the table with its new name"
+            f"manifest is {ours}: if this manifest was renamed, all is well (the next apply tags the table anew); if "
+            f"{recorded.manifest_key} is another manifest, the two share one state: give each its own"
         ]
     )
 

@@ -130,6 +130,8 @@ class Session:
         self.forced_replacement: str | None = None
         self.warnings: list[str] = []
         self.output_lost = False
+        # An interrupted create planton could not write down (its records unreachable).
+        self.memory_lost = False
         # What planton remembers of this workspace (saved plans, an interrupted create): beside
         # the state, wherever the backend keeps it.
         self.records: RecordStore = record_store(prepared, env)
@@ -283,6 +285,13 @@ class Session:
         }
 
     def outcome(self, command: str, result: RunResult, notes: tuple[str, ...] = (), **fields: Any) -> TofuOutcome:
+        if (self.workspace.root / "errored.tfstate").exists():
+            notes = (
+                *notes,
+                f"terraform could not save the state to {self.prepared.state_location} and left it in "
+                f"{self.workspace.root / 'errored.tfstate'}: push it before anything else ({self.prepared.binary.name} "
+                "state push errored.tfstate, in the workspace); planton refuses to run here until then",
+            )
         return TofuOutcome(
             command,
             result,
@@ -330,6 +339,12 @@ def interruption_notes(session: Session, command: str, result: RunResult, *, cre
             f"interrupted: terraform stopped while table {recorded.name} was being created; the state records it "
             "as tainted. The next `planton tofu apply` keeps it (planton untaints what its own interrupted apply "
             "left) instead of recreating it",
+        )
+    if command == "apply" and creating and recorded is None and session.memory_lost:
+        return (
+            f"interrupted: terraform stopped before the state recorded table {table}; AWS may have created it "
+            "anyway, and planton could not remember it (see the warning above). Adopt it if it exists, before "
+            f"anything else: {suggest(session.request, session.prepared, 'import')}",
         )
     if command == "apply" and creating and recorded is None:
         return (
