@@ -491,3 +491,22 @@ def test_migrate_state_needs_to_know_where_the_state_was(cli: Cli, tmp_path: Pat
     refused = cli.run("tofu", "init", "-f", str(path), "--migrate-state")
     assert refused.returncode == 2, refused.stderr
     assert "--migrate-state: this workspace was never initialised" in refused.stderr
+
+
+def test_adopting_this_manifests_table_from_another_state_is_warned_about(
+    cli: Cli, moto_endpoint: str, tmp_path: Path, bucket: str
+) -> None:
+    """The labels moved to a new key without `init --migrate-state`, on a fresh runner: the new
+    state finds the table (its create stops at it) and may adopt it, but the old state still
+    records it, and planton says so."""
+    table = unique("two-states")
+    old = team_manifest(tmp_path / "m.yaml", table, bucket, f"old/{table}.tfstate")
+    runner(cli, tmp_path, "first").ok("tofu", "apply", "-f", str(old), "--auto-approve")
+    moved = team_manifest(tmp_path / "m.yaml", table, bucket, f"new/{table}.tfstate")
+    fresh = runner(cli, tmp_path, "fresh")
+    assert fresh.run("tofu", "apply", "-f", str(moved), "--auto-approve").returncode == 6
+    adopted = fresh.ok("tofu", "import", "-f", str(moved))
+    assert "carries this manifest's own tag (PlantonManifest=orders), and this state did not create it" in (
+        adopted.stderr
+    )
+    assert "two states now manage one table" in adopted.stderr

@@ -41,6 +41,17 @@ def run_import(session: Session) -> TofuOutcome:
                     "this manifest is that one, moved"
                 ]
             )
+        if adopted is not None and adopted.manifest_key == table.identity.key and not ours:
+            session.ui.warn(
+                [
+                    f"table {table.table_name} carries this manifest's own tag "
+                    f"(PlantonManifest={adopted.manifest_key}), and this state did not create it: it was applied "
+                    "from another state of this manifest (another backend key or work dir, say before its "
+                    "backend labels changed without `init --migrate-state`). If that state still records it, "
+                    "two states now manage one table, and destroy from either deletes it: remove it from one "
+                    "of them (terraform state rm aws_dynamodb_table.this, in its workspace)"
+                ]
+            )
         if interrupted is not None:
             session.records.clear_interrupted_create()
         session.ui.notify(
