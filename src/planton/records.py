@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from planton.errors import EnvironmentNotReady
-from planton.files import epoch_seconds, why_unwritable, write_atomically
+from planton.files import epoch_seconds, write_atomically
 from planton.s3 import S3Location, read_object_with_etag, replace_object, s3_client
+from planton.workspace import unwritable_workspace
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -32,9 +33,6 @@ SAVED_PLANS_FILE = ".planton-saved-plans.json"
 # The suffix of the object beside an S3 state key (``<state key>.planton.json``).
 S3_RECORDS_SUFFIX = ".planton.json"
 SAVED_PLANS_KEPT = 50
-# workspace.WORK_DIR_ENV's value, for the same message: workspace.py imports this module, so
-# this module cannot import it.
-_WORK_DIR_ENV = "PLANTON_WORK_DIR"
 # How often an S3 read-modify-write is tried while other writers keep changing the object.
 S3_WRITE_ATTEMPTS = 5
 
@@ -110,8 +108,24 @@ class RecordStore(Protocol):
         ...
 
 
+class _MarksSavedPlans:
+    """What both stores do alike: a saved plan is marked applied, or failed, by the time of it
+    (each store's ``_mark_plan`` writes the mark where it keeps its records)."""
+
+    def mark_plan_applied(self, digest: str) -> None:
+        """See ``RecordStore.mark_plan_applied``."""
+        self._mark_plan(digest, "applied")
+
+    def mark_plan_failed(self, digest: str) -> None:
+        """See ``RecordStore.mark_plan_failed``."""
+        self._mark_plan(digest, "failed")
+
+    def _mark_plan(self, digest: str, what: str) -> None:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class LocalRecordStore:
+class LocalRecordStore(_MarksSavedPlans):
     """The records in a workspace directory, in the files (and with the messages) planton has
     always used there, so that existing workspaces keep what they remembered."""
 
@@ -127,7 +141,7 @@ class LocalRecordStore:
         try:
             write_atomically(self.root / INTERRUPTED_FILE, json.dumps(_interrupted_record(create)) + "\n")
         except OSError as err:
-            raise self._unusable(err) from None
+            raise unwritable_workspace(self.root, err) from None
 
     def interrupted_create(self) -> InterruptedCreate | None:
         """See ``RecordStore.interrupted_create``."""
@@ -151,7 +165,7 @@ class LocalRecordStore:
         try:
             (self.root / INTERRUPTED_FILE).unlink(missing_ok=True)
         except OSError as err:
-            raise self._unusable(err) from None
+            raise unwritable_workspace(self.root, err) from None
 
     def record_saved_plan(self, digest: str, *, destroy: bool, account: str | None) -> None:
         """See ``RecordStore.record_saved_plan``."""
@@ -161,14 +175,6 @@ class LocalRecordStore:
         """See ``RecordStore.saved_plan``."""
         record = self._saved_plans().get(digest)
         return None if record is None else _saved_plan_from(record)
-
-    def mark_plan_applied(self, digest: str) -> None:
-        """See ``RecordStore.mark_plan_applied``."""
-        self._mark_plan(digest, "applied")
-
-    def mark_plan_failed(self, digest: str) -> None:
-        """See ``RecordStore.mark_plan_failed``."""
-        self._mark_plan(digest, "failed")
 
     def _mark_plan(self, digest: str, what: str) -> None:
         records = self._saved_plans()
@@ -200,17 +206,10 @@ class LocalRecordStore:
         try:
             write_atomically(self.root / SAVED_PLANS_FILE, json.dumps(records, indent=1, sort_keys=True) + "\n")
         except OSError as err:
-            raise self._unusable(err) from None
-
-    def _unusable(self, err: OSError) -> EnvironmentNotReady:
-        """The message for a filesystem error in the workspace: the path, why, and what to do."""
-        return EnvironmentNotReady(
-            f"cannot write the workspace {self.root}: {why_unwritable(self.root, err)}; point --work-dir "
-            f"(or {_WORK_DIR_ENV}) at a directory you can write to"
-        )
+            raise unwritable_workspace(self.root, err) from None
 
 
-class S3RecordStore:
+class S3RecordStore(_MarksSavedPlans):
     """The records in one object beside an S3 backend's state, ``<state key>.planton.json``:
     ``{"interrupted_create": {...} | null, "saved_plans": {...}}``.
 
@@ -287,14 +286,6 @@ class S3RecordStore:
         """See ``RecordStore.saved_plan``."""
         record = self._saved_plans(self._read()[0]).get(digest)
         return None if record is None else _saved_plan_from(record)
-
-    def mark_plan_applied(self, digest: str) -> None:
-        """See ``RecordStore.mark_plan_applied``."""
-        self._mark_plan(digest, "applied")
-
-    def mark_plan_failed(self, digest: str) -> None:
-        """See ``RecordStore.mark_plan_failed``."""
-        self._mark_plan(digest, "failed")
 
     def _mark_plan(self, digest: str, what: str) -> None:
         def change(document: dict[str, object]) -> bool:

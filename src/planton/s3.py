@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from planton.backend import S3Backend
 from planton.errors import EnvironmentNotReady
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ class S3Location:
     def url(self) -> str:
         """``s3://bucket/key``."""
         return f"s3://{self.bucket}/{self.key}"
+
+    @classmethod
+    def of_state(cls, backend: S3Backend) -> S3Location:
+        """Where an S3 backend keeps the state (and so, beside it, planton's records)."""
+        return cls(backend.bucket, backend.key, backend.region, backend.endpoint)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from planton.errors import EnvironmentNotReady
+from planton.s3 import S3Location, read_object, s3_client
 
 _TYPE = "aws_dynamodb_table"
 _NAME = "this"
@@ -119,6 +120,19 @@ def foreign_resources(document: Mapping[str, Any] | None, known: frozenset[tuple
             prefix = f"{resource['module']}." if resource.get("module") else ""
             found.append(f"{prefix}{'data.' if mode == 'data' else ''}{kind}.{name}")
     return found
+
+
+def read_s3_state(location: S3Location, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
+    """The state object at ``location``, read directly (for what ``state pull`` cannot reach: a
+    migration's target, the workspaces ``state list`` shows): None when there is none."""
+    content = read_object(s3_client(location, environ), location.bucket, location.key)
+    if content is None:
+        return None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise StateUnreadable(f"the state at {location.url} is not text: {err}") from None
+    return parse_state(text, location.url)
 
 
 def recorded_table(state_path: Path) -> RecordedTable | None:

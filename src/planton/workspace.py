@@ -45,6 +45,8 @@ _LOCK_FILE = ".planton.lock"
 _INIT_MARKER = ".planton-init.json"
 _WRITTEN = ".planton-files.json"
 _LAST_APPLY = ".planton-last-apply.json"
+# What terraform leaves in the workspace when it cannot save the state to its backend.
+ERRORED_STATE = "errored.tfstate"
 # The module files planton copied into workspaces before it recorded what it wrote.
 _EARLIER_MODULE_FILES = frozenset(
     {"main.tf", "autoscaling.tf", "kms.tf", "variables.tf", "outputs.tf", "providers.tf", "versions.tf"}
@@ -338,11 +340,15 @@ class Workspace:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _unusable(self, err: OSError) -> EnvironmentNotReady:
-        """The message for a filesystem error in the workspace: the path, why, and what to do."""
-        return EnvironmentNotReady(
-            f"cannot write the workspace {self.root}: {why_unwritable(self.root, err)}; point --work-dir "
-            f"(or {WORK_DIR_ENV}) at a directory you can write to"
-        )
+        return unwritable_workspace(self.root, err)
+
+
+def unwritable_workspace(root: Path, err: OSError) -> EnvironmentNotReady:
+    """The message for a filesystem error in a workspace: the path, why, and what to do."""
+    return EnvironmentNotReady(
+        f"cannot write the workspace {root}: {why_unwritable(root, err)}; point --work-dir "
+        f"(or {WORK_DIR_ENV}) at a directory you can write to"
+    )
 
 
 def _non_empty(path: Path) -> bool:

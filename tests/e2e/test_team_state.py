@@ -65,6 +65,12 @@ def recorded_tables(document: dict[str, Any]) -> list[str]:
     ]
 
 
+def hold_the_lock(endpoint: str, bucket: str, key: str) -> None:
+    """Another runner's apply holds the state's lock: S3's lock file, as terraform writes it."""
+    holder = {"ID": "5f0c2bd6-0000-4000-8000-000000000000", "Operation": "OperationTypeApply", "Who": "runner-1"}
+    s3(endpoint).put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(holder).encode())
+
+
 def local_states(work_dir: Path) -> list[Path]:
     """Local state files with something in them (not terraform's record of the backend in
     .terraform/)."""
@@ -143,9 +149,8 @@ def test_a_held_lock_stops_an_apply_and_lock_timeout_waits_for_it(
     cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
     before = state_document(moto_endpoint, bucket, key)
     # Another runner's apply holds the lock: S3's lock file, as terraform writes it.
-    holder = {"ID": "5f0c2bd6-0000-4000-8000-000000000000", "Operation": "OperationTypeApply", "Who": "runner-1"}
     client = s3(moto_endpoint)
-    client.put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(holder).encode())
+    hold_the_lock(moto_endpoint, bucket, key)
     second = runner(cli, tmp_path, "runner-2")
     blocked = second.run("tofu", "apply", "-f", str(path), "--auto-approve", "--set", "metadata.labels.stage=two")
     assert blocked.returncode == 1, blocked.stderr
@@ -473,8 +478,7 @@ def test_a_migration_that_failed_can_be_tried_again_and_carries_what_planton_rem
     (workspace / ".planton-interrupted.json").write_text(json.dumps(remembered), encoding="utf-8")
     key = f"retried/{table}.tfstate"
     to_s3 = ("--backend-type", "s3", "--backend-config", f"bucket={bucket}", "--backend-config", f"key={key}")
-    holder = {"ID": "5f0c2bd6-0000-4000-8000-000000000001", "Operation": "OperationTypeApply", "Who": "someone"}
-    s3(moto_endpoint).put_object(Bucket=bucket, Key=f"{key}.tflock", Body=json.dumps(holder).encode())
+    hold_the_lock(moto_endpoint, bucket, key)
     failed = cli.run("tofu", "init", "-f", str(path), "--migrate-state", *to_s3)
     assert failed.returncode == 1, failed.stderr
     s3(moto_endpoint).delete_object(Bucket=bucket, Key=f"{key}.tflock")

@@ -4,6 +4,7 @@ the one the workspace was initialised with, and the state moved only when asked 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -12,19 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from planton.backend import BACKEND_FILE, Backend, LocalBackend, S3Backend, backend_file, s3_endpoint, same_place
-from planton.errors import ChangeRefused, EnvironmentNotReady, UsageError
+from planton.errors import ChangeRefused, UsageError
 from planton.files import write_atomically
 from planton.operations.request import suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes, record_store
-from planton.records import LocalRecordStore, RecordStore
+from planton.records import LocalRecordStore, RecordStore, S3RecordStore
+from planton.s3 import S3Location, bucket_exists, s3_client
 from planton.state import (
     CORRUPT_STATE_ADVICE,
     RecordedTable,
     StateUnreadable,
-    parse_state,
     read_local_state,
+    read_s3_state,
     table_in_state,
 )
+from planton.state_bucket import bootstrap_bucket
 from planton.workspace import bundled_module, init_fingerprint, module_files, root_files
 
 _BLOCK = re.compile(r'^(resource|data)\s+"([A-Za-z0-9_-]+)"\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
@@ -34,20 +37,28 @@ _CORRUPT_STATE_MARKER = "Unsupported state file format"
 _NO_BUCKET_MARKERS = ("NoSuchBucket", "The referenced S3 bucket must have been previously created")
 
 
+@functools.cache
+def _bundled_files() -> Mapping[str, str]:
+    """The module's files and planton's provider file, as installed (read once a process)."""
+    return {**module_files(bundled_module()), **root_files()}
+
+
 def configuration(backend: Backend) -> dict[str, str]:
     """Every configuration file of a workspace: the module's, planton's provider file and, for
     remote state, the backend file."""
-    files = {**module_files(bundled_module()), **root_files()}
+    files = dict(_bundled_files())
     backend_text = backend_file(backend)
     if backend_text is not None:
         files[BACKEND_FILE] = backend_text
     return files
 
 
-def known_addresses(files: Mapping[str, str]) -> frozenset[tuple[str, str, str]]:
-    """(mode, type, name) of every resource and data source the configuration declares."""
+@functools.cache
+def known_addresses() -> frozenset[tuple[str, str, str]]:
+    """(mode, type, name) of every resource and data source the configuration declares (the
+    backend file declares none)."""
     found = set()
-    for name, text in files.items():
+    for name, text in _bundled_files().items():
         if name.endswith(".tf"):
             for block, kind, label in _BLOCK.findall(text):
                 found.add(("managed" if block == "resource" else "data", kind, label))
@@ -175,9 +186,6 @@ def _records_at(session: Session, place: Mapping[str, str]) -> RecordStore:
     """What planton remembers beside the state at ``place`` (where the workspace kept it)."""
     if place.get("type") != "s3":
         return LocalRecordStore(session.workspace.root)
-    from planton.records import S3RecordStore  # boto3, only when the state is in S3
-    from planton.s3 import S3Location
-
     # This run's S3 endpoint (the workspace's target is the same endpoint's; an emulator's port
     # may have changed since the place was recorded), never AWS's when an endpoint is set.
     endpoint = s3_endpoint(session.prepared.stack_input.provider_config.endpoints)
@@ -208,10 +216,7 @@ def _said(stderr: str) -> str:
 def _ensure_emulator_bucket(session: Session, backend: S3Backend) -> None:
     """``--local``: the state bucket is created in the emulator when it is missing (the
     emulator forgets everything when it stops)."""
-    from planton.s3 import S3Location, bucket_exists, s3_client  # boto3, only when the state is in S3
-    from planton.state_bucket import bootstrap_bucket
-
-    location = S3Location(backend.bucket, backend.key, backend.region, backend.endpoint)
+    location = S3Location.of_state(backend)
     if bucket_exists(s3_client(location, session.env), backend.bucket):
         return
     bootstrap_bucket(location, session.env, kms_key_id=backend.kms_key_id)
@@ -282,17 +287,7 @@ def _target_state(session: Session) -> Mapping[str, Any] | None:
     backend = session.prepared.backend
     if isinstance(backend, LocalBackend):
         return read_local_state(session.workspace.state_path)
-    from planton.s3 import S3Location, read_object, s3_client  # boto3, only when the state is in S3
-
-    location = S3Location(backend.bucket, backend.key, backend.region, backend.endpoint)
-    content = read_object(s3_client(location, session.env), backend.bucket, backend.key)
-    if content is None:
-        return None
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise EnvironmentNotReady(f"the state at {backend.url} is not text: {err}") from None
-    return parse_state(text, backend.url)
+    return read_s3_state(S3Location.of_state(backend), session.env)
 
 
 def _same_table(one: RecordedTable, other: RecordedTable) -> bool:

@@ -15,7 +15,7 @@ from planton.guards import forced_replacement, keep_recorded_order, lift_dropped
 from planton.operations.adopt import run_import
 from planton.operations.apply import run_apply
 from planton.operations.destroy import run_destroy
-from planton.operations.initialise import configuration, initialise, known_addresses
+from planton.operations.initialise import initialise, known_addresses
 from planton.operations.planning import run_plan
 from planton.operations.request import (
     APPROVABLE_COMMANDS,
@@ -32,6 +32,7 @@ from planton.operations.session import Session, TofuOutcome, Ui, interruption_no
 from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
 from planton.state import RecordedTable, StateUnreadable, foreign_resources, recorded_table, table_in_state
+from planton.workspace import ERRORED_STATE
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
@@ -214,10 +215,6 @@ def _announce_a_new_workspace(session: Session) -> None:
         )
 
 
-# What terraform writes when it cannot save the state to its backend at the end of a run.
-ERRORED_STATE = "errored.tfstate"
-
-
 def _refuse_an_unsaved_state(session: Session) -> None:
     """terraform could not save the state to its backend (S3 unreachable, credentials expired
     mid-apply) and left it in errored.tfstate: the backend's state is stale until it is pushed."""
@@ -234,7 +231,7 @@ def _refuse_an_unsaved_state(session: Session) -> None:
 def _refuse_another_projects_state(session: Session, document: Mapping[str, Any] | None) -> None:
     """A state holding resources this configuration never makes is another project's (a backend
     key typed wrong, or shared): a plan here would delete them. Refused before anything plans."""
-    foreign = foreign_resources(document, known_addresses(configuration(session.prepared.backend)))
+    foreign = foreign_resources(document, known_addresses())
     if not foreign:
         return
     shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")

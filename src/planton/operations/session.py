@@ -24,10 +24,11 @@ from planton.errors import (
 from planton.operations.request import STARTS_THE_PROVIDER, Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
 from planton.plan_summary import PlanSummary
-from planton.records import InterruptedCreate, LocalRecordStore, RecordStore
+from planton.records import InterruptedCreate, LocalRecordStore, RecordStore, S3RecordStore
 from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, run
+from planton.s3 import S3Location
 from planton.state import RecordedTable, StateUnreadable, parse_state, read_local_state, table_in_state
-from planton.workspace import PLAN_FILE
+from planton.workspace import ERRORED_STATE, PLAN_FILE
 
 
 @dataclass(frozen=True)
@@ -285,12 +286,13 @@ class Session:
         }
 
     def outcome(self, command: str, result: RunResult, notes: tuple[str, ...] = (), **fields: Any) -> TofuOutcome:
-        if (self.workspace.root / "errored.tfstate").exists():
+        errored = self.workspace.root / ERRORED_STATE
+        if errored.exists():
             notes = (
                 *notes,
-                f"terraform could not save the state to {self.prepared.state_location} and left it in "
-                f"{self.workspace.root / 'errored.tfstate'}: push it before anything else ({self.prepared.binary.name} "
-                "state push errored.tfstate, in the workspace); planton refuses to run here until then",
+                f"terraform could not save the state to {self.prepared.state_location} and left it in {errored}: "
+                f"push it before anything else ({self.prepared.binary.name} state push {ERRORED_STATE}, in the "
+                "workspace); planton refuses to run here until then",
             )
         return TofuOutcome(
             command,
@@ -309,10 +311,7 @@ def record_store(prepared: PreparedRun, env: Mapping[str, str]) -> RecordStore:
     saved on one CI runner applies on another), else in the workspace."""
     backend = prepared.backend
     if isinstance(backend, S3Backend):
-        from planton.records import S3RecordStore  # boto3, only when the state is in S3
-        from planton.s3 import S3Location
-
-        return S3RecordStore(S3Location(backend.bucket, backend.key, backend.region, backend.endpoint), env)
+        return S3RecordStore(S3Location.of_state(backend), env)
     return LocalRecordStore(prepared.workspace.root)
 
 

@@ -3,7 +3,6 @@ workspace of a work dir keeps its state, and what it records)."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,12 +11,14 @@ from typing import Any
 
 from planton import emulator
 from planton.backend import S3Backend
-from planton.credentials import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from planton.credentials import aws_environment, local_provider_config
 from planton.errors import PlantonError, UsageError
 from planton.operations.request import Notify, TofuRequest, prepare
 from planton.operations.run import terraform_environment
-from planton.state import StateUnreadable, parse_state, read_local_state, table_in_state
-from planton.workspace import Workspace
+from planton.s3 import S3Location
+from planton.state import read_local_state, read_s3_state, table_in_state
+from planton.state_bucket import bootstrap_bucket
+from planton.workspace import Workspace, workspace_marker
 
 
 def bootstrap(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> list[str]:
@@ -31,16 +32,8 @@ def bootstrap(request: TofuRequest, environ: Mapping[str, str], home: Path | Non
             "create. Give the labels terraform.project-planton.org/backend.type: s3 and backend.object: "
             "bucket/path/to/state.tfstate, or --backend-type s3 --backend-config bucket=... --backend-config key=..."
         )
-    from planton.state_bucket import bootstrap_bucket  # boto3, only when a bucket is made
-
     env = terraform_environment(prepared, request, environ, notify)
-    return bootstrap_bucket(_location(backend), env, kms_key_id=backend.kms_key_id)
-
-
-def _location(backend: S3Backend) -> Any:
-    from planton.s3 import S3Location
-
-    return S3Location(backend.bucket, backend.key, backend.region, backend.endpoint)
+    return bootstrap_bucket(S3Location.of_state(backend), env, kms_key_id=backend.kms_key_id)
 
 
 @dataclass(frozen=True)
@@ -92,7 +85,7 @@ def list_workspaces(work_dir: Path, environ: Mapping[str, str]) -> list[Workspac
 
 def _row(workspace: Workspace, target: str, environ: Mapping[str, str]) -> WorkspaceRow | None:
     place = workspace.initialised_backend()
-    if place is None and not os.path.lexists(workspace.root / ".planton.lock"):
+    if place is None and workspace_marker(workspace.root, state=False) is None:
         return None  # not a planton workspace
     applied = workspace.last_apply()
     base = {
@@ -113,11 +106,7 @@ def _row(workspace: Workspace, target: str, environ: Mapping[str, str]) -> Works
         if running is None:
             return WorkspaceRow(**base, problem="the local emulator is not running (its state went with it)")  # type: ignore[arg-type]
         place = {**place, "endpoint": running.endpoint_url}
-        environ = {
-            **{name: value for name, value in environ.items() if name not in ("AWS_SESSION_TOKEN", "AWS_PROFILE")},
-            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
-        }
+        environ = aws_environment(local_provider_config(running.endpoint_url, None), environ, local=True)
     try:
         document = (
             _remote_state(place, environ) if place is not None and remote else read_local_state(workspace.state_path)
@@ -136,15 +125,6 @@ def _row(workspace: Workspace, target: str, environ: Mapping[str, str]) -> Works
 
 
 def _remote_state(place: Mapping[str, str], environ: Mapping[str, str]) -> Mapping[str, Any] | None:
-    from planton.s3 import S3Location, read_object, s3_client
-
     region = place.get("region") or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     location = S3Location(place["bucket"], place["key"], region, place.get("endpoint") or None)
-    url = f"s3://{location.bucket}/{location.key}"
-    content = read_object(s3_client(location, environ), location.bucket, location.key)
-    if content is None:
-        return None
-    try:
-        return parse_state(content.decode("utf-8"), url)
-    except UnicodeDecodeError:
-        raise StateUnreadable(f"the state at {url} is not text") from None
+    return read_s3_state(location, environ)
