@@ -108,6 +108,41 @@ class Decision:
         return bool(self.dangers)
 
 
+# What a plan terraform said changes nothing is judged to be, when nothing else needs judging.
+NO_CHANGES = Decision(changes=False)
+
+
+def nothing_to_judge(
+    *,
+    terraform_saw_changes: bool,
+    recorded: RecordedTable | None,
+    table_name: str,
+    region: str,
+    requested_replacement: str | None,
+    interrupted: InterruptedCreate | None,
+) -> bool:
+    """Whether ``decide`` would say ``NO_CHANGES`` of a plan without reading it: terraform said it
+    changes nothing (``plan -detailed-exitcode`` exited 0: no resource or output would change),
+    and the state's table is the one the manifest names, in the region it names, untainted, with
+    no replacement asked for and no interrupted create of planton's own remembered.
+
+    Then nothing in ``decide`` can fire: a move needs another region, an interrupted create's
+    block and every danger need a change, and another account's plan is refused by the provider
+    before it is made (runs are bound to the recorded table's account: ``bind_account``). A
+    ``show -json`` (a second terraform process, the aws provider started again) would only read
+    back that nothing happens. In every other case the plan is read and judged.
+    """
+    return (
+        not terraform_saw_changes
+        and recorded is not None
+        and not recorded.tainted
+        and recorded.name == table_name
+        and recorded.region == region
+        and requested_replacement is None
+        and interrupted is None
+    )
+
+
 def read_plan(text: str) -> PlanReport:
     """Parse ``show -json`` output; ``PlanUnreadable`` when it is not a plan planton can judge."""
     try:

@@ -501,3 +501,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+# The summary of a plan that changes nothing (terraform said so: no resource or output changes).
+NO_CHANGES_SUMMARY = summarise({})

@@ -109,6 +109,19 @@ def read_local_state(state_path: Path) -> Mapping[str, Any] | None:
     return parse_state(text, str(state_path))
 
 
+def outputs_in_state(document: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The root module's outputs a state records, by name: what ``terraform output -json`` reads
+    from the same state (its values only). None (no state) records none."""
+    outputs = document.get("outputs") if document is not None else None
+    if not isinstance(outputs, Mapping):
+        return {}
+    return {
+        str(name): entry.get("value")
+        for name, entry in outputs.items()
+        if isinstance(entry, Mapping) and "value" in entry
+    }
+
+
 def foreign_resources(document: Mapping[str, Any] | None, known: frozenset[tuple[str, str, str]]) -> list[str]:
     """The resources a state holds that the configuration planton runs never makes (``known``:
     (mode, type, name) of each): the state is another project's, and applying here would delete

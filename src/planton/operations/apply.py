@@ -164,10 +164,11 @@ def plan_for_apply(session: Session) -> JudgedPlan | TofuOutcome:
     (the table exists: the plan's refresh just read it), so that the table is kept, not replaced."""
     _workspace, table = session.workspace, session.prepared.table
     for _ in range(2):
-        result = session.plan_to_file()
+        planned = session.plan_to_file()
+        result = planned.result
         if result.interrupted_by is not None or result.returncode != EXIT_OK:
             return session.outcome("plan", result, interruption_notes(session, "plan", result), finished=False)
-        judged = session.read_plan_file()
+        judged = session.judge(planned)
         if not (judged.decision.tainted_only and session.creating_this_table_was_interrupted()):
             return judged
         untainted = session.invoke("untaint", TABLE_ADDRESS)

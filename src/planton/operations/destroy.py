@@ -20,9 +20,10 @@ def run_destroy(session: Session) -> TofuOutcome:
     workspace, ui = session.workspace, session.ui
     try:
         planned = session.plan_to_file(destroy=True)
-        if planned.interrupted_by is not None or planned.returncode != EXIT_OK:
-            return session.outcome("plan", planned, interruption_notes(session, "plan", planned), finished=False)
-        judged = session.read_plan_file()
+        made = planned.result
+        if made.interrupted_by is not None or made.returncode != EXIT_OK:
+            return session.outcome("plan", made, interruption_notes(session, "plan", made), finished=False)
+        judged = session.judge(planned)
         session.show(judged, destroy=True)
         if not judged.decision.changes:
             ui.notify("nothing to destroy: the state records no table")

@@ -30,12 +30,15 @@ def run_plan(session: Session) -> TofuOutcome:
     prepared = session.prepared
     try:
         try:
-            result = session.plan_to_file(detailed_exitcode=request.detailed_exitcode, destroy=destroy)
+            planned = session.plan_to_file(destroy=destroy)
         except AccountRefused as refused:
             return _refused(session, refused)
-        if result.interrupted_by is not None or result.returncode not in (EXIT_OK, DETAILED_CHANGES):
+        result = planned.result
+        if result.interrupted_by is not None or result.returncode != EXIT_OK:
             return session.outcome("plan", result, interruption_notes(session, "plan", result))
-        judged = session.read_plan_file()
+        judged = session.judge(planned)
+        if planned.changes and request.detailed_exitcode:
+            result = replace(result, returncode=DETAILED_CHANGES)
         if prepared.plan_out is not None:
             saved = _save_plan(session, prepared.plan_out, destroy=destroy, account=prepared.allowed_account)
     finally:

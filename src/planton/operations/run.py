@@ -68,7 +68,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         ended = initialise(session)
         if ended is not None:
             return ended
-        document = session.read_state()
+        document = session.read_state_at_start()
         _refuse_another_projects_state(session, document)
         interrupted = session.records.interrupted_create()
         recorded = _recorded_with_memory(table_in_state(document), interrupted)
@@ -155,7 +155,8 @@ def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:
 
 
 def run_output(session: Session) -> TofuOutcome:
-    outputs = session.outputs()
+    """``output``: terraform's own answer (``output -json``), the command the user asked for."""
+    outputs = session.terraform_outputs()
     if outputs is None:
         # Run it again in the open, so that terraform's own error is shown.
         result = session.invoke("output", stdout_to_stderr=True)

@@ -7,7 +7,7 @@ import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,12 +22,19 @@ from planton.errors import (
     Interrupted,
 )
 from planton.operations.request import STARTS_THE_PROVIDER, Notify, PreparedRun, TofuRequest, suggest
-from planton.plan import TABLE_ADDRESS, Decision, PlanUnreadable, decide, read_plan
-from planton.plan_summary import PlanSummary
+from planton.plan import NO_CHANGES, TABLE_ADDRESS, Decision, PlanUnreadable, decide, nothing_to_judge, read_plan
+from planton.plan_summary import NO_CHANGES_SUMMARY, PlanSummary
 from planton.records import InterruptedCreate, LocalRecordStore, RecordStore, S3RecordStore
 from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, run
 from planton.s3 import S3Location
-from planton.state import RecordedTable, StateUnreadable, parse_state, read_local_state, table_in_state
+from planton.state import (
+    RecordedTable,
+    StateUnreadable,
+    outputs_in_state,
+    parse_state,
+    read_local_state,
+    table_in_state,
+)
 from planton.workspace import ERRORED_STATE, PLAN_FILE
 
 
@@ -110,6 +117,20 @@ class JudgedPlan:
     summary: PlanSummary
 
 
+# The terraform commands that may write the state (plan, show, output and `state pull` never
+# do: a plan's refresh is not saved).
+_WRITES_STATE = frozenset({"init", "apply", "destroy", "refresh", "import", "untaint", "state"})
+
+
+@dataclass(frozen=True)
+class PlanMade:
+    """A run of ``plan -out -detailed-exitcode``: its result (a plan made exits 0, whether or not
+    it changes anything) and whether terraform said the plan changes something."""
+
+    result: RunResult
+    changes: bool
+
+
 class Session:
     """One command's terraform runs in one workspace, with everything already decided."""
 
@@ -122,6 +143,10 @@ class Session:
         # What the state held before this command ran anything (read under the lock), and the
         # create of planton's own that was interrupted here, if one is remembered.
         self.recorded: RecordedTable | None = None
+        # The state as this command first read it (under the lock), and whether a terraform
+        # command that may write the state has run since.
+        self.state_read: Mapping[str, Any] | None = None
+        self.state_written = False
         self.interrupted: InterruptedCreate | None = None
         # The account every run is bound to (the recorded table's, the interrupted create's, a
         # saved plan's or the provider config's), and the account whose credentials made the
@@ -145,6 +170,12 @@ class Session:
         if not isinstance(backend, S3Backend):
             return read_local_state(self.workspace.state_path)
         return self.pull_state(backend.url)
+
+    def read_state_at_start(self) -> Mapping[str, Any] | None:
+        """``read_state``, once everything before terraform's own work has run (init included):
+        the state this command starts from, kept for ``outputs``."""
+        self.state_read, self.state_written = self.read_state(), False
+        return self.state_read
 
     def pull_state(self, where: str) -> Mapping[str, Any] | None:
         """``state pull``: the state of the backend the workspace was last initialised with
@@ -196,6 +227,8 @@ class Session:
             with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
                 result = run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch, echo=echo)
         self.output_lost = self.output_lost or result.output_lost
+        reads_only = command == "state" and extra[:1] == ("pull",)
+        self.state_written = self.state_written or (command in _WRITES_STATE and not reads_only)
         self._refuse_another_account(command, result)
         return result
 
@@ -210,12 +243,38 @@ class Session:
         if caller is not None:
             raise AccountRefused(binding, caller, command)
 
-    def plan_to_file(self, *, detailed_exitcode: bool = False, destroy: bool = False) -> RunResult:
+    def plan_to_file(self, *, destroy: bool = False) -> PlanMade:
+        """``plan -out``, always with ``-detailed-exitcode``: terraform's 2 ("the plan changes
+        something") is a plan made like its 0, and says whether there is anything to read back
+        (``judge``). A 2 with no plan saved is terraform crashing (Go exits 2 on a panic): said,
+        and a failure (1)."""
         # Changes the aws provider ignores (it plans nothing) although DynamoDB cannot make them
         # in place: planton asks for the replacement they need, and the guard judges it.
         replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement and not destroy else ()
         mode = ("-destroy",) if destroy else ()
-        return self.invoke("plan", f"-out={PLAN_FILE}", *mode, *replace_table, detailed_exitcode=detailed_exitcode)
+        result = self.invoke("plan", f"-out={PLAN_FILE}", *mode, *replace_table, detailed_exitcode=True)
+        if result.returncode == DETAILED_CHANGES and self.workspace.plan_path.exists():
+            return PlanMade(replace(result, returncode=EXIT_OK), changes=True)
+        if result.returncode == DETAILED_CHANGES:
+            self.ui.notify("plan: terraform exited with status 2 and saved no plan (it crashed)")
+            return PlanMade(replace(result, returncode=EXIT_TERRAFORM_FAILED), changes=False)
+        return PlanMade(result, changes=False)
+
+    def judge(self, planned: PlanMade) -> JudgedPlan:
+        """The plan ``plan_to_file`` made, judged. When terraform said it changes nothing and
+        nothing else needs judging (``nothing_to_judge``), that is the decision, unread;
+        otherwise it is read back with ``show -json`` and judged."""
+        prepared = self.prepared
+        if nothing_to_judge(
+            terraform_saw_changes=planned.changes,
+            recorded=self.recorded,
+            table_name=prepared.table.table_name,
+            region=prepared.region,
+            requested_replacement=self.forced_replacement,
+            interrupted=self.interrupted,
+        ):
+            return JudgedPlan(NO_CHANGES, NO_CHANGES_SUMMARY)
+        return self.read_plan_file()
 
     def credentials_account(self) -> str | None:
         """The AWS account these credentials belong to (the module's data.aws_caller_identity),
@@ -268,8 +327,16 @@ class Session:
         self.warnings.extend(lines)
         self.ui.warn(lines)
 
-    def outputs(self) -> Mapping[str, Any] | None:
-        """The module's outputs, by name (``output -json``), or None when terraform cannot say."""
+    def outputs(self) -> Mapping[str, Any]:
+        """The module's outputs, by name, from the state, where ``output -json`` reads them too:
+        the state this command read first while no terraform command that writes state has run
+        since, else read again (a local file costs nothing; a remote state is one ``state
+        pull``). ``StateUnreadable`` when it cannot be read."""
+        return outputs_in_state(self.state_read if not self.state_written else self.read_state())
+
+    def terraform_outputs(self) -> Mapping[str, Any] | None:
+        """The module's outputs as terraform prints them (``output -json``), or None when
+        terraform cannot say."""
         shown = self.invoke("output", capture=True)
         if shown.returncode != 0 or shown.interrupted_by is not None:
             return None
