@@ -9,6 +9,7 @@ working directory).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,6 +60,22 @@ _PASS_THROUGH = frozenset(
 _PASS_THROUGH_PREFIXES = ("LC_", "TF_TOKEN_")
 CLI_CONFIG_VARIABLE = "TF_CLI_CONFIG_FILE"
 
+# The Go runtime planton gives terraform and the aws provider when the user set neither GOGC nor
+# GOMEMLIMIT. In runs this short they spend about a quarter of their CPU collecting garbage they
+# would never run out of room for: with the collector off until a memory limit, a plan of
+# hack/manifest.yaml took 26 % less CPU and 7 % less time, at a peak of 660 MiB instead of
+# 384 MiB (README, "Terraform's Go runtime"). The limit is soft (Go collects as it nears it, and
+# exceeds it rather than fail), so it bounds memory without risking an out-of-memory death.
+_GO_LIMIT_MAX = 1 << 30
+# Below this the collector would run often anyway (the provider's live heap is a few hundred
+# MiB): Go's own defaults are left alone.
+_GO_LIMIT_MIN = 512 << 20
+# Each terraform run is two Go processes (terraform and the aws provider), and all runs at once
+# get at most a quarter of the machine's memory (its cgroup's, in a container).
+_GO_PROCESSES_PER_RUN = 2
+_MEMORY_SHARE = 4
+_CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+
 
 def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     """The non-AWS part of the child's environment, and warnings about what was left out."""
@@ -90,6 +107,34 @@ def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[s
     if dropped:
         warnings.append("ignoring " + ", ".join(dropped) + ": the manifest and planton's workspace decide these")
     return child, warnings
+
+
+def go_runtime(environ: Mapping[str, str], memory: int | None, runs_at_once: int = 1) -> dict[str, str]:
+    """``GOGC=off`` and a ``GOMEMLIMIT`` for the terraform children, unless the user set either
+    (theirs is passed through as it is, the other left unset) or the memory is unknown or too
+    small to be worth it. ``memory`` is the machine's (``physical_memory``); ``runs_at_once``
+    terraform runs share it."""
+    if "GOGC" in environ or "GOMEMLIMIT" in environ or memory is None:
+        return {}
+    limit = min(_GO_LIMIT_MAX, memory // (_MEMORY_SHARE * _GO_PROCESSES_PER_RUN * max(1, runs_at_once)))
+    if limit < _GO_LIMIT_MIN:
+        return {}
+    return {"GOGC": "off", "GOMEMLIMIT": f"{limit >> 20}MiB"}
+
+
+def physical_memory() -> int | None:
+    """The memory this process may use, in bytes: the machine's, or its cgroup's limit when
+    lower (a container, a CI runner); None when neither can be read."""
+    found: list[int] = []
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # not a POSIX system
+        found.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    for limit in _CGROUP_LIMITS:
+        try:
+            found.append(int(limit.read_text(encoding="ascii").strip()))
+        except (OSError, ValueError):  # absent, or "max"
+            continue
+    positive = [value for value in found if value > 0]
+    return min(positive) if positive else None
 
 
 def child_environment(base: Mapping[str, str], aws: Mapping[str, str]) -> dict[str, str]:

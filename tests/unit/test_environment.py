@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from planton.credentials import aws_environment, local_provider_config, provider_config_from_environment
-from planton.environment import CLI_CONFIG_VARIABLE, base_environment, child_environment
+from planton.environment import CLI_CONFIG_VARIABLE, base_environment, child_environment, go_runtime, physical_memory
 
 PASSING = {
     "PATH": "/usr/local/bin:/usr/bin",
@@ -222,3 +222,37 @@ def test_real_child_environment_has_credentials_only_from_config() -> None:
         "AWS_DEFAULT_REGION": "eu-west-2",
     }
     assert any("TF_VAR_spec" in warning for warning in warnings)
+
+
+# --- the Go runtime of terraform and the aws provider -------------------------------------------
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize(
+    ("memory", "runs", "expected"),
+    [
+        (24 * GIB, 1, {"GOGC": "off", "GOMEMLIMIT": "1024MiB"}),
+        (4 * GIB, 1, {"GOGC": "off", "GOMEMLIMIT": "512MiB"}),
+        (2 * GIB, 1, {}),  # a limit this low would keep the collector busy: Go's defaults
+        (24 * GIB, 4, {"GOGC": "off", "GOMEMLIMIT": "768MiB"}),  # four runs share a quarter
+        (24 * GIB, 8, {}),
+        (None, 1, {}),  # memory unknown
+    ],
+)
+def test_go_runtime_bounds_memory_by_the_machine(memory: int | None, runs: int, expected: dict[str, str]) -> None:
+    assert go_runtime({"PATH": "/usr/bin"}, memory, runs) == expected
+
+
+@pytest.mark.parametrize("name", ["GOGC", "GOMEMLIMIT"])
+def test_a_users_own_go_settings_win(name: str) -> None:
+    environ = {"PATH": "/usr/bin", name: "200" if name == "GOGC" else "3GiB"}
+    assert go_runtime(environ, 24 * GIB) == {}
+    child, _ = base_environment(environ)
+    assert child[name] == environ[name]
+
+
+def test_the_machines_memory_is_known_here() -> None:
+    memory = physical_memory()
+    assert memory is not None
+    assert memory > 64 << 20

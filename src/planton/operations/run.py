@@ -9,7 +9,7 @@ from typing import Any
 
 from planton.accounts import bind_account
 from planton.credentials import aws_environment
-from planton.environment import base_environment, child_environment
+from planton.environment import base_environment, child_environment, go_runtime, physical_memory
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, EnvironmentNotReady, UsageError
 from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.operations.adopt import run_import
@@ -130,6 +130,7 @@ def terraform_environment(
     for warning in warnings:
         notify(warning)
     env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
+    env.update(go_runtime(environ, physical_memory()))
     # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
     # would bypass planton's checks.
     env["TF_IN_AUTOMATION"] = "1"
