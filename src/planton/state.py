@@ -1,7 +1,8 @@
 """What a workspace's state records about the table.
 
-The state is read through one seam, ``parse_state``: the local backend's file as it is, a remote
-state as ``terraform state pull`` prints it (``operations/session.py`` chooses). Read after init
+The state is read through one seam, ``parse_state``: the local backend's file as it is, an S3
+state's object as it is (``read_s3_state``; ``terraform state pull`` for the state a workspace
+kept before a migration: ``operations/session.py`` and ``initialise.py`` choose). Read after init
 and before anything plans: the table's account binds the run to it (``accounts.py``), and
 ``guards.py`` compares the rest with the manifest (what terraform would get wrong, and the order
 the local indexes are recorded in); after an interruption it tells what terraform really left
@@ -136,8 +137,8 @@ def foreign_resources(document: Mapping[str, Any] | None, known: frozenset[tuple
 
 
 def read_s3_state(location: S3Location, environ: Mapping[str, str]) -> Mapping[str, Any] | None:
-    """The state object at ``location``, read directly (for what ``state pull`` cannot reach: a
-    migration's target, the workspaces ``state list`` shows): None when there is none."""
+    """The state object at ``location``, read directly (a run's own state, a migration's target,
+    the workspaces ``state list`` shows): None when there is none."""
     content = read_object(s3_client(location, environ), location.bucket, location.key)
     if content is None:
         return None

@@ -276,7 +276,7 @@ def test_a_corrupt_remote_state_is_refused_not_read_as_empty(
     path = team_manifest(tmp_path / "m.yaml", table, bucket, key)
     cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
     s3(moto_endpoint).put_object(Bucket=bucket, Key=key, Body=b'{"version": 4, "resources": [')
-    # A new runner (init reads the state) and the same one (already initialised: state pull).
+    # A new runner (init reads the state) and the same one (already initialised: planton reads it).
     for again in (runner(cli, tmp_path, "next"), cli):
         refused = again.run("tofu", "apply", "-f", str(path), "--auto-approve")
         assert refused.returncode == 3, refused.stderr

@@ -1,4 +1,5 @@
-"""Reading what a state records about the table: a local file, or what `state pull` prints."""
+"""Reading what a state records about the table: a local file, or an S3 state's object (what `state pull`
+would print)."""
 
 from __future__ import annotations
 

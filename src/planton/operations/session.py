@@ -33,6 +33,7 @@ from planton.state import (
     outputs_in_state,
     parse_state,
     read_local_state,
+    read_s3_state,
     table_in_state,
 )
 from planton.workspace import ERRORED_STATE, PLAN_FILE
@@ -164,12 +165,14 @@ class Session:
 
     def read_state(self) -> Mapping[str, Any] | None:
         """The state, through the one seam every reader uses: the local backend's file as it is,
-        a remote one as ``state pull`` prints it (after init). None when there is no state;
-        ``StateUnreadable`` when there is one that cannot be read."""
+        an S3 backend's object as it is (after init, at the bucket, key, region and endpoint
+        init configured; read directly, where ``state pull`` would start terraform only to
+        fetch it). None when there is no state; ``StateUnreadable`` when there is one that
+        cannot be parsed, ``EnvironmentNotReady`` when S3 cannot be read."""
         backend = self.prepared.backend
         if not isinstance(backend, S3Backend):
             return read_local_state(self.workspace.state_path)
-        return self.pull_state(backend.url)
+        return read_s3_state(S3Location.of_state(backend), self.env)
 
     def read_state_at_start(self) -> Mapping[str, Any] | None:
         """``read_state``, once everything before terraform's own work has run (init included):
