@@ -68,6 +68,12 @@ class StoredObject:
     etag: str
 
 
+# Clients made in this process, by region, endpoint and the credential settings they were made
+# with: a run reads its state and then its records at one location, and each new client costs
+# about 70 ms (botocore loads S3's service model again).
+_CLIENTS: dict[tuple[str | None, ...], S3Client] = {}
+
+
 def s3_client(location: S3Location, environ: Mapping[str, str]) -> S3Client:
     """A boto3 S3 client for ``location``'s region and endpoint (path-style addressing when the
     endpoint is an emulator's). Credentials: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``
@@ -81,6 +87,16 @@ def s3_client(location: S3Location, environ: Mapping[str, str]) -> S3Client:
     from botocore.exceptions import BotoCoreError
 
     key_id, secret = environ.get("AWS_ACCESS_KEY_ID"), environ.get("AWS_SECRET_ACCESS_KEY")
+    made_with = (
+        location.region,
+        location.endpoint,
+        key_id,
+        secret,
+        environ.get("AWS_SESSION_TOKEN"),
+        environ.get("AWS_PROFILE"),
+    )
+    if made_with in _CLIENTS:
+        return _CLIENTS[made_with]
     try:
         if key_id and secret:
             session = boto3.session.Session(
@@ -99,9 +115,11 @@ def s3_client(location: S3Location, environ: Mapping[str, str]) -> S3Client:
             s3={"addressing_style": "path"} if location.endpoint else {},
             ignore_configured_endpoint_urls=True,
         )
-        return session.client("s3", region_name=location.region, endpoint_url=location.endpoint, config=config)
+        client = session.client("s3", region_name=location.region, endpoint_url=location.endpoint, config=config)
     except BotoCoreError as err:
         raise aws_error(err, f"cannot use {location.url}") from None
+    _CLIENTS[made_with] = client
+    return client
 
 
 def read_object(client: S3Client, bucket: str, key: str) -> bytes | None:
