@@ -74,7 +74,9 @@ _GO_LIMIT_MIN = 512 << 20
 # get at most a quarter of the machine's memory (its cgroup's, in a container).
 _GO_PROCESSES_PER_RUN = 2
 _MEMORY_SHARE = 4
-_CGROUP_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+# Where cgroup v2 and v1 keep a group's memory limit, and which groups this process is in.
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+_OWN_CGROUPS = Path("/proc/self/cgroup")
 
 
 def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
@@ -123,18 +125,41 @@ def go_runtime(environ: Mapping[str, str], memory: int | None, runs_at_once: int
 
 
 def physical_memory() -> int | None:
-    """The memory this process may use, in bytes: the machine's, or its cgroup's limit when
-    lower (a container, a CI runner); None when neither can be read."""
+    """The memory this process may use, in bytes: the machine's, or the lowest limit of its
+    cgroup and the groups above it when lower (a container, a CI runner, a systemd service with
+    ``MemoryMax=``); None when none can be read."""
     found: list[int] = []
     with contextlib.suppress(ValueError, OSError, AttributeError):  # not a POSIX system
         found.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    for limit in _CGROUP_LIMITS:
+    for limit in _cgroup_limit_files():
         try:
             found.append(int(limit.read_text(encoding="ascii").strip()))
         except (OSError, ValueError):  # absent, or "max"
             continue
     positive = [value for value in found if value > 0]
     return min(positive) if positive else None
+
+
+def _cgroup_limit_files() -> list[Path]:
+    """The memory limit files of this process's cgroups (v2's ``memory.max``, v1's
+    ``memory.limit_in_bytes``) and of every group above them, as ``/proc/self/cgroup`` names
+    them: a limit set higher up bounds the process too."""
+    try:
+        lines = _OWN_CGROUPS.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    files: list[Path] = []
+    for line in lines:
+        _, controllers, path = [*line.split(":", 2), "", ""][:3]
+        if controllers == "":
+            base, name = _CGROUP_ROOT, "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = _CGROUP_ROOT / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        group = Path("/", path.strip().lstrip("/"))
+        files += [base / directory.relative_to("/") / name for directory in (group, *group.parents)]
+    return files
 
 
 def child_environment(base: Mapping[str, str], aws: Mapping[str, str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from planton import environment
 from planton.credentials import aws_environment, local_provider_config, provider_config_from_environment
 from planton.environment import CLI_CONFIG_VARIABLE, base_environment, child_environment, go_runtime, physical_memory
 
@@ -256,3 +257,47 @@ def test_the_machines_memory_is_known_here() -> None:
     memory = physical_memory()
     assert memory is not None
     assert memory > 64 << 20
+
+
+def _cgroups(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, membership: str, limits: dict[str, str]) -> None:
+    """A fake /sys/fs/cgroup holding ``limits`` (path below it -> file content), and a fake
+    /proc/self/cgroup saying which groups this process is in."""
+    root = tmp_path / "cgroup"
+    for relative, content in limits.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(content + "\n", encoding="ascii")
+    own = tmp_path / "self-cgroup"
+    own.write_text(membership, encoding="utf-8")
+    monkeypatch.setattr(environment, "_CGROUP_ROOT", root)
+    monkeypatch.setattr(environment, "_OWN_CGROUPS", own)
+
+
+def test_a_cgroup_v2_limit_above_the_process_s_own_group_bounds_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A systemd service's MemoryMax= on the runner's slice, the job's own group unlimited.
+    _cgroups(
+        monkeypatch,
+        tmp_path,
+        "0::/runner.slice/job-7.scope\n",
+        {"runner.slice/job-7.scope/memory.max": "max", "runner.slice/memory.max": str(3 * GIB)},
+    )
+    assert physical_memory() == 3 * GIB
+    assert go_runtime({}, physical_memory()) == {}  # 3 GiB: too little to turn the collector off
+
+
+def test_a_cgroup_v1_memory_limit_bounds_the_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _cgroups(
+        monkeypatch,
+        tmp_path,
+        "9:name=systemd:/\n4:memory:/ci/job\n0::/\n",
+        {"memory/ci/job/memory.limit_in_bytes": str(6 * GIB), "memory/memory.limit_in_bytes": "9223372036854771712"},
+    )
+    assert physical_memory() == 6 * GIB
+    assert go_runtime({}, physical_memory()) == {"GOGC": "off", "GOMEMLIMIT": "768MiB"}
+
+
+def test_no_cgroup_limit_leaves_the_machine_s_memory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    _cgroups(monkeypatch, tmp_path, "0::/\n", {"memory.max": "max"})
+    machine = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert physical_memory() == machine

@@ -24,8 +24,9 @@ ACCOUNT = "123456789012"
 
 def terraform_saw_changes(document: Mapping[str, Any]) -> bool:
     """What ``plan -detailed-exitcode`` says of this plan, by terraform's own rule (its 2): a
-    resource change other than a no-op, or a root output change other than a no-op. (Data
-    source reads are not changes.)"""
+    resource change other than a no-op, or a root output change other than a no-op. A data
+    source read is counted as no change here, although terraform counts it (exits 2): that
+    only lets more recorded plans through to the check."""
     resources = any(
         tuple(item["change"]["actions"]) not in (("no-op",), ("read",)) for item in document.get("resource_changes", [])
     )

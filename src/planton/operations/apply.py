@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from planton.errors import EXIT_OK, ApplyNotApproved, ChangeRefused, EnvironmentNotReady, UnmanagedTable
 from planton.operations.adopt import already_exists, refuse_a_table_managed_elsewhere
@@ -63,12 +65,20 @@ def finish_apply(
 ) -> TofuOutcome:
     """An applied plan's outcome, with the outputs after a success."""
     after_apply(session, result, creates=creates, agreed_loss=agreed_loss)
-    outputs = session.outputs() if result.returncode == EXIT_OK else None
+    outputs: Mapping[str, Any] | None = None
+    unread: tuple[str, ...] = ()
     if result.returncode == EXIT_OK:
         account = session.caller_account or (session.binding.account if session.binding else None)
         session.workspace.record_apply(session.prepared.table.table_name, session.prepared.region, account)
+        try:
+            outputs = session.outputs()
+        except EnvironmentNotReady as err:  # S3 unreachable since, credentials expired mid-apply
+            unread = (
+                f"the apply succeeded, but its outputs cannot be read back from the state ({err.message}); "
+                f"`planton tofu output` shows them once it can be read",
+            )
     refused = creates and already_exists(result.stderr)
-    notes = interruption_notes(session, "apply", result, creating=creates and not refused)
+    notes = (*interruption_notes(session, "apply", result, creating=creates and not refused), *unread)
     if refused and result.interrupted_by is not None:
         table, region = session.prepared.table.table_name, session.prepared.region
         notes = (

@@ -35,6 +35,8 @@ def run_plan(session: Session) -> TofuOutcome:
             return _refused(session, refused)
         result = planned.result
         if result.interrupted_by is not None or result.returncode != EXIT_OK:
+            if planned.changes and request.detailed_exitcode:
+                result = replace(result, returncode=DETAILED_CHANGES)
             return session.outcome("plan", result, interruption_notes(session, "plan", result))
         judged = session.judge(planned)
         if planned.changes and request.detailed_exitcode:

@@ -65,6 +65,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         if new_workspace:
             _announce_a_new_workspace(session)
         _refuse_an_unsaved_state(session)
+        _refuse_a_selected_terraform_workspace(session)
         ended = initialise(session)
         if ended is not None:
             return ended
@@ -227,6 +228,26 @@ def _refuse_an_unsaved_state(session: Session) -> None:
             f"in {errored}; the state there is stale until it is pushed. Nothing was run. Push it (in "
             f"{session.workspace.root}: {session.prepared.binary.name} state push {ERRORED_STATE}), then remove "
             "the file"
+        )
+
+
+def _refuse_a_selected_terraform_workspace(session: Session) -> None:
+    """``terraform workspace select`` run by hand in planton's workspace: terraform would plan
+    and apply against that workspace's state, while planton (and every guard) reads the default
+    one. planton keeps one state per manifest, in the default terraform workspace."""
+    selected_file = session.workspace.root / ".terraform" / "environment"
+    try:
+        selected = selected_file.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return
+    except (OSError, UnicodeDecodeError) as err:
+        raise EnvironmentNotReady(f"cannot read {selected_file}: {err}") from None
+    if selected and selected != "default":
+        raise UsageError(
+            f"terraform workspace {selected!r} is selected in {session.workspace.root} (terraform workspace "
+            "select, run there by hand): terraform would act on that workspace's state while planton's guards "
+            f"read the default one. Nothing was run. Select the default again there: {session.prepared.binary.name} "
+            "workspace select default"
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -117,6 +118,10 @@ class JudgedPlan:
     decision: Decision
     summary: PlanSummary
 
+
+# How a Go program that crashed says so on stderr (a panic, a fatal runtime error such as running
+# out of memory), and terraform's and tofu's crash banners.
+_CRASHED = re.compile(r"^(panic: |fatal error: )|TERRAFORM CRASH|OPENTOFU CRASH", re.MULTILINE)
 
 # The terraform commands that may write the state (plan, show, output and `state pull` never
 # do: a plan's refresh is not saved).
@@ -232,15 +237,16 @@ class Session:
         self.output_lost = self.output_lost or result.output_lost
         reads_only = command == "state" and extra[:1] == ("pull",)
         self.state_written = self.state_written or (command in _WRITES_STATE and not reads_only)
-        self._refuse_another_account(command, result)
+        self._refuse_another_account(command, result, detailed_exitcode=detailed_exitcode)
         return result
 
-    def _refuse_another_account(self, command: str, result: RunResult) -> None:
+    def _refuse_another_account(self, command: str, result: RunResult, *, detailed_exitcode: bool) -> None:
         """terraform stopped because the provider refused the credentials' account: say which
         accounts, as a refusal. (Bound only by the provider config's account_id, terraform's own
         error stands, as it always has.)"""
         binding = self.binding
-        if result.returncode == EXIT_OK or binding is None or not binding.guards_a_table:
+        succeeded = result.returncode == EXIT_OK or (detailed_exitcode and result.returncode == DETAILED_CHANGES)
+        if succeeded or binding is None or not binding.guards_a_table:
             return
         caller = refused_account(result.stderr)
         if caller is not None:
@@ -249,19 +255,23 @@ class Session:
     def plan_to_file(self, *, destroy: bool = False) -> PlanMade:
         """``plan -out``, always with ``-detailed-exitcode``: terraform's 2 ("the plan changes
         something") is a plan made like its 0, and says whether there is anything to read back
-        (``judge``). A 2 with no plan saved is terraform crashing (Go exits 2 on a panic): said,
-        and a failure (1)."""
+        (``judge``). A 2 with no plan saved, or with a crash report on stderr, is terraform
+        crashing (Go exits 2 on a panic or a fatal runtime error): said, and a failure (1). A plan
+        an earlier run left in the workspace (one killed before it could remove it) is removed
+        first, so it can never pass for this run's."""
         # Changes the aws provider ignores (it plans nothing) although DynamoDB cannot make them
         # in place: planton asks for the replacement they need, and the guard judges it.
         replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement and not destroy else ()
         mode = ("-destroy",) if destroy else ()
+        self.workspace.discard_plan()
         result = self.invoke("plan", f"-out={PLAN_FILE}", *mode, *replace_table, detailed_exitcode=True)
-        if result.returncode == DETAILED_CHANGES and self.workspace.plan_path.exists():
+        if result.returncode != DETAILED_CHANGES:
+            return PlanMade(result, changes=False)
+        if self.workspace.plan_path.exists() and not _CRASHED.search(result.stderr):
             return PlanMade(replace(result, returncode=EXIT_OK), changes=True)
-        if result.returncode == DETAILED_CHANGES:
-            self.ui.notify("plan: terraform exited with status 2 and saved no plan (it crashed)")
-            return PlanMade(replace(result, returncode=EXIT_TERRAFORM_FAILED), changes=False)
-        return PlanMade(result, changes=False)
+        # terraform saves the plan before it renders it: a crash after that leaves a plan too.
+        self.ui.notify("plan: terraform exited with status 2 and crashed (or saved no plan)")
+        return PlanMade(replace(result, returncode=EXIT_TERRAFORM_FAILED), changes=False)
 
     def judge(self, planned: PlanMade) -> JudgedPlan:
         """The plan ``plan_to_file`` made, judged. When terraform said it changes nothing and
@@ -333,8 +343,8 @@ class Session:
     def outputs(self) -> Mapping[str, Any]:
         """The module's outputs, by name, from the state, where ``output -json`` reads them too:
         the state this command read first while no terraform command that writes state has run
-        since, else read again (a local file costs nothing; a remote state is one ``state
-        pull``). ``StateUnreadable`` when it cannot be read."""
+        since, else read again (a local file, or one GET of an S3 state's object).
+        ``EnvironmentNotReady`` (``StateUnreadable``) when it cannot be read."""
         return outputs_in_state(self.state_read if not self.state_written else self.read_state())
 
     def terraform_outputs(self) -> Mapping[str, Any] | None:
@@ -430,8 +440,9 @@ def interruption_notes(session: Session, command: str, result: RunResult, *, cre
 def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
     """planton's exit code for a finished terraform run (see the table in ``errors.py``).
 
-    terraform's documented statuses pass on unchanged: 0, 1, and 2 from ``plan
-    -detailed-exitcode`` (from the plan itself: an automatic init's 2 is a crash). A signal
+    terraform's documented statuses pass on: 0, 1, and, for ``plan --detailed-exitcode``, the
+    2 planton sets when terraform said the plan changes something (planton always plans with
+    ``-detailed-exitcode``; an automatic init's 2, or a plan's with no plan saved, is a crash). A signal
     planton received gives 130 / 143. Anything else (a crash: Go exits 2 on a panic; a signal
     from elsewhere) is reported as 1, "terraform failed", so that it can never be read as one of
     planton's own outcomes. A refusal reported as an outcome (a plan under another account's
