@@ -6,7 +6,9 @@ backend settings are covered in tests/unit/test_workspace.py."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import signal
 import subprocess
 import sys
 import textwrap
@@ -247,3 +249,35 @@ def test_inits_without_a_shared_cache_run_side_by_side(cli: Cli, tmp_path: Path,
     results = _init_at_once(cli, binary, [_manifest(tmp_path, "orders-a"), _manifest(tmp_path, "orders-b")])
     assert [result.returncode for result in results] == [0, 0], [result.stderr for result in results]
     assert [entry["saw_another_init"] for entry in calls(log, "init")] == [True, True]
+
+
+def test_ctrl_c_while_waiting_for_the_cache_stops_at_once(cli: Cli, tmp_path: Path, terraform: Path, log: Path) -> None:
+    cache = Path(cli.env["HOME"]) / ".cache" / "planton" / "plugins" / "default"
+    cache.mkdir(parents=True)
+    with open(cache / ".planton-install.lock", "a+", encoding="utf-8") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another init is installing
+        process = subprocess.Popen(
+            [str(BIN_DIR / "planton"), "tofu", "init", "-f", str(HACK_MANIFEST), "--binary", str(terraform)],
+            env=cli.env,
+            cwd=cli.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.stderr is not None
+            said = ""
+            while "waiting for another init" not in said:
+                line = process.stderr.readline()
+                assert line, f"planton ended without waiting: {said}"
+                said += line
+            process.send_signal(signal.SIGINT)
+            _, rest = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 130, said + rest
+    assert "interrupted" in rest
+    assert "Traceback" not in said + rest
+    assert calls(log, "init") == []  # terraform's init never started
