@@ -52,6 +52,12 @@ def _bundled_files() -> Mapping[str, str]:
     return {**module_files(bundled_module()), **root_files()}
 
 
+@functools.cache
+def _bundled_lock_file() -> str:
+    """The module's dependency lock file, as installed (read once a process)."""
+    return bundled_lock_file()
+
+
 def configuration(backend: Backend) -> dict[str, str]:
     """Every configuration file of a workspace: the module's, planton's provider file and, for
     remote state, the backend file."""
@@ -75,9 +81,11 @@ def known_addresses() -> frozenset[tuple[str, str, str]]:
 
 
 def initialise(session: Session) -> TofuOutcome | None:
-    """Write the configuration and run ``init`` when the workspace needs it (or ``init`` was
-    asked for). An outcome when the command ends here (init itself, or a failed init); None to
-    go on. A change of backend is refused unless ``--migrate-state`` asks to move the state."""
+    """Write the configuration and run ``init`` when the workspace needs it: when anything init
+    depends on changed (``InitInputs``), the state moves, or ``--reconfigure`` asks; ``planton
+    tofu init`` too runs nothing otherwise. An outcome when the command ends here (init itself,
+    or a failed init); None to go on. A change of backend is refused unless ``--migrate-state``
+    asks to move the state."""
     request, prepared, workspace = session.request, session.prepared, session.workspace
     current = workspace.initialised_backend()
     backend = _keep_the_buckets_region(prepared.backend, current)
@@ -124,7 +132,7 @@ def initialise(session: Session) -> TofuOutcome | None:
     if request.command != "init":
         session.ui.notify(f"initialising the workspace ({prepared.binary.name} init)")
     # Every init starts from the bundled lock file: the provider version planton is tested with.
-    workspace.write_lock_file(bundled_lock_file())
+    workspace.write_lock_file(_bundled_lock_file())
     # Only the lock or encryption settings of the same state changed: terraform needs to be told
     # to take the new settings (-reconfigure); the state stays where it is.
     reconfigure = current is not None and not moving and isinstance(backend, S3Backend)
@@ -177,7 +185,7 @@ def _init_inputs(session: Session, files: Mapping[str, str]) -> InitInputs:
     remembered = prepared.cache_dir / BINARY_VERSIONS_FILE if prepared.cache_dir is not None else None
     return InitInputs(
         files=files,
-        lock_file=bundled_lock_file(),
+        lock_file=_bundled_lock_file(),
         binary=prepared.binary,
         binary_version=binary_version(prepared.binary, session.env, remembered),
         plugin_mirror=prepared.plugin_dir,
