@@ -84,7 +84,8 @@ def ready(cache: PluginCache | None, notify: Callable[[str], None]) -> PluginCac
 def installing(cache: PluginCache | None, notify: Callable[[str], None]) -> Iterator[None]:
     """Hold the cache's install lock while terraform may install into it: a second ``init`` using
     the same cache waits for the first. A cache planton cannot write a lock file in (read-only,
-    or missing) is used without one: terraform cannot install into it either."""
+    or missing) is used without one: terraform cannot install into it either; so is one on a
+    filesystem that refuses locks."""
     if cache is None:
         yield
         return
@@ -94,11 +95,15 @@ def installing(cache: PluginCache | None, notify: Callable[[str], None]) -> Iter
         yield
         return
     with handle:
-        taken = lock_exclusively(
-            handle,
-            INSTALL_WAIT_SECONDS,
-            on_wait=lambda: notify(f"waiting for another init to finish installing providers into {cache.path}"),
-        )
+        try:
+            taken = lock_exclusively(
+                handle,
+                INSTALL_WAIT_SECONDS,
+                on_wait=lambda: notify(f"waiting for another init to finish installing providers into {cache.path}"),
+            )
+        except OSError:  # a filesystem without locks (some network mounts): as without planton
+            yield
+            return
         if not taken:
             raise EnvironmentNotReady(
                 f"another init has been installing providers into {cache.path} for {INSTALL_WAIT_SECONDS / 60:g} "

@@ -3,6 +3,7 @@ keeps two installs into one cache apart."""
 
 from __future__ import annotations
 
+import errno
 import itertools
 import threading
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from planton import cachedir
+from planton import cachedir, files
 from planton.cachedir import PluginCache, installing, planton_cache_dir, plugin_cache, ready
 from planton.errors import EnvironmentNotReady
 
@@ -109,3 +110,14 @@ def test_no_cache_and_an_unwritable_cache_need_no_lock(tmp_path: Path) -> None:
         pass
     with installing(PluginCache(tmp_path / "missing", owned=False), lambda note: None):
         pass
+
+
+def test_a_filesystem_without_locks_installs_without_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(handle: object, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(files.fcntl, "flock", refuse)
+    ran = []
+    with installing(PluginCache(tmp_path, owned=True), lambda note: None):
+        ran.append(True)
+    assert ran == [True]
