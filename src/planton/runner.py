@@ -13,6 +13,7 @@ Built on ``subprocess`` rather than python-terraform: see "Design notes" in READ
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -27,6 +28,7 @@ from types import FrameType
 from typing import IO
 
 from planton.errors import EnvironmentNotReady
+from planton.files import write_atomically
 from planton.settings import Given
 
 BINARY_ENV = "PLANTON_TOFU_BINARY"
@@ -74,6 +76,79 @@ def find_binary(requested: Given[str] | None, environ: Mapping[str, str]) -> Pat
         "neither tofu nor terraform is on PATH; install OpenTofu (https://opentofu.org) or "
         f"Terraform >= 1.5, or point --binary / {BINARY_ENV} at one"
     )
+
+
+# How long ``version -json`` may take: it only prints, but a wrapper script may do more.
+_VERSION_TIMEOUT_SECONDS = 30.0
+_VERSIONS_KEPT = 16
+
+
+def binary_version(binary: Path, env: Mapping[str, str], remembered: Path | None) -> str:
+    """The version ``binary version -json`` reports (``terraform_version``; tofu uses the same
+    key), or what it printed instead. Remembered in the file ``remembered`` by the binary's path
+    and identity (device, inode, size, modification time: what an upgrade or reinstall changes),
+    so that a later run with the same binary starts no process to ask."""
+    identity = _file_identity(binary)
+    known = _read_versions(remembered)
+    entry = known.get(str(binary))
+    if identity is not None and isinstance(entry, dict) and entry.get("identity") == identity:
+        version = entry.get("version")
+        if isinstance(version, str):
+            return version
+    version = _ask_version(binary, env)
+    if remembered is not None and identity is not None:
+        known.pop(str(binary), None)
+        kept = dict(list(known.items())[-(_VERSIONS_KEPT - 1) :])
+        kept[str(binary)] = {"identity": identity, "version": version}
+        try:
+            remembered.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(remembered, json.dumps(kept, indent=1) + "\n")
+        except OSError:
+            pass  # only a cache: asked again next time
+    return version
+
+
+def _file_identity(path: Path) -> list[int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return [found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns]
+
+
+def _read_versions(path: Path | None) -> dict[str, object]:
+    if path is None:
+        return {}
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _ask_version(binary: Path, env: Mapping[str, str]) -> str:
+    # CHECKPOINT_DISABLE: terraform's version command otherwise asks HashiCorp whether a newer
+    # release exists.
+    try:
+        asked = subprocess.run(
+            [str(binary), "version", "-json"],
+            env={**env, "CHECKPOINT_DISABLE": "1"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_VERSION_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"unknown ({type(err).__name__})"
+    text = asked.stdout.decode("utf-8", errors="replace")
+    try:
+        version = json.loads(text).get("terraform_version")
+    except (ValueError, AttributeError):
+        version = None
+    if isinstance(version, str) and version:
+        return version
+    said = text.strip().splitlines()[0][:200] if text.strip() else ""
+    return f"unknown (exit {asked.returncode}{': ' + said if said else ''})"
 
 
 @dataclass(frozen=True)

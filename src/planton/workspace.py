@@ -18,7 +18,6 @@ not here at all, and what planton remembers lives beside it (``records.py``).
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import json
@@ -32,7 +31,7 @@ from importlib.abc import Traversable
 from pathlib import Path
 
 from planton.errors import EnvironmentNotReady, UsageError
-from planton.files import epoch_seconds, why_unwritable, write_atomically
+from planton.files import epoch_seconds, lock_exclusively, why_unwritable, write_atomically
 from planton.paths import expand_path
 from planton.render import VARIABLES_FILE
 from planton.settings import Given
@@ -53,6 +52,9 @@ _EARLIER_MODULE_FILES = frozenset(
 )
 PLAN_FILE = "planton.tfplan"
 MODULE_NAME = "aws_dynamodb"
+# terraform's dependency lock file: shipped with the module, copied into a workspace before each
+# init planton runs there (see Workspace.write_lock_file).
+LOCK_FILE = ".terraform.lock.hcl"
 _PSEUDO_FILESYSTEMS = frozenset({"dev", "proc", "sys"})
 
 
@@ -89,6 +91,17 @@ def bundled_module() -> Traversable:
 def module_files(module: Traversable) -> dict[str, str]:
     """The module's ``.tf`` files by name."""
     return {item.name: item.read_text(encoding="utf-8") for item in module.iterdir() if item.name.endswith(".tf")}
+
+
+def bundled_lock_file() -> str:
+    """The module's dependency lock file: the provider version planton is tested with, and its
+    checksums."""
+    try:
+        return bundled_module().joinpath(LOCK_FILE).read_text(encoding="utf-8")
+    except OSError:
+        raise EnvironmentNotReady(
+            f"the bundled module's {LOCK_FILE} is missing from this installation; reinstall planton"
+        ) from None
 
 
 def root_files() -> dict[str, str]:
@@ -255,10 +268,22 @@ class Workspace:
             raise self._unusable(err) from None
 
     def needs_init(self, fingerprint: str) -> bool:
-        """True unless ``init`` last succeeded here with the same configuration (module,
-        provider, backend) and binary."""
+        """True unless ``init`` last succeeded here with the same inputs (``init_fingerprint``)
+        and its results are still here: ``.terraform/`` and the dependency lock file."""
         recorded = self._init_record()
-        return recorded is None or recorded.get("fingerprint") != fingerprint
+        if recorded is None or not os.path.isfile(self.root / LOCK_FILE):
+            return True
+        return recorded.get("fingerprint") != fingerprint
+
+    def write_lock_file(self, text: str) -> None:
+        """Put the bundled dependency lock file in place for an init. Between inits the file is
+        terraform's: it adds the checksums of a platform the bundled file lacks, and planton
+        leaves them (nothing else rewrites it, and the fingerprint covers the bundled file, not
+        this copy)."""
+        try:
+            write_atomically(self.root / LOCK_FILE, text)
+        except OSError as err:
+            raise self._unusable(err) from None
 
     def initialised_backend(self) -> Mapping[str, str] | None:
         """Where the state was when ``init`` last succeeded here (the backend's ``place()``):
@@ -319,21 +344,16 @@ class Workspace:
         except OSError as err:
             raise self._unusable(err) from None
         with handle:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as err:
-                    if err.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise self._unusable(err) from None
-                    if time.monotonic() >= deadline:
-                        waited = f" (waited {timeout:g}s)" if timeout else ""
-                        raise EnvironmentNotReady(
-                            f"another planton command is using {self.root}{waited}; wait for it to finish, "
-                            "or give --lock-timeout a longer wait"
-                        ) from None
-                    time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
+            try:
+                taken = lock_exclusively(handle, timeout)
+            except OSError as err:
+                raise self._unusable(err) from None
+            if not taken:
+                waited = f" (waited {timeout:g}s)" if timeout else ""
+                raise EnvironmentNotReady(
+                    f"another planton command is using {self.root}{waited}; wait for it to finish, "
+                    "or give --lock-timeout a longer wait"
+                )
             try:
                 yield
             finally:
@@ -358,16 +378,33 @@ def _non_empty(path: Path) -> bool:
         return False
 
 
-def init_fingerprint(files: Mapping[str, str], binary: Path) -> str:
-    """What a finished ``init`` depends on: the configuration files (the module's, the
-    provider's and the backend's: a change of backend settings needs init again) and the binary.
-    (Not the provider mirror: once installed, providers are found without it, so later commands
-    need no flag.)"""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
-    digest.update(str(binary).encode())
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class InitInputs:
+    """Everything a finished ``init`` depends on: change any one and init must run again."""
+
+    # The configuration: the module's files (its versions.tf holds the provider constraints),
+    # planton's provider file, and a remote backend's settings file.
+    files: Mapping[str, str]
+    # The bundled dependency lock file (the copy in the workspace is terraform's to extend).
+    lock_file: str
+    binary: Path
+    binary_version: str
+    # Where providers are installed from (--plugin-mirror) and cached.
+    plugin_mirror: Path | None
+    plugin_cache: Path | None
+
+
+def init_fingerprint(inputs: InitInputs) -> str:
+    """One digest of ``inputs``, in an encoding that cannot confuse one input with another."""
+    document = {
+        "files": dict(sorted(inputs.files.items())),
+        "lock_file": inputs.lock_file,
+        "binary": str(inputs.binary),
+        "binary_version": inputs.binary_version,
+        "plugin_mirror": str(inputs.plugin_mirror) if inputs.plugin_mirror is not None else None,
+        "plugin_cache": str(inputs.plugin_cache) if inputs.plugin_cache is not None else None,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def validate_plugin_mirror(path: Path | None, source: str = "--plugin-mirror") -> Path | None:

@@ -753,3 +753,71 @@ def test_a_stream_that_is_full_for_now_is_waited_for(tmp_path: Path, monkeypatch
     assert waiting.is_set()
     assert (result.returncode, result.output_lost) == (0, False)
     assert received.count(b"Still creating") == 2000
+
+
+# --- binary_version -------------------------------------------------------------------------
+
+VERSION_SCRIPT = textwrap.dedent(
+    """\
+    #!{python}
+    # Stands in for terraform's `version -json`, counting how often it is asked.
+    import json, os, sys
+    with open({count!r}, "a") as count:
+        count.write(" ".join(sys.argv[1:]) + " " + os.environ.get("CHECKPOINT_DISABLE", "-") + "\\n")
+    print(json.dumps({{"terraform_version": {version!r}, "platform": "linux_amd64"}}))
+    """
+)
+
+
+def _versioned_binary(directory: Path, version: str) -> tuple[Path, Path]:
+    binary, count = directory / "terraform", directory / "asked"
+    binary.write_text(VERSION_SCRIPT.format(python=sys.executable, count=str(count), version=version))
+    binary.chmod(0o755)
+    return binary, count
+
+
+def _asked(count: Path) -> list[str]:
+    return count.read_text().splitlines() if count.exists() else []
+
+
+def test_binary_version_is_asked_once_then_remembered(tmp_path: Path) -> None:
+    binary, count = _versioned_binary(tmp_path, "1.11.4")
+    remembered = tmp_path / "cache" / "binaries.json"
+    assert runner.binary_version(binary, {}, remembered) == "1.11.4"
+    assert runner.binary_version(binary, {}, remembered) == "1.11.4"
+    # Asked once, without terraform's check for a newer release.
+    assert _asked(count) == ["version -json 1"]
+
+
+def test_binary_version_is_asked_again_when_the_binary_changes(tmp_path: Path) -> None:
+    binary, count = _versioned_binary(tmp_path, "1.11.4")
+    remembered = tmp_path / "binaries.json"
+    runner.binary_version(binary, {}, remembered)
+    time.sleep(0.01)
+    _versioned_binary(tmp_path, "1.12.0")  # an upgrade in place
+    assert runner.binary_version(binary, {}, remembered) == "1.12.0"
+    assert len(_asked(count)) == 2
+
+
+def test_binary_version_without_a_cache_asks_every_time(tmp_path: Path) -> None:
+    binary, count = _versioned_binary(tmp_path, "1.11.4")
+    assert runner.binary_version(binary, {}, None) == "1.11.4"
+    assert runner.binary_version(binary, {}, None) == "1.11.4"
+    assert len(_asked(count)) == 2
+
+
+@pytest.mark.parametrize("cache", ["not json", "[]", '{"x": 1}'])
+def test_binary_version_survives_a_corrupt_cache(tmp_path: Path, cache: str) -> None:
+    binary, _ = _versioned_binary(tmp_path, "1.11.4")
+    remembered = tmp_path / "binaries.json"
+    remembered.write_text(cache)
+    assert runner.binary_version(binary, {}, remembered) == "1.11.4"
+    assert str(binary) in json.loads(remembered.read_text())
+
+
+def test_a_binary_that_does_not_say_its_version(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_text(f"#!{sys.executable}\nimport sys\nprint('Terraform v1.5.7')\nsys.exit(3)\n")
+    binary.chmod(0o755)
+    assert runner.binary_version(binary, {}, None) == "unknown (exit 3: Terraform v1.5.7)"
+    assert runner.binary_version(tmp_path / "missing", {}, None).startswith("unknown")

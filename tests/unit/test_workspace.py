@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,12 @@ from planton.settings import Given
 from planton.table import ResourceIdentity
 from planton.workspace import (
     DEFAULT_WORK_DIR_NAME,
+    LOCK_FILE,
     STATE_FILE,
     WORK_DIR_ENV,
+    InitInputs,
     Workspace,
+    bundled_lock_file,
     bundled_module,
     init_fingerprint,
     module_files,
@@ -37,6 +41,7 @@ from support import MODULE_DIR
 
 MODULE = {"main.tf": 'resource "null" "x" {}\n', "versions.tf": "terraform {}\n"}
 VARIABLES = '{\n  "spec": {}\n}\n'
+LOCK = 'provider "registry.terraform.io/hashicorp/aws" {\n  version = "5.100.0"\n  hashes = [\n    "h1:x",\n  ]\n}\n'
 
 
 # --- workspace_key -------------------------------------------------------------------------
@@ -309,6 +314,21 @@ def test_prepare_rewrites_changed_files(tmp_path: Path) -> None:
     assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
 
 
+def test_prepare_leaves_unchanged_files_untouched(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    _prepare(workspace, MODULE, VARIABLES)
+    os.chmod(workspace.variables_path, 0o644)  # as an older planton left it
+    written = sorted(path for path in tmp_path.iterdir())
+    before = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in written}
+    time.sleep(0.01)
+    _prepare(workspace, MODULE, VARIABLES)
+    # Not written again (a rewrite is a new file: a new inode, or at least a new mtime)...
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in written} == before
+    assert sorted(path for path in tmp_path.iterdir()) == written
+    # ...but the variables file is private again.
+    assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
+
+
 def test_prepare_removes_only_files_it_wrote(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     files = _terraforms_files(root)
@@ -374,6 +394,7 @@ def test_needs_init_round_trip(tmp_path: Path) -> None:
     _prepare(workspace, MODULE, VARIABLES)
     assert workspace.needs_init("fp-1")
     (tmp_path / ".terraform").mkdir()
+    workspace.write_lock_file(LOCK)
     assert workspace.needs_init("fp-1")  # .terraform alone is not a finished init
     workspace.mark_initialised("fp-1", {"type": "local"})
     assert not workspace.needs_init("fp-1")
@@ -385,15 +406,38 @@ def test_needs_init_round_trip(tmp_path: Path) -> None:
 
 def test_needs_init_without_terraform_directory(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
+    workspace.write_lock_file(LOCK)
     workspace.mark_initialised("fp-1", {"type": "local"})
     assert workspace.needs_init("fp-1")  # someone removed .terraform/: init must run again
 
 
-def test_marker_survives_prepare(tmp_path: Path) -> None:
-    workspace = Workspace(tmp_path)
-    (tmp_path / ".terraform").mkdir()
+def test_needs_init_without_the_lock_file(tmp_path: Path) -> None:
+    workspace = _initialised(tmp_path, "fp-1")
+    (tmp_path / LOCK_FILE).unlink()
+    # terraform would refuse to plan ("inconsistent dependency lock file"): init writes it again.
+    assert workspace.needs_init("fp-1")
+
+
+def test_terraforms_additions_to_the_lock_file_need_no_init(tmp_path: Path) -> None:
+    workspace = _initialised(tmp_path, "fp-1")
+    # terraform on another platform adds that platform's checksum to the workspace's copy.
+    (tmp_path / LOCK_FILE).write_text(LOCK.replace("hashes = [", 'hashes = [\n    "h1:other",'), encoding="utf-8")
     _prepare(workspace, MODULE, VARIABLES)
-    workspace.mark_initialised("fp-1", {"type": "local"})
+    assert not workspace.needs_init("fp-1")
+    assert "h1:other" in (tmp_path / LOCK_FILE).read_text(encoding="utf-8")  # prepare leaves it alone
+
+
+def _initialised(root: Path, fingerprint: str) -> Workspace:
+    workspace = Workspace(root)
+    _prepare(workspace, MODULE, VARIABLES)
+    (root / ".terraform").mkdir()
+    workspace.write_lock_file(LOCK)
+    workspace.mark_initialised(fingerprint, {"type": "local"})
+    return workspace
+
+
+def test_marker_survives_prepare(tmp_path: Path) -> None:
+    workspace = _initialised(tmp_path, "fp-1")
     _prepare(workspace, MODULE, VARIABLES)
     assert not workspace.needs_init("fp-1")
 
@@ -406,23 +450,76 @@ def test_needs_init_with_unreadable_marker(tmp_path: Path, content: str) -> None
     markers = [path for path in tmp_path.iterdir() if path.is_file()]
     assert len(markers) == 1
     markers[0].write_text(content, encoding="utf-8")
+    workspace.write_lock_file(LOCK)
     assert workspace.needs_init("fp-1")
 
 
-def test_init_fingerprint_changes_with_module_and_binary() -> None:
-    binary = Path("/usr/bin/tofu")
-    base = init_fingerprint(MODULE, binary)
-    assert init_fingerprint(dict(reversed(list(MODULE.items()))), binary) == base
-    assert init_fingerprint({**MODULE, "main.tf": MODULE["main.tf"] + " "}, binary) != base
-    assert init_fingerprint({**MODULE, "extra.tf": ""}, binary) != base
-    assert init_fingerprint({"main2.tf": MODULE["main.tf"], "versions.tf": MODULE["versions.tf"]}, binary) != base
-    assert init_fingerprint(MODULE, Path("/usr/local/bin/terraform")) != base
-    assert init_fingerprint(MODULE, binary) == base
+CONFIGURATION = {**MODULE, "planton_backend.tf.json": '{"bucket": "b"}'}
+INPUTS = InitInputs(
+    files=CONFIGURATION,
+    lock_file=LOCK,
+    binary=Path("/usr/bin/terraform"),
+    binary_version="1.11.4",
+    plugin_mirror=None,
+    plugin_cache=Path("/home/u/.cache/planton/plugins/default"),
+)
+# Each input changed in turn: every one of them must change the fingerprint (and so run init).
+CHANGED_INPUTS = {
+    "a module file's text": replace(INPUTS, files={**CONFIGURATION, "main.tf": MODULE["main.tf"] + " "}),
+    "a file added": replace(INPUTS, files={**CONFIGURATION, "extra.tf": ""}),
+    "a file renamed": replace(
+        INPUTS, files={"main2.tf": MODULE["main.tf"], **{k: v for k, v in CONFIGURATION.items() if k != "main.tf"}}
+    ),
+    "the provider constraints": replace(
+        INPUTS, files={**CONFIGURATION, "versions.tf": "terraform { required_providers {} }"}
+    ),
+    "the backend's settings": replace(INPUTS, files={**CONFIGURATION, "planton_backend.tf.json": '{"bucket": "c"}'}),
+    "the backend (local state)": replace(INPUTS, files=MODULE),
+    "the lock file": replace(INPUTS, lock_file=LOCK.replace("5.100.0", "5.101.0")),
+    "the binary's path": replace(INPUTS, binary=Path("/usr/local/bin/terraform")),
+    "the binary's version": replace(INPUTS, binary_version="1.12.0"),
+    "a plugin mirror given": replace(INPUTS, plugin_mirror=Path("/opt/tf-plugins")),
+    "the plugin cache": replace(INPUTS, plugin_cache=Path("/srv/plugin-cache")),
+    "no plugin cache": replace(INPUTS, plugin_cache=None),
+}
+
+
+@pytest.mark.parametrize("changed", list(CHANGED_INPUTS.values()), ids=list(CHANGED_INPUTS))
+def test_each_init_input_changes_the_fingerprint(changed: InitInputs) -> None:
+    assert init_fingerprint(changed) != init_fingerprint(INPUTS)
+
+
+def test_the_fingerprint_changes_with_nothing_else() -> None:
+    # The same inputs, built anew and with the files in another order: the same fingerprint.
+    same = replace(INPUTS, files=dict(reversed(list(CONFIGURATION.items()))), binary=Path("/usr/bin/terraform"))
+    assert init_fingerprint(same) == init_fingerprint(INPUTS)
+    assert len({init_fingerprint(inputs) for inputs in CHANGED_INPUTS.values()}) == len(CHANGED_INPUTS)
 
 
 def test_init_fingerprint_does_not_confuse_names_and_text() -> None:
-    binary = Path("/usr/bin/tofu")
-    assert init_fingerprint({"a.tf": "bc"}, binary) != init_fingerprint({"a.tfb": "c"}, binary)
+    one = replace(INPUTS, files={"a.tf": "bc"})
+    other = replace(INPUTS, files={"a.tfb": "c"})
+    assert init_fingerprint(one) != init_fingerprint(other)
+    assert init_fingerprint(replace(INPUTS, plugin_mirror=Path("x"), plugin_cache=None)) != init_fingerprint(
+        replace(INPUTS, plugin_mirror=None, plugin_cache=Path("x"))
+    )
+
+
+# --- the bundled lock file ------------------------------------------------------------------
+
+
+def test_the_bundled_lock_file_agrees_with_the_provider_constraints() -> None:
+    lock = bundled_lock_file()
+    assert lock == (MODULE_DIR / LOCK_FILE).read_text(encoding="utf-8")
+    versions = (MODULE_DIR / "versions.tf").read_text(encoding="utf-8")
+    assert re.search(r'version\s*=\s*">= 5\.0, < 6\.0"', versions), "update the lock file's constraints too"
+    # terraform's own spelling of versions.tf's constraint: with it, init leaves the file as it is.
+    assert 'constraints = ">= 5.0.0, < 6.0.0"' in lock
+    locked = re.search(r'version\s*=\s*"(\d+)\.(\d+)\.(\d+)"', lock)
+    assert locked is not None
+    assert int(locked.group(1)) == 5
+    # Verified offline from the provider itself: linux_amd64's h1 checksum.
+    assert '"h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0="' in lock
 
 
 # --- locked --------------------------------------------------------------------------------

@@ -126,6 +126,7 @@ class TofuOptions:
     no_color: bool
     backend_type: str | None = None
     backend_configs: tuple[str, ...] = ()
+    reconfigure: bool = False
 
 
 def _tofu_options(
@@ -211,6 +212,14 @@ def _tofu_options(
             show_default=False,
         ),
     ] = None,
+    reconfigure: Annotated[
+        bool,
+        typer.Option(
+            "--reconfigure",
+            help="Run init again although nothing it depends on changed (the module, backend settings, lock "
+            "file, binary and plugin mirror or cache); the state stays where it is.",
+        ),
+    ] = False,
 ) -> TofuOptions:
     return TofuOptions(
         local=local,
@@ -222,6 +231,7 @@ def _tofu_options(
         no_color=no_color,
         backend_type=backend_type,
         backend_configs=tuple(backend_config or ()),
+        reconfigure=reconfigure,
     )
 
 

@@ -60,6 +60,7 @@ def _run(
         machine_output=machine,
         can_prompt=can_prompt(os.environ),
         backend=BackendFlags(tofu.backend_type, tofu.backend_configs),
+        reconfigure=tofu.reconfigure,
         **asked,
     )
     ui = Ui(

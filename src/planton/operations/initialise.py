@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from planton.backend import BACKEND_FILE, Backend, LocalBackend, S3Backend, backend_file, s3_endpoint, same_place
-from planton.errors import ChangeRefused, UsageError
+from planton.cachedir import BINARY_VERSIONS_FILE, installing
+from planton.errors import EXIT_OK, ChangeRefused, UsageError
 from planton.files import write_atomically
 from planton.operations.request import suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes, record_store
 from planton.records import LocalRecordStore, RecordStore, S3RecordStore
+from planton.runner import RunResult, binary_version
 from planton.s3 import S3Location, bucket_exists, s3_client
 from planton.state import (
     CORRUPT_STATE_ADVICE,
@@ -28,7 +30,14 @@ from planton.state import (
     table_in_state,
 )
 from planton.state_bucket import bootstrap_bucket
-from planton.workspace import bundled_module, init_fingerprint, module_files, root_files
+from planton.workspace import (
+    InitInputs,
+    bundled_lock_file,
+    bundled_module,
+    init_fingerprint,
+    module_files,
+    root_files,
+)
 
 _BLOCK = re.compile(r'^(resource|data)\s+"([A-Za-z0-9_-]+)"\s+"([A-Za-z0-9_-]+)"', re.MULTILINE)
 # What terraform says when the state it reads at init is not a state it can parse.
@@ -41,6 +50,12 @@ _NO_BUCKET_MARKERS = ("NoSuchBucket", "The referenced S3 bucket must have been p
 def _bundled_files() -> Mapping[str, str]:
     """The module's files and planton's provider file, as installed (read once a process)."""
     return {**module_files(bundled_module()), **root_files()}
+
+
+@functools.cache
+def _bundled_lock_file() -> str:
+    """The module's dependency lock file, as installed (read once a process)."""
+    return bundled_lock_file()
 
 
 def configuration(backend: Backend) -> dict[str, str]:
@@ -66,9 +81,11 @@ def known_addresses() -> frozenset[tuple[str, str, str]]:
 
 
 def initialise(session: Session) -> TofuOutcome | None:
-    """Write the configuration and run ``init`` when the workspace needs it (or ``init`` was
-    asked for). An outcome when the command ends here (init itself, or a failed init); None to
-    go on. A change of backend is refused unless ``--migrate-state`` asks to move the state."""
+    """Write the configuration and run ``init`` when the workspace needs it: when anything init
+    depends on changed (``InitInputs``), the state moves, or ``--reconfigure`` asks; ``planton
+    tofu init`` too runs nothing otherwise. An outcome when the command ends here (init itself,
+    or a failed init); None to go on. A change of backend is refused unless ``--migrate-state``
+    asks to move the state."""
     request, prepared, workspace = session.request, session.prepared, session.workspace
     current = workspace.initialised_backend()
     backend = _keep_the_buckets_region(prepared.backend, current)
@@ -103,23 +120,33 @@ def initialise(session: Session) -> TofuOutcome | None:
     # The variables as the manifest renders them (a run rewrites them once it has read the
     # state): `planton tofu init` leaves a workspace terraform can plan in.
     workspace.write_variables(prepared.variables)
-    fingerprint = init_fingerprint(files, prepared.binary)
-    if request.command != "init" and not moving and not workspace.needs_init(fingerprint):
+    fingerprint = init_fingerprint(_init_inputs(session, files))
+    if not moving and not request.reconfigure and not workspace.needs_init(fingerprint):
+        if request.command == "init":
+            session.ui.notify(
+                "the workspace is initialised for this configuration, binary and provider source already: nothing "
+                "to do (--reconfigure runs init anyway)"
+            )
+            return session.outcome("init", RunResult(EXIT_OK))
         return None
     if request.command != "init":
         session.ui.notify(f"initialising the workspace ({prepared.binary.name} init)")
+    # Every init starts from the bundled lock file: the provider version planton is tested with.
+    workspace.write_lock_file(_bundled_lock_file())
     # Only the lock or encryption settings of the same state changed: terraform needs to be told
     # to take the new settings (-reconfigure); the state stays where it is.
     reconfigure = current is not None and not moving and isinstance(backend, S3Backend)
     # An automatic init must not mix its text into the command's stdout (output's data).
-    # Its stderr is kept (watched) to tell a missing state bucket.
-    result = session.invoke(
-        "init",
-        stdout_to_stderr=request.command != "init",
-        watch_stderr=True,
-        migrate_state=moving,
-        reconfigure=reconfigure,
-    )
+    # Its stderr is kept (watched) to tell a missing state bucket. Installs into a shared plugin
+    # cache are one at a time.
+    with installing(prepared.plugin_cache, session.ui.notify):
+        result = session.invoke(
+            "init",
+            stdout_to_stderr=request.command != "init",
+            watch_stderr=True,
+            migrate_state=moving,
+            reconfigure=reconfigure,
+        )
     if moving and (result.exit_code != 0 or result.interrupted_by is not None):
         # The move did not happen: the workspace goes back to the backend its .terraform still
         # records, so that a second try reads the state where it is.
@@ -151,6 +178,19 @@ def initialise(session: Session) -> TofuOutcome | None:
     if request.command == "init":
         return session.outcome("init", result)
     return None
+
+
+def _init_inputs(session: Session, files: Mapping[str, str]) -> InitInputs:
+    prepared = session.prepared
+    remembered = prepared.cache_dir / BINARY_VERSIONS_FILE if prepared.cache_dir is not None else None
+    return InitInputs(
+        files=files,
+        lock_file=_bundled_lock_file(),
+        binary=prepared.binary,
+        binary_version=binary_version(prepared.binary, session.env, remembered),
+        plugin_mirror=prepared.plugin_dir,
+        plugin_cache=prepared.plugin_cache.path if prepared.plugin_cache is not None else None,
+    )
 
 
 def _refuse_a_backend_of_someone_elses(session: Session, files: Mapping[str, str]) -> None:

@@ -14,6 +14,7 @@ from typing import IO
 
 from planton import emulator
 from planton.backend import Backend, BackendFlags, LocalBackend, S3Backend, select_backend
+from planton.cachedir import PluginCache, planton_cache_dir, plugin_cache
 from planton.credentials import (
     AwsProviderConfig,
     StackInput,
@@ -88,6 +89,8 @@ class TofuRequest:
     backend: BackendFlags = field(default_factory=BackendFlags)
     # init --migrate-state: move the state to the backend now configured.
     migrate_state: bool = False
+    # --reconfigure: run init even though nothing it depends on changed.
+    reconfigure: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,10 @@ class PreparedRun:
     binary: Path
     plugin_dir: Path | None
     variables: str
+    # The provider plugin cache terraform installs into (TF_PLUGIN_CACHE_DIR), and planton's
+    # cache directory (where it remembers binaries' versions).
+    plugin_cache: PluginCache | None = None
+    cache_dir: Path | None = None
     lock_timeout: LockTimeout | None = None
     plan_out: Path | None = None
     plan_file: Path | None = None
@@ -194,6 +201,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     )
     binary = find_binary(request.binary, environ)
     plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
+    cache = plugin_cache(environ, plugin_dir)
     lock_timeout = parse_lock_timeout(request.lock_timeout)
     inputs = [path for path in (manifest.path, request.source.stack_input, request.source.provider_config) if path]
     plan_out = _plan_out(request.plan_out, environ, work_dir, inputs)
@@ -236,6 +244,8 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         binary=binary,
         plugin_dir=plugin_dir,
         variables=_variables(table, region, config.account_id),
+        plugin_cache=cache,
+        cache_dir=planton_cache_dir(environ),
         lock_timeout=lock_timeout,
         plan_out=plan_out,
         plan_file=plan_file,

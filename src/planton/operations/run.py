@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from planton.accounts import bind_account
+from planton.cachedir import PLUGIN_CACHE_VARIABLE, ready
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment, go_runtime, physical_memory
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, EnvironmentNotReady, UsageError
@@ -47,6 +48,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         )
     notify = ui.notify
     prepared = prepare(request, environ, home, notify)
+    prepared = replace(prepared, plugin_cache=ready(prepared.plugin_cache, notify))
     session = Session(request, prepared, terraform_environment(prepared, request, environ, notify), ui)
     # Before anything is written: a plan this state's records never saved is refused as it is.
     reviewed = (
@@ -135,6 +137,10 @@ def terraform_environment(
     # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
     # would bypass planton's checks.
     env["TF_IN_AUTOMATION"] = "1"
+    # One copy of each provider for every workspace: the user's cache, else planton's.
+    env.pop(PLUGIN_CACHE_VARIABLE, None)
+    if prepared.plugin_cache is not None:
+        env[PLUGIN_CACHE_VARIABLE] = str(prepared.plugin_cache.path)
     return env
 
 
