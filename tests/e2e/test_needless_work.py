@@ -48,7 +48,8 @@ def test_an_unchanged_manifest_costs_one_plan(cli: Cli, moto_endpoint: str, tmp_
     manifest.write_text(HACK_MANIFEST.read_text(encoding="utf-8"), encoding="utf-8")
     given = ("--manifest", str(manifest), "--binary", str(binary))
     cli.ok("tofu", "apply", *given, "--auto-approve")
-    assert commands(log) == ["init", "plan", "show", "apply"]
+    # A fresh HOME: the binary's version is asked once (then remembered by its file's identity).
+    assert commands(log) == ["version", "init", "plan", "show", "apply"]
     table = dynamodb(moto_endpoint, "us-east-1").describe_table(TableName="planton-demo-orders")["Table"]
 
     plan = cli.run("tofu", "plan", *given, "--detailed-exitcode")
