@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO, Any
 
 REPO = Path(__file__).resolve().parents[1]
 BIN_DIR = Path(sys.executable).parent
@@ -145,14 +146,14 @@ class Processes:
             return ""
 
     def _start(
-        self, argv: Sequence[str | Path], *, cwd: Path, env: Mapping[str, str], stdout: object
+        self, argv: Sequence[str | Path], *, cwd: Path, env: Mapping[str, str], stdout: IO[bytes]
     ) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [str(part) for part in argv],
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
-            stdout=stdout,  # type: ignore[arg-type]
+            stdout=stdout,
             stderr=subprocess.STDOUT,
             # Its own session: a Ctrl-C at the terminal reaches the harness alone, which then
             # sends the child exactly one SIGINT (a second one makes terraform abort unsaved).
@@ -703,8 +704,8 @@ class Bench:
             usage = disk_usage([root / "work", home])
             self.planton("tofu", "plan", "-f", manifest, "--work-dir", root / "work", *flags, cwd=root, env=env)
             planned = disk_usage([root / "work", home])
-            copies = usage["provider_copies"]
-            beyond = planned["bytes"] - (provider_bytes if copies else 0)
+            copies = usage.provider_copies
+            beyond = planned.bytes - (provider_bytes if copies else 0)
             row = Row(
                 "disk",
                 f"{DISK_WORKSPACES} workspaces beyond one provider copy ({variant})",
@@ -713,10 +714,10 @@ class Bench:
                 target="<= 5 MB",
                 passed=beyond <= 5 * MB,
                 note=(
-                    f"{planned['bytes'] / MB:.1f} MB in the work dir and home; provider copies there: {copies} "
-                    f"({provider_bytes / MB:.0f} MB each); links leading outside: {usage['links_outside']} "
-                    f"(into {', '.join(usage['outside_targets']) or 'nothing'}); one plan added "
-                    f"{(planned['bytes'] - usage['bytes']) / 1024:.0f} KB; {elapsed:.0f} s for the 20 inits"
+                    f"{planned.bytes / MB:.1f} MB in the work dir and home; provider copies there: {copies} "
+                    f"({provider_bytes / MB:.0f} MB each); links leading outside: {usage.links_outside} "
+                    f"(into {', '.join(usage.outside_targets) or 'nothing'}); one plan added "
+                    f"{(planned.bytes - usage.bytes) / 1024:.0f} KB; {elapsed:.0f} s for the 20 inits"
                 ),
             )
             self.rows.append(row)
@@ -751,7 +752,7 @@ class Bench:
         one.mkdir()
         shutil.copy(widest, one / "widest.yaml")
 
-        def worker(directory: Path, count: int) -> dict[str, object]:
+        def worker(directory: Path, count: int) -> dict[str, Any]:
             log = self.log(f"validate-many-{count}")
             self.processes.run(
                 [sys.executable, REPO / "bench" / "validate_many.py", directory, str(count)],
@@ -769,12 +770,12 @@ class Bench:
             progress(f"scaling: run {run + 1}/{self.runs}")
             for count in SCALING_COUNTS:
                 result = worker(many, count)
-                each = [float(value) for value in result["each_s"]]  # type: ignore[attr-defined]
-                loops[count].append(float(result["loop_s"]))  # type: ignore[arg-type]
+                each = [float(value) for value in result["each_s"]]
+                loops[count].append(float(result["loop_s"]))
                 if count == max(SCALING_COUNTS):
                     firsts.append(each[0])
                     rests.append(statistics.median(each[1:]))
-            widest_each.append(float(worker(one, 1)["loop_s"]))  # type: ignore[arg-type]
+            widest_each.append(float(worker(one, 1)["loop_s"]))
         for count in SCALING_COUNTS:
             self.rows.append(
                 Row(
@@ -890,10 +891,20 @@ def _provider_binary(mirror: Path) -> Path:
     return found[-1]
 
 
-def disk_usage(roots: Sequence[Path]) -> dict[str, object]:
-    """What ``du`` counts under ``roots`` (allocated blocks; a file with several hard links once;
-    symbolic links themselves, not what they lead to), the number of aws provider binaries among
-    them (distinct files), and the symbolic links that lead outside ``roots``."""
+@dataclass(frozen=True)
+class DiskUsage:
+    """What ``du`` counts (``bytes``), the aws provider binaries among it (distinct files), and
+    the symbolic links that lead outside what was counted, with where they lead."""
+
+    bytes: int
+    provider_copies: int
+    links_outside: int
+    outside_targets: list[str]
+
+
+def disk_usage(roots: Sequence[Path]) -> DiskUsage:
+    """``du`` of ``roots`` together: allocated blocks; a file with several hard links once;
+    symbolic links themselves, not what they lead to."""
     seen: set[tuple[int, int]] = set()
     total = 0
     copies = 0
@@ -913,11 +924,11 @@ def disk_usage(roots: Sequence[Path]) -> dict[str, object]:
                     target = path.resolve()
                     if not any(target.is_relative_to(other) for other in resolved_roots):
                         outside += 1
-                        targets.add(str(target.parent if target.is_file() else target).split("/registry.")[0])
+                        targets.add(str(target).split("/registry.")[0])
                 elif name.startswith("terraform-provider-aws") and path.is_file():
                     copies += 1
         total += root.lstat().st_blocks * 512
-    return {"bytes": total, "provider_copies": copies, "links_outside": outside, "outside_targets": sorted(targets)}
+    return DiskUsage(total, copies, outside, sorted(targets))
 
 
 def _linear_fit(points: Mapping[int, float]) -> tuple[float, float]:
