@@ -973,10 +973,6 @@ def machine(terraform: Path, mirror: Path, processes: Processes) -> dict[str, st
         if path.is_dir()
     )
     commit = processes.output(["git", "-C", REPO, "describe", "--always", "--dirty"]).strip()
-    try:
-        load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    except OSError:
-        load = "?"
     return {
         "cpu": cpu,
         "cores": f"{os.cpu_count()} (usable here: {len(os.sched_getaffinity(0))})",
@@ -987,9 +983,17 @@ def machine(terraform: Path, mirror: Path, processes: Processes) -> dict[str, st
         "terraform": f"{terraform.name} {terraform_version}",
         "providers (mirror)": ", ".join(providers) or "?",
         "moto": _version_of("moto"),
-        "load average at start": load,
+        "load average at start": load_average(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages: how busy the machine was (other work shows here)."""
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def _version_of(distribution: str) -> str:
@@ -1130,6 +1134,7 @@ def main(argv: Sequence[str]) -> int:
                 if name in args.only:
                     progress(f"measure {name}")
                     getattr(bench, "measure_" + name.replace("-", "_"))()
+        info["load average at end"] = load_average()
     except KeyboardInterrupt:
         progress("interrupted")
         return 130
