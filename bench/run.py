@@ -48,7 +48,18 @@ MB = 1024 * 1024
 TUNING_VARIABLES = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG")
 INSTALL_VARIABLES = ("TF_CLI_CONFIG_FILE", "TF_PLUGIN_CACHE_DIR", "TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE")
 
-MEASURES = ("version", "validate", "noop-plan", "change-plan", "cold-plan", "noop-apply", "disk", "scaling", "memory")
+MEASURES = (
+    "version",
+    "validate",
+    "noop-plan",
+    "change-plan",
+    "init-plan",
+    "cold-plan",
+    "noop-apply",
+    "disk",
+    "scaling",
+    "memory",
+)
 SCALING_COUNTS = (1, 10, 100, 1000)
 DISK_WORKSPACES = 20
 
@@ -629,11 +640,30 @@ class Bench:
         # Put the workspace's variables back as the other measures expect them.
         self.planton("tofu", "plan", "-f", self.manifest(), "--work-dir", self.work_dir, cwd=self.scratch)
 
+    def measure_init_plan(self) -> None:
+        """4. A warm `planton tofu plan` (it inits only when something init depends on changed)
+        vs `terraform init` then `terraform plan` in the same workspace: what Project Planton
+        runs every time."""
+        workspace = self.workspace()
+        manifest = self.manifest()
+
+        def raw() -> float:
+            elapsed = self.raw("init", "-input=false", cwd=workspace)
+            return elapsed + self.raw("plan", "-input=false", cwd=workspace)
+
+        ours, theirs = self.pair(
+            "init-plan",
+            lambda: self.planton("tofu", "plan", "-f", manifest, "--work-dir", self.work_dir, cwd=self.scratch),
+            raw,
+        )
+        self.rows.append(ratio_row("init-plan", "planton tofu plan vs init then plan (warm)", ours, theirs, 0.75))
+
     def measure_cold_plan(self) -> None:
-        """4. `planton tofu plan` in a new workspace (it runs init itself) vs `terraform init`
-        then `terraform plan` in a new directory holding the same files. Twice: with the
-        provider installed the default way (the user's CLI config: planton without
-        --plugin-mirror, plain `terraform init`), and with `--plugin-mirror` / `-plugin-dir`."""
+        """Beside 4: `planton tofu plan` in a new workspace (it runs init itself) vs `terraform
+        init` then `terraform plan` in a new directory holding the same files, for information
+        (both init; no target). Twice: with the provider installed the default way (the user's
+        CLI config: planton without --plugin-mirror, plain `terraform init`), and with
+        `--plugin-mirror` / `-plugin-dir`."""
         source = self.workspace()
         manifest = self.manifest()
         files = [path for path in source.iterdir() if path.suffix == ".tf" or path.name == "terraform.tfvars.json"]
@@ -663,8 +693,9 @@ class Bench:
                 shutil.rmtree(directory)
                 return elapsed
 
-            stats = self.pair(f"cold-plan ({variant})", ours, theirs)
-            self.rows.append(ratio_row("cold-plan", f"new workspace plan vs init + plan ({variant})", *stats, 0.75))
+            planton_stats, terraform_stats = self.pair(f"cold-plan ({variant})", ours, theirs)
+            label = f"new workspace plan vs init + plan ({variant})"
+            self.rows.append(Row("cold-plan", label, "s", planton_stats, terraform_stats))
 
     def measure_noop_apply(self) -> None:
         """5. A no-op `planton tofu apply --auto-approve` vs `terraform apply -auto-approve`."""
