@@ -15,7 +15,7 @@ import typer
 from planton.cli import app as app_module
 from planton.cli import output
 from planton.cli.app import main
-from planton.cli.boundary import detailed_exitcode_requested
+from planton.cli.early import detailed_exitcode_requested
 from planton.errors import EnvironmentNotReady, OutputClosed
 
 from support import HACK_MANIFEST
@@ -111,7 +111,7 @@ def test_abort_and_keyboard_interrupt_are_130(monkeypatch: pytest.MonkeyPatch, e
 def test_closed_output_is_141_without_a_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: BaseException
 ) -> None:
-    monkeypatch.setattr("planton.cli.boundary._silence", lambda _stream: None)  # keep pytest's stdout
+    monkeypatch.setattr("planton.cli.boundary.silence", lambda _stream: None)  # keep pytest's stdout
     validate_raises(monkeypatch, error)
     assert main(["validate", "-f", "x.yaml"]) == 141
     assert capsys.readouterr().err == ""
