@@ -76,7 +76,7 @@ def test_bug_without_anywhere_to_write_still_returns_70(
     def no_report(*_: object) -> NoReturn:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("planton.cli.boundary.write_crash_report", no_report)
+    monkeypatch.setattr("planton.crash_report.write_crash_report", no_report)
     validate_raises(monkeypatch, RuntimeError("boom"))
     assert main(["validate", "-f", "x.yaml"]) == 70
     assert capsys.readouterr().err.splitlines() == [

@@ -15,12 +15,11 @@ import pytest
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.render import VARIABLES_FILE
-from planton.settings import Given
+from planton.settings import WORK_DIR_ENV, Given
 from planton.table import ResourceIdentity
 from planton.workspace import (
     DEFAULT_WORK_DIR_NAME,
     STATE_FILE,
-    WORK_DIR_ENV,
     Workspace,
     bundled_module,
     init_fingerprint,

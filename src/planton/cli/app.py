@@ -2,34 +2,54 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from planton import __version__
-from planton.cli import local, state, tofu
 from planton.cli.boundary import run_command
 from planton.cli.options import InputOptions, JsonOutput, with_shared_options
 from planton.cli.output import data, document, success, warn
 from planton.documents import validation_document
-from planton.manifest.schema import manifest_json_schema
-from planton.operations import render_manifest, validate_manifest
+from planton.operations.validation import render_manifest, validate_manifest
+
+# The sub-apps, after the root's own commands, and the modules that declare them. A module is
+# imported only when its group is run or listed (--help): validate, render and schema never load
+# terraform's machinery, the emulator or S3 with them.
+SUB_APPS = {"tofu": "planton.cli.tofu", "local": "planton.cli.local", "state": "planton.cli.state"}
+
+
+class _RootGroup(TyperGroup):
+    """The root command: its own commands, and each sub-app loaded when it is asked for. (The
+    click types are Typer's own copy of click's, so they are not named here.)"""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *SUB_APPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module = SUB_APPS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        group = typer.main.get_group(importlib.import_module(module).app)
+        group.name = cmd_name
+        return group
+
 
 app = typer.Typer(
     name="planton",
     help="Deploy AWS DynamoDB tables from an AwsDynamodb manifest with tofu/terraform.",
+    cls=_RootGroup,
     no_args_is_help=True,
     # Locals can hold credentials: never print them in a traceback.
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(tofu.app, name="tofu")
-app.add_typer(local.app, name="local")
-app.add_typer(state.app, name="state")
 
 
 def _version(value: bool) -> None:
@@ -79,6 +99,10 @@ def render(
 @app.command()
 def schema() -> None:
     """Print the manifest's JSON Schema (both dialects) for editors' YAML language servers."""
+    # Deferred: the JSON Schema generator is for this command only (it builds both dialects'
+    # models in full).
+    from planton.manifest.schema import manifest_json_schema
+
     data(json.dumps(manifest_json_schema(), indent=2) + "\n")
 
 

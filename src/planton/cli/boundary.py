@@ -28,7 +28,6 @@ import typer
 
 from planton.cli.early import JSON_FLAG, detailed_exitcode_requested, flag_requested, silence
 from planton.cli.output import begin_command, document, document_written, error_lines, output_lost
-from planton.crash_report import write_crash_report
 from planton.documents import error_document
 from planton.errors import (
     DETAILED_CHANGES,
@@ -176,6 +175,10 @@ def _invoke(command: Command, argv: Sequence[str], prog_name: str) -> int:
 
 
 def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]:
+    # Deferred: only a bug needs the crash report's machinery (platform, traceback, the
+    # libraries' versions), and a command that succeeds should not load it.
+    from planton.crash_report import write_crash_report
+
     where = f"{type(err).__module__}.{type(err).__qualname__}"
     try:
         report = write_crash_report(err, argv, environ)

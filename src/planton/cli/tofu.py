@@ -33,7 +33,9 @@ from planton.cli.output import (
 )
 from planton.cli.plan_view import markdown_summary, rich_summary
 from planton.documents import apply_document, failure_document, outputs_document, plan_document
-from planton.operations import TOFU_COMMANDS, ShowPlan, TofuOutcome, TofuRequest, Ui, run_tofu, tofu_exit_code
+from planton.operations.request import TOFU_COMMANDS, TofuRequest
+from planton.operations.run import run_tofu
+from planton.operations.session import ShowPlan, TofuOutcome, Ui, tofu_exit_code
 from planton.paths import home_directory
 from planton.plan_summary import PlanSummary
 
