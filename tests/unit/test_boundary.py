@@ -12,11 +12,11 @@ from typing import NoReturn
 import pytest
 import typer
 
-from planton.cli import app as app_module
 from planton.cli import output
 from planton.cli.app import main
 from planton.cli.early import detailed_exitcode_requested
 from planton.errors import EnvironmentNotReady, OutputClosed
+from planton.operations import validation
 
 from support import HACK_MANIFEST
 
@@ -32,7 +32,7 @@ def validate_raises(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> No
     def validate(*_: object) -> NoReturn:
         raise error
 
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
 
 
 def test_success_returns_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,7 +94,7 @@ def test_signal_outside_terraform_is_interrupted(
         time.sleep(5)
         pytest.fail("the signal did not interrupt")
 
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     assert main(["validate", "-f", "x.yaml"]) == code
     assert capsys.readouterr().err.splitlines() == ["error: interrupted"]
@@ -189,7 +189,7 @@ def _reader_went_away_then(monkeypatch: pytest.MonkeyPatch, error: BaseException
         output._state["output_lost"] = True
         raise error
 
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
 
 
 @pytest.mark.parametrize(
@@ -203,9 +203,9 @@ def _reader_went_away_then(monkeypatch: pytest.MonkeyPatch, error: BaseException
 def test_a_reader_that_went_away_turns_only_a_success_into_141(
     monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int
 ) -> None:
-    validate = app_module.validate_manifest
+    validate = validation.validate_manifest
     _reader_went_away_then(monkeypatch, error)
     assert main(["validate", "-f", "x.yaml"]) == code
     # The next command in this process starts afresh.
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
     assert main(["validate", "-f", str(HACK_MANIFEST)]) == 0

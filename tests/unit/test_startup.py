@@ -65,7 +65,21 @@ def test_version_imports_no_cli() -> None:
     ids=["validate", "render"],
 )
 def test_reading_a_manifest_runs_nothing_and_imports_nothing_that_does(argv: tuple[str, ...]) -> None:
-    # (--help does load the sub-apps: it lists their help.) Both print JSON, through no Rich.
+    # Both print JSON, through no Rich.
     code, modules = loaded_by(*argv)
     assert code == 0
     assert not {*NEVER_WITHOUT_TERRAFORM, "planton.manifest.schema", "rich", "planton.cli.consoles"} & modules
+
+
+def test_help_reads_no_manifest_model() -> None:
+    # Rich renders Typer's help; the manifest's models and the sub-apps' modules are not needed.
+    code, modules = loaded_by("--help")
+    assert code == 0
+    assert not {*NEVER_WITHOUT_TERRAFORM, "planton.manifest.schema", "pydantic", "yaml"} & modules
+
+
+def test_schema_builds_the_schema_and_runs_nothing() -> None:
+    code, modules = loaded_by("schema")
+    assert code == 0
+    assert "planton.manifest.schema" in modules
+    assert not {*NEVER_WITHOUT_TERRAFORM, "rich"} & modules

@@ -17,7 +17,8 @@ from planton.operations.state_commands import list_workspaces
 from planton.paths import expand_path, home_directory
 from planton.settings import WORK_DIR_ENV
 
-app = typer.Typer(help="Remote state: create its bucket, list the workspaces of a work dir.", no_args_is_help=True)
+# Its help line is in app.SUB_APPS, which lists it without importing this module.
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command()

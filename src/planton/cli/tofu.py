@@ -39,9 +39,8 @@ from planton.operations.session import ShowPlan, TofuOutcome, Ui, tofu_exit_code
 from planton.paths import home_directory
 from planton.plan_summary import PlanSummary
 
-app = typer.Typer(
-    help="Run tofu/terraform for a manifest (local backend, one workspace per manifest).", no_args_is_help=True
-)
+# Its help line is in app.SUB_APPS, which lists it without importing this module.
+app = typer.Typer(no_args_is_help=True)
 
 
 def _run(
