@@ -209,3 +209,20 @@ def test_a_reader_that_went_away_turns_only_a_success_into_141(
     # The next command in this process starts afresh.
     monkeypatch.setattr(validation, "validate_manifest", validate)
     assert main(["validate", "-f", str(HACK_MANIFEST)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "answered"),
+    [
+        (["--version"], {}, True),
+        (["--version", "validate"], {}, False),
+        (["validate", "--version"], {}, False),
+        # A shell asking Typer to complete a word: Typer answers, whatever argv is.
+        (["--version"], {"_PLANTON_COMPLETE": "bash_source"}, False),
+        (["--version"], {"_PROJECT_PLANTON_COMPLETE": "zsh_source"}, False),
+    ],
+)
+def test_entry_answers_only_a_lone_version(argv: list[str], environ: dict[str, str], answered: bool) -> None:
+    from planton.cli import entry
+
+    assert entry._only_the_version(argv, environ) is answered

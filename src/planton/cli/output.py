@@ -25,14 +25,15 @@ if TYPE_CHECKING:
     from planton.runner import Echo
 
 _state = {"document_written": False, "output_lost": False}
-# use_colour's choice, for the consoles made after it (None: Rich's own, from the environment).
+# use_colour's choice, applied to a console whenever it is used; empty until then (Rich decides
+# from the environment).
 _colour: list[bool] = []
 
 
 def _console(*, stderr: bool) -> Console:
     """planton's console for stderr or stdout."""
-    # Deferred: Rich takes a noticeable moment to import, and --version, render and schema
-    # print nothing through it.
+    # Deferred: Rich takes a noticeable moment to import, and a command that succeeds without a
+    # line for people (render, schema, validate --json) never needs it.
     from planton.cli import consoles
 
     console = consoles.stderr if stderr else consoles.stdout
