@@ -61,6 +61,7 @@ def main() -> int:
     except Interrupted as stop:
         code = _interrupted(stop.exit_code, argv)
     except KeyboardInterrupt:  # raised by code, not by a signal (the handler raises Interrupted)
+        handler.done = True  # a signal now must not interrupt the report of this one
         code = _interrupted(Interrupted(signal.SIGINT).exit_code, argv)
     # Exiting from here on (the boundary already ignores the signals once it has run; this
     # covers an interruption before it existed). The handler ignores a signal from now on, so
