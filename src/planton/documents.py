@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planton.errors import EXIT_BROKEN_PIPE, EXIT_OK
-from planton.operations import TofuOutcome, Validated
 from planton.table import TableDefinition
+
+if TYPE_CHECKING:
+    # Only named in annotations: the error boundary builds error documents without loading the
+    # operations (and with them the runner).
+    from planton.operations.session import TofuOutcome
+    from planton.operations.validation import Validated
 
 # The codes of a tofu command whose terraform finished its work: 141 only ever replaces a success
 # (the command's output lost its reader meanwhile, see tofu_exit_code).

@@ -29,9 +29,8 @@ from typing import IO
 
 from planton.errors import EnvironmentNotReady
 from planton.files import write_atomically
-from planton.settings import Given
+from planton.settings import BINARY_ENV, Given
 
-BINARY_ENV = "PLANTON_TOFU_BINARY"
 DEFAULT_BINARIES = ("tofu", "terraform")
 
 # Flags each command always gets. ``-input=false`` because every variable comes from the

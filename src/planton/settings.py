@@ -71,6 +71,9 @@ def running_in_ci(environ: Mapping[str, str]) -> bool:
     return value is not None and value.strip().lower() not in _FALSE_WORDS
 
 
-# Environment variables behind options (the others: runner.BINARY_ENV, workspace.WORK_DIR_ENV).
+# Environment variables behind options: here, so that declaring the options imports neither the
+# runner nor the workspace.
+BINARY_ENV = "PLANTON_TOFU_BINARY"
+WORK_DIR_ENV = "PLANTON_WORK_DIR"
 PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
 LOCK_TIMEOUT_ENV = "PLANTON_LOCK_TIMEOUT"

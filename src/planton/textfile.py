@@ -9,10 +9,14 @@ opened without blocking, so a FIFO with no writer cannot hang the open either).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
+import signal
 import stat
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,21 +73,52 @@ def _read_bounded(descriptor: int, limit: int, deadline: float, wait_seconds: fl
     poller.register(descriptor, select.POLLIN | select.POLLPRI)
     chunks: list[bytes] = []
     size = 0
-    while size <= limit:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise UnreadableFile(
-                f"nothing finished arriving within {wait_seconds:g} seconds (a pipe or FIFO that no one "
-                "writes to, or a terminal?); give a file, or write the whole manifest into the pipe"
-            )
-        if not poller.poll(remaining * 1000):
-            continue
-        try:
-            chunk = os.read(descriptor, min(_CHUNK, limit + 1 - size))
-        except BlockingIOError:
-            continue
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
+    with _woken_by_signals(poller) as wakeup:
+        while size <= limit:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise UnreadableFile(
+                    f"nothing finished arriving within {wait_seconds:g} seconds (a pipe or FIFO that no one "
+                    "writes to, or a terminal?); give a file, or write the whole manifest into the pipe"
+                )
+            ready = {fd for fd, _ in poller.poll(remaining * 1000)}
+            if wakeup in ready:
+                # A signal came; its handler runs now, between bytecodes (Ctrl-C raises there).
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wakeup, 512)
+            if descriptor not in ready:
+                continue
+            try:
+                chunk = os.read(descriptor, min(_CHUNK, limit + 1 - size))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     return b"".join(chunks)
+
+
+@contextlib.contextmanager
+def _woken_by_signals(poller: select.poll) -> Iterator[int | None]:
+    """A descriptor ``poller`` also watches, readable once a signal has arrived (None where
+    signals are not handled: outside the main thread).
+
+    Python runs a signal's handler between bytecodes; a signal that arrives after the last
+    check and before ``poll`` has begun does not interrupt it, so without this a Ctrl-C could
+    wait for the whole ``wait_seconds``. The interpreter writes a byte to its wakeup descriptor
+    for every signal it catches, whenever it comes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield None
+        return
+    read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        try:
+            poller.register(read_end, select.POLLIN)
+            yield read_end
+        finally:
+            signal.set_wakeup_fd(previous)
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -34,10 +34,9 @@ from planton.errors import EnvironmentNotReady, UsageError
 from planton.files import epoch_seconds, lock_exclusively, why_unwritable, write_atomically
 from planton.paths import expand_path
 from planton.render import VARIABLES_FILE
-from planton.settings import Given
+from planton.settings import WORK_DIR_ENV, Given
 from planton.table import ResourceIdentity
 
-WORK_DIR_ENV = "PLANTON_WORK_DIR"
 DEFAULT_WORK_DIR_NAME = ".planton"
 STATE_FILE = "terraform.tfstate"
 _LOCK_FILE = ".planton.lock"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -144,10 +145,27 @@ def test_70_bug(tmp_path: Path) -> None:
 
 
 def _planton_waiting_on_a_fifo(cli: Cli, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """planton run with a FIFO nobody writes to as its manifest, once it has opened the FIFO:
+    inside its error boundary, waiting for the manifest."""
+    process = _planton_on_a_fifo(cli, tmp_path, *args)
+    _wait_until(process, lambda: _has_open(process.pid, tmp_path / "slow.fifo"), "planton never opened the manifest")
+    return process
+
+
+def _planton_starting(cli: Cli, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """planton run as above, as soon as it has taken SIGINT and SIGTERM over: while it is still
+    importing the CLI, usually, and in any case before it has read the manifest (nobody writes
+    to the FIFO, so it cannot finish before the signal arrives)."""
+    process = _planton_on_a_fifo(cli, tmp_path, *args)
+    _wait_until(process, lambda: _catches(process.pid, signal.SIGTERM), "planton never took SIGTERM over")
+    return process
+
+
+def _planton_on_a_fifo(cli: Cli, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     fifo = tmp_path / "slow.fifo"
     subprocess.run(["mkfifo", str(fifo)], check=True)
     cli.env["PLANTON_PIPE_TIMEOUT"] = "60"
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [str(BIN_DIR / "planton"), *args, "-f", str(fifo)],
         env=cli.env,
         cwd=tmp_path,
@@ -156,14 +174,28 @@ def _planton_waiting_on_a_fifo(cli: Cli, tmp_path: Path, *args: str) -> subproce
         stderr=subprocess.PIPE,
         text=True,
     )
-    # planton opens the manifest inside its error boundary, with its own signal handlers in place
-    # (a Ctrl-C before them, while Python imports, ends it without a word).
+
+
+def _wait_until(process: subprocess.Popen[str], ready: Callable[[], bool], failure: str) -> None:
+    """Wait for ``ready`` (a state of the process that /proc shows), never for a time: a loaded
+    machine only makes the wait longer."""
     deadline = time.monotonic() + 60
-    while not _has_open(process.pid, fifo):
+    while not ready():
         assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "planton never opened the manifest"
-        time.sleep(0.01)
-    return process
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.001)
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler of its own for ``signum``: its caught-signals mask
+    (SigCgt in /proc/PID/status, one bit per signal) has the signal's bit. Python catches SIGINT
+    from its start, SIGTERM only once planton has taken it over."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:  # it has exited
+        return False
+    caught = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(caught, 16) >> (signum - 1) & 1)
 
 
 def _has_open(pid: int, path: Path) -> bool:
@@ -182,6 +214,17 @@ def _has_open(pid: int, path: Path) -> bool:
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_130_and_143_interrupted(cli: Cli, tmp_path: Path, signum: int, code: int) -> None:
     process = _planton_waiting_on_a_fifo(cli, tmp_path, "validate")
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == code, stderr
+    assert stderr.splitlines() == ["error: interrupted"]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_130_and_143_interrupted_while_starting(cli: Cli, tmp_path: Path, signum: int, code: int) -> None:
+    # The moment planton's handlers are in place, while Python still imports the CLI: the same
+    # message and code, never a traceback of the imports or a silent death.
+    process = _planton_starting(cli, tmp_path, "validate")
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == code, stderr
@@ -258,12 +301,15 @@ def test_detailed_exitcode_bug_is_1(tmp_path: Path) -> None:
     assert "planton hit a bug" in result.stderr
 
 
-def test_detailed_exitcode_interrupted_is_1(cli: Cli, tmp_path: Path) -> None:
-    process = _planton_waiting_on_a_fifo(cli, tmp_path, "tofu", "plan", "--detailed-exitcode")
-    process.send_signal(signal.SIGINT)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("when", ["starting", "waiting"])
+def test_detailed_exitcode_interrupted_is_1(cli: Cli, tmp_path: Path, signum: int, when: str) -> None:
+    start = _planton_starting if when == "starting" else _planton_waiting_on_a_fifo
+    process = start(cli, tmp_path, "tofu", "plan", "--detailed-exitcode")
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1, stderr
-    assert "interrupted" in stderr
+    assert stderr.splitlines() == ["error: interrupted"]
 
 
 GONE_TERRAFORM = textwrap.dedent(

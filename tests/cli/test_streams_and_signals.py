@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_exit_codes import CREATE_PLAN, _planton_waiting_on_a_fifo, fake_terraform
+from test_exit_codes import CREATE_PLAN, _planton_starting, _planton_waiting_on_a_fifo, fake_terraform
 
 from e2e_support import BIN_DIR, Cli
 from support import HACK_MANIFEST
@@ -106,10 +106,14 @@ def test_closed_stdout_loses_data_and_says_141(cli: Cli, tmp_path: Path) -> None
 # --- signals --------------------------------------------------------------------------------
 
 
-def test_repeated_interrupts_are_one_interruption(cli: Cli, tmp_path: Path) -> None:
-    # Ctrl-C pressed again and again: some land while the first is being reported and while
-    # the process exits. (Signals sent at once collapse into one, so they are spaced out.)
-    process = _planton_waiting_on_a_fifo(cli, tmp_path, "validate")
+@pytest.mark.parametrize("when", ["starting", "waiting"])
+def test_repeated_interrupts_are_one_interruption(cli: Cli, tmp_path: Path, when: str) -> None:
+    # Ctrl-C pressed again and again, from the moment planton has taken SIGINT over (while it
+    # imports) or from when it waits for the manifest: some land while the first is being
+    # reported and while the process exits. (Signals sent at once collapse into one, so they
+    # are spaced out.)
+    start = _planton_starting if when == "starting" else _planton_waiting_on_a_fifo
+    process = start(cli, tmp_path, "validate")
     deadline = time.monotonic() + 10
     while process.poll() is None and time.monotonic() < deadline:
         process.send_signal(signal.SIGINT)

@@ -12,11 +12,11 @@ from typing import NoReturn
 import pytest
 import typer
 
-from planton.cli import app as app_module
 from planton.cli import output
 from planton.cli.app import main
-from planton.cli.boundary import detailed_exitcode_requested
+from planton.cli.early import detailed_exitcode_requested
 from planton.errors import EnvironmentNotReady, OutputClosed
+from planton.operations import validation
 
 from support import HACK_MANIFEST
 
@@ -32,7 +32,7 @@ def validate_raises(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> No
     def validate(*_: object) -> NoReturn:
         raise error
 
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
 
 
 def test_success_returns_0(capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,7 +76,7 @@ def test_bug_without_anywhere_to_write_still_returns_70(
     def no_report(*_: object) -> NoReturn:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("planton.cli.boundary.write_crash_report", no_report)
+    monkeypatch.setattr("planton.crash_report.write_crash_report", no_report)
     validate_raises(monkeypatch, RuntimeError("boom"))
     assert main(["validate", "-f", "x.yaml"]) == 70
     assert capsys.readouterr().err.splitlines() == [
@@ -94,7 +94,7 @@ def test_signal_outside_terraform_is_interrupted(
         time.sleep(5)
         pytest.fail("the signal did not interrupt")
 
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
     before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     assert main(["validate", "-f", "x.yaml"]) == code
     assert capsys.readouterr().err.splitlines() == ["error: interrupted"]
@@ -111,7 +111,7 @@ def test_abort_and_keyboard_interrupt_are_130(monkeypatch: pytest.MonkeyPatch, e
 def test_closed_output_is_141_without_a_message(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: BaseException
 ) -> None:
-    monkeypatch.setattr("planton.cli.boundary._silence", lambda _stream: None)  # keep pytest's stdout
+    monkeypatch.setattr("planton.cli.boundary.silence", lambda _stream: None)  # keep pytest's stdout
     validate_raises(monkeypatch, error)
     assert main(["validate", "-f", "x.yaml"]) == 141
     assert capsys.readouterr().err == ""
@@ -189,7 +189,7 @@ def _reader_went_away_then(monkeypatch: pytest.MonkeyPatch, error: BaseException
         output._state["output_lost"] = True
         raise error
 
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
 
 
 @pytest.mark.parametrize(
@@ -203,9 +203,26 @@ def _reader_went_away_then(monkeypatch: pytest.MonkeyPatch, error: BaseException
 def test_a_reader_that_went_away_turns_only_a_success_into_141(
     monkeypatch: pytest.MonkeyPatch, error: BaseException, code: int
 ) -> None:
-    validate = app_module.validate_manifest
+    validate = validation.validate_manifest
     _reader_went_away_then(monkeypatch, error)
     assert main(["validate", "-f", "x.yaml"]) == code
     # The next command in this process starts afresh.
-    monkeypatch.setattr(app_module, "validate_manifest", validate)
+    monkeypatch.setattr(validation, "validate_manifest", validate)
     assert main(["validate", "-f", str(HACK_MANIFEST)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "answered"),
+    [
+        (["--version"], {}, True),
+        (["--version", "validate"], {}, False),
+        (["validate", "--version"], {}, False),
+        # A shell asking Typer to complete a word: Typer answers, whatever argv is.
+        (["--version"], {"_PLANTON_COMPLETE": "bash_source"}, False),
+        (["--version"], {"_PROJECT_PLANTON_COMPLETE": "zsh_source"}, False),
+    ],
+)
+def test_entry_answers_only_a_lone_version(argv: list[str], environ: dict[str, str], answered: bool) -> None:
+    from planton.cli import entry
+
+    assert entry._only_the_version(argv, environ) is answered

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from planton.cli import options, tofu
 from planton.cli.app import app
 from planton.cli.options import InputOptions, TofuOptions, with_shared_options
-from planton.operations import TOFU_COMMANDS
+from planton.operations.request import TOFU_COMMANDS
 from planton.settings import Given
 
 
@@ -29,7 +29,8 @@ TOFU = _declared(options._tofu_options)
 def _command(*path: str) -> Any:
     command: Any = typer.main.get_command(app)
     for name in path:
-        command = command.commands[name]
+        # get_command, not .commands: the root loads its sub-apps when they are asked for.
+        command = command.get_command(typer.Context(command), name)
     return command
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from planton.documents import apply_document, error_document, failure_document, outputs_document, plan_document
-from planton.operations import TofuOutcome
+from planton.operations.session import TofuOutcome
 from planton.plan_summary import PlanSummary, summarise
 from planton.runner import RunResult
 

@@ -10,10 +10,10 @@ import pytest
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.manifest.loader import LoadedManifest, parse_yaml, validate_document
-from planton.operations import PIPE_TIMEOUT_ENV, TofuOutcome, TofuRequest, pipe_timeout, tofu_exit_code
 from planton.operations.apply import after_apply
-from planton.operations.request import emulator_gaps, prepare
-from planton.operations.session import Session, Ui
+from planton.operations.request import TofuRequest, emulator_gaps, prepare
+from planton.operations.session import Session, TofuOutcome, Ui, tofu_exit_code
+from planton.operations.validation import PIPE_TIMEOUT_ENV, pipe_timeout
 from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
 from planton.settings import Given

@@ -14,7 +14,7 @@ import pytest
 from planton.manifest import load_manifest
 from planton.manifest.loader import parse_yaml, validate_document
 from planton.manifest.normalise import table_from_manifest
-from planton.operations import render_manifest
+from planton.operations.validation import render_manifest
 from planton.render import render_variables, variables_json
 from planton.source import ManifestSource
 

@@ -25,8 +25,8 @@ import pytest
 
 from planton import runner
 from planton.errors import EnvironmentNotReady
-from planton.runner import BINARY_ENV, CommandOptions, Invocation, RunResult, build_args, find_binary, run
-from planton.settings import Given
+from planton.runner import CommandOptions, Invocation, RunResult, build_args, find_binary, run
+from planton.settings import BINARY_ENV, Given
 
 COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "show", "import", "untaint")
 MIRROR = Path("/opt/mirror")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -132,3 +134,50 @@ def test_a_regular_file_whose_read_blocks_gives_up_at_the_deadline() -> None:
     with pytest.raises(UnreadableFile, match=r"nothing finished arriving within 0.3 seconds"):
         read_text_file(Path("/proc/kmsg"), limit=1 << 20, wait_seconds=0.3)
     assert time.monotonic() - started < 5
+
+
+# A signal that does not interrupt the wait itself: sent to another thread, whose handler only
+# notes it (as happens to any signal that arrives just before the main thread begins to wait).
+# The wait must end at once all the same, so that Ctrl-C never waits for the whole wait_seconds.
+SIGNAL_ELSEWHERE = """\
+import contextlib, os, signal, sys, threading, time
+from pathlib import Path
+from planton.textfile import read_text_file
+
+fifo = sys.argv[1]
+
+class Stop(BaseException):
+    pass
+
+def stop(*_):
+    raise Stop
+
+def has_the_fifo_open():
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}") == fifo:
+                return True
+    return False
+
+def signal_this_thread_once_the_fifo_is_open():
+    while not has_the_fifo_open():
+        time.sleep(0.001)
+    signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+signal.signal(signal.SIGUSR1, stop)
+threading.Thread(target=signal_this_thread_once_the_fifo_is_open, daemon=True).start()
+try:
+    read_text_file(Path(fifo), limit=100, wait_seconds=3600)
+except Stop:
+    print("stopped")
+"""
+
+
+def test_a_signal_ends_the_wait_even_when_it_does_not_interrupt_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "nobody-writes.fifo"
+    os.mkfifo(fifo)
+    # The timeout is only how long a failure takes to show (without the fix: the whole hour).
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNAL_ELSEWHERE, str(fifo)], capture_output=True, text=True, timeout=120
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "stopped\n", "")

@@ -17,13 +17,12 @@ import pytest
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.render import VARIABLES_FILE
-from planton.settings import Given
+from planton.settings import WORK_DIR_ENV, Given
 from planton.table import ResourceIdentity
 from planton.workspace import (
     DEFAULT_WORK_DIR_NAME,
     LOCK_FILE,
     STATE_FILE,
-    WORK_DIR_ENV,
     InitInputs,
     Workspace,
     bundled_lock_file,
@@ -574,19 +573,26 @@ def test_locked_released_after_an_exception(tmp_path: Path) -> None:
 
 def test_locked_waits_for_the_lock_timeout(tmp_path: Path) -> None:
     # --lock-timeout: a second command waits for the first to finish instead of failing at once.
+    # The holder keeps the lock until it is told to let go (a line on its stdin), and notes that
+    # it is letting go while it still holds it: no step here depends on how long anything takes.
     root = tmp_path / "ws"
+    letting_go = tmp_path / "letting-go"
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from planton.workspace import Workspace\n"
-            "with Workspace(Path(sys.argv[1])).locked():\n    print('held', flush=True); time.sleep(1.5)",
+            "import sys; from pathlib import Path; from planton.workspace import Workspace\n"
+            "with Workspace(Path(sys.argv[1])).locked():\n"
+            "    print('held', flush=True); sys.stdin.readline(); Path(sys.argv[2]).touch()",
             str(root),
+            str(letting_go),
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
+        assert holder.stdin is not None
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
         with (
@@ -594,11 +600,14 @@ def test_locked_waits_for_the_lock_timeout(tmp_path: Path) -> None:
             Workspace(root).locked(timeout=0.3),
         ):
             pytest.fail("granted while held")
-        started = time.monotonic()
-        with Workspace(root).locked(timeout=30):
-            waited = time.monotonic() - started
-        assert 0.3 < waited < 10
+        # Told to let go just before the wait, which then (as a rule) finds the lock still held.
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        with Workspace(root).locked(timeout=60):
+            assert letting_go.exists(), "granted before the holder let go"
     finally:
+        if holder.stdin is not None:
+            holder.stdin.close()
         holder.wait(timeout=30)
 
 

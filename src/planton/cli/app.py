@@ -2,34 +2,80 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from planton import __version__
-from planton.cli import local, state, tofu
 from planton.cli.boundary import run_command
 from planton.cli.options import InputOptions, JsonOutput, with_shared_options
 from planton.cli.output import data, document, success, warn
 from planton.documents import validation_document
-from planton.manifest.schema import manifest_json_schema
-from planton.operations import render_manifest, validate_manifest
+
+
+@dataclass(frozen=True)
+class SubApp:
+    """A group of commands in a module of its own, and its line in ``planton --help``."""
+
+    module: str
+    help: str
+
+
+# The sub-apps, after the root's own commands. A module is imported only when its group runs:
+# validate, render, schema and --help never load terraform's machinery, the emulator or S3.
+SUB_APPS = {
+    "tofu": SubApp(
+        "planton.cli.tofu", "Run tofu/terraform for a manifest (local backend, one workspace per manifest)."
+    ),
+    "local": SubApp("planton.cli.local", "The local AWS emulator that --local targets."),
+    "state": SubApp("planton.cli.state", "Remote state: create its bucket, list the workspaces of a work dir."),
+}
+
+
+class _RootGroup(TyperGroup):
+    """The root command: its own commands, and each sub-app loaded when it is asked for. (The
+    click types are Typer's own copy of click's, so they are not named here.)"""
+
+    _listing = False
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # Listing the sub-apps takes only their names and help lines, not their modules.
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *SUB_APPS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        sub_app = SUB_APPS.get(cmd_name)
+        if sub_app is None:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:
+            return TyperGroup(name=cmd_name, help=sub_app.help)
+        group = typer.main.get_group(importlib.import_module(sub_app.module).app)
+        group.name, group.help = cmd_name, sub_app.help
+        return group
+
 
 app = typer.Typer(
     name="planton",
     help="Deploy AWS DynamoDB tables from an AwsDynamodb manifest with tofu/terraform.",
+    cls=_RootGroup,
     no_args_is_help=True,
     # Locals can hold credentials: never print them in a traceback.
     pretty_exceptions_show_locals=False,
 )
-app.add_typer(tofu.app, name="tofu")
-app.add_typer(local.app, name="local")
-app.add_typer(state.app, name="state")
 
 
 def _version(value: bool) -> None:
@@ -51,6 +97,10 @@ def root(
 @with_shared_options
 def validate(inputs: InputOptions, json_output: JsonOutput = False) -> None:
     """Check a manifest without running terraform; errors are printed as `path: message`."""
+    # Deferred, here and in render: the manifest's models (pydantic, PyYAML) are for the
+    # commands that read one, not for --help or schema.
+    from planton.operations.validation import validate_manifest
+
     validated = validate_manifest(inputs.source(), os.environ)
     if json_output:
         document(validation_document(validated))
@@ -73,12 +123,18 @@ def render(
     ] = False,
 ) -> None:
     """Print the terraform variables (terraform.tfvars.json) the manifest renders to; never credentials."""
+    from planton.operations.validation import render_manifest
+
     data(render_manifest(inputs.source(), os.environ, local=local_target))
 
 
 @app.command()
 def schema() -> None:
     """Print the manifest's JSON Schema (both dialects) for editors' YAML language servers."""
+    # Deferred: the JSON Schema generator is for this command only (it builds both dialects'
+    # models in full).
+    from planton.manifest.schema import manifest_json_schema
+
     data(json.dumps(manifest_json_schema(), indent=2) + "\n")
 
 

@@ -16,7 +16,6 @@ once turned every typo into a traceback. The usage-error class is found through
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 import threading
@@ -27,8 +26,8 @@ from typing import IO, Any, Protocol, cast
 
 import typer
 
+from planton.cli.early import JSON_FLAG, detailed_exitcode_requested, flag_requested, silence
 from planton.cli.output import begin_command, document, document_written, error_lines, output_lost
-from planton.crash_report import write_crash_report
 from planton.documents import error_document
 from planton.errors import (
     DETAILED_CHANGES,
@@ -42,9 +41,6 @@ from planton.errors import (
     PlantonError,
     detailed_exit_code,
 )
-
-DETAILED_EXITCODE_FLAG = "--detailed-exitcode"
-JSON_FLAG = "--json"
 
 
 class _ClickStyleError(Protocol):
@@ -126,12 +122,12 @@ def _outcome(
         _tell(partial(error_lines, ["interrupted"]))
         return EXIT_INTERRUPTED, True, ["interrupted"]
     except (OutputClosed, BrokenPipeError):
-        _silence(sys.stdout)
+        silence(sys.stdout)
         return EXIT_BROKEN_PIPE, True, []
     except SystemExit as done:
         # planton never calls sys.exit; Typer does, with 1, when a write hits a broken pipe.
         if isinstance(done.__context__, BrokenPipeError):
-            _silence(sys.stdout)
+            silence(sys.stdout)
             return EXIT_BROKEN_PIPE, True, []
         code = done.code if isinstance(done.code, int) else EXIT_BUG
         return code, code != 0, []
@@ -151,7 +147,7 @@ def _tell(report: Callable[[], None]) -> None:
     except (OSError, ValueError, SystemExit):
         # A broken or closed stderr under click's usage message, which writes to it itself
         # (planton's own lines note a lost reader and carry on: output._print).
-        _silence(sys.stderr)
+        silence(sys.stderr)
 
 
 def _flush_streams(code: int, *, succeeded: bool) -> int:
@@ -166,25 +162,9 @@ def _flush_streams(code: int, *, succeeded: bool) -> int:
         try:
             stream.flush()
         except (OSError, ValueError):
-            _silence(stream)
+            silence(stream)
             lost = True
     return EXIT_BROKEN_PIPE if lost and succeeded else code
-
-
-def detailed_exitcode_requested(argv: Sequence[str]) -> bool:
-    """True when ``--detailed-exitcode`` is on the command line, even one that does not parse:
-    a CI gate must never read a usage mistake as "changes pending"."""
-    return flag_requested(argv, DETAILED_EXITCODE_FLAG)
-
-
-def flag_requested(argv: Sequence[str], flag: str) -> bool:
-    """True when ``flag`` is on the command line (before any ``--``), even one that does not parse."""
-    for arg in argv:
-        if arg == "--":
-            return False
-        if arg == flag or arg.startswith(flag + "="):
-            return True
-    return False
 
 
 def _invoke(command: Command, argv: Sequence[str], prog_name: str) -> int:
@@ -195,6 +175,10 @@ def _invoke(command: Command, argv: Sequence[str], prog_name: str) -> int:
 
 
 def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]:
+    # Deferred: only a bug needs the crash report's machinery (platform, traceback, the
+    # libraries' versions), and a command that succeeds should not load it.
+    from planton.crash_report import write_crash_report
+
     where = f"{type(err).__module__}.{type(err).__qualname__}"
     try:
         report = write_crash_report(err, argv, environ)
@@ -230,12 +214,3 @@ def _signals_raise_interrupted(*, ignore_after: bool = False) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_IGN if ignore_after else handler)
-
-
-def _silence(stream: IO[str] | None) -> None:
-    """Point a stream whose reader went away at /dev/null, dropping what it still buffers, so
-    that no later write or the interpreter's final flush prints a second error."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stream.fileno())  # type: ignore[union-attr]
-        os.close(devnull)

@@ -1,39 +1,115 @@
 """The console scripts' entry point: the least that must run before the error boundary exists.
 
-Importing Typer, Rich and pydantic takes a noticeable moment; a Ctrl-C in it would otherwise
-print a traceback of the import machinery. Once ``main`` has returned the exit code, the process
-is only exiting, and a late signal must not turn that into a traceback either.
+The first thing ``main`` does is take SIGINT and SIGTERM over, before anything slow is imported
+(Typer, Rich and pydantic take a noticeable moment): a Ctrl-C or a SIGTERM from then on ends
+planton with "error: interrupted" and 130 or 143 (1 under ``--detailed-exitcode``), never with a
+traceback of the import machinery or a silent death. The error boundary takes the signals over
+once it runs. Once ``main`` has returned the exit code, the process is only exiting, and a late
+signal must not change that.
+
+``planton --version`` alone is answered here, without importing Typer: it is what scripts and
+shells run to see whether planton is there, and it should not wait for the whole CLI to load.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
+import threading
+from collections.abc import Mapping, Sequence
+from types import FrameType
 
-# 128 + SIGINT; planton.errors holds the table, but importing it here would widen the window.
-_EXIT_INTERRUPTED = 130
+from planton import __version__
+from planton.cli.early import detailed_exitcode_requested, silence
+from planton.errors import EXIT_BROKEN_PIPE, EXIT_OK, Interrupted, detailed_exit_code
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _UntilTheBoundary:
+    """SIGINT and SIGTERM before the error boundary has taken them over: the first raises
+    ``Interrupted`` (a ``BaseException``: no ``except Exception`` in an imported module
+    swallows it); any later one, or one once planton is exiting, is ignored, so that a second
+    Ctrl-C cannot interrupt the report of the first."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if not self.done:
+            self.done = True
+            raise Interrupted(signum)
 
 
 def main() -> int:
     """Run planton and return its exit code (the console script exits with it)."""
-    _never_fail_to_encode()
+    handler = _UntilTheBoundary()
+    argv = sys.argv[1:]
     try:
-        from planton.cli.app import main as run_planton
+        _take_the_signals(handler)
+        _never_fail_to_encode()
+        if _only_the_version(argv, os.environ):
+            code = _print_version()
+        else:
+            # Deferred: Typer, Rich, pydantic and the commands load only now that the signals
+            # are planton's (and not at all for --version).
+            from planton.cli.app import main as run_planton
 
-        code = run_planton()
-    except KeyboardInterrupt:
-        code = _EXIT_INTERRUPTED
-    # Exiting from here on (the boundary already ignores signals once it has run; this covers
-    # an interrupt before it existed). A Ctrl-C landing while this runs is retried, not raised.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        while True:
-            try:
-                signal.signal(sig, signal.SIG_IGN)
-                break
-            except KeyboardInterrupt:
-                code = _EXIT_INTERRUPTED
+            code = run_planton()
+    except Interrupted as stop:
+        code = _interrupted(stop.exit_code, argv)
+    except KeyboardInterrupt:  # raised by code, not by a signal (the handler raises Interrupted)
+        handler.done = True  # a signal now must not interrupt the report of this one
+        code = _interrupted(Interrupted(signal.SIGINT).exit_code, argv)
+    # Exiting from here on (the boundary already ignores the signals once it has run; this
+    # covers an interruption before it existed). The handler ignores a signal from now on, so
+    # replacing it cannot be interrupted.
+    handler.done = True
+    if threading.current_thread() is threading.main_thread():
+        for sig in _SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
     return code
+
+
+def _take_the_signals(handler: _UntilTheBoundary) -> None:
+    # Only the main thread can own signal handlers (a test may call ``main`` from another).
+    if threading.current_thread() is threading.main_thread():
+        for sig in _SIGNALS:
+            signal.signal(sig, handler)
+
+
+def _interrupted(code: int, argv: Sequence[str]) -> int:
+    """Say so, as the boundary would, and return the code: 128 + the signal, or 1 for a CI gate
+    (``--detailed-exitcode``)."""
+    try:
+        sys.stderr.write("error: interrupted\n")
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):  # no stderr, or its reader went away
+        silence(sys.stderr)
+    return detailed_exit_code(code, error=True) if detailed_exitcode_requested(argv) else code
+
+
+def _only_the_version(argv: Sequence[str], environ: Mapping[str, str]) -> bool:
+    """Whether the command line asks only for the version. Not while a shell asks Typer to
+    complete a word (``_PLANTON_COMPLETE`` and the like): Typer answers that, whatever argv is."""
+    completing = any(name.startswith("_") and name.endswith("_COMPLETE") for name in environ)
+    return list(argv) == ["--version"] and not completing
+
+
+def _print_version() -> int:
+    """``planton --version``, exactly as Typer's eager option prints it: stdout closed (``>&-``)
+    prints nothing and exits 0; a reader that went away is 141."""
+    if sys.stdout is None:
+        return EXIT_OK
+    try:
+        sys.stdout.write(f"planton {__version__}\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        silence(sys.stdout)
+        return EXIT_BROKEN_PIPE
+    return EXIT_OK
 
 
 def _never_fail_to_encode() -> None:

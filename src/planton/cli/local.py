@@ -9,7 +9,8 @@ import typer
 from planton import emulator
 from planton.cli.output import notify, success
 
-app = typer.Typer(help="The local AWS emulator that --local targets.", no_args_is_help=True)
+# Its help line is in app.SUB_APPS, which lists it without importing this module.
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command()

@@ -16,15 +16,15 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from planton.cli.boundary import click_exception_class
-from planton.runner import BINARY_ENV
-from planton.settings import LOCK_TIMEOUT_ENV, PLUGIN_MIRROR_ENV, Given
-from planton.source import ManifestSource
-from planton.workspace import WORK_DIR_ENV
+from planton.settings import BINARY_ENV, LOCK_TIMEOUT_ENV, PLUGIN_MIRROR_ENV, WORK_DIR_ENV, Given
+
+if TYPE_CHECKING:
+    from planton.source import ManifestSource
 
 
 def _non_empty_path(value: str) -> Path:
@@ -63,6 +63,10 @@ class InputOptions:
     overrides: tuple[str, ...]
 
     def source(self, provider_config: Path | None = None) -> ManifestSource:
+        # Deferred: the manifest's loader (PyYAML, pydantic) is for a command that runs, not
+        # for declaring options (--help).
+        from planton.source import ManifestSource
+
         return ManifestSource(
             manifest=self.manifest,
             stack_input=self.stack_input,

@@ -9,36 +9,37 @@ the elapsed time runs during long terraform steps only at a terminal and never i
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import IO, Any, TextIO
-
-from rich.console import Console, RenderableType
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from rich.text import Text
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from planton.errors import OutputClosed
-from planton.runner import Echo
 from planton.settings import running_in_ci
 
+if TYPE_CHECKING:
+    from rich.console import Console, RenderableType
 
-class _Console(Console):
-    """Rich's console, except that a reader that went away is planton's to handle (``_print``):
-    Rich's own answer points stdout at /dev/null, whichever stream broke, and exits."""
+    from planton.runner import Echo
 
-    def on_broken_pipe(self) -> None:
-        self.quiet = True  # nothing more is printed to this stream
-        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
-
-
-_stderr = _Console(stderr=True, highlight=False, soft_wrap=True)
-_stdout = _Console(highlight=False, soft_wrap=True)
 _state = {"document_written": False, "output_lost": False}
+# use_colour's choice, applied to a console whenever it is used; empty until then (Rich decides
+# from the environment).
+_colour: list[bool] = []
+
+
+def _console(*, stderr: bool) -> Console:
+    """planton's console for stderr or stdout."""
+    # Deferred: Rich takes a noticeable moment to import, and a command that succeeds without a
+    # line for people (render, schema, validate --json) never needs it.
+    from planton.cli import consoles
+
+    console = consoles.stderr if stderr else consoles.stdout
+    if _colour:
+        console.no_color = not _colour[-1] or "NO_COLOR" in os.environ
+    return console
 
 
 def begin_command() -> None:
@@ -48,8 +49,7 @@ def begin_command() -> None:
 
 def use_colour(enabled: bool) -> None:
     """Colour on or off for planton's own output (NO_COLOR turns it off whatever this says)."""
-    for console in (_stderr, _stdout):
-        console.no_color = not enabled or "NO_COLOR" in os.environ
+    _colour[:] = [enabled]
 
 
 def data(text: str) -> None:
@@ -120,27 +120,27 @@ def show(renderable: RenderableType) -> None:
     if sys.stdout is None:  # started with stdout closed (>&-): nobody will see it
         _state["output_lost"] = True
         return
-    _print(_stdout, renderable)
+    _print(_console(stderr=False), renderable)
 
 
 def notify(message: str) -> None:
     """An informational line from planton itself."""
-    _print(_stderr, f"[dim]planton:[/dim] {_escape(message)}")
+    _print(_console(stderr=True), f"[dim]planton:[/dim] {_escape(message)}")
 
 
 def error_lines(lines: Sequence[str]) -> None:
     """An error: the first line as a headline, the rest exactly as given (``path: message``)."""
     if not lines:
         return
-    _print(_stderr, f"[bold red]error:[/bold red] {_escape(lines[0])}")
+    _print(_console(stderr=True), f"[bold red]error:[/bold red] {_escape(lines[0])}")
     for line in lines[1:]:
-        _print(_stderr, line, markup=False)
+        _print(_console(stderr=True), line, markup=False)
 
 
 def warn(lines: Sequence[str]) -> None:
     """A warning that must be read before a question: each line on its own."""
     for line in lines:
-        _print(_stderr, f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
+        _print(_console(stderr=True), f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
 
 
 def confirm(warnings: Sequence[str] = ()) -> bool:
@@ -152,10 +152,13 @@ def confirm(warnings: Sequence[str] = ()) -> bool:
     to the terminal stdin reads from, with the warnings shown above it repeated there
     (``planton tofu apply 2>err.log`` would otherwise wait silently for an answer to a question
     nobody sees)."""
-    consoles: list[Console] = [_stderr]
+    from planton.cli.consoles import PlantonConsole  # Rich, deferred as in _console
+
+    stderr = _console(stderr=True)
+    consoles: list[Console] = [stderr]
     terminal = _question_terminal()
     if terminal is not None:
-        at_terminal = _Console(file=terminal, highlight=False, soft_wrap=True, no_color=_stderr.no_color)
+        at_terminal = PlantonConsole(file=terminal, highlight=False, soft_wrap=True, no_color=stderr.no_color)
         consoles.append(at_terminal)
         for line in warnings:
             _print(at_terminal, f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
@@ -196,7 +199,7 @@ def _question_terminal() -> IO[str] | None:
 
 def success(message: str) -> None:
     """A result line for a command that does not run terraform."""
-    _print(_stderr, f"[green]✓[/green] {_escape(message)}")
+    _print(_console(stderr=True), f"[green]✓[/green] {_escape(message)}")
 
 
 def colour_wanted(no_color: bool) -> bool:
@@ -221,11 +224,15 @@ def animated(environ: Mapping[str, str]) -> bool:
 def spinner(label: str) -> Iterator[Echo | None]:
     """A spinner with the elapsed time below terraform's output while ``label`` runs. What it
     yields prints terraform's lines above the spinner (both streams share the terminal)."""
+    # Rich, deferred as in _console.
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         TimeElapsedColumn(),
-        console=_stderr,
+        console=_console(stderr=True),
         transient=True,
         redirect_stdout=False,
         redirect_stderr=False,
@@ -248,6 +255,10 @@ def no_spinner(_label: str) -> Iterator[Echo | None]:
 
 def outputs_table(outputs: Mapping[str, Any]) -> RenderableType:
     """The module's outputs for people: one row each, values as text, maps and lists as JSON."""
+    # Rich, deferred as in _console.
+    from rich.table import Table
+    from rich.text import Text
+
     # The title's blank line sets the table apart from terraform's own text above it.
     table = Table(title="\nOutputs", title_justify="left", show_edge=False, header_style="bold")
     table.add_column("output", style="cyan", no_wrap=True)

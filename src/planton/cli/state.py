@@ -11,13 +11,14 @@ import typer
 from planton.backend import BackendFlags
 from planton.cli.options import InputOptions, JsonOutput, TofuOptions, with_shared_options
 from planton.cli.output import colour_wanted, data, document, notify, success, use_colour
-from planton.operations import TofuRequest
+from planton.operations.request import TofuRequest
 from planton.operations.state_commands import bootstrap as bootstrap_bucket
 from planton.operations.state_commands import list_workspaces
 from planton.paths import expand_path, home_directory
-from planton.workspace import WORK_DIR_ENV
+from planton.settings import WORK_DIR_ENV
 
-app = typer.Typer(help="Remote state: create its bucket, list the workspaces of a work dir.", no_args_is_help=True)
+# Its help line is in app.SUB_APPS, which lists it without importing this module.
+app = typer.Typer(no_args_is_help=True)
 
 
 @app.command()

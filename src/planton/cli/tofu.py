@@ -33,13 +33,14 @@ from planton.cli.output import (
 )
 from planton.cli.plan_view import markdown_summary, rich_summary
 from planton.documents import apply_document, failure_document, outputs_document, plan_document
-from planton.operations import TOFU_COMMANDS, ShowPlan, TofuOutcome, TofuRequest, Ui, run_tofu, tofu_exit_code
+from planton.operations.request import TOFU_COMMANDS, TofuRequest
+from planton.operations.run import run_tofu
+from planton.operations.session import ShowPlan, TofuOutcome, Ui, tofu_exit_code
 from planton.paths import home_directory
 from planton.plan_summary import PlanSummary
 
-app = typer.Typer(
-    help="Run tofu/terraform for a manifest (local backend, one workspace per manifest).", no_args_is_help=True
-)
+# Its help line is in app.SUB_APPS, which lists it without importing this module.
+app = typer.Typer(no_args_is_help=True)
 
 
 def _run(

@@ -89,7 +89,10 @@ class ManifestModel(BaseModel):
     """Strict base: unknown fields are errors, values are not coerced, camelCase is accepted,
     null is the same as leaving a field out."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # defer_build: a model's validator is built when it first validates, not when its class is
+    # defined, so a command builds only the dialect its manifest is written in (and no stack
+    # input model when there is none).
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -5,38 +5,13 @@ provider config -> workspace -> runner -> plan JSON -> decision -> apply of exac
 Everything that can fail for a user's reason (manifest, region, binary, credentials, mirror, a
 plan file) is checked before anything is written or started.
 
+* ``validation``: ``validate`` and ``render``, which run nothing (and import nothing that does);
 * ``request``: the request and everything decided before anything runs (``prepare``);
 * ``session``: a command's terraform runs, its outcome and exit code, the ``Ui``;
 * ``planning`` (``plan``), ``apply``, ``reviewed`` (``apply PLAN_FILE``), ``destroy``,
   ``adopt`` (``import``): the operations;
 * ``run``: ``run_tofu``, from request to outcome.
+
+Import from the module itself: this package imports none of them, so that ``validate`` does not
+load the runner with them.
 """
-
-from planton.operations.request import (
-    APPROVABLE_COMMANDS,
-    PIPE_TIMEOUT_ENV,
-    TOFU_COMMANDS,
-    TofuRequest,
-    Validated,
-    pipe_timeout,
-    render_manifest,
-    validate_manifest,
-)
-from planton.operations.run import run_tofu
-from planton.operations.session import ShowPlan, TofuOutcome, Ui, tofu_exit_code
-
-__all__ = [
-    "APPROVABLE_COMMANDS",
-    "PIPE_TIMEOUT_ENV",
-    "TOFU_COMMANDS",
-    "ShowPlan",
-    "TofuOutcome",
-    "TofuRequest",
-    "Ui",
-    "Validated",
-    "pipe_timeout",
-    "render_manifest",
-    "run_tofu",
-    "tofu_exit_code",
-    "validate_manifest",
-]

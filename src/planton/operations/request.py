@@ -25,11 +25,11 @@ from planton.credentials import (
 )
 from planton.errors import ManifestError, UsageError
 from planton.manifest.base import Loc
-from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, spelled_path
+from planton.manifest.loader import LoadedManifest, spelled_path
 from planton.manifest.normalise import table_from_manifest
+from planton.operations.validation import account_variables, pipe_timeout
 from planton.paths import expand_path
 from planton.region import resolve_region
-from planton.render import render_variables, variables_json
 from planton.runner import find_binary
 from planton.settings import Given, LockTimeout, parse_lock_timeout
 from planton.source import LoadedInput, ManifestSource, load_input
@@ -44,9 +44,6 @@ from planton.workspace import (
 )
 
 Notify = Callable[[str], None]
-
-PIPE_TIMEOUT_ENV = "PLANTON_PIPE_TIMEOUT"
-_MAX_PIPE_TIMEOUT = 3600.0
 
 # The commands (planton's, and terraform's of the same names) that start the aws provider: they
 # talk to AWS, so they need credentials and are bound to the table's account (init only installs
@@ -132,60 +129,7 @@ class PreparedRun:
     def variables_for(self, table: TableDefinition, region: str) -> str:
         """The variables file for ``table`` in ``region``, with this run's account guard: the
         one way every variables file of a run is rendered."""
-        return _variables(table, region, self.allowed_account)
-
-
-def pipe_timeout(environ: Mapping[str, str]) -> float:
-    """How long a manifest may take to arrive through a pipe, FIFO or device, in seconds."""
-    value = environ.get(PIPE_TIMEOUT_ENV)
-    if not value:
-        return DEFAULT_WAIT_SECONDS
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= _MAX_PIPE_TIMEOUT:
-        raise UsageError(
-            f"{PIPE_TIMEOUT_ENV}: {value!r} is not a number of seconds between 0 and {_MAX_PIPE_TIMEOUT:g}; "
-            f"unset it for the default of {DEFAULT_WAIT_SECONDS:g}"
-        )
-    return seconds
-
-
-@dataclass(frozen=True)
-class Validated:
-    """A manifest that passed validation, and what to tell the user about its inputs."""
-
-    loaded: LoadedInput
-    table: TableDefinition
-
-
-def validate_manifest(source: ManifestSource, environ: Mapping[str, str]) -> Validated:
-    """Load and validate a manifest (with its stack input and ``--set`` overrides); pure Python,
-    no terraform, nothing written."""
-    loaded = load_input(source, wait_seconds=pipe_timeout(environ))
-    table = table_from_manifest(loaded.manifest.model)
-    # The backend labels are part of the manifest: a misspelled one is a validation error here
-    # too, never a silent fall back to local state.
-    select_backend(table.identity.labels, BackendFlags(), region="", endpoints={}, manifest=str(loaded.manifest.path))
-    return Validated(loaded, table)
-
-
-def render_manifest(source: ManifestSource, environ: Mapping[str, str], *, local: bool = False) -> str:
-    """The variables file terraform would get for the manifest (``planton render``): the
-    region resolved as a tofu command resolves it; nothing written, nothing run."""
-    validated = validate_manifest(source, environ)
-    config = merge_provider_config(validated.loaded.provider_configs, provider_config_from_environment(environ))
-    region = resolve_region(validated.table.aws_region, config.region, local=local)
-    return _variables(validated.table, region, None if local else config.account_id)
-
-
-def _variables(table: TableDefinition, region: str, account_id: str | None) -> str:
-    variables = render_variables(table, region)
-    if account_id:
-        # The provider refuses credentials of any other account (allowed_account_ids).
-        variables["allowed_account_ids"] = [account_id]
-    return variables_json(variables)
+        return account_variables(table, region, self.allowed_account)
 
 
 def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> PreparedRun:
@@ -243,7 +187,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         workspace=workspace,
         binary=binary,
         plugin_dir=plugin_dir,
-        variables=_variables(table, region, config.account_id),
+        variables=account_variables(table, region, config.account_id),
         plugin_cache=cache,
         cache_dir=planton_cache_dir(environ),
         lock_timeout=lock_timeout,
