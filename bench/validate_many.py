@@ -1,5 +1,5 @@
 """Validate the first N manifests of a directory in one process, through planton's Python API
-(``planton.operations.validate_manifest``, what ``planton validate`` calls), and print the timings
+(``planton.operations.validation.validate_manifest``, what ``planton validate`` calls), and print the timings
 as one JSON object: how long the imports took, and each validation.
 
 Run by ``bench/run.py`` (measure ``scaling``) with the venv's python:
@@ -17,7 +17,7 @@ from pathlib import Path
 
 def main(directory: Path, count: int) -> dict[str, object]:
     started = time.perf_counter()
-    from planton.operations import validate_manifest
+    from planton.operations.validation import validate_manifest
     from planton.source import ManifestSource
 
     imported = time.perf_counter()
