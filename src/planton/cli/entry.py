@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import FrameType
 
 from planton import __version__
@@ -29,18 +29,40 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _UntilTheBoundary:
-    """SIGINT and SIGTERM before the error boundary has taken them over: the first raises
-    ``Interrupted`` (a ``BaseException``: no ``except Exception`` in an imported module
+    """SIGINT and SIGTERM before the error boundary has taken them over. While modules are
+    imported (``deferred``) a signal is only noted: raised there, it could land in one of the
+    import machinery's callbacks, where Python prints it as "Exception ignored" and carries on
+    as if it never came. It is raised as soon as the imports are over. Outside them the first
+    signal raises ``Interrupted`` at once (a ``BaseException``: no ``except Exception``
     swallows it); any later one, or one once planton is exiting, is ignored, so that a second
     Ctrl-C cannot interrupt the report of the first."""
 
     def __init__(self) -> None:
         self.done = False
+        self._deferring = False
+        self._pending: int | None = None
 
     def __call__(self, signum: int, _frame: FrameType | None) -> None:
-        if not self.done:
+        if self.done:
+            return
+        if self._deferring:
+            if self._pending is None:
+                self._pending = signum
+            return
+        self.done = True
+        raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Note a signal while the body runs (imports), and raise it once the body is over."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        if self._pending is not None and not self.done:
             self.done = True
-            raise Interrupted(signum)
+            raise Interrupted(self._pending)
 
 
 def main() -> int:
@@ -55,7 +77,8 @@ def main() -> int:
         else:
             # Deferred: Typer, Rich, pydantic and the commands load only now that the signals
             # are planton's (and not at all for --version).
-            from planton.cli.app import main as run_planton
+            with handler.deferred():
+                from planton.cli.app import main as run_planton
 
             code = run_planton()
     except Interrupted as stop:
