@@ -113,7 +113,12 @@ def read_local_state(state_path: Path) -> Mapping[str, Any] | None:
 def outputs_in_state(document: Mapping[str, Any] | None) -> dict[str, Any]:
     """The root module's outputs a state records, by name: what ``terraform output -json`` reads
     from the same state (its values only). None (no state) records none."""
-    outputs = document.get("outputs") if document is not None else None
+    return output_values(document.get("outputs") if document is not None else None)
+
+
+def output_values(outputs: Any) -> dict[str, Any]:
+    """Each output's value by name, from outputs as a state records them and ``output -json``
+    prints them alike (``{name: {"value": ..., ...}}``); anything else holds none."""
     if not isinstance(outputs, Mapping):
         return {}
     return {

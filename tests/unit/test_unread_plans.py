@@ -79,16 +79,21 @@ def test_an_unread_plan_is_one_the_guards_would_pass_unchanged(
         assert not report.summary.has_changes
 
 
-def test_a_plan_of_nothing_for_the_manifests_own_table_is_not_read() -> None:
-    # The case the shortcut is for: a warm plan or apply of an unchanged manifest.
-    assert nothing_to_judge(
-        terraform_saw_changes=terraform_saw_changes(plan("module_noop")),
-        recorded=STATES["the manifest's table"],
+def skipped(*, saw_changes: bool, recorded: RecordedTable | None, replacement: str | None = None) -> bool:
+    """``nothing_to_judge`` for the manifest's table in us-east-1, no interrupted create."""
+    return nothing_to_judge(
+        terraform_saw_changes=saw_changes,
+        recorded=recorded,
         table_name=TABLE,
         region="us-east-1",
-        requested_replacement=None,
+        requested_replacement=replacement,
         interrupted=None,
     )
+
+
+def test_a_plan_of_nothing_for_the_manifests_own_table_is_not_read() -> None:
+    # The case the shortcut is for: a warm plan or apply of an unchanged manifest.
+    assert skipped(saw_changes=terraform_saw_changes(plan("module_noop")), recorded=STATES["the manifest's table"])
 
 
 def test_a_region_move_terraform_plans_as_nothing_is_still_read_and_caught() -> None:
@@ -97,14 +102,7 @@ def test_a_region_move_terraform_plans_as_nothing_is_still_read_and_caught() -> 
     document = plan("module_noop")
     recorded = STATES["moved from us-west-2"]
     assert not terraform_saw_changes(document)
-    assert not nothing_to_judge(
-        terraform_saw_changes=False,
-        recorded=recorded,
-        table_name=TABLE,
-        region="us-east-1",
-        requested_replacement=None,
-        interrupted=None,
-    )
+    assert not skipped(saw_changes=False, recorded=recorded)
     decision = decide(read_plan(json.dumps(document)), recorded)
     assert decision.moved_from is not None
     assert decision.dangerous
@@ -114,23 +112,9 @@ def test_a_taint_is_a_change_and_is_read_and_caught() -> None:
     document = plan("taint")
     assert terraform_saw_changes(document)
     recorded = STATES["tainted"]
-    assert not nothing_to_judge(
-        terraform_saw_changes=True,
-        recorded=recorded,
-        table_name=TABLE,
-        region="us-east-1",
-        requested_replacement=None,
-        interrupted=None,
-    )
+    assert not skipped(saw_changes=True, recorded=recorded)
     # Even if terraform ever said "no changes" of a tainted table, the plan is read.
-    assert not nothing_to_judge(
-        terraform_saw_changes=False,
-        recorded=recorded,
-        table_name=TABLE,
-        region="us-east-1",
-        requested_replacement=None,
-        interrupted=None,
-    )
+    assert not skipped(saw_changes=False, recorded=recorded)
     assert decide(read_plan(json.dumps(document)), recorded).tainted_only
 
 
@@ -138,13 +122,8 @@ def test_a_key_type_change_the_provider_plans_as_nothing_is_still_read() -> None
     # The aws provider ignores a key attribute's type change (it plans a no-op); planton asks for
     # the replacement (-replace), and such a plan is always read and judged.
     assert not terraform_saw_changes(plan("module_noop"))
-    assert not nothing_to_judge(
-        terraform_saw_changes=False,
-        recorded=STATES["the manifest's table"],
-        table_name=TABLE,
-        region="us-east-1",
-        requested_replacement="a change to a key attribute's type",
-        interrupted=None,
+    assert not skipped(
+        saw_changes=False, recorded=STATES["the manifest's table"], replacement="a change to a key attribute's type"
     )
     replaced = decide(read_plan(json.dumps(plan("module_replace_key"))), STATES["the manifest's table"], "x")
     assert replaced.dangerous

@@ -31,6 +31,7 @@ from planton.s3 import S3Location
 from planton.state import (
     RecordedTable,
     StateUnreadable,
+    output_values,
     outputs_in_state,
     parse_state,
     read_local_state,
@@ -359,11 +360,7 @@ class Session:
             return None
         if not isinstance(document, Mapping):
             return None
-        return {
-            str(name): entry.get("value")
-            for name, entry in document.items()
-            if isinstance(entry, Mapping) and "value" in entry
-        }
+        return output_values(document)
 
     def outcome(self, command: str, result: RunResult, notes: tuple[str, ...] = (), **fields: Any) -> TofuOutcome:
         errored = self.workspace.root / ERRORED_STATE
