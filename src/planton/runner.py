@@ -52,6 +52,11 @@ _APPROVABLE = frozenset({"apply", "destroy"})
 # The commands that take the state lock, and so -lock-timeout.
 _LOCKING = frozenset({"init", "plan", "apply", "destroy", "refresh", "import", "untaint"})
 _COLOURED = frozenset({"init", "plan", "apply", "destroy", "refresh", "import"})
+# terraform's commands that start the aws provider (init only installs it; show, output and
+# state read files), and those that may write the state (plan, show, output and `state pull`
+# never do: a plan's refresh is not saved).
+STARTS_THE_PROVIDER = frozenset({"plan", "apply", "destroy", "refresh", "import"})
+WRITES_STATE = frozenset({"init", "apply", "destroy", "refresh", "import", "untaint", "state"})
 # How much of terraform's stderr a watched run keeps for planton to read (its last bytes).
 _STDERR_KEPT = 64 * 1024
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from planton.cli import options, tofu
 from planton.cli.app import app
 from planton.cli.options import InputOptions, TofuOptions, with_shared_options
-from planton.operations.request import TOFU_COMMANDS
+from planton.operations.catalogue import OPERATIONS
 from planton.settings import Given
 
 
@@ -34,9 +34,14 @@ def _command(*path: str) -> Any:
     return command
 
 
+TOFU_COMMANDS = [operation.command.value for operation in OPERATIONS]
+
+
 def test_the_cli_lists_the_cores_tofu_commands() -> None:
-    assert tuple(tofu.COMMANDS) == TOFU_COMMANDS
-    assert set(_command("tofu").commands) == set(TOFU_COMMANDS)
+    assert set(tofu.COMMANDS) == {operation.command for operation in OPERATIONS}
+    assert list(_command("tofu").commands) == TOFU_COMMANDS
+    helps = {name: command.help for name, command in _command("tofu").commands.items()}
+    assert helps == {operation.command.value: operation.help for operation in OPERATIONS}
 
 
 @pytest.mark.parametrize("name", TOFU_COMMANDS)

@@ -11,6 +11,7 @@ import pytest
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.manifest.loader import LoadedManifest, parse_yaml, validate_document
 from planton.operations.apply import after_apply
+from planton.operations.catalogue import operation
 from planton.operations.request import TofuRequest, emulator_gaps, prepare
 from planton.operations.session import Session, TofuOutcome, Ui, tofu_exit_code
 from planton.operations.validation import PIPE_TIMEOUT_ENV, pipe_timeout
@@ -35,7 +36,9 @@ def test_pipe_timeout_rejects(value: str) -> None:
 
 
 def request(command: str = "plan", detailed: bool = False) -> TofuRequest:
-    return TofuRequest(command=command, source=ManifestSource(manifest=Path("m.yaml")), detailed_exitcode=detailed)
+    return TofuRequest(
+        operation=operation(command), source=ManifestSource(manifest=Path("m.yaml")), detailed_exitcode=detailed
+    )
 
 
 @pytest.mark.parametrize(
@@ -144,7 +147,7 @@ class _StoreThatCannotWrite(LocalRecordStore):
 def test_an_interrupted_create_that_cannot_be_remembered_is_said_and_the_interruption_stays(tmp_path: Path) -> None:
     environ = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PATH": "/usr/bin:/bin"}
     asked = TofuRequest(
-        command="apply",
+        operation=operation("apply"),
         source=ManifestSource(manifest=HACK_MANIFEST),
         binary=Given("/bin/true", "--binary"),
         work_dir=Given(tmp_path / "work", "--work-dir"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from planton.errors import EnvironmentNotReady
 from planton.operations.apply import finish_apply
+from planton.operations.catalogue import operation
 from planton.operations.request import TofuRequest, prepare
 from planton.operations.session import JudgedPlan, Session, Ui
 from planton.plan import Decision
@@ -21,7 +22,7 @@ from support import HACK_MANIFEST
 def test_a_successful_apply_whose_state_cannot_be_read_back_is_still_a_success(tmp_path: Path) -> None:
     environ = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PATH": "/usr/bin:/bin"}
     asked = TofuRequest(
-        command="apply",
+        operation=operation("apply"),
         source=ManifestSource(manifest=HACK_MANIFEST),
         binary=Given("/bin/true", "--binary"),
         work_dir=Given(tmp_path / "work", "--work-dir"),

@@ -11,6 +11,7 @@ import typer
 from planton.backend import BackendFlags
 from planton.cli.options import InputOptions, JsonOutput, TofuOptions, with_shared_options
 from planton.cli.output import colour_wanted, data, document, notify, success, use_colour
+from planton.operations.commands import BOOTSTRAP
 from planton.operations.request import TofuRequest
 from planton.operations.state_commands import bootstrap as bootstrap_bucket
 from planton.operations.state_commands import list_workspaces
@@ -28,7 +29,7 @@ def bootstrap(inputs: InputOptions, tofu: TofuOptions) -> None:
     Running it again changes nothing."""
     use_colour(colour_wanted(tofu.no_color))
     request = TofuRequest(
-        command="bootstrap",
+        operation=BOOTSTRAP,
         source=inputs.source(tofu.aws_provider_config),
         local=tofu.local,
         binary=tofu.binary,

@@ -33,7 +33,9 @@ from planton.cli.output import (
 )
 from planton.cli.plan_view import markdown_summary, rich_summary
 from planton.documents import apply_document, failure_document, outputs_document, plan_document
-from planton.operations.request import TOFU_COMMANDS, TofuRequest
+from planton.operations.catalogue import BY_COMMAND, OPERATIONS
+from planton.operations.commands import Command
+from planton.operations.request import TofuRequest
 from planton.operations.run import run_tofu
 from planton.operations.session import ShowPlan, TofuOutcome, Ui, tofu_exit_code
 from planton.paths import home_directory
@@ -44,13 +46,13 @@ app = typer.Typer(no_args_is_help=True)
 
 
 def _run(
-    command: str, inputs: InputOptions, tofu: TofuOptions, *, machine: bool = False, **asked: Any
+    command: Command, inputs: InputOptions, tofu: TofuOptions, *, machine: bool = False, **asked: Any
 ) -> tuple[TofuOutcome, int]:
     """Run the command in the core and print its notes; the outcome and the exit code."""
     colour = colour_wanted(tofu.no_color)
     use_colour(colour)
     request = TofuRequest(
-        command=command,
+        operation=BY_COMMAND[command],
         source=inputs.source(tofu.aws_provider_config),
         local=tofu.local,
         binary=tofu.binary,
@@ -81,7 +83,7 @@ def _run(
     return outcome, code
 
 
-def _plan_shower(command: str, *, machine: bool) -> ShowPlan:
+def _plan_shower(command: Command, *, machine: bool) -> ShowPlan:
     def show_plan(summary: PlanSummary | None, *, destroy: bool, source: str, dangers: Sequence[str] = ()) -> None:
         if not machine:
             # Set apart from terraform's own text above it.
@@ -105,7 +107,7 @@ def init(
         ),
     ] = False,
 ) -> None:
-    _, code = _run("init", inputs, tofu, migrate_state=migrate_state)
+    _, code = _run(Command.INIT, inputs, tofu, migrate_state=migrate_state)
     raise typer.Exit(code)
 
 
@@ -132,7 +134,13 @@ def plan(
     json_output: JsonOutput = False,
 ) -> None:
     outcome, code = _run(
-        "plan", inputs, tofu, machine=json_output, detailed_exitcode=detailed_exitcode, plan_out=out, destroy=destroy
+        Command.PLAN,
+        inputs,
+        tofu,
+        machine=json_output,
+        detailed_exitcode=detailed_exitcode,
+        plan_out=out,
+        destroy=destroy,
     )
     if json_output:  # also when it failed: the document says so
         document(plan_document(outcome, code))
@@ -163,7 +171,7 @@ def apply(
     json_output: JsonOutput = False,
 ) -> None:
     outcome, code = _run(
-        "apply",
+        Command.APPLY,
         inputs,
         tofu,
         machine=json_output,
@@ -179,17 +187,17 @@ def apply(
 
 
 def destroy(inputs: InputOptions, tofu: TofuOptions, auto_approve: AutoApprove = False) -> None:
-    _, code = _run("destroy", inputs, tofu, auto_approve=auto_approve)
+    _, code = _run(Command.DESTROY, inputs, tofu, auto_approve=auto_approve)
     raise typer.Exit(code)
 
 
 def refresh(inputs: InputOptions, tofu: TofuOptions) -> None:
-    _, code = _run("refresh", inputs, tofu)
+    _, code = _run(Command.REFRESH, inputs, tofu)
     raise typer.Exit(code)
 
 
 def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = False) -> None:
-    outcome, code = _run("output", inputs, tofu, machine=json_output)
+    outcome, code = _run(Command.OUTPUT, inputs, tofu, machine=json_output)
     if json_output:
         # The outputs when terraform gave them (exit 141 too: stderr lost its reader meanwhile).
         document(outputs_document(outcome) if outcome.outputs is not None else failure_document(outcome, code))
@@ -201,24 +209,20 @@ def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = Fa
 
 
 def import_(inputs: InputOptions, tofu: TofuOptions) -> None:
-    _, code = _run("import", inputs, tofu)
+    _, code = _run(Command.IMPORT, inputs, tofu)
     raise typer.Exit(code)
 
 
-# Every command's name, handler and help, in one place.
-COMMANDS: dict[str, tuple[Callable[..., None], str]] = {
-    "init": (init, "Prepare the manifest's workspace and install providers."),
-    "plan": (plan, "Show what apply would change, as terraform's plan and a readable summary."),
-    "apply": (apply, "Plan, check the plan, ask, and apply exactly that plan; or apply a saved plan."),
-    "destroy": (destroy, "Plan the table's deletion, ask, and apply exactly that plan."),
-    "refresh": (refresh, "Update the state from the real table without changing it."),
-    "output": (output, "Print the module's outputs (a table, or JSON with --json)."),
-    "import": (
-        import_,
-        "Adopt the manifest's existing table into the state (after an interrupted create, or a table made by hand).",
-    ),
+# Each operation's command: its name and help line are the core's (catalogue.OPERATIONS).
+COMMANDS: dict[Command, Callable[..., None]] = {
+    Command.INIT: init,
+    Command.PLAN: plan,
+    Command.APPLY: apply,
+    Command.DESTROY: destroy,
+    Command.REFRESH: refresh,
+    Command.OUTPUT: output,
+    Command.IMPORT: import_,
 }
-assert tuple(COMMANDS) == TOFU_COMMANDS, "the CLI and the core must list the same tofu commands"
 
-for _name, (_handler, _help) in COMMANDS.items():
-    app.command(_name, help=_help)(with_shared_options(_handler))
+for _operation in OPERATIONS:
+    app.command(_operation.command.value, help=_operation.help)(with_shared_options(COMMANDS[_operation.command]))

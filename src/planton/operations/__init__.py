@@ -6,11 +6,13 @@ Everything that can fail for a user's reason (manifest, region, binary, credenti
 plan file) is checked before anything is written or started.
 
 * ``validation``: ``validate`` and ``render``, which run nothing (and import nothing that does);
+* ``commands``: the ``Command`` names and the ``Operation`` record (what an operation does);
+* ``catalogue``: ``OPERATIONS``, every ``planton tofu`` command once, with its handler;
 * ``request``: the request and everything decided before anything runs (``prepare``);
 * ``session``: a command's terraform runs, its outcome and exit code, the ``Ui``;
 * ``planning`` (``plan``), ``apply``, ``reviewed`` (``apply PLAN_FILE``), ``destroy``,
   ``adopt`` (``import``): the operations;
-* ``run``: ``run_tofu``, from request to outcome.
+* ``run``: ``run_tofu``, from request to outcome (the operation's handler, under the lock).
 
 Import from the module itself: this package imports none of them, so that ``validate`` does not
 load the runner with them.

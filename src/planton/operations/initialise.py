@@ -16,6 +16,7 @@ from planton.backend import BACKEND_FILE, Backend, LocalBackend, S3Backend, back
 from planton.cachedir import BINARY_VERSIONS_FILE, installing
 from planton.errors import EXIT_OK, ChangeRefused, UsageError
 from planton.files import write_atomically
+from planton.operations.commands import Command
 from planton.operations.request import suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes, record_store
 from planton.records import LocalRecordStore, RecordStore, S3RecordStore
@@ -80,6 +81,15 @@ def known_addresses() -> frozenset[tuple[str, str, str]]:
     return frozenset(found)
 
 
+def run_init(session: Session) -> TofuOutcome:
+    """``init``: the workspace's init is the whole command (``initialise`` ends it with an
+    outcome, whether or not init had anything to do)."""
+    ended = initialise(session)
+    if ended is None:  # initialise returns an outcome for every `planton tofu init`
+        raise AssertionError("initialise went on after planton tofu init")
+    return ended
+
+
 def initialise(session: Session) -> TofuOutcome | None:
     """Write the configuration and run ``init`` when the workspace needs it: when anything init
     depends on changed (``InitInputs``), the state moves, or ``--reconfigure`` asks; ``planton
@@ -122,14 +132,14 @@ def initialise(session: Session) -> TofuOutcome | None:
     workspace.write_variables(prepared.variables)
     fingerprint = init_fingerprint(_init_inputs(session, files))
     if not moving and not request.reconfigure and not workspace.needs_init(fingerprint):
-        if request.command == "init":
+        if request.command is Command.INIT:
             session.ui.notify(
                 "the workspace is initialised for this configuration, binary and provider source already: nothing "
                 "to do (--reconfigure runs init anyway)"
             )
             return session.outcome("init", RunResult(EXIT_OK))
         return None
-    if request.command != "init":
+    if request.command is not Command.INIT:
         session.ui.notify(f"initialising the workspace ({prepared.binary.name} init)")
     # Every init starts from the bundled lock file: the provider version planton is tested with.
     workspace.write_lock_file(_bundled_lock_file())
@@ -142,7 +152,7 @@ def initialise(session: Session) -> TofuOutcome | None:
     with installing(prepared.plugin_cache, session.ui.notify):
         result = session.invoke(
             "init",
-            stdout_to_stderr=request.command != "init",
+            stdout_to_stderr=request.command is not Command.INIT,
             watch_stderr=True,
             migrate_state=moving,
             reconfigure=reconfigure,
@@ -175,7 +185,7 @@ def initialise(session: Session) -> TofuOutcome | None:
             else f"the old copy stays {_describe(current)}: remove it once you are sure"
         )
         session.ui.notify(f"moved the state from {_describe(current)} to {_describe(wanted)} ({where}); {kept}")
-    if request.command == "init":
+    if request.command is Command.INIT:
         return session.outcome("init", result)
     return None
 

@@ -27,6 +27,7 @@ from planton.errors import ManifestError, UsageError
 from planton.manifest.base import Loc
 from planton.manifest.loader import LoadedManifest, spelled_path
 from planton.manifest.normalise import table_from_manifest
+from planton.operations.commands import Command, Operation
 from planton.operations.validation import account_variables, pipe_timeout
 from planton.paths import expand_path
 from planton.region import resolve_region
@@ -45,24 +46,12 @@ from planton.workspace import (
 
 Notify = Callable[[str], None]
 
-# The commands (planton's, and terraform's of the same names) that start the aws provider: they
-# talk to AWS, so they need credentials and are bound to the table's account (init only installs
-# providers; output and show read files).
-STARTS_THE_PROVIDER = frozenset({"plan", "apply", "destroy", "refresh", "import"})
-# The commands that need credentials: those, and `planton state bootstrap` (it creates the
-# state bucket).
-NEEDS_CREDENTIALS = STARTS_THE_PROVIDER | {"bootstrap"}
-# Every `planton tofu` command, in the order `--help` lists them.
-TOFU_COMMANDS = ("init", "plan", "apply", "destroy", "refresh", "output", "import")
-# The commands that ask before they change anything (unless --auto-approve or a plan file).
-APPROVABLE_COMMANDS = frozenset({"apply", "destroy"})
-
 
 @dataclass(frozen=True)
 class TofuRequest:
     """A ``planton tofu <command>`` as the user asked for it."""
 
-    command: str
+    operation: Operation
     source: ManifestSource
     local: bool = False
     binary: Given[str] | None = None
@@ -88,6 +77,11 @@ class TofuRequest:
     migrate_state: bool = False
     # --reconfigure: run init even though nothing it depends on changed.
     reconfigure: bool = False
+
+    @property
+    def command(self) -> Command:
+        """The command asked for."""
+        return self.operation.command
 
 
 @dataclass(frozen=True)
@@ -138,7 +132,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
     manifest = loaded.manifest
     table = table_from_manifest(manifest.model)
-    if request.local and request.command == "apply":
+    if request.local and request.command is Command.APPLY:
         _refuse_what_the_emulator_cannot_serve(manifest)
     work_dir = resolve_work_dir(
         manifest.path, request.work_dir, environ, manifest_is_file=manifest.regular_file, option=loaded.manifest_option
@@ -156,7 +150,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         notify(f"warning: {warning}")
 
     environment_config = merge_provider_config(loaded.provider_configs, provider_config_from_environment(environ))
-    if not request.local and request.command in NEEDS_CREDENTIALS:
+    if not request.local and request.operation.needs_credentials:
         require_credentials(environment_config, environ, home)
     region = resolve_region(table.aws_region, environment_config.region, local=request.local)
     given = next((layer for layer in reversed(loaded.provider_configs) if layer.config.region), None)

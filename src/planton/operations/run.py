@@ -13,23 +13,17 @@ from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment, go_runtime, physical_memory
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, EnvironmentNotReady, UsageError
 from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
-from planton.operations.adopt import run_import
-from planton.operations.apply import run_apply
-from planton.operations.destroy import run_destroy
+from planton.operations.commands import Command
 from planton.operations.initialise import initialise, known_addresses
-from planton.operations.planning import run_plan
 from planton.operations.request import (
-    APPROVABLE_COMMANDS,
-    STARTS_THE_PROVIDER,
-    TOFU_COMMANDS,
     Notify,
     PreparedRun,
     TofuRequest,
     prepare,
     suggest,
 )
-from planton.operations.reviewed import reviewed_plan, run_apply_saved
-from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes
+from planton.operations.reviewed import reviewed_plan
+from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes, record_store
 from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
 from planton.state import RecordedTable, StateUnreadable, foreign_resources, recorded_table, table_in_state
@@ -37,9 +31,10 @@ from planton.workspace import ERRORED_STATE
 
 
 def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None, ui: Ui) -> TofuOutcome:
-    """Run ``request.command`` for the manifest; init first when the workspace needs it."""
-    if request.command not in TOFU_COMMANDS:
-        raise ValueError(f"unknown tofu command {request.command!r}")
+    """Run the request's operation for the manifest; init first when the workspace needs it."""
+    operation = request.operation
+    if operation.handler is None:
+        raise ValueError(f"{operation.command} is not a tofu command")
     _refuse_a_question_nobody_can_answer(request)
     if request.plan_file is not None and request.source.overrides:
         raise UsageError(
@@ -49,13 +44,15 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     notify = ui.notify
     prepared = prepare(request, environ, home, notify)
     prepared = replace(prepared, plugin_cache=ready(prepared.plugin_cache, notify))
-    session = Session(request, prepared, terraform_environment(prepared, request, environ, notify), ui)
+    env = terraform_environment(prepared, request, environ, notify)
+    records = record_store(prepared, env)
     # Before anything is written: a plan this state's records never saved is refused as it is.
     reviewed = (
-        reviewed_plan(prepared.plan_file, session.records, suggest(request, prepared, "plan", "--out", "FILE"))
+        reviewed_plan(prepared.plan_file, records, suggest(request, prepared, "plan", "--out", "FILE"))
         if prepared.plan_file is not None
         else None
     )
+    session = Session(request, prepared, env, ui, records=records, reviewed=reviewed)
     session.warnings.extend(prepared.loaded.warnings)
     workspace = prepared.workspace
     notify(f"workspace {workspace.root}")
@@ -68,6 +65,8 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             _announce_a_new_workspace(session)
         _refuse_an_unsaved_state(session)
         _refuse_a_selected_terraform_workspace(session)
+        if not operation.reads_the_state:
+            return operation.handler(session)
         ended = initialise(session)
         if ended is not None:
             return ended
@@ -77,13 +76,9 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         recorded = _recorded_with_memory(table_in_state(document), interrupted)
         _refuse_another_manifests_table(session, recorded)
         source = str(prepared.loaded.manifest.path)
-        if request.command in ("plan", "apply") and prepared.plan_file is None and not request.destroy:
+        if operation.plans_the_manifest and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
-        binding = (
-            bind_account(recorded, interrupted, prepared.allowed_account)
-            if request.command in STARTS_THE_PROVIDER
-            else None
-        )
+        binding = bind_account(recorded, interrupted, prepared.allowed_account) if operation.starts_provider else None
         remembered_here = interrupted is not None and (recorded is None or recorded.name == interrupted.table_name)
         if binding is not None and interrupted is not None and interrupted.account is None and remembered_here:
             # An earlier planton's record, and the account now said: remembered from here on.
@@ -102,7 +97,8 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         session.recorded, session.interrupted, session.binding = recorded, interrupted, binding
         session.forced_replacement = forced_replacement(recorded, prepared.table)
         workspace.write_variables(prepared.variables)
-        if request.command in ("refresh", "destroy") or (request.command == "plan" and request.destroy):
+        # plan --destroy plans the deletion of the recorded table.
+        if operation.acts_on_the_recorded_table or request.destroy:
             _refuse_another_table(session)
             if interrupted is not None and recorded is None:
                 notify(
@@ -110,18 +106,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
                     f"state does not record it: {request.command} does not touch it. If it exists, adopt it first "
                     "(`planton tofu import`, with the manifest naming it)"
                 )
-        if request.command == "apply":
-            return run_apply(session) if reviewed is None else run_apply_saved(session, reviewed)
-        if request.command == "plan":
-            return run_plan(session)
-        if request.command == "import":
-            return run_import(session)
-        if request.command == "destroy":
-            return run_destroy(session)
-        if request.command == "output":
-            return run_output(session)
-        result = session.invoke(request.command)
-        return session.outcome(request.command, result, interruption_notes(session, request.command, result))
+        return operation.handler(session)
 
 
 def terraform_environment(
@@ -147,13 +132,13 @@ def terraform_environment(
 def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:
     """Without a terminal (or in CI) nobody can answer "apply?": fail at once, before anything
     is read, written or run, rather than plan and then stop."""
-    if request.command not in APPROVABLE_COMMANDS or request.can_prompt:
+    if not request.operation.asks_approval or request.can_prompt:
         return
     if request.auto_approve or request.plan_file is not None:
         return
     way = (
         "add --auto-approve, or apply a reviewed plan: `planton tofu plan --out FILE`, then `planton tofu apply FILE`"
-        if request.command == "apply"
+        if request.command is Command.APPLY
         else "add --auto-approve"
     )
     raise UsageError(
@@ -309,7 +294,7 @@ def _refuse_another_table(session: Session) -> None:
         return
     held = f"{recorded.name} in {recorded.region}" if recorded.region else recorded.name
     command = session.request.command
-    if command != "destroy":
+    if command is not Command.DESTROY:
         effect = "would drop it from the state"
     elif same_name:  # only the region differs: terraform finds nothing there to delete
         effect = "would delete nothing and forget it"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from planton.accounts import CALLER_IDENTITY, AccountBinding, AccountRefused, caller_account_from_ui, refused_account
 from planton.backend import S3Backend
@@ -22,11 +22,20 @@ from planton.errors import (
     EXIT_TERRAFORM_FAILED,
     Interrupted,
 )
-from planton.operations.request import STARTS_THE_PROVIDER, Notify, PreparedRun, TofuRequest, suggest
+from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import NO_CHANGES, TABLE_ADDRESS, Decision, PlanUnreadable, decide, nothing_to_judge, read_plan
 from planton.plan_summary import NO_CHANGES_SUMMARY, PlanSummary
 from planton.records import InterruptedCreate, LocalRecordStore, RecordStore, S3RecordStore
-from planton.runner import CommandOptions, Echo, Invocation, RunResult, build_args, run
+from planton.runner import (
+    STARTS_THE_PROVIDER,
+    WRITES_STATE,
+    CommandOptions,
+    Echo,
+    Invocation,
+    RunResult,
+    build_args,
+    run,
+)
 from planton.s3 import S3Location
 from planton.state import (
     RecordedTable,
@@ -39,6 +48,9 @@ from planton.state import (
     table_in_state,
 )
 from planton.workspace import ERRORED_STATE, PLAN_FILE
+
+if TYPE_CHECKING:
+    from planton.operations.reviewed import ReviewedPlan
 
 
 @dataclass(frozen=True)
@@ -124,10 +136,6 @@ class JudgedPlan:
 # out of memory), and terraform's and tofu's crash banners.
 _CRASHED = re.compile(r"^(panic: |fatal error: )|TERRAFORM CRASH|OPENTOFU CRASH", re.MULTILINE)
 
-# The terraform commands that may write the state (plan, show, output and `state pull` never
-# do: a plan's refresh is not saved).
-_WRITES_STATE = frozenset({"init", "apply", "destroy", "refresh", "import", "untaint", "state"})
-
 
 @dataclass(frozen=True)
 class PlanMade:
@@ -141,7 +149,16 @@ class PlanMade:
 class Session:
     """One command's terraform runs in one workspace, with everything already decided."""
 
-    def __init__(self, request: TofuRequest, prepared: PreparedRun, env: Mapping[str, str], ui: Ui) -> None:
+    def __init__(
+        self,
+        request: TofuRequest,
+        prepared: PreparedRun,
+        env: Mapping[str, str],
+        ui: Ui,
+        *,
+        records: RecordStore | None = None,
+        reviewed: ReviewedPlan | None = None,
+    ) -> None:
         self.request = request
         self.prepared = prepared
         self.workspace = prepared.workspace
@@ -167,7 +184,9 @@ class Session:
         self.memory_lost = False
         # What planton remembers of this workspace (saved plans, an interrupted create): beside
         # the state, wherever the backend keeps it.
-        self.records: RecordStore = record_store(prepared, env)
+        self.records: RecordStore = records if records is not None else record_store(prepared, env)
+        # apply FILE's saved plan, read and checked against the records before anything is written.
+        self.reviewed = reviewed
 
     def read_state(self) -> Mapping[str, Any] | None:
         """The state, through the one seam every reader uses: the local backend's file as it is,
@@ -237,7 +256,7 @@ class Session:
                 result = run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch, echo=echo)
         self.output_lost = self.output_lost or result.output_lost
         reads_only = command == "state" and extra[:1] == ("pull",)
-        self.state_written = self.state_written or (command in _WRITES_STATE and not reads_only)
+        self.state_written = self.state_written or (command in WRITES_STATE and not reads_only)
         self._refuse_another_account(command, result, detailed_exitcode=detailed_exitcode)
         return result
 
@@ -396,7 +415,7 @@ def interruption_notes(session: Session, command: str, result: RunResult, *, cre
     """What terraform really did when Ctrl-C (or SIGTERM) reached it, read from its exit and the state."""
     if result.interrupted_by is None:
         return ()
-    if result.returncode == EXIT_OK and session.request.command != command:
+    if result.returncode == EXIT_OK and session.request.operation.command != command:
         return (f"interrupted after terraform's {command} finished; nothing was applied",)
     if result.returncode == EXIT_OK:
         return (f"the interruption came as terraform finished: {command} completed",)
