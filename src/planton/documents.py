@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from planton.operations.validation import Validated
 
 # The codes of a tofu command whose terraform finished its work: 141 only ever replaces a success
-# (the command's output lost its reader meanwhile, see tofu_exit_code).
+# (the command's output lost its reader meanwhile, see operations.results.exit_status).
 _FINISHED = (EXIT_OK, EXIT_BROKEN_PIPE)
 
 

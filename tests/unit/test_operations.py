@@ -13,7 +13,8 @@ from planton.manifest.loader import LoadedManifest, parse_yaml, validate_documen
 from planton.operations.apply import after_apply
 from planton.operations.catalogue import operation
 from planton.operations.request import TofuRequest, emulator_gaps, prepare
-from planton.operations.session import Session, TofuOutcome, Ui, tofu_exit_code
+from planton.operations.results import ExitStatus, exit_status
+from planton.operations.session import Session, TofuOutcome, Ui
 from planton.operations.validation import PIPE_TIMEOUT_ENV, pipe_timeout
 from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
@@ -35,12 +36,6 @@ def test_pipe_timeout_rejects(value: str) -> None:
         pipe_timeout({PIPE_TIMEOUT_ENV: value})
 
 
-def request(command: str = "plan", detailed: bool = False) -> TofuRequest:
-    return TofuRequest(
-        operation=operation(command), source=ManifestSource(manifest=Path("m.yaml")), detailed_exitcode=detailed
-    )
-
-
 @pytest.mark.parametrize(
     ("result", "detailed", "code", "note"),
     [
@@ -58,26 +53,25 @@ def request(command: str = "plan", detailed: bool = False) -> TofuRequest:
     ],
 )
 def test_tofu_exit_code(result: RunResult, detailed: bool, code: int, note: str | None) -> None:
-    notes: list[str] = []
-    assert tofu_exit_code(TofuOutcome("plan", result), request(detailed=detailed), notes.append) == code
-    assert notes == ([note] if note else [])
+    status = exit_status(TofuOutcome("plan", result), detailed_exitcode=detailed)
+    assert status == ExitStatus(code, (note,) if note else ())
 
 
 @pytest.mark.parametrize(("status", "code"), [(2, 1), (1, 1), (0, 0)])
 def test_a_failed_automatic_init_never_reads_as_changes(status: int, code: int) -> None:
-    notes: list[str] = []
     outcome = TofuOutcome("init", RunResult(status))
-    assert tofu_exit_code(outcome, request("plan", detailed=True), notes.append) == code
-    assert notes == (["init: terraform exited with status 2"] if status == 2 else [])
+    assert exit_status(outcome, detailed_exitcode=True) == ExitStatus(
+        code, ("init: terraform exited with status 2",) if status == 2 else ()
+    )
 
 
 def test_an_apply_stopped_after_a_finished_intermediate_step_is_interrupted() -> None:
     # Ctrl-C landed as the apply's plan (or untaint, or old-table destroy) finished: that step
     # completed, but nothing was applied, so the command was interrupted.
     outcome = TofuOutcome("plan", RunResult(0, interrupted_by=signal.SIGINT), finished=False)
-    assert tofu_exit_code(outcome, request("apply"), [].append) == 130
+    assert exit_status(outcome, detailed_exitcode=False).code == 130
     finished = TofuOutcome("apply", RunResult(0, interrupted_by=signal.SIGINT))
-    assert tofu_exit_code(finished, request("apply"), [].append) == 0
+    assert exit_status(finished, detailed_exitcode=False).code == 0
 
 
 @pytest.mark.parametrize(
@@ -95,7 +89,7 @@ def test_a_reader_that_went_away_while_terraform_ran_turns_only_a_success_into_1
     result: RunResult, detailed: bool, code: int
 ) -> None:
     outcome = TofuOutcome("plan", result, output_lost=True)
-    assert tofu_exit_code(outcome, request(detailed=detailed), [].append) == code
+    assert exit_status(outcome, detailed_exitcode=detailed).code == code
 
 
 def _loaded(text: str) -> LoadedManifest:

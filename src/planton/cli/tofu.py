@@ -36,8 +36,9 @@ from planton.documents import apply_document, failure_document, outputs_document
 from planton.operations.catalogue import BY_COMMAND, OPERATIONS
 from planton.operations.commands import Command
 from planton.operations.request import TofuRequest
+from planton.operations.results import exit_status
 from planton.operations.run import run_tofu
-from planton.operations.session import ShowPlan, TofuOutcome, Ui, tofu_exit_code
+from planton.operations.session import ShowPlan, TofuOutcome, Ui
 from planton.paths import home_directory
 from planton.plan_summary import PlanSummary
 
@@ -76,8 +77,9 @@ def _run(
     outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
     # A reader that went away from planton's own lines counts as one from terraform's.
     outcome = replace(outcome, output_lost=outcome.output_lost or output_lost())
-    code = tofu_exit_code(outcome, request, notify)
-    for note in outcome.notes:
+    status = exit_status(outcome, detailed_exitcode=request.detailed_exitcode)
+    code = status.code
+    for note in (*status.notes, *outcome.notes):
         notify(note)
     error_lines(outcome.refusal)
     return outcome, code

@@ -16,9 +16,7 @@ from planton.accounts import CALLER_IDENTITY, AccountBinding, AccountRefused, ca
 from planton.backend import S3Backend
 from planton.errors import (
     DETAILED_CHANGES,
-    EXIT_BROKEN_PIPE,
     EXIT_OK,
-    EXIT_REFUSED,
     EXIT_TERRAFORM_FAILED,
     Interrupted,
 )
@@ -451,41 +449,3 @@ def interruption_notes(session: Session, command: str, result: RunResult, *, cre
     return (
         f"interrupted: terraform stopped {command} and saved its state; `planton tofu plan` shows where things stand",
     )
-
-
-def tofu_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
-    """planton's exit code for a finished terraform run (see the table in ``errors.py``).
-
-    terraform's documented statuses pass on: 0, 1, and, for ``plan --detailed-exitcode``, the
-    2 planton sets when terraform said the plan changes something (planton always plans with
-    ``-detailed-exitcode``; an automatic init's 2, or a plan's with no plan saved, is a crash). A signal
-    planton received gives 130 / 143. Anything else (a crash: Go exits 2 on a panic; a signal
-    from elsewhere) is reported as 1, "terraform failed", so that it can never be read as one of
-    planton's own outcomes. A refusal reported as an outcome (a plan under another account's
-    credentials) is 5.
-
-    When whoever read planton's output went away while terraform ran, a command that succeeded
-    exits 141 (128 + SIGPIPE, as a shell reports a writer whose reader went away; terraform
-    itself ran to its end); a failure's own code stands.
-    """
-    code = _terraform_exit_code(outcome, request, notify)
-    if outcome.output_lost and code in (EXIT_OK, DETAILED_CHANGES):  # 2 here only means changes
-        return EXIT_BROKEN_PIPE
-    return code
-
-
-def _terraform_exit_code(outcome: TofuOutcome, request: TofuRequest, notify: Notify) -> int:
-    result = outcome.result
-    if outcome.refusal:
-        return EXIT_REFUSED
-    if result.interrupted_by is not None and (result.returncode != EXIT_OK or not outcome.finished):
-        return 128 + result.interrupted_by
-    status = result.returncode
-    changes_reported = request.detailed_exitcode and outcome.command == "plan" and status == DETAILED_CHANGES
-    if status in (EXIT_OK, EXIT_TERRAFORM_FAILED) or changes_reported:
-        return status
-    if status < 0:
-        notify(f"{outcome.command}: terraform was killed by signal {-status}")
-    else:
-        notify(f"{outcome.command}: terraform exited with status {status}")
-    return EXIT_TERRAFORM_FAILED
