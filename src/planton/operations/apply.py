@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from planton.errors import EXIT_OK, ApplyNotApproved, ChangeRefused, EnvironmentNotReady, UnmanagedTable
@@ -16,48 +16,81 @@ from planton.runner import RunResult
 from planton.workspace import PLAN_FILE
 
 
+@dataclass(frozen=True)
+class Approval:
+    """A judged plan someone agreed to apply (asked, or ``--auto-approve``), and whether what
+    they agreed to loses a table."""
+
+    judged: JudgedPlan
+    agreed_loss: bool
+
+
+@dataclass(frozen=True)
+class Applied:
+    """terraform's apply of an approved plan: its result, and whether that plan created the table."""
+
+    result: RunResult
+    creates: bool
+
+
 def run_apply(session: Session) -> TofuOutcome:
-    """Plan to a file, judge it, ask (or refuse), then apply exactly that plan."""
-    request, workspace, ui = session.request, session.workspace, session.ui
+    """Plan to a file, judge it, ask (or refuse), then apply exactly that plan: the steps
+    ``plan_for_apply``, ``approve`` and ``apply_approved``, then ``finish_apply``."""
     try:
-        planned = plan_for_apply(session)
-        if isinstance(planned, TofuOutcome):
-            return planned
-        judged = planned
-        decision = judged.decision
+        judged = plan_for_apply(session)
+        if isinstance(judged, TofuOutcome):
+            return judged
         session.show(judged)
-        if not decision.changes:
-            ui.notify("no changes: the table matches the manifest; nothing to apply")
+        if not judged.decision.changes:
+            session.ui.notify("no changes: the table matches the manifest; nothing to apply")
             return session.outcome("plan", RunResult(EXIT_OK), summary=judged.summary, outputs=session.outputs())
-        if decision.blocked:
-            raise UnmanagedTable("\n".join(decision.blocked))
-        refuse_deleting_a_protected_table(session, decision)
-        if decision.dangerous:
-            if request.auto_approve and not request.allow_replace:
-                raise ChangeRefused(
-                    "\n".join(
-                        [
-                            "refused under --auto-approve: applying this plan would lose a table",
-                            *decision.dangers,
-                            "nothing was changed; rerun with --allow-replace if that is what you want "
-                            "(or without --auto-approve, to be asked)",
-                        ]
-                    )
-                )
-            session.warn(decision.dangers)
-        if not request.auto_approve and not session.confirm():
-            raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
-        agreed_loss = decision.dangerous  # what the user agreed to may have run by the time apply fails
-        if decision.moved_from is not None:
-            moved = destroy_left_behind(session, decision.moved_from)
-            if isinstance(moved, TofuOutcome):
-                return moved
-            decision = moved.decision
-        creates = decision.creates_table
-        result = session.invoke("apply", PLAN_FILE, watch_stderr=True)
+        approval = approve(session, judged)
+        applied = apply_approved(session, approval)
+        if isinstance(applied, TofuOutcome):
+            return applied
     finally:
-        workspace.discard_plan()
-    return finish_apply(session, result, judged, creates=creates, agreed_loss=agreed_loss)
+        session.workspace.discard_plan()
+    return finish_apply(session, applied.result, judged, creates=applied.creates, agreed_loss=approval.agreed_loss)
+
+
+def approve(session: Session, judged: JudgedPlan) -> Approval:
+    """The judged plan, approved: refused when planton cannot apply it (a table the state does
+    not manage, a deletion-protected table it deletes, a table it loses under --auto-approve
+    without --allow-replace); otherwise asked, unless --auto-approve. ``ApplyNotApproved`` when
+    the answer is not yes."""
+    request, decision = session.request, judged.decision
+    if decision.blocked:
+        raise UnmanagedTable("\n".join(decision.blocked))
+    refuse_deleting_a_protected_table(session, decision)
+    if decision.dangerous:
+        if request.auto_approve and not request.allow_replace:
+            raise ChangeRefused(
+                "\n".join(
+                    [
+                        "refused under --auto-approve: applying this plan would lose a table",
+                        *decision.dangers,
+                        "nothing was changed; rerun with --allow-replace if that is what you want "
+                        "(or without --auto-approve, to be asked)",
+                    ]
+                )
+            )
+        session.warn(decision.dangers)
+    if not request.auto_approve and not session.confirm():
+        raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
+    # What the user agreed to may have run by the time apply fails.
+    return Approval(judged, agreed_loss=decision.dangerous)
+
+
+def apply_approved(session: Session, approval: Approval) -> Applied | TofuOutcome:
+    """Apply exactly the approved plan; a region move first deletes the table left behind (and
+    plans again, in ``destroy_left_behind``). An outcome when that deletion or plan stopped."""
+    decision = approval.judged.decision
+    if decision.moved_from is not None:
+        moved = destroy_left_behind(session, decision.moved_from)
+        if isinstance(moved, TofuOutcome):
+            return moved
+        decision = moved.decision
+    return Applied(session.invoke("apply", PLAN_FILE, watch_stderr=True), creates=decision.creates_table)
 
 
 def finish_apply(
