@@ -7,6 +7,7 @@ invocation as terraform would, replaying the plans recorded in tests/fixtures/pl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import signal
@@ -304,7 +305,7 @@ def test_a_saved_destroy_plan_is_applied_as_reviewed(world: World) -> None:
         world.run("apply", plan_file=saved)
 
 
-def test_a_stale_saved_plan_is_refused_and_remembered_as_failed(world: World) -> None:
+def test_a_stale_saved_plan_is_refused_and_left_unapplied(world: World) -> None:
     _recorded_in(world, "us-east-1")
     saved = world.root / "update.tfplan"
     world.terraform.plans = ["module_update"]
@@ -313,3 +314,6 @@ def test_a_stale_saved_plan_is_refused_and_remembered_as_failed(world: World) ->
     with pytest.raises(StalePlan, match="is stale: the state changed after the plan was made"):
         world.run("apply", plan_file=saved)
     assert world.terraform.ran()[-1] == "apply"
+    remembered = LocalRecordStore(world.workspace).saved_plan(hashlib.sha256(saved.read_bytes()).hexdigest())
+    assert remembered is not None
+    assert (remembered.applied, remembered.failed) == (None, None)
