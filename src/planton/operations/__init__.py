@@ -9,7 +9,10 @@ plan file) is checked before anything is written or started.
 * ``commands``: the ``Command`` names and the ``Operation`` record (what an operation does);
 * ``catalogue``: ``OPERATIONS``, every ``planton tofu`` command once, with its handler;
 * ``request``: the request and everything decided before anything runs (``prepare``);
-* ``session``: a command's terraform runs, its outcome and exit code, the ``Ui``;
+* ``session``: the run's frozen ``RunContext``, a command's terraform runs and its outcome, the
+  ``Ui``;
+* ``results``: what a command came to (``what_happened``) and its exit code (``exit_status``),
+  both pure;
 * ``planning`` (``plan``), ``apply``, ``reviewed`` (``apply PLAN_FILE``), ``destroy``,
   ``adopt`` (``import``): the operations;
 * ``run``: ``run_tofu``, from request to outcome (the operation's handler, under the lock).

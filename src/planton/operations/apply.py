@@ -224,7 +224,7 @@ def plan_for_apply(session: Session) -> JudgedPlan | TofuOutcome:
             "planton untainted it instead of replacing it (and its items)"
         )
         session.records.clear_interrupted_create()
-        session.interrupted = None
+        session.advance(replace(session.context, interrupted=None))
     return judged
 
 
@@ -242,7 +242,7 @@ def destroy_left_behind(session: Session, old: TableRef) -> JudgedPlan | TofuOut
     if destroyed.interrupted_by is not None or destroyed.returncode != EXIT_OK:
         return session.outcome("destroy", destroyed, interruption_notes(session, "destroy", destroyed), finished=False)
     # The state no longer holds the old table: the next plan is judged on its own.
-    session.recorded = None
+    session.advance(replace(session.context, recorded=None))
     replanned = plan_for_apply(session)
     if isinstance(replanned, JudgedPlan) and replanned.decision.dangerous:
         raise ChangeRefused(

@@ -100,7 +100,8 @@ def initialise(session: Session) -> TofuOutcome | None:
     current = workspace.initialised_backend()
     backend = _keep_the_buckets_region(prepared.backend, current)
     if backend != prepared.backend:
-        session.prepared = prepared = replace(prepared, backend=backend)
+        prepared = replace(prepared, backend=backend)
+        session.advance(replace(session.context, prepared=prepared))
         session.records = record_store(prepared, session.env)
     files = configuration(backend)
     wanted = dict(backend.place())

@@ -124,7 +124,8 @@ def _bind_to_the_credentials_account(session: Session) -> None:
         )
         return
     prepared = replace(session.prepared, allowed_account=account)
-    session.prepared = replace(prepared, variables=prepared.variables_for(prepared.table, prepared.region))
+    prepared = replace(prepared, variables=prepared.variables_for(prepared.table, prepared.region))
+    session.advance(replace(session.context, prepared=prepared))
     session.workspace.write_variables(session.prepared.variables)
     session.ui.notify(f"the plan is for AWS account {account} (these credentials'); it applies only under it")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from planton.accounts import AccountBinding, AccountRefused
@@ -90,7 +90,7 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
         binding = AccountBinding(
             saved.account, f"{plan_file} was made for AWS account {saved.account}", saved_plan=True
         )
-        session.binding = binding
+        session.advance(replace(session.context, binding=binding))
     if binding is not None and binding.guards_a_table:
         # The plan keeps the account it was made for (allowed_account_ids), and the provider would
         # refuse any other; but terraform writes the state even when an apply of a saved plan

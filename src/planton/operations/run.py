@@ -23,7 +23,7 @@ from planton.operations.request import (
     suggest,
 )
 from planton.operations.reviewed import reviewed_plan
-from planton.operations.session import Session, TofuOutcome, Ui, interruption_notes, record_store
+from planton.operations.session import RunContext, Session, TofuOutcome, Ui, interruption_notes, record_store
 from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
 from planton.state import RecordedTable, StateUnreadable, foreign_resources, recorded_table, table_in_state
@@ -93,9 +93,9 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             allowed_account=binding.account if binding else None,
         )
         prepared = replace(prepared, variables=prepared.variables_for(prepared.table, prepared.region))
-        session.prepared = prepared
-        session.recorded, session.interrupted, session.binding = recorded, interrupted, binding
-        session.forced_replacement = forced_replacement(recorded, prepared.table)
+        session.advance(
+            RunContext(prepared, recorded, interrupted, binding, forced_replacement(recorded, prepared.table))
+        )
         workspace.write_variables(prepared.variables)
         # plan --destroy plans the deletion of the recorded table.
         if operation.acts_on_the_recorded_table or request.destroy:

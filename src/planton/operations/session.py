@@ -144,6 +144,29 @@ class PlanMade:
     changes: bool
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What a run goes on from, decided under the workspace lock: the prepared run (its table
+    and variables as the state decides them, and the account they are bound to), the table the
+    state records (with what planton remembers of its interrupted create), that interrupted
+    create, the account binding, and the replacement planton asks terraform for.
+
+    Frozen: a stage that learns something (an untaint, the old table a region move deleted, the
+    account a saved plan binds) goes on from a new context (``Session.advance``)."""
+
+    prepared: PreparedRun
+    recorded: RecordedTable | None = None
+    interrupted: InterruptedCreate | None = None
+    binding: AccountBinding | None = None
+    forced_replacement: str | None = None
+
+    def creating_this_table_was_interrupted(self) -> bool:
+        """planton's own create of the manifest's table was interrupted here: a taint it left is
+        planton's own."""
+        interrupted = self.interrupted
+        return interrupted is not None and interrupted.table_name == self.prepared.table.table_name
+
+
 class Session:
     """One command's terraform runs in one workspace, with everything already decided."""
 
@@ -158,24 +181,18 @@ class Session:
         reviewed: ReviewedPlan | None = None,
     ) -> None:
         self.request = request
-        self.prepared = prepared
+        # Before the state is read, only the prepared run.
+        self._context = RunContext(prepared)
         self.workspace = prepared.workspace
         self.env = env
         self.ui = ui
-        # What the state held before this command ran anything (read under the lock), and the
-        # create of planton's own that was interrupted here, if one is remembered.
-        self.recorded: RecordedTable | None = None
         # The state as this command first read it (under the lock), and whether a terraform
         # command that may write the state has run since.
         self.state_read: Mapping[str, Any] | None = None
         self.state_written = False
-        self.interrupted: InterruptedCreate | None = None
-        # The account every run is bound to (the recorded table's, the interrupted create's, a
-        # saved plan's or the provider config's), and the account whose credentials made the
-        # last plan read (the module's data.aws_caller_identity).
-        self.binding: AccountBinding | None = None
+        # The account whose credentials made the last plan read (the module's
+        # data.aws_caller_identity).
         self.caller_account: str | None = None
-        self.forced_replacement: str | None = None
         self.warnings: list[str] = []
         self.output_lost = False
         # An interrupted create planton could not write down (its records unreachable).
@@ -185,6 +202,45 @@ class Session:
         self.records: RecordStore = records if records is not None else record_store(prepared, env)
         # apply FILE's saved plan, read and checked against the records before anything is written.
         self.reviewed = reviewed
+
+    @property
+    def context(self) -> RunContext:
+        """What the run goes on from now."""
+        return self._context
+
+    def advance(self, context: RunContext) -> None:
+        """Go on from ``context``: a new frozen context a stage decided, replacing the one before
+        as a whole (the prepared run's workspace never changes)."""
+        if context.prepared.workspace != self.workspace:
+            raise ValueError("a run's context never moves to another workspace")
+        self._context = context
+
+    @property
+    def prepared(self) -> PreparedRun:
+        """Everything decided before anything ran, as the run's context has it now."""
+        return self._context.prepared
+
+    @property
+    def recorded(self) -> RecordedTable | None:
+        """The table the state recorded when this command first read it (under the lock), with
+        what planton remembers of its interrupted create; None once a region move deleted it."""
+        return self._context.recorded
+
+    @property
+    def interrupted(self) -> InterruptedCreate | None:
+        """planton's own create that was interrupted here, if one is remembered."""
+        return self._context.interrupted
+
+    @property
+    def binding(self) -> AccountBinding | None:
+        """The account every run is bound to (the recorded table's, the interrupted create's, a
+        saved plan's or the provider config's)."""
+        return self._context.binding
+
+    @property
+    def forced_replacement(self) -> str | None:
+        """Why planton asks terraform to replace the table, when the provider would plan nothing."""
+        return self._context.forced_replacement
 
     def read_state(self) -> Mapping[str, Any] | None:
         """The state, through the one seam every reader uses: the local backend's file as it is,
@@ -346,8 +402,7 @@ class Session:
     def creating_this_table_was_interrupted(self) -> bool:
         """planton's own create of the manifest's table was interrupted here: a taint it left is
         planton's own."""
-        interrupted = self.interrupted
-        return interrupted is not None and interrupted.table_name == self.prepared.table.table_name
+        return self._context.creating_this_table_was_interrupted()
 
     def confirm(self, *what: str) -> bool:
         """Ask whether to apply, with this command's warnings (and ``what`` it does, when the
