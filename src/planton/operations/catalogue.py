@@ -1,8 +1,8 @@
 """Every ``planton tofu`` command, once: its name, help line, what it does, and its handler.
 
 The CLI (``planton.cli.tofu``) registers a command for each, with its help line; ``run_tofu``
-runs its handler. What the lower layers need to know of an operation they read from the
-``Operation`` on the request (``commands``), never from its name."""
+runs its handler. The lower layers read what they need to know of an operation from the
+``Operation`` on the request (``commands``), without importing this table."""
 
 from __future__ import annotations
 

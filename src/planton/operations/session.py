@@ -146,9 +146,10 @@ class PlanMade:
 
 @dataclass(frozen=True)
 class RunContext:
-    """What a run goes on from, decided under the workspace lock: the prepared run (its table
-    and variables as the state decides them, and the account they are bound to), the table the
-    state records (with what planton remembers of its interrupted create), that interrupted
+    """What a run goes on from: before the state is read, only the prepared run; once init ran
+    and the state was read under the workspace lock (``run_tofu``), the prepared run with its
+    table and variables as the state decides them and the account they are bound to, the table
+    the state records (with what planton remembers of its interrupted create), that interrupted
     create, the account binding, and the replacement planton asks terraform for.
 
     Frozen: a stage that learns something (an untaint, the old table a region move deleted, the
