@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planton.errors import EXIT_BROKEN_PIPE, EXIT_OK
+from planton.operations.results import Happened, what_happened
 from planton.table import TableDefinition
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def apply_document(outcome: TofuOutcome, exit_code: int, command: str = "apply")
     return {
         "command": command,
         "exit_code": exit_code,
-        "applied": exit_code in _FINISHED and outcome.command in ("apply", "destroy"),
+        "applied": exit_code in _FINISHED and what_happened(outcome) is Happened.APPLIED,
         "workspace": _path(outcome.workspace),
         "state": outcome.state,
         "counts": changed.get("counts"),
