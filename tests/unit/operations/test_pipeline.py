@@ -229,6 +229,16 @@ def test_apply_creates_the_table(world: World) -> None:
     assert outcome.outputs is not None
 
 
+def test_a_signal_during_plan_is_130_even_under_detailed_exitcode(world: World) -> None:
+    _recorded_in(world, "us-east-1")
+    world.terraform.plans, world.terraform.interrupt = ["module_update"], "plan"
+    outcome = world.run("plan", detailed_exitcode=True)
+    assert what_happened(outcome) is Happened.INTERRUPTED
+    assert code(outcome, detailed=True) == 128 + signal.SIGINT
+    assert world.terraform.ran() == ["plan"]
+    assert not (world.workspace / PLAN_FILE).exists()
+
+
 def test_a_signal_during_the_plan_of_an_apply_applies_nothing(world: World) -> None:
     world.terraform.plans, world.terraform.interrupt = ["module_create"], "plan"
     outcome = world.run("apply", auto_approve=True)
