@@ -13,11 +13,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from planton.errors import OutputClosed
-from planton.settings import running_in_ci
+from planton.settings import STATUS_FD_ENV, running_in_ci
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -121,6 +122,16 @@ def show(renderable: RenderableType) -> None:
         _state["output_lost"] = True
         return
     _print(_console(stderr=False), renderable)
+
+
+def stderr_console() -> Console:
+    """planton's console on stderr (for a live display)."""
+    return _console(stderr=True)
+
+
+def plain_line(text: str) -> None:
+    """A line on stderr exactly as given: no markup, no highlighting."""
+    _print(_console(stderr=True), text, markup=False, highlight=False, soft_wrap=True)
 
 
 def notify(message: str) -> None:
@@ -251,6 +262,24 @@ def spinner(label: str) -> Iterator[Echo | None]:
 def no_spinner(_label: str) -> Iterator[Echo | None]:
     """Off a terminal, the runner forwards terraform's output to planton's streams as it comes."""
     yield None
+
+
+def status_step(environ: Mapping[str, str]) -> Callable[[str], AbstractContextManager[Echo | None]] | None:
+    """For a fleet's child (``PLANTON_STATUS_FD`` set by its parent): a step that writes its
+    label as a line to that pipe, so the parent's display follows it; None otherwise. Only a
+    display depends on it: a pipe that is gone is ignored."""
+    value = environ.get(STATUS_FD_ENV, "")
+    if not value.isdigit():
+        return None
+    fd = int(value)
+
+    @contextlib.contextmanager
+    def step(label: str) -> Iterator[Echo | None]:
+        with contextlib.suppress(OSError):
+            os.write(fd, label.encode("utf-8", errors="replace") + b"\n")
+        yield None
+
+    return step
 
 
 def outputs_table(outputs: Mapping[str, Any]) -> RenderableType:
