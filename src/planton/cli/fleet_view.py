@@ -31,7 +31,7 @@ _STYLES = {
 
 def counts_text(counts: Mapping[str, Any] | None) -> str:
     """``+1 ~2 -0 ±0``: to add, change, destroy, replace; empty without a plan."""
-    if not counts:
+    if not counts or not any(counts.get(name) for name in ("add", "change", "destroy", "replace")):
         return ""
     return " ".join(
         f"{sign}{counts.get(name, 0)}"
@@ -216,7 +216,8 @@ def results_table(outcome: FleetOutcome) -> RenderableType:
 
     table = Table(title=f"\nplanton tofu {outcome.command}", title_justify="left", header_style="bold")
     for column in ("manifest", "file", "table", "result", "changes", "time"):
-        table.add_column(column, justify="right" if column == "time" else "left", overflow="fold")
+        folds = column in ("file",)
+        table.add_column(column, justify="right" if column == "time" else "left", overflow="fold", no_wrap=not folds)
     for result in outcome.results:
         table.add_row(
             result.member.name,
@@ -229,16 +230,17 @@ def results_table(outcome: FleetOutcome) -> RenderableType:
     return table
 
 
-def failures(outcome: FleetOutcome) -> list[str]:
-    """What went wrong, per manifest: its error lines and where its full log is."""
-    lines: list[str] = []
+def failures(outcome: FleetOutcome) -> list[list[str]]:
+    """What went wrong, per manifest: a headline, its error lines and where its full log is."""
+    said = []
     for result in outcome.results:
         if not result.result.failed:
             continue
-        lines.append(f"{result.member.name} ({result.member.label}): {result.result.value}")
+        lines = [f"{result.member.name} ({result.member.label}): {result_words(result)}"]
         lines += [f"  {line}" for line in result.why]
-        lines.append(f"  its log: {result.member.log}")
-    return lines
+        lines.append(f"  full output: {result.member.log}")
+        said.append(lines)
+    return said
 
 
 def fleet_markdown(outcome: FleetOutcome, *, title: str) -> str:

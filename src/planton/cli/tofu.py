@@ -154,9 +154,8 @@ def _fleet(
     if outcome.plans_saved is not None:
         again = shlex.join(["planton", "tofu", "apply", str(outcome.plans_saved), *_named_by(inputs)])
         notify(f"plans saved in {outcome.plans_saved}; apply exactly them with: {again}")
-    lines = failures(outcome)
-    if lines:
-        warn(lines)
+    for lines in failures(outcome):
+        error_lines(lines)
     if outcome.interrupted_by is not None:
         notify(
             "interrupted: the manifests that ran finished and saved their state; those marked skipped never started. "

@@ -19,7 +19,8 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -350,6 +351,8 @@ class _Runner:
         self.seconds = [0.0] * len(members)
         self.interrupted_by: int | None = None
         self._logs: dict[int, IO[str]] = {}
+        # The end of each manifest's output in this phase: where terraform's error is.
+        self._tails: dict[int, deque[str]] = {}
         for position, member in enumerate(members):
             member.log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             descriptor = os.open(member.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -496,6 +499,7 @@ class _Runner:
         def started(i: int) -> None:
             position = positions[i]
             starts[position] = time.monotonic()
+            self._tails[position] = deque(maxlen=_TAIL_LINES)
             self._log(position, f"$ {shlex.join(['planton', *argvs[i][2:]])}")
             self.ui.started(position, _PHASE_WORDS.get(phase, phase))
 
@@ -504,6 +508,7 @@ class _Runner:
 
         def line(i: int, text: str) -> None:
             self._log(positions[i], text)
+            self._tails[positions[i]].append(text)
             self.ui.line(positions[i], text)
 
         def ended(i: int, run: RunResult) -> None:
@@ -511,6 +516,8 @@ class _Runner:
             self.seconds[position] += time.monotonic() - starts[position]
             member = self.members[position]
             result = replace(judge(member, run, _document(run.stdout)), seconds=self.seconds[position])
+            if result.result.failed:
+                result = replace(result, why=(*result.why, *terraform_error(self._tails.get(position, ()))))
             self._log(position, f"planton: {result.result.value} (exit {run.returncode})")
             results[position] = result
             self.ui.ended(position, result)
@@ -603,6 +610,8 @@ class _Runner:
 
 
 _PHASE_WORDS = {"plan": "planning", "apply": "applying"}
+_TAIL_LINES = 400
+_ERROR_LINES = 12
 
 
 def _status_words(step: str) -> str:
@@ -619,6 +628,18 @@ def _status_words(step: str) -> str:
         "import": "importing",
         "output": "reading outputs",
     }.get(command, step)
+
+
+def terraform_error(lines: Iterable[str]) -> tuple[str, ...]:
+    """terraform's error in a manifest's output: from the last line that starts an error
+    (``Error: ...``, boxed or not) to the end, at most ``_ERROR_LINES`` lines, blank lines and
+    planton's own notes left out."""
+    kept = [line.rstrip() for line in lines]
+    starts = [i for i, line in enumerate(kept) if line.lstrip("│╷ ").startswith("Error:")]
+    if not starts:
+        return ()
+    block = [line for line in kept[starts[-1] :] if line.strip() and not line.startswith("planton:")]
+    return tuple(block[:_ERROR_LINES])
 
 
 def _skip(results: Sequence[MemberResult], positions: Sequence[int], why: str) -> list[MemberResult]:
@@ -641,8 +662,9 @@ def _error_lines(document: Mapping[str, Any] | None, run: RunResult, member: Mem
     if isinstance(error, dict):
         error = error.get("message")
     if isinstance(error, list) and error:
-        return tuple(str(line) for line in error)
-    return (f"exit status {run.returncode}; its log: {member.log}",)
+        # The child's stderr is the fleet's log, and terraform's error from it is quoted after these.
+        return tuple(str(line).replace("; its own error is on stderr", "") for line in error)
+    return (f"exit status {run.returncode}",)
 
 
 def _failure(member: Member, run: RunResult, document: Mapping[str, Any] | None) -> MemberResult:
