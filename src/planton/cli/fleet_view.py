@@ -54,9 +54,11 @@ def result_words(result: MemberResult) -> str:
 class FleetDisplay:
     """The fleet's front end: builds the ``FleetUi`` the core reports to."""
 
-    def __init__(self, *, animated: bool, verbose: bool) -> None:
+    def __init__(self, *, animated: bool, verbose: bool, machine: bool = False) -> None:
         self._animated = animated
         self._verbose = verbose
+        # Under --json stdout holds the document alone: the plans are shown on stderr.
+        self._machine = machine
         self._lock = threading.RLock()
         self._members: list[Member] = []
         self._states: list[str] = []
@@ -130,7 +132,10 @@ class FleetDisplay:
 
     def _review(self, results: Sequence[MemberResult]) -> None:
         self.stop()
-        output.show(review(results))
+        if self._machine:
+            output.show_on_stderr(review(results))
+        else:
+            output.show(review(results))
 
     def _confirm(self, lines: Sequence[str]) -> bool:
         self.stop()

@@ -124,6 +124,11 @@ def show(renderable: RenderableType) -> None:
     _print(_console(stderr=False), renderable)
 
 
+def show_on_stderr(renderable: RenderableType) -> None:
+    """A result for people on stderr, when stdout is kept for a JSON document."""
+    _print(_console(stderr=True), renderable)
+
+
 def stderr_console() -> Console:
     """planton's console on stderr (for a live display)."""
     return _console(stderr=True)

@@ -139,7 +139,7 @@ def _fleet(
         saved_plans=saved_plans,
         warnings=selection.warnings,
     )
-    display = FleetDisplay(animated=animated(os.environ) and not fleet.verbose, verbose=fleet.verbose)
+    display = FleetDisplay(animated=animated(os.environ) and not fleet.verbose, verbose=fleet.verbose, machine=machine)
     try:
         outcome = run_fleet(request, os.environ, display.ui())
     finally:
