@@ -179,7 +179,7 @@ def _input_options(
         ),
     ] = None,
 ) -> InputOptions:
-    if not manifest and stack_input is None and input_dir is None and kustomize_dir is None:
+    if not manifest and stack_input is None and input_dir is None and kustomize_dir is None and overlay is None:
         # click's own words for a missing option, with the usage line above them.
         raise _UsageError(
             "Missing option '--manifest' / '-f' (or '--stack-input' / '-i', '--input-dir', '--kustomize-dir').", ctx
