@@ -442,9 +442,11 @@ def run_children(
     at_once: int,
     events: ChildEvents,
     stop_starting: Callable[[RunResult], bool] = lambda _result: False,
+    capture_stdout: bool = True,
 ) -> tuple[list[RunResult | None], int | None]:
     """Run every invocation, at most ``at_once`` at a time, in order; each child's stdout is
-    captured (its result's ``stdout``), its stderr and status pipe handed over line by line.
+    captured (its result's ``stdout``: a JSON document), or with ``capture_stdout`` False handed
+    over with its stderr; its stderr and status pipe are handed over line by line.
     The results, None for a child never started, and the signal planton received, if any.
 
     Children run without a terminal (stdin is /dev/null) and in process groups of their own, so
@@ -482,7 +484,7 @@ def run_children(
                 index = next_index
                 next_index += 1
                 events.started(index)
-                child = _Child.start(invocations[index], index, events)
+                child = _Child.start(invocations[index], index, events, capture_stdout=capture_stdout)
                 running[index] = child
                 threading.Thread(target=wait_for, args=(index, child), name="planton-child", daemon=True).start()
             if not running:
@@ -514,19 +516,20 @@ class _Child:
         self.readers = readers
 
     @classmethod
-    def start(cls, invocation: Invocation, index: int, events: ChildEvents) -> _Child:
+    def start(cls, invocation: Invocation, index: int, events: ChildEvents, *, capture_stdout: bool) -> _Child:
         kept: list[bytes] = []
-        out = _PipeReader(kept.append, keep=False)
         err = _PipeReader(_echo_lines(lambda text, _fd: events.line(index, text), 2), keep=False)
         status = _PipeReader(_echo_lines(lambda text, _fd: events.status(index, text), 2), keep=False)
-        readers = [out, err, status]
+        # Without a document to capture, stdout is terraform's text: it joins stderr's lines.
+        out = _PipeReader(kept.append, keep=False) if capture_stdout else None
+        readers = [reader for reader in (out, err, status) if reader is not None]
         try:
             process = subprocess.Popen(
                 invocation.argv,
                 cwd=invocation.cwd,
                 env={**invocation.env, STATUS_FD_ENV: str(status.write_end)},
                 stdin=subprocess.DEVNULL,
-                stdout=out.write_end,
+                stdout=out.write_end if out is not None else err.write_end,
                 stderr=err.write_end,
                 pass_fds=(status.write_end,),
                 process_group=0,

@@ -287,14 +287,14 @@ def status_step(environ: Mapping[str, str]) -> Callable[[str], AbstractContextMa
     return step
 
 
-def outputs_table(outputs: Mapping[str, Any]) -> RenderableType:
+def outputs_table(outputs: Mapping[str, Any], *, title: str = "Outputs") -> RenderableType:
     """The module's outputs for people: one row each, values as text, maps and lists as JSON."""
     # Rich, deferred as in _console.
     from rich.table import Table
     from rich.text import Text
 
     # The title's blank line sets the table apart from terraform's own text above it.
-    table = Table(title="\nOutputs", title_justify="left", show_edge=False, header_style="bold")
+    table = Table(title=Text(f"\n{title}"), title_justify="left", show_edge=False, header_style="bold")
     table.add_column("output", style="cyan", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name in sorted(outputs):

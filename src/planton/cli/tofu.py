@@ -150,6 +150,10 @@ def _fleet(
     if machine:
         document(fleet_document(outcome, code))
     elif outcome.results:
+        if command == "output":
+            for result in outcome.results:
+                if result.document:
+                    show(outputs_table(result.document, title=f"{result.member.name} ({result.member.label})"))
         show(results_table(outcome))
     if outcome.plans_saved is not None:
         again = shlex.join(["planton", "tofu", "apply", str(outcome.plans_saved), *_named_by(inputs)])

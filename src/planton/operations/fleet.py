@@ -412,12 +412,14 @@ class _Runner:
                     )
                 )
         destroy = bool(index.get("destroy"))
-        return self._approve_and_apply(results, destroy=destroy, approved_by_flag=True, saved=True)
+        return self._approve_and_apply(results, destroy=destroy, approved_by_flag=True)
 
     def each(self, command: str) -> FleetOutcome:
-        extra = ("--json",) if command == "output" else ()
-        argvs = [self._argv(command, member, *extra) for member in self.members]
-        return self._outcome(self._run(argvs, command, _done_result))
+        # output: each manifest's outputs as a document, shown by the front end; the others
+        # print terraform's text, which goes to the log with the rest of the child's output.
+        machine = command == "output"
+        argvs = [self._argv(command, member, *(["--json"] if machine else [])) for member in self.members]
+        return self._outcome(self._run(argvs, command, _done_result, documents=machine))
 
     # -- the steps ----------------------------------------------------------------------------
 
@@ -432,9 +434,7 @@ class _Runner:
             argvs.append(self._argv("plan", member, *extra))
         return self._run(argvs, "plan", _plan_result)
 
-    def _approve_and_apply(
-        self, results: list[MemberResult], *, destroy: bool, approved_by_flag: bool, saved: bool = False
-    ) -> FleetOutcome:
+    def _approve_and_apply(self, results: list[MemberResult], *, destroy: bool, approved_by_flag: bool) -> FleetOutcome:
         template = self.request.template
         to_apply = [position for position, result in enumerate(results) if result.result is Result.CHANGES]
         stopped = self.interrupted_by is not None or (
@@ -487,6 +487,7 @@ class _Runner:
         *,
         only: Sequence[int] | None = None,
         before: Sequence[MemberResult] | None = None,
+        documents: bool = True,
     ) -> list[MemberResult]:
         """Run one child per argv (for the members at ``only``, else all); the results of every
         member, those not run this time kept from ``before``."""
@@ -526,7 +527,9 @@ class _Runner:
             return self.request.fail_fast and run.returncode not in (EXIT_OK,)
 
         events = ChildEvents(started=started, line=line, status=status, ended=ended)
-        ran, signum = run_children(invocations, at_once=self.at_once, events=events, stop_starting=stop_starting)
+        ran, signum = run_children(
+            invocations, at_once=self.at_once, events=events, stop_starting=stop_starting, capture_stdout=documents
+        )
         if signum is not None:
             self.interrupted_by = signum
         why = "interrupted before it started" if signum is not None else "--fail-fast: another manifest failed"
