@@ -277,3 +277,19 @@ def test_a_kustomize_overlay_plans_to_a_directory_and_applies_it(cli: Cli, moto_
     # The state lives beside the overlay.
     assert (overlay / ".planton").is_dir()
     assert os.listdir(overlay / ".planton")
+
+
+def test_a_fleet_asks_once_and_only_yes_applies(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    client = dynamodb(moto_endpoint, "us-east-1")
+    folder = tmp_path / "tables"
+    tables = [unique("fleet-ask1"), unique("fleet-ask2")]
+    flat(folder / "a.yaml", tables[0])
+    camel(folder / "b.yaml", tables[1])
+    declined = cli.run("tofu", "apply", "-f", str(folder), terminal_input=" yes\n", timeout=600)
+    assert declined.returncode == 1, declined.stderr[-3000:]
+    assert declined.stderr.count("Only 'yes' will be accepted") == 1  # one question for the fleet
+    assert "not applied: the answer was not yes" in declined.stderr
+    assert not set(tables) & set(client.list_tables()["TableNames"])
+    approved = cli.run("tofu", "apply", "-f", str(folder), terminal_input="yes\n", timeout=600)
+    assert approved.returncode == 0, approved.stderr[-3000:]
+    assert set(tables) <= set(client.list_tables()["TableNames"])
