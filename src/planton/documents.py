@@ -71,6 +71,8 @@ def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
         **(summary.to_json() if summary is not None else {"has_changes": None}),
         "data_loss": outcome.data_loss if summary is not None or outcome.dangers else None,
         "dangers": list(outcome.dangers),
+        # "region-move" or "untaint": only `apply` without a plan file can carry this plan out.
+        "applies_without_file": outcome.applies_without_file,
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
         "error": _failed(outcome, exit_code) if failed else None,

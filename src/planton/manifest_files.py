@@ -124,15 +124,22 @@ def _from_paths(paths: Sequence[Path], excludes: Sequence[str]) -> FoundManifest
 
 def _yaml_files_in(directory: Path, excludes: Sequence[str]) -> list[Path]:
     """The YAML files below ``directory``, sorted by their path relative to it; ``.planton``
-    work dirs are never entered, and links to directories are not followed (no loops)."""
+    work dirs are never entered. Links to directories are followed, each real directory once
+    (a loop of links ends where it began)."""
     found: list[tuple[str, Path]] = []
-    for root, dirs, files in os.walk(directory, followlinks=False):
+    visited = {os.path.realpath(directory)}
+    for root, dirs, files in os.walk(directory, followlinks=True):
         relative_root = Path(root).relative_to(directory)
-        dirs[:] = sorted(
-            name
-            for name in dirs
-            if name != WORK_DIR_NAME and not _excluded(relative_root / name, name, excludes, directory=True)
-        )
+        kept = []
+        for name in sorted(dirs):
+            if name == WORK_DIR_NAME or _excluded(relative_root / name, name, excludes, directory=True):
+                continue
+            real = os.path.realpath(Path(root) / name)
+            if real in visited:
+                continue
+            visited.add(real)
+            kept.append(name)
+        dirs[:] = kept
         for name in files:
             if not name.endswith(_SUFFIXES):
                 continue

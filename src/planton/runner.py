@@ -475,6 +475,14 @@ def run_children(
             finished.append(index)
             changed.notify()
 
+    def collect() -> list[int]:
+        with changed:
+            while not finished:
+                changed.wait()
+            done = list(finished)
+            finished.clear()
+        return done
+
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         next_index = 0
@@ -486,20 +494,24 @@ def run_children(
                 events.started(index)
                 child = _Child.start(invocations[index], index, events, capture_stdout=capture_stdout)
                 running[index] = child
+                if received:  # a signal that came while it started, before the handler could see it
+                    child.process.send_signal(received[0])
                 threading.Thread(target=wait_for, args=(index, child), name="planton-child", daemon=True).start()
             if not running:
                 break
-            with changed:
-                while not finished:
-                    changed.wait()
-                done = list(finished)
-                finished.clear()
-            for index in done:
+            for index in collect():
                 child = running.pop(index)
                 result = RunResult(child.process.returncode, child.stdout(), received[0] if received else None)
                 results[index] = result
                 events.ended(index, result)
                 stopping = stopping or stop_starting(result)
+    except BaseException:
+        # Whatever went wrong here (a child that could not start, a report that failed), the
+        # children already running finish before it is raised: none is left behind unwatched.
+        while running:
+            for index in collect():
+                running.pop(index, None)
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -188,6 +188,9 @@ def select_manifests(
         )
         return Selection((replace(shared, manifest=first, warnings=warnings),), fleet=False, warnings=warnings)
     found = find_manifests(options, environ)
+    if found.fleet:
+        _refuse_a_pipe_for_a_fleet(stack_input, "--stack-input")
+        _refuse_a_pipe_for_a_fleet(provider_config, "--aws-provider-config")
     sources = tuple(
         replace(
             shared,
@@ -202,13 +205,28 @@ def select_manifests(
     return Selection(sources, fleet=found.fleet, warnings=found.warnings)
 
 
-def _stack_input_has_target(path: Path, wait_seconds: float) -> bool:
-    """Whether a stack input file names a target. A stack input that is not a regular file (a
-    pipe) can be read once only: it is left for the command to read, as if it named one."""
+def _refuse_a_pipe_for_a_fleet(path: Path | None, option: str) -> None:
+    """A fleet reads the file once for each manifest: a pipe (``<(...)``, ``/dev/stdin``) gives
+    it once only."""
+    if path is None:
+        return
     try:
         regular = stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
-        return True  # the command reads it, and says what is wrong with it
+        return  # the command reads it, and says what is wrong with it
     if not regular:
-        return True
-    return read_stack_input(path, wait_seconds=wait_seconds).target is not None
+        raise UsageError(
+            f"{option} {path} is not a regular file (a pipe or device), and a fleet reads it once for each "
+            "manifest; write it to a file (private: it may hold credentials) and give that"
+        )
+
+
+def _stack_input_has_target(path: Path, wait_seconds: float) -> bool:
+    """Whether a stack input file names a target. One that is not a regular file (a pipe) can be
+    read once only: it is left for the command to read (its target still wins over one
+    manifest; a fleet refuses it)."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # the command reads it, and says what is wrong with it
+    return regular and read_stack_input(path, wait_seconds=wait_seconds).target is not None

@@ -120,3 +120,42 @@ def test_bootstrap_takes_one_manifest(cli: Cli, tmp_path: Path) -> None:
     result = cli.run("state", "bootstrap", "-f", str(fleet(tmp_path)))
     assert result.returncode == 2
     assert "this command takes one manifest" in result.stderr
+
+
+def test_one_workspace_through_a_link_is_one_workspace(cli: Cli, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    manifest(real / "x.yaml", "dup", table="table-x")
+    manifest(real / "y.yaml", "dup", table="table-y")
+    (tmp_path / "link").symlink_to(real)
+    cli.env.pop("PLANTON_WORK_DIR")
+    result = cli.run("validate", "-f", str(real / "x.yaml"), "-f", str(tmp_path / "link" / "y.yaml"))
+    assert result.returncode == 4
+    assert "both share the workspace" in result.stderr
+
+
+def test_a_pipe_cannot_feed_a_fleet(cli: Cli, tmp_path: Path) -> None:
+    folder = fleet(tmp_path)
+    result = cli.run("validate", "-f", str(folder), "-i", "/dev/stdin", input_text="provider_config: {}\n")
+    assert result.returncode == 2
+    assert "--stack-input /dev/stdin is not a regular file (a pipe or device)" in result.stderr
+    result = cli.run("tofu", "plan", "-f", str(folder), "--aws-provider-config", "/dev/stdin", input_text="{}\n")
+    assert result.returncode == 2
+    assert "--aws-provider-config /dev/stdin is not a regular file (a pipe or device)" in result.stderr
+
+
+def test_a_plan_directory_without_a_fleet(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plans").mkdir()
+    one = manifest(tmp_path / "one.yaml", "one")
+    result = cli.run("tofu", "apply", str(tmp_path / "plans"), "-f", str(one))
+    assert result.returncode == 2
+    assert "is a directory: a fleet's saved plans are applied with the fleet's manifests" in result.stderr
+
+
+def test_a_planton_module_in_the_current_directory_is_never_run(cli: Cli, tmp_path: Path) -> None:
+    folder = fleet(tmp_path, 2)
+    marker = tmp_path / "hijacked"
+    (tmp_path / "planton.py").write_text(f"open({str(marker)!r}, 'w').close()\nprint('{{}}')\n", encoding="utf-8")
+    result = cli.run("tofu", "init", "-f", str(folder), "--binary", "/bin/false")
+    assert result.returncode == 1, result.stderr
+    assert not marker.exists()
+    assert result.stderr.count("failed (exit 1)") >= 2

@@ -24,13 +24,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def flat(path: Path, table: str, *, key: str = "id", label: str = "one") -> Path:
-    """A flat-dialect (seed-style) manifest."""
+def flat(
+    path: Path, table: str, *, key: str = "id", label: str = "one", name: str = "", region: str = "us-east-1"
+) -> Path:
+    """A flat-dialect (seed-style) manifest; its metadata.name is the table's unless given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "apiVersion: aws.project-planton.org/v1\nkind: AwsDynamodb\n"
-        f"metadata:\n  name: {table}\n  labels:\n    stage: {label}\n"
-        f"spec:\n  table_name: {table}\n  aws_region: us-east-1\n  billing_mode: PAY_PER_REQUEST\n"
+        f"metadata:\n  name: {name or table}\n  labels:\n    stage: {label}\n"
+        f"spec:\n  table_name: {table}\n  aws_region: {region}\n  billing_mode: PAY_PER_REQUEST\n"
         f"  partition_key_name: {key}\n  partition_key_type: STRING\n",
         encoding="utf-8",
     )
@@ -152,9 +154,12 @@ def test_an_invalid_manifest_stops_everything(cli: Cli, moto_endpoint: str, tmp_
 def test_a_failing_manifest_fails_alone(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
     client = dynamodb(moto_endpoint, "us-east-1")
     folder = tmp_path / "tables"
-    good = [unique("fleet-ok1"), unique("fleet-ok2")]
+    good = [unique("fleet-ok1"), unique("fleet-ok2"), unique("fleet-ok3")]
     flat(folder / "ok1.yaml", good[0])
     camel(folder / "ok2.yaml", good[1])
+    # The same metadata.name in another directory: another workspace (beside it), its own plan.
+    flat(folder / "other" / "ok1.yaml", good[2], name=good[0])
+    del cli.env["PLANTON_WORK_DIR"]
     broken = unique("fleet-nokey")
     (folder / "broken.yaml").write_text(
         "apiVersion: aws.project-planton.org/v1\nkind: AwsDynamodb\n"
@@ -177,7 +182,7 @@ def test_a_failing_manifest_fails_alone(cli: Cli, moto_endpoint: str, tmp_path: 
     assert "alias/no-such-key" in result.stderr  # terraform's own error, quoted from its output
     markdown = summary.read_text(encoding="utf-8")
     assert markdown.count("| failed (exit 1) |") == 1
-    assert markdown.count("| applied") == 2
+    assert markdown.count("| applied") == 3
 
 
 def test_ctrl_c_during_a_fleet_apply_leaves_every_state_consistent(
@@ -241,9 +246,15 @@ def test_shards_cover_every_manifest_exactly_once(cli: Cli, tmp_path: Path) -> N
     # The same share on every run, and a tofu command runs only its share.
     again = cli.run("validate", "-f", str(folder), "--shard", "2/3", "--json")
     assert [entry["table"]["name"] for entry in document(again)["manifests"]] == shares[1]
-    planned = cli.run("tofu", "plan", "-f", str(folder), "--shard", "2/3", "--json", timeout=600)
+    del cli.env["PLANTON_WORK_DIR"]
+    work = tmp_path / "state-here"
+    planned = cli.run(
+        "tofu", "plan", "-f", str(folder), "--shard", "2/3", "--work-dir", str(work), "--json", timeout=600
+    )
     assert planned.returncode == 0, planned.stderr[-3000:]
     assert sorted(results(document(planned))) == sorted(shares[1])
+    # --work-dir reached every manifest's own command.
+    assert all(entry["document"]["workspace"].startswith(str(work)) for entry in document(planned)["manifests"])
 
 
 def test_a_kustomize_overlay_plans_to_a_directory_and_applies_it(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
@@ -290,6 +301,35 @@ def test_a_fleet_asks_once_and_only_yes_applies(cli: Cli, moto_endpoint: str, tm
     assert declined.stderr.count("Only 'yes' will be accepted") == 1  # one question for the fleet
     assert "not applied: the answer was not yes" in declined.stderr
     assert not set(tables) & set(client.list_tables()["TableNames"])
-    approved = cli.run("tofu", "apply", "-f", str(folder), terminal_input="yes\n", timeout=600)
+    approved = cli.run(
+        "tofu", "apply", "-f", str(folder), "--set", "metadata.labels.team=core", terminal_input="yes\n", timeout=600
+    )
     assert approved.returncode == 0, approved.stderr[-3000:]
     assert set(tables) <= set(client.list_tables()["TableNames"])
+    for table in tables:  # --set reached every manifest's plan, and so its table
+        arn = client.describe_table(TableName=table)["Table"]["TableArn"]
+        assert {"Key": "team", "Value": "core"} in client.list_tags_of_resource(ResourceArn=arn)["Tags"]
+
+
+def test_a_fleet_moves_a_table_to_another_region_only_when_allowed(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "tables"
+    moving, staying = unique("fleet-move"), unique("fleet-stay")
+    flat(folder / "moving.yaml", moving)
+    flat(folder / "staying.yaml", staying)
+    first = cli.run("tofu", "apply", "-f", str(folder), "--auto-approve", timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    flat(folder / "moving.yaml", moving, region="us-west-2")
+    flat(folder / "staying.yaml", staying, label="two")
+    refused = cli.run("tofu", "apply", "-f", str(folder), "--auto-approve", "--json", timeout=600)
+    assert refused.returncode == 5, refused.stderr[-3000:]
+    assert results(document(refused)) == {moving: "refused", staying: "skipped"}
+    assert moving in dynamodb(moto_endpoint, "us-east-1").list_tables()["TableNames"]
+    # Allowed: the move is made as one manifest's apply makes it (the old table deleted first),
+    # and the other manifest's reviewed plan is applied beside it.
+    moved = cli.run("tofu", "apply", "-f", str(folder), "--auto-approve", "--allow-replace", "--json", timeout=600)
+    assert moved.returncode == 0, moved.stderr[-3000:]
+    assert results(document(moved)) == {moving: "applied", staying: "applied"}
+    assert moving in dynamodb(moto_endpoint, "us-west-2").list_tables()["TableNames"]
+    assert moving not in dynamodb(moto_endpoint, "us-east-1").list_tables()["TableNames"]

@@ -23,12 +23,12 @@ from planton.operations.validation import Placement, Shard, refuse_collisions, s
 def member(name: str = "m") -> Any:
     # The exit-code function reads results only: a member stands in by name.
     return Member(
-        validated=None,
+        validated=None,  # type: ignore[arg-type]
         name=name,
         key=name,
+        id=name,
         manifest_file=Path(name),
-        work_dir=None,  # type: ignore[arg-type]
-        own_work_dir=Path("."),
+        work_dir=Path("."),
         log=Path("log"),
     )
 

@@ -135,3 +135,13 @@ def test_a_build_that_fails_names_the_overlay(tmp_path: Path) -> None:
         find_manifests(ManifestOptions(kustomize_dir=tmp_path, overlay="dev"), dict(os.environ))
     assert str(overlay) in caught.value.lines()[0]
     assert caught.value.problems[0].startswith("(build):")
+
+
+def test_links_to_directories_are_followed_once(tmp_path: Path) -> None:
+    touch(tmp_path / "common" / "c.yaml")
+    fleet = tmp_path / "fleet"
+    touch(fleet / "real" / "a.yaml")
+    (fleet / "shared").symlink_to(tmp_path / "common")
+    (fleet / "real" / "loop").symlink_to(fleet)  # a loop ends where it began
+    found = names(ManifestOptions((fleet,)))
+    assert sorted(Path(name).relative_to(fleet).as_posix() for name in found) == ["real/a.yaml", "shared/c.yaml"]

@@ -124,7 +124,7 @@ def _fleet(
     """Run ``command`` over the fleet ``selection`` holds, print its results; the exit code."""
     from planton.cli.fleet_view import FleetDisplay, failures, fleet_markdown, results_table
     from planton.documents import fleet_document
-    from planton.operations.fleet import FleetRequest, fleet_exit_code, run_fleet
+    from planton.operations.fleet import FleetRequest, Result, fleet_exit_code, run_fleet
     from planton.operations.validation import Shard
 
     shared = replace(selection.sources[0], manifest=None, built=None, label=None, named_by=(), warnings=())
@@ -155,9 +155,12 @@ def _fleet(
                 if result.document:
                     show(outputs_table(result.document, title=f"{result.member.name} ({result.member.label})"))
         show(results_table(outcome))
-    if outcome.plans_saved is not None:
-        again = shlex.join(["planton", "tofu", "apply", str(outcome.plans_saved), *_named_by(inputs)])
+    saved_changes = any(result.result is Result.CHANGES for result in outcome.results)
+    if outcome.plans_saved is not None and saved_changes and not any(r.result.failed for r in outcome.results):
+        again = shlex.join(["planton", "tofu", "apply", str(outcome.plans_saved), *_named_by(inputs, tofu)])
         notify(f"plans saved in {outcome.plans_saved}; apply exactly them with: {again}")
+    elif outcome.plans_saved is not None and saved_changes:
+        notify(f"plans saved in {outcome.plans_saved}; some manifests failed to plan: plan them again before applying")
     for lines in failures(outcome):
         error_lines(lines)
     if outcome.interrupted_by is not None:
@@ -335,8 +338,9 @@ def import_(inputs: InputOptions, tofu: TofuOptions, fleet: FleetOptions) -> Non
     raise typer.Exit(code)
 
 
-def _named_by(inputs: InputOptions) -> list[str]:
-    """The options that name the fleet's manifests, to repeat them in a suggested command."""
+def _named_by(inputs: InputOptions, tofu: TofuOptions) -> list[str]:
+    """The options that name the fleet's manifests and decide their target, to repeat them in a
+    suggested command (options set by environment variables stay set by themselves)."""
     args = [arg for path in inputs.manifests for arg in ("-f", str(path))]
     args += [arg for glob in inputs.excludes for arg in ("--exclude", glob)]
     if inputs.input_dir is not None:
@@ -347,6 +351,17 @@ def _named_by(inputs: InputOptions) -> list[str]:
         args += ["-i", str(inputs.stack_input)]
     if inputs.shard is not None:
         args += ["--shard", inputs.shard]
+    if tofu.aws_provider_config is not None:
+        args += ["--aws-provider-config", str(tofu.aws_provider_config)]
+    if tofu.local:
+        args.append("--local")
+    for given, flag in ((tofu.work_dir, "--work-dir"), (tofu.binary, "--binary")):
+        if given is not None and given.source == flag:
+            args += [flag, str(given.value)]
+    if tofu.backend_type is not None:
+        args += ["--backend-type", tofu.backend_type]
+    for config in tofu.backend_configs:
+        args += ["--backend-config", config]
     return args
 
 

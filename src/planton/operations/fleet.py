@@ -14,6 +14,7 @@ its memory is returned when it ends.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shlex
@@ -91,13 +92,16 @@ class Member:
     # Short and unique in the fleet, for people: metadata.name, or the workspace key when two
     # manifests share a name.
     name: str
-    # The workspace key: the name of its saved plan, and its shard key.
+    # The workspace key (metadata.name, hashed with org, env, id), and an id unique in the
+    # fleet: the key, with a hash of the work dir when two work dirs hold the same key. The id
+    # names its saved plan and its entry in a plan directory's index.
     key: str
-    # The file the child reads (a build's document is written out first), and the work dir
-    # the fleet gives it (a build's; else the child decides, as for one manifest).
+    id: str
+    # The file the child reads (a build's document, or one read from a pipe, is written out
+    # first), and its work dir as the fleet resolved it (--work-dir, PLANTON_WORK_DIR, else
+    # beside the manifest; a build's: beside its overlay), given to the child.
     manifest_file: Path
-    work_dir: Path | None
-    own_work_dir: Path
+    work_dir: Path
     log: Path
 
     @property
@@ -125,8 +129,10 @@ class MemberResult:
     data_loss: bool = False
     # Why, in words, when it failed, was refused or skipped.
     why: tuple[str, ...] = ()
-    # The saved plan a later phase applies.
+    # The saved plan a later phase applies, and what only `apply` without a file can do
+    # ("region-move", "untaint"), when the plan needs that.
     plan_file: Path | None = None
+    without_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -289,11 +295,11 @@ def _plans_out(request: FleetRequest, environ: Mapping[str, str], members: Seque
             f"--out: {directory} is not a directory; a fleet's plans are saved one per manifest into a directory"
         )
     inputs = [member.manifest_file for member in members]
-    for work_dir in dict.fromkeys(member.own_work_dir for member in members):
+    for work_dir in dict.fromkeys(member.work_dir for member in members):
         if not directory.exists():
             check_plan_out(directory, work_dir, inputs)  # where it would be made
         else:
-            check_plan_out(directory / f"{members[0].key}{_PLAN_SUFFIX}", work_dir, inputs)
+            check_plan_out(directory / f"{members[0].id}{_PLAN_SUFFIX}", work_dir, inputs)
     directory.mkdir(mode=0o700, exist_ok=True)
     return directory
 
@@ -319,20 +325,28 @@ def _members(fleet: Sequence[Validated], template: TofuRequest, environ: Mapping
     one read from a pipe) is written out for its child, into its work dir, which the child is
     then given."""
     names = [one.table.identity.name for one in fleet]
+    keys = [one.table.identity.key for one in fleet]
+    work_dirs = [
+        resolve_work_dir(
+            one.loaded.manifest.path, template.work_dir, environ, manifest_is_file=one.loaded.manifest.regular_file
+        )
+        for one in fleet
+    ]
     members = []
-    for one in fleet:
-        loaded, key = one.loaded, one.table.identity.key
-        name = key if names.count(one.table.identity.name) > 1 else one.table.identity.name
-        path = loaded.manifest.path
-        own_work_dir = resolve_work_dir(path, template.work_dir, environ, manifest_is_file=loaded.manifest.regular_file)
-        manifest_file, child_work_dir = path, None
+    for one, key, own_work_dir in zip(fleet, keys, work_dirs, strict=True):
+        loaded = one.loaded
+        # The collision check made (real work dir, key) unique: a hash of the work dir tells
+        # apart two manifests of one name in two directories.
+        where = hashlib.sha256(os.path.realpath(own_work_dir).encode()).hexdigest()[:8]
+        ident = key if keys.count(key) == 1 else f"{key}-{where}"
+        name = one.table.identity.name if names.count(one.table.identity.name) == 1 else ident
+        manifest_file = loaded.manifest.path
         if loaded.built or not loaded.manifest.regular_file:
             manifest_file = own_work_dir / _BUILT_DIR / f"{key}.yaml"
-            child_work_dir = own_work_dir
             manifest_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             write_atomically(manifest_file, json.dumps(dict(loaded.manifest.document), indent=1) + "\n", 0o600)
         log = own_work_dir / LOG_DIR / f"{key}.log"
-        members.append(Member(one, name, key, manifest_file, child_work_dir, own_work_dir, log))
+        members.append(Member(one, name, key, ident, manifest_file, own_work_dir, log))
     return members
 
 
@@ -350,13 +364,10 @@ class _Runner:
         self.env[RUNS_AT_ONCE_ENV] = str(at_once)
         self.seconds = [0.0] * len(members)
         self.interrupted_by: int | None = None
+        # Each manifest's log, opened (and emptied) when its first child starts.
         self._logs: dict[int, IO[str]] = {}
         # The end of each manifest's output in this phase: where terraform's error is.
         self._tails: dict[int, deque[str]] = {}
-        for position, member in enumerate(members):
-            member.log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            descriptor = os.open(member.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            self._logs[position] = os.fdopen(descriptor, "w", encoding="utf-8", buffering=1)
         ui.members(members)
 
     def close(self) -> None:
@@ -385,7 +396,7 @@ class _Runner:
         assert self.request.saved_plans is not None
         plans: Mapping[str, Any] = index["plans"]
         directory = self.request.saved_plans
-        missing = [member.label for member in self.members if member.key not in plans]
+        missing = [member.label for member in self.members if member.id not in plans]
         if missing:
             raise UsageError(
                 f"PLAN_DIR: {directory} holds no plan for {', '.join(missing)}; plan the same manifests with "
@@ -393,9 +404,15 @@ class _Runner:
             )
         results = []
         for member in self.members:
-            entry = plans[member.key]
+            entry = plans[member.id]
             if not isinstance(entry, dict):
                 raise UsageError(f"PLAN_DIR: {directory / PLAN_INDEX} is not an index planton wrote; plan again")
+            if entry.get("applies_without_file"):
+                raise UsageError(
+                    f"PLAN_DIR: the plan of {member.label} {_WITHOUT_FILE_WORDS.get(entry['applies_without_file'], '')}"
+                    f", which a saved plan cannot carry out; nothing was applied. Apply that manifest directly "
+                    f"(planton tofu apply -f {member.label}), then plan the fleet again"
+                )
             if entry.get("error"):
                 results.append(MemberResult(member, Result.FAILED, why=("its plan failed; plan again with --out",)))
             elif not entry.get("has_changes"):
@@ -408,9 +425,11 @@ class _Runner:
                         exit_code=EXIT_OK,
                         counts=entry.get("counts"),
                         data_loss=bool(entry.get("data_loss")),
-                        plan_file=directory / f"{member.key}{_PLAN_SUFFIX}",
+                        plan_file=directory / f"{member.id}{_PLAN_SUFFIX}",
                     )
                 )
+        # What the index says is only what to show and ask: each plan is judged again when it is
+        # applied, and --allow-replace is passed on only when it was given.
         destroy = bool(index.get("destroy"))
         return self._approve_and_apply(results, destroy=destroy, approved_by_flag=True)
 
@@ -430,7 +449,7 @@ class _Runner:
             if destroy:
                 extra.append("--destroy")
             if directory is not None:
-                extra += ["--out", str(directory / f"{member.key}{_PLAN_SUFFIX}")]
+                extra += ["--out", str(directory / f"{member.id}{_PLAN_SUFFIX}")]
             argvs.append(self._argv("plan", member, *extra))
         return self._run(argvs, "plan", _plan_result)
 
@@ -444,7 +463,12 @@ class _Runner:
             why = "interrupted" if self.interrupted_by is not None else "--fail-fast: another manifest failed"
             return self._outcome(_skip(results, to_apply, why) if stopped else results)
         self.ui.review(results)
-        losing = [results[position] for position in to_apply if results[position].data_loss]
+        # The untaint of planton's own interrupted create keeps the table: no loss to approve.
+        losing = [
+            results[position]
+            for position in to_apply
+            if results[position].data_loss and results[position].without_file != "untaint"
+        ]
         if losing and not destroy and approved_by_flag and not template.allow_replace:
             names = ", ".join(result.member.label for result in losing)
             refusal = (
@@ -452,30 +476,42 @@ class _Runner:
                 "another region); nothing was applied to any manifest",
                 "review the plans (`planton tofu plan -f ...`), then apply with --allow-replace if that is meant",
             )
+            lost = {id(result) for result in losing}
             refused = [
                 replace(result, result=Result.REFUSED, exit_code=EXIT_REFUSED, why=refusal[:1])
-                if position in to_apply and result.data_loss
+                if id(result) in lost
                 else result
-                for position, result in enumerate(results)
+                for result in results
             ]
-            held = _skip(refused, [p for p in to_apply if not results[p].data_loss], "another plan was refused")
+            held = _skip(refused, [p for p in to_apply if id(results[p]) not in lost], "another plan was refused")
             return self._outcome(held, refusal=refusal)
         if not approved_by_flag:
             what = "destroy" if destroy else "apply"
+            failed = [result.member.label for result in results if result.result.failed]
             question = [
                 f"{len(to_apply)} of {len(results)} manifests have changes; planton will {what} exactly the plans "
                 "shown above",
                 *(f"DANGER: {result.member.label}: this plan loses a table or its items" for result in losing),
+                *([f"not applied, their plans failed: {', '.join(failed)}"] if failed else []),
             ]
             if not self.ui.confirm(question):
                 return self._outcome(_skip(results, to_apply, "not approved"), declined=True)
-        allow = destroy or bool(losing)  # the loss was asked for (destroy) or approved (above, or the flag)
+        # A loss was approved by the answer yes, or by --allow-replace; a destroy plan is the
+        # deletion asked for, and needs no flag.
+        allow = template.allow_replace or not approved_by_flag
         argvs = []
         for position in to_apply:
             result = results[position]
+            if result.without_file is not None:
+                # A region move (the old table deleted first) or the untaint of planton's own
+                # interrupted create: only `apply` without a file does these, as for one manifest.
+                loses = result.without_file == "region-move" and allow
+                extra = ["--auto-approve", "--json", *(["--allow-replace"] if loses else [])]
+                argvs.append(self._argv("apply", result.member, *extra))
+                continue
             assert result.plan_file is not None
             extra = [str(result.plan_file), "--json", *(["--allow-replace"] if allow and result.data_loss else [])]
-            argvs.append(self._argv("apply", result.member, *extra))
+            argvs.append(self._argv("apply", result.member, *extra, overrides=False))
         applied = self._run(argvs, "apply", _apply_result, only=to_apply, before=results)
         return self._outcome(applied)
 
@@ -501,7 +537,7 @@ class _Runner:
             position = positions[i]
             starts[position] = time.monotonic()
             self._tails[position] = deque(maxlen=_TAIL_LINES)
-            self._log(position, f"$ {shlex.join(['planton', *argvs[i][2:]])}")
+            self._log(position, f"$ {shlex.join(['planton', *argvs[i][3:]])}")
             self.ui.started(position, _PHASE_WORDS.get(phase, phase))
 
         def status(i: int, text: str) -> None:
@@ -540,16 +576,19 @@ class _Runner:
                 self.ui.ended(position, results[position])
         return results
 
-    def _argv(self, command: str, member: Member, *extra: str) -> list[str]:
+    def _argv(self, command: str, member: Member, *extra: str, overrides: bool = True) -> list[str]:
+        """The child's arguments, after the interpreter: the same planton, ``python -P -m
+        planton`` (-P: never a ``planton`` module from the current directory), with every
+        option that decides the target given again. Without ``overrides`` (a saved plan, which
+        holds them already), no ``--set``."""
         template = self.request.template
-        # The same planton, in this interpreter: ``python -m planton``.
-        args = ["-m", "planton", "tofu", command, "-f", str(member.manifest_file)]
+        args = ["-P", "-m", "planton", "tofu", command, "-f", str(member.manifest_file)]
         source = template.source
         if source.stack_input is not None:
             args += ["-i", str(source.stack_input)]
         if source.provider_config is not None:
             args += ["--aws-provider-config", str(source.provider_config)]
-        for raw in source.overrides:
+        for raw in source.overrides if overrides else ():
             args += ["--set", raw]
         if template.local:
             args.append("--local")
@@ -561,31 +600,39 @@ class _Runner:
         ):
             if given is not None and given.source == flag:
                 args += [flag, str(given.value)]
-        if member.work_dir is not None:
-            args += ["--work-dir", str(member.work_dir)]
+        # The work dir the fleet resolved (and checked for collisions): the flag's, the
+        # environment's, or beside the manifest (a build's document: beside its overlay).
+        args += ["--work-dir", str(member.work_dir)]
         if template.backend.type is not None:
             args += ["--backend-type", template.backend.type]
         for config in template.backend.configs:
             args += ["--backend-config", config]
         if template.reconfigure and command != "apply":
             args.append("--reconfigure")
+        if template.migrate_state and command == "init":
+            args.append("--migrate-state")
         args.append("--no-color")
         return [*args, *extra]
 
     def _log(self, position: int, text: str) -> None:
         log = self._logs.get(position)
-        if log is not None:
-            log.write(text + "\n")
+        if log is None:
+            path = self.members[position].log
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            log = self._logs[position] = os.fdopen(descriptor, "w", encoding="utf-8", buffering=1)
+        log.write(text + "\n")
 
     def _write_plan_index(self, directory: Path, results: Sequence[MemberResult], *, destroy: bool) -> None:
         plans = {}
         for result in results:
             if result.result is Result.SKIPPED:
                 continue
-            plans[result.member.key] = {
+            plans[result.member.id] = {
                 "manifest": result.member.label,
                 "table": result.member.table,
-                "file": f"{result.member.key}{_PLAN_SUFFIX}",
+                "file": f"{result.member.id}{_PLAN_SUFFIX}",
+                "applies_without_file": result.without_file,
                 "has_changes": result.result is Result.CHANGES,
                 "data_loss": result.data_loss,
                 "counts": dict(result.counts) if result.counts is not None else None,
@@ -613,6 +660,10 @@ class _Runner:
 
 
 _PHASE_WORDS = {"plan": "planning", "apply": "applying"}
+_WITHOUT_FILE_WORDS = {
+    "region-move": "moves its table to another region (the old table is deleted first)",
+    "untaint": "replaces its table only because planton's own create was interrupted (apply keeps it)",
+}
 _TAIL_LINES = 400
 _ERROR_LINES = 12
 
@@ -695,7 +746,13 @@ def _plan_result(member: Member, run: RunResult, document: Mapping[str, Any] | N
         counts=document.get("counts"),
         data_loss=bool(document.get("data_loss")),
         plan_file=Path(plan_file) if isinstance(plan_file, str) else None,
+        without_file=_without_file(document),
     )
+
+
+def _without_file(document: Mapping[str, Any]) -> str | None:
+    value = document.get("applies_without_file")
+    return value if value in _WITHOUT_FILE_WORDS else None
 
 
 def _apply_result(member: Member, run: RunResult, document: Mapping[str, Any] | None) -> MemberResult:

@@ -5,6 +5,7 @@ runner, the workspace or the emulator (``request`` builds a tofu command on top 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,9 +109,10 @@ class Shard:
 
 def shard_members(keys: Sequence[str], shard: Shard | None) -> list[int]:
     """The positions (in ``keys``' order) of the manifests in ``shard``. Each manifest's key
-    (its workspace key, unique in a fleet) is hashed, the fleet is ordered by the hashes and
-    dealt round-robin: every manifest lands in exactly one of the N shares, the shares differ in
-    size by at most one, and the same fleet is dealt the same way on every run and runner."""
+    (its workspace key) is hashed, the fleet is ordered by the hashes (manifests of one key in
+    the order they were found) and dealt round-robin: every manifest lands in exactly one of the
+    N shares, the shares differ in size by at most one, and the same fleet is dealt the same way
+    on every run and runner."""
     if shard is None:
         return list(range(len(keys)))
     order = sorted(range(len(keys)), key=lambda i: (hashlib.sha256(keys[i].encode()).hexdigest(), keys[i]))
@@ -207,7 +209,8 @@ def placement(
     config = merge_provider_config(loaded.provider_configs, provider_config_from_environment(environ))
     region = table.aws_region or (LOCAL_DEFAULT_REGION if local else config.region) or None
     path = loaded.manifest.path
-    root = work_dir if work_dir is not None else path.absolute().parent / ".planton"
+    # Where the directories really lead: two spellings of one work dir (a link) are one.
+    root = Path(os.path.realpath(work_dir if work_dir is not None else path.absolute().parent / ".planton"))
     chosen = select_backend(
         table.identity.labels, backend or BackendFlags(), region=region or "", endpoints={}, manifest=str(path)
     )
