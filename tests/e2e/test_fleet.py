@@ -190,7 +190,7 @@ def test_ctrl_c_during_a_fleet_apply_leaves_every_state_consistent(
 ) -> None:
     client = dynamodb(moto_endpoint, "us-east-1")
     folder = tmp_path / "tables"
-    tables = [unique(f"fleet-int{i}") for i in range(3)]
+    tables = [unique(f"fleet-int{i}") for i in range(2)]
     for i, table in enumerate(tables):
         flat(folder / f"{i}.yaml", table)
     process = subprocess.Popen(
@@ -216,9 +216,9 @@ def test_ctrl_c_during_a_fleet_apply_leaves_every_state_consistent(
     parsed = json.loads(stdout)
     assert parsed["interrupted"] is True
     ended = results(parsed)
-    # The first finished (its terraform was left to finish), the two others never started.
+    # The first finished (its terraform was left to finish), the other never started.
     assert ended[tables[0]] in ("applied", "interrupted")
-    assert [ended[tables[1]], ended[tables[2]]] == ["skipped", "skipped"]
+    assert ended[tables[1]] == "skipped"
     # A re-run converges: every table, each recorded in its own state, and a clean plan after.
     again = cli.run("tofu", "apply", "-f", str(folder), "--auto-approve", timeout=900)
     assert again.returncode == 0, again.stderr[-3000:]
