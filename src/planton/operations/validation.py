@@ -183,15 +183,22 @@ def refuse_collisions(placements: Sequence[Placement]) -> None:
             else:
                 seen[value] = placement.label
     if problems:
-        raise ManifestError(
-            "the manifests given",
+        raise FleetCollision(
+            "the fleet",
             [
                 *problems,
                 "each table needs exactly one manifest and one state: rename the table (spec.table_name), give the "
                 "manifest its own metadata.name, or its own state key (terraform.project-planton.org/backend.object)",
             ],
-            what="fleet: two manifests would manage one table",
         )
+
+
+class FleetCollision(ManifestError):
+    """Two manifests of a fleet would manage one table or share one state; nothing was run."""
+
+    def lines(self) -> list[str]:
+        """A header, then one line per pair of manifests and the way out."""
+        return ["two manifests would manage one table or share one state; nothing was run:", *self.problems]
 
 
 def placement(
