@@ -18,6 +18,7 @@ from planton.table import TableDefinition
 if TYPE_CHECKING:
     # Only named in annotations: the error boundary builds error documents without loading the
     # operations (and with them the runner).
+    from planton.operations.fleet import FleetOutcome
     from planton.operations.session import TofuOutcome
     from planton.operations.validation import Validated
 
@@ -50,6 +51,11 @@ def validation_document(validated: Validated) -> dict[str, Any]:
     }
 
 
+def fleet_validation_document(fleet: Sequence[Validated], shard: str | None) -> dict[str, Any]:
+    """``validate --json`` for a fleet: every manifest valid, one entry each."""
+    return {"valid": True, "shard": shard, "manifests": [validation_document(one) for one in fleet]}
+
+
 def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
     """``plan --json``. ``data_loss`` is planton's judgement too: a region move loses the old
     table although terraform plans only a create, and credentials of another account than the
@@ -66,6 +72,8 @@ def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
         **(summary.to_json() if summary is not None else {"has_changes": None}),
         "data_loss": outcome.data_loss if summary is not None or outcome.dangers else None,
         "dangers": list(outcome.dangers),
+        # "region-move" or "untaint": only `apply` without a plan file can carry this plan out.
+        "applies_without_file": outcome.applies_without_file,
         "warnings": list(outcome.warnings),
         "notes": list(outcome.notes),
         "error": _failed(outcome, exit_code) if failed else None,
@@ -126,3 +134,32 @@ def _failed(outcome: TofuOutcome, exit_code: int) -> list[str]:
 
 def _path(path: Path | None) -> str | None:
     return str(path) if path is not None else None
+
+
+def fleet_document(outcome: FleetOutcome, exit_code: int) -> dict[str, Any]:
+    """``--json`` for a fleet: the fleet's exit code, and one result per manifest, each with the
+    document its own run printed."""
+    return {
+        "command": outcome.command,
+        "exit_code": exit_code,
+        "interrupted": outcome.interrupted_by is not None,
+        "refusal": list(outcome.refusal),
+        "declined": outcome.declined,
+        "plans_saved": _path(outcome.plans_saved),
+        "manifests": [
+            {
+                "name": result.member.name,
+                "manifest": result.member.label,
+                "table": result.member.table,
+                "result": result.result.value,
+                "exit_code": result.exit_code,
+                "counts": dict(result.counts) if result.counts is not None else None,
+                "data_loss": result.data_loss,
+                "seconds": round(result.seconds, 3),
+                "why": list(result.why),
+                "log": str(result.member.log),
+                "document": dict(result.document) if result.document is not None else None,
+            }
+            for result in outcome.results
+        ],
+    }

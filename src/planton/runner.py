@@ -29,7 +29,7 @@ from typing import IO
 
 from planton.errors import EnvironmentNotReady
 from planton.files import write_atomically
-from planton.settings import BINARY_ENV, Given
+from planton.settings import BINARY_ENV, STATUS_FD_ENV, Given
 
 DEFAULT_BINARIES = ("tofu", "terraform")
 
@@ -422,3 +422,143 @@ def _stdin_is_terminal() -> bool:
         return sys.stdin is not None and sys.stdin.isatty()
     except ValueError:  # stdin closed
         return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Several children at once: a fleet of manifests, one planton child each.
+
+
+@dataclass(frozen=True)
+class ChildEvents:
+    """What ``run_children`` reports as the children run, each call naming the child by its
+    index. Called from reader threads (``line``, ``status``) and the calling thread (``started``,
+    ``ended``); the receiver serialises what it prints."""
+
+    started: Callable[[int], None]
+    # A line the child wrote on stderr, and a status line on its status pipe.
+    line: Callable[[int, str], None]
+    status: Callable[[int, str], None]
+    ended: Callable[[int, RunResult], None]
+
+
+def run_children(
+    invocations: Sequence[Invocation],
+    *,
+    at_once: int,
+    events: ChildEvents,
+    stop_starting: Callable[[RunResult], bool] = lambda _result: False,
+    capture_stdout: bool = True,
+) -> tuple[list[RunResult | None], int | None]:
+    """Run every invocation, at most ``at_once`` at a time, in order; each child's stdout is
+    captured (its result's ``stdout``: a JSON document), or with ``capture_stdout`` False handed
+    over with its stderr; its stderr and status pipe are handed over line by line.
+    The results, None for a child never started, and the signal planton received, if any.
+
+    Children run without a terminal (stdin is /dev/null) and in process groups of their own, so
+    a terminal's Ctrl-C reaches planton alone: each SIGINT or SIGTERM planton receives is
+    forwarded once to every running child, no new child starts, and planton waits for the
+    running ones to finish (each lets its terraform write its state). ``stop_starting`` is asked
+    about each result: True (``--fail-fast`` after a failure) also starts no new child, and the
+    running ones finish as they would."""
+    results: list[RunResult | None] = [None] * len(invocations)
+    running: dict[int, _Child] = {}
+    received: list[int] = []
+    finished: list[int] = []
+    changed = threading.Condition()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        for child in list(running.values()):
+            if child.process.poll() is None:
+                child.process.send_signal(signum)
+
+    def wait_for(index: int, child: _Child) -> None:
+        child.process.wait()
+        for reader in child.readers:
+            reader.finish()
+        with changed:
+            finished.append(index)
+            changed.notify()
+
+    def collect() -> list[int]:
+        with changed:
+            while not finished:
+                changed.wait()
+            done = list(finished)
+            finished.clear()
+        return done
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        next_index = 0
+        stopping = False
+        while True:
+            while not received and not stopping and next_index < len(invocations) and len(running) < at_once:
+                index = next_index
+                next_index += 1
+                events.started(index)
+                child = _Child.start(invocations[index], index, events, capture_stdout=capture_stdout)
+                running[index] = child
+                if received:  # a signal that came while it started, before the handler could see it
+                    child.process.send_signal(received[0])
+                threading.Thread(target=wait_for, args=(index, child), name="planton-child", daemon=True).start()
+            if not running:
+                break
+            for index in collect():
+                child = running.pop(index)
+                result = RunResult(child.process.returncode, child.stdout(), received[0] if received else None)
+                results[index] = result
+                events.ended(index, result)
+                stopping = stopping or stop_starting(result)
+    except BaseException:
+        # Whatever went wrong here (a child that could not start, a report that failed), the
+        # children already running finish before it is raised: none is left behind unwatched.
+        while running:
+            for index in collect():
+                running.pop(index, None)
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return results, (received[0] if received else None)
+
+
+class _Child:
+    """A running planton child: its process, and the readers of its stdout (kept whole), stderr
+    and status pipe (handed over line by line)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], kept: list[bytes], readers: list[_PipeReader]) -> None:
+        self.process = process
+        self._kept = kept
+        self.readers = readers
+
+    @classmethod
+    def start(cls, invocation: Invocation, index: int, events: ChildEvents, *, capture_stdout: bool) -> _Child:
+        kept: list[bytes] = []
+        err = _PipeReader(_echo_lines(lambda text, _fd: events.line(index, text), 2), keep=False)
+        status = _PipeReader(_echo_lines(lambda text, _fd: events.status(index, text), 2), keep=False)
+        # Without a document to capture, stdout is terraform's text: it joins stderr's lines.
+        out = _PipeReader(kept.append, keep=False) if capture_stdout else None
+        readers = [reader for reader in (out, err, status) if reader is not None]
+        try:
+            process = subprocess.Popen(
+                invocation.argv,
+                cwd=invocation.cwd,
+                env={**invocation.env, STATUS_FD_ENV: str(status.write_end)},
+                stdin=subprocess.DEVNULL,
+                stdout=out.write_end if out is not None else err.write_end,
+                stderr=err.write_end,
+                pass_fds=(status.write_end,),
+                process_group=0,
+            )
+        except OSError as err_:
+            for reader in readers:
+                reader.started()
+                reader.finish()
+            raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err_.strerror}") from None
+        for reader in readers:
+            reader.started()
+        return cls(process, kept, readers)
+
+    def stdout(self) -> str:
+        return b"".join(self._kept).decode("utf-8", errors="replace")

@@ -17,6 +17,10 @@ from planton.errors import UsageError
 _Value = TypeVar("_Value")
 
 CI_VARIABLE = "CI"
+# Set by a fleet for each planton child it starts, never by users: how many terraform runs share
+# the machine's memory (for terraform's Go runtime), and the pipe its status lines go to.
+RUNS_AT_ONCE_ENV = "PLANTON_RUNS_AT_ONCE"
+STATUS_FD_ENV = "PLANTON_STATUS_FD"
 _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 
 # A Go duration, as terraform's -lock-timeout takes it: 30s, 5m, 1h30m, 1.5h, 0.
@@ -77,3 +81,10 @@ BINARY_ENV = "PLANTON_TOFU_BINARY"
 WORK_DIR_ENV = "PLANTON_WORK_DIR"
 PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
 LOCK_TIMEOUT_ENV = "PLANTON_LOCK_TIMEOUT"
+
+
+def runs_at_once(environ: Mapping[str, str]) -> int:
+    """How many terraform runs share the machine (``PLANTON_RUNS_AT_ONCE``, set by a fleet for
+    its children): 1 unless it holds a whole number above 1."""
+    value = environ.get(RUNS_AT_ONCE_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 1 else 1

@@ -9,8 +9,10 @@ before it is validated.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from planton.errors import ManifestError, UsageError
 from planton.manifest.base import text_problem
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, read_manifest_document, validate_document
 from planton.manifest.overrides import Override, apply_overrides, from_overrides, parse_override
+from planton.manifest_files import ManifestOptions, find_manifests
 from planton.stack_input import ProviderConfigInput, read_provider_config, read_stack_input
 
 
@@ -29,6 +32,15 @@ class ManifestSource:
     stack_input: Path | None = None
     overrides: tuple[str, ...] = ()
     provider_config: Path | None = None
+    # A document a kustomize build emitted, read instead of the file ``manifest`` (which then
+    # only says where its state lives beside), and how messages name it.
+    built: Mapping[str, Any] | None = field(default=None, repr=False)
+    label: str | None = None
+    # The options that name the manifest in a suggested command, when not ``-f manifest``
+    # (--input-dir DIR, --kustomize-dir DIR --overlay NAME).
+    named_by: tuple[str, ...] = ()
+    # What choosing the manifest had to say (a source ignored by precedence).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,13 +59,15 @@ class LoadedInput:
     override_args: tuple[str, ...] = ()
     # The option the manifest came through: --manifest, or --stack-input (its target).
     manifest_option: str = "--manifest"
+    # The manifest is a kustomize build's document, not a file of its own.
+    built: bool = False
 
 
 def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> LoadedInput:
     """Read, override and validate the manifest; read the provider config files. Nothing is
     written or run; every problem is a UsageError (exit 2) or a ManifestError (exit 4)."""
     overrides = [parse_override(raw) for raw in source.overrides]
-    warnings: list[str] = []
+    warnings: list[str] = list(source.warnings)
     configs: list[ProviderConfigInput] = []
     option = "--manifest"
     if source.stack_input is not None:
@@ -71,16 +85,16 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
             input_args: tuple[str, ...] = ("-i", str(source.stack_input))
             option = "--stack-input"
         elif source.manifest is not None:
-            manifest = _load(source.manifest, overrides, wait_seconds)
-            input_args = ("-f", str(source.manifest), "-i", str(source.stack_input))
+            manifest = _load(source, source.manifest, overrides, wait_seconds)
+            input_args = (*(source.named_by or ("-f", str(source.manifest))), "-i", str(source.stack_input))
         else:
             raise UsageError(
                 f"--stack-input {source.stack_input} has no target; add the manifest under target:, "
                 "or give it with --manifest FILE"
             )
     elif source.manifest is not None:
-        manifest = _load(source.manifest, overrides, wait_seconds)
-        input_args = ("-f", str(source.manifest))
+        manifest = _load(source, source.manifest, overrides, wait_seconds)
+        input_args = source.named_by or ("-f", str(source.manifest))
     else:
         raise UsageError("no manifest: give --manifest FILE (-f), or --stack-input FILE (-i) with a target")
     if source.provider_config is not None:
@@ -95,12 +109,15 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
         input_args=input_args,
         override_args=tuple(arg for raw in source.overrides for arg in ("--set", raw)),
         manifest_option=option,
+        built=source.built is not None,
     )
 
 
-def _load(path: Path, overrides: Sequence[Override], wait_seconds: float) -> LoadedManifest:
+def _load(source: ManifestSource, path: Path, overrides: Sequence[Override], wait_seconds: float) -> LoadedManifest:
+    if source.built is not None:
+        return _validated(path, source.label or str(path), source.built, True, overrides)
     document, regular = read_manifest_document(path, wait_seconds=wait_seconds)
-    return _validated(path, str(path), document, regular, overrides)
+    return _validated(path, source.label or str(path), document, regular, overrides)
 
 
 def _validated(
@@ -128,3 +145,88 @@ def _blame(problem: str, overrides: Sequence[Override]) -> str:
     if text_problem(cause.raw) is not None:  # named by its path: a value that is not text is never quoted
         return f"{problem} (set by --set {cause.dotted}=...)"
     return f"{problem} (set by --set {cause.raw})"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The manifests a command runs on, each with its own ``ManifestSource``; ``fleet`` when the
+    options name a set (then every command reports per manifest), even a set of one."""
+
+    sources: tuple[ManifestSource, ...]
+    fleet: bool
+    warnings: tuple[str, ...] = ()
+
+
+def select_manifests(
+    options: ManifestOptions,
+    *,
+    stack_input: Path | None,
+    overrides: tuple[str, ...],
+    provider_config: Path | None,
+    environ: Mapping[str, str],
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
+) -> Selection:
+    """The manifests ``options`` name, as sources that share the stack input, provider config
+    and overrides. A stack input's ``target`` wins over every other source (one manifest)."""
+    shared = ManifestSource(stack_input=stack_input, overrides=overrides, provider_config=provider_config)
+    named = bool(options.manifests or options.input_dir or options.kustomize_dir or options.overlay)
+    if stack_input is not None and not named:
+        return Selection((shared,), fleet=False)
+    if stack_input is not None and _stack_input_has_target(stack_input, wait_seconds):
+        first = options.manifests[0] if options.manifests else None
+        ignored = [
+            f"--{name} {value}"
+            for name, value in (("input-dir", options.input_dir), ("kustomize-dir", options.kustomize_dir))
+            if value is not None
+        ]
+        if len(options.manifests) > 1:
+            ignored.append(f"--manifest {' '.join(str(path) for path in options.manifests[1:])}")
+        warnings = tuple(
+            f"{text} is ignored: the stack input's target is the manifest (a stack input's target wins, as in "
+            "project-planton)"
+            for text in ignored
+        )
+        return Selection((replace(shared, manifest=first, warnings=warnings),), fleet=False, warnings=warnings)
+    found = find_manifests(options, environ)
+    if found.fleet:
+        _refuse_a_pipe_for_a_fleet(stack_input, "--stack-input")
+        _refuse_a_pipe_for_a_fleet(provider_config, "--aws-provider-config")
+    sources = tuple(
+        replace(
+            shared,
+            manifest=manifest.path,
+            built=manifest.built,
+            label=manifest.label,
+            named_by=() if found.fleet else found.input_args,
+            warnings=() if found.fleet else found.warnings,
+        )
+        for manifest in found.manifests
+    )
+    return Selection(sources, fleet=found.fleet, warnings=found.warnings)
+
+
+def _refuse_a_pipe_for_a_fleet(path: Path | None, option: str) -> None:
+    """A fleet reads the file once for each manifest: a pipe (``<(...)``, ``/dev/stdin``) gives
+    it once only."""
+    if path is None:
+        return
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return  # the command reads it, and says what is wrong with it
+    if not regular:
+        raise UsageError(
+            f"{option} {path} is not a regular file (a pipe or device), and a fleet reads it once for each "
+            "manifest; write it to a file (private: it may hold credentials) and give that"
+        )
+
+
+def _stack_input_has_target(path: Path, wait_seconds: float) -> bool:
+    """Whether a stack input file names a target. One that is not a regular file (a pipe) can be
+    read once only: it is left for the command to read (its target still wins over one
+    manifest; a fleet refuses it)."""
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # the command reads it, and says what is wrong with it
+    return regular and read_stack_input(path, wait_seconds=wait_seconds).target is not None

@@ -206,10 +206,14 @@ def test_deeply_nested_manifest_is_a_short_error(cli: Cli, tmp_path: Path) -> No
     assert not (tmp_path / ".planton").exists()
 
 
-def test_directory_as_manifest(cli: Cli, tmp_path: Path) -> None:
+def test_a_directory_without_manifests(cli: Cli, tmp_path: Path) -> None:
+    # A directory names every manifest below it (a fleet); one that holds none is a usage mistake.
+    (tmp_path / "notes.txt").write_text("not yaml\n")
     result = cli.run("validate", "-f", str(tmp_path))
-    assert result.returncode == 4
-    assert result.stderr.splitlines()[-1] == "(file): is a directory; name the file itself"
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"error: --manifest {tmp_path}: the directory holds no *.yaml or *.yml file"
+    )
 
 
 @pytest.mark.parametrize("command", [["validate"], ["tofu", "plan"]], ids=["validate", "plan"])

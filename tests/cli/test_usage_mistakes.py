@@ -27,7 +27,7 @@ def cli(tmp_path: Path) -> Cli:
 MISTAKES = [
     pytest.param(
         ["tofu", "plan"],
-        "Error: Missing option '--manifest' / '-f' (or '--stack-input' / '-i').",
+        "Error: Missing option '--manifest' / '-f' (or '--stack-input' / '-i', '--input-dir', '--kustomize-dir').",
         "Usage: planton tofu plan [OPTIONS]",
         id="missing-manifest-option",
     ),

@@ -79,7 +79,7 @@ def test_a_group_reaches_the_command_built(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     [(inputs, tofu_options, extra)] = seen
-    assert inputs == InputOptions(manifest, None, ("a=1", "b=2"))
+    assert inputs == InputOptions((manifest,), None, ("a=1", "b=2"))
     assert extra is True
     # The flag wins over its environment variable, and each remembers where it came from.
     assert tofu_options.work_dir == Given(Path("w"), "--work-dir")

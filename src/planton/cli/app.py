@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -18,7 +18,10 @@ from planton import __version__
 from planton.cli.boundary import run_command
 from planton.cli.options import InputOptions, JsonOutput, with_shared_options
 from planton.cli.output import data, document, success, warn
-from planton.documents import validation_document
+
+if TYPE_CHECKING:
+    from planton.operations.validation import Validated
+from planton.documents import fleet_validation_document, validation_document
 
 
 @dataclass(frozen=True)
@@ -96,16 +99,36 @@ def root(
 @app.command()
 @with_shared_options
 def validate(inputs: InputOptions, json_output: JsonOutput = False) -> None:
-    """Check a manifest without running terraform; errors are printed as `path: message`."""
+    """Check manifests without running terraform; errors are printed as `path: message`."""
     # Deferred, here and in render: the manifest's models (pydantic, PyYAML) are for the
     # commands that read one, not for --help or schema.
-    from planton.operations.validation import validate_manifest
+    from planton.operations.validation import Shard, checked_fleet, validate_manifest
 
-    validated = validate_manifest(inputs.source(), os.environ)
+    selection = inputs.select(os.environ)
+    if selection.fleet:
+        warn(selection.warnings)
+        shard = Shard.parse(inputs.shard) if inputs.shard is not None else None
+        fleet = checked_fleet(selection.sources, os.environ, shard=shard)
+        if json_output:
+            document(fleet_validation_document(fleet, str(shard) if shard else None))
+            return
+        for validated in fleet:
+            _say_valid(validated, named=True)
+        share = f" (share {shard} of the fleet)" if shard is not None else ""
+        success(f"{len(fleet)} valid manifest{'s' if len(fleet) != 1 else ''}{share}")
+        return
+    validated = validate_manifest(selection.sources[0], os.environ)
     if json_output:
         document(validation_document(validated))
         return
-    warn(validated.loaded.warnings)
+    _say_valid(validated)
+
+
+def _say_valid(validated: Validated, *, named: bool = False) -> None:
+    """The line ``validate`` prints for a valid manifest, after its warnings (each naming the
+    manifest, in a fleet)."""
+    path = validated.loaded.manifest.path
+    warn([f"{path}: {warning}" if named else warning for warning in validated.loaded.warnings])
     table = validated.table
     keys = table.partition_key.name + (f" + {table.sort_key.name}" if table.sort_key else "")
     success(
@@ -122,10 +145,22 @@ def render(
         bool, typer.Option("--local", help="Render for the local emulator (region us-east-1 unless set).")
     ] = False,
 ) -> None:
-    """Print the terraform variables (terraform.tfvars.json) the manifest renders to; never credentials."""
-    from planton.operations.validation import render_manifest
+    """Print the terraform variables (terraform.tfvars.json) a manifest renders to; never credentials.
+    For several manifests, one JSON object of them by manifest path."""
+    from planton.operations.validation import Shard, checked_fleet, render_manifest, render_validated
 
-    data(render_manifest(inputs.source(), os.environ, local=local_target))
+    selection = inputs.select(os.environ)
+    if not selection.fleet:
+        data(render_manifest(selection.sources[0], os.environ, local=local_target))
+        return
+    warn(selection.warnings)
+    shard = Shard.parse(inputs.shard) if inputs.shard is not None else None
+    fleet = checked_fleet(selection.sources, os.environ, shard=shard, local=local_target)
+    rendered = {
+        str(one.loaded.manifest.path): json.loads(render_validated(one, os.environ, local=local_target))
+        for one in fleet
+    }
+    data(json.dumps(rendered, indent=2) + "\n")
 
 
 @app.command()

@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -24,7 +24,7 @@ from planton.cli.boundary import click_exception_class
 from planton.settings import BINARY_ENV, LOCK_TIMEOUT_ENV, PLUGIN_MIRROR_ENV, WORK_DIR_ENV, Given
 
 if TYPE_CHECKING:
-    from planton.source import ManifestSource
+    from planton.source import ManifestSource, Selection
 
 
 def _non_empty_path(value: str) -> Path:
@@ -56,35 +56,58 @@ def _given(ctx: typer.Context, name: str, value: Any, option: str, envvar: str) 
 # manifest (4: an unreadable file) or an unready environment, and word it its own way.
 @dataclass(frozen=True)
 class InputOptions:
-    """Where the manifest comes from, and the overrides applied to it."""
+    """Where the manifests come from, and the overrides applied to them."""
 
-    manifest: Path | None
+    manifests: tuple[Path, ...]
     stack_input: Path | None
     overrides: tuple[str, ...]
+    input_dir: Path | None = None
+    kustomize_dir: Path | None = None
+    overlay: str | None = None
+    excludes: tuple[str, ...] = ()
+    shard: str | None = None
 
-    def source(self, provider_config: Path | None = None) -> ManifestSource:
+    def select(self, environ: Mapping[str, str], provider_config: Path | None = None) -> Selection:
+        """The manifests these options name (a fleet, or one), each as its own source."""
         # Deferred: the manifest's loader (PyYAML, pydantic) is for a command that runs, not
         # for declaring options (--help).
-        from planton.source import ManifestSource
+        from planton.manifest_files import ManifestOptions
+        from planton.operations.validation import pipe_timeout
+        from planton.source import select_manifests
 
-        return ManifestSource(
-            manifest=self.manifest,
+        selection = select_manifests(
+            ManifestOptions(self.manifests, self.input_dir, self.kustomize_dir, self.overlay, self.excludes),
             stack_input=self.stack_input,
             overrides=self.overrides,
             provider_config=provider_config,
+            environ=environ,
+            wait_seconds=pipe_timeout(environ),
         )
+        if self.shard is not None and not selection.fleet:  # a share of one manifest is still a fleet
+            return replace(selection, fleet=True)
+        return selection
+
+    def single(self, environ: Mapping[str, str], provider_config: Path | None = None) -> ManifestSource:
+        """The one manifest a command that takes no fleet runs on; a UsageError for a set."""
+        selection = self.select(environ, provider_config)
+        if selection.fleet:
+            from planton.errors import UsageError
+
+            raise UsageError("this command takes one manifest, not a directory or several: name one file with -f")
+        return selection.sources[0]
 
 
 def _input_options(
     ctx: typer.Context,
     manifest: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--manifest",
             "-f",
             parser=non_empty_file,
-            metavar="FILE",
-            help="The AwsDynamodb manifest (YAML).",
+            metavar="FILE|DIR",
+            help="The AwsDynamodb manifest (YAML); repeatable. A directory means every *.yaml/*.yml below it "
+            "(outside .planton work dirs): a fleet, run in parallel.",
             show_default=False,
         ),
     ] = None,
@@ -100,6 +123,51 @@ def _input_options(
             show_default=False,
         ),
     ] = None,
+    input_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--input-dir",
+            parser=non_empty_file,
+            metavar="DIR",
+            help="Read the manifest from DIR/target.yaml, as project-planton does (--manifest wins over it).",
+            show_default=False,
+        ),
+    ] = None,
+    kustomize_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--kustomize-dir",
+            parser=non_empty_file,
+            metavar="DIR",
+            help="Build DIR/overlays/OVERLAY with kustomize (or kubectl kustomize); several AwsDynamodb documents "
+            "are a fleet. Needs --overlay; --manifest and --input-dir win over it.",
+            show_default=False,
+        ),
+    ] = None,
+    overlay: Annotated[
+        str | None,
+        typer.Option("--overlay", metavar="NAME", help="The overlay --kustomize-dir builds.", show_default=False),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            help="Leave out the files (or directories) of a --manifest directory that match, by their path below "
+            "it or their name (repeatable): --exclude kustomization.yaml --exclude 'drafts/*'.",
+            show_default=False,
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            metavar="K/N",
+            help="Run only share K of N of the fleet (a CI matrix of N runners): every manifest lands in exactly "
+            "one share, the same one on every run.",
+            show_default=False,
+        ),
+    ] = None,
     overrides: Annotated[
         list[str] | None,
         typer.Option(
@@ -111,10 +179,21 @@ def _input_options(
         ),
     ] = None,
 ) -> InputOptions:
-    if manifest is None and stack_input is None:
+    if not manifest and stack_input is None and input_dir is None and kustomize_dir is None and overlay is None:
         # click's own words for a missing option, with the usage line above them.
-        raise _UsageError("Missing option '--manifest' / '-f' (or '--stack-input' / '-i').", ctx)
-    return InputOptions(manifest, stack_input, tuple(overrides or ()))
+        raise _UsageError(
+            "Missing option '--manifest' / '-f' (or '--stack-input' / '-i', '--input-dir', '--kustomize-dir').", ctx
+        )
+    return InputOptions(
+        tuple(manifest or ()),
+        stack_input,
+        tuple(overrides or ()),
+        input_dir=input_dir,
+        kustomize_dir=kustomize_dir,
+        overlay=overlay,
+        excludes=tuple(exclude or ()),
+        shard=shard,
+    )
 
 
 @dataclass(frozen=True)
@@ -239,8 +318,51 @@ def _tofu_options(
     )
 
 
+@dataclass(frozen=True)
+class FleetOptions:
+    """How a fleet of manifests runs (a directory or several manifests)."""
+
+    parallelism: int | None
+    fail_fast: bool
+    verbose: bool
+
+
+def _fleet_options(
+    ctx: typer.Context,
+    parallelism: Annotated[
+        int | None,
+        typer.Option(
+            "--parallelism",
+            "-p",
+            metavar="N",
+            help="A fleet: run N manifests at once (default: the number of cores, fewer when memory is short: "
+            "each run takes about 640 MB).",
+            show_default=False,
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool,
+        typer.Option("--fail-fast", help="A fleet: start no new manifest after one failed (default: try every one)."),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="A fleet: show terraform's output, each line prefixed with its manifest's name (default: only each "
+            "manifest's state; the full output is in its log).",
+        ),
+    ] = False,
+) -> FleetOptions:
+    return FleetOptions(parallelism, fail_fast, verbose)
+
+
 # Each group, and the function that declares its options and builds it.
-_GROUPS: dict[type, Callable[..., Any]] = {InputOptions: _input_options, TofuOptions: _tofu_options}
+_GROUPS: dict[type, Callable[..., Any]] = {
+    InputOptions: _input_options,
+    TofuOptions: _tofu_options,
+    FleetOptions: _fleet_options,
+}
 _CONTEXT = "planton_context"
 
 JsonOutput = Annotated[

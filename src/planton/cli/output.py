@@ -13,11 +13,12 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from planton.errors import OutputClosed
-from planton.settings import running_in_ci
+from planton.settings import STATUS_FD_ENV, running_in_ci
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -121,6 +122,21 @@ def show(renderable: RenderableType) -> None:
         _state["output_lost"] = True
         return
     _print(_console(stderr=False), renderable)
+
+
+def show_on_stderr(renderable: RenderableType) -> None:
+    """A result for people on stderr, when stdout is kept for a JSON document."""
+    _print(_console(stderr=True), renderable)
+
+
+def stderr_console() -> Console:
+    """planton's console on stderr (for a live display)."""
+    return _console(stderr=True)
+
+
+def plain_line(text: str) -> None:
+    """A line on stderr exactly as given: no markup, no highlighting."""
+    _print(_console(stderr=True), text, markup=False, highlight=False, soft_wrap=True)
 
 
 def notify(message: str) -> None:
@@ -253,14 +269,32 @@ def no_spinner(_label: str) -> Iterator[Echo | None]:
     yield None
 
 
-def outputs_table(outputs: Mapping[str, Any]) -> RenderableType:
+def status_step(environ: Mapping[str, str]) -> Callable[[str], AbstractContextManager[Echo | None]] | None:
+    """For a fleet's child (``PLANTON_STATUS_FD`` set by its parent): a step that writes its
+    label as a line to that pipe, so the parent's display follows it; None otherwise. Only a
+    display depends on it: a pipe that is gone is ignored."""
+    value = environ.get(STATUS_FD_ENV, "")
+    if not value.isdigit():
+        return None
+    fd = int(value)
+
+    @contextlib.contextmanager
+    def step(label: str) -> Iterator[Echo | None]:
+        with contextlib.suppress(OSError):
+            os.write(fd, label.encode("utf-8", errors="replace") + b"\n")
+        yield None
+
+    return step
+
+
+def outputs_table(outputs: Mapping[str, Any], *, title: str = "Outputs") -> RenderableType:
     """The module's outputs for people: one row each, values as text, maps and lists as JSON."""
     # Rich, deferred as in _console.
     from rich.table import Table
     from rich.text import Text
 
     # The title's blank line sets the table apart from terraform's own text above it.
-    table = Table(title="\nOutputs", title_justify="left", show_edge=False, header_style="bold")
+    table = Table(title=Text(f"\n{title}"), title_justify="left", show_edge=False, header_style="bold")
     table.add_column("output", style="cyan", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name in sorted(outputs):

@@ -30,7 +30,7 @@ def bootstrap(inputs: InputOptions, tofu: TofuOptions) -> None:
     use_colour(colour_wanted(tofu.no_color))
     request = TofuRequest(
         operation=BOOTSTRAP,
-        source=inputs.source(tofu.aws_provider_config),
+        source=inputs.single(os.environ, tofu.aws_provider_config),
         local=tofu.local,
         binary=tofu.binary,
         plugin_mirror=tofu.plugin_mirror,

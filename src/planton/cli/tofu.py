@@ -4,6 +4,7 @@ takes the shared ones as groups, and forwards to the core; the results are print
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,7 +14,15 @@ import typer
 from rich.rule import Rule
 
 from planton.backend import BackendFlags
-from planton.cli.options import AutoApprove, InputOptions, JsonOutput, TofuOptions, non_empty_file, with_shared_options
+from planton.cli.options import (
+    AutoApprove,
+    FleetOptions,
+    InputOptions,
+    JsonOutput,
+    TofuOptions,
+    non_empty_file,
+    with_shared_options,
+)
 from planton.cli.output import (
     animated,
     append_step_summary,
@@ -28,6 +37,7 @@ from planton.cli.output import (
     outputs_table,
     show,
     spinner,
+    status_step,
     use_colour,
     warn,
 )
@@ -41,20 +51,20 @@ from planton.operations.run import run_tofu
 from planton.operations.session import ShowPlan, TofuOutcome, Ui
 from planton.paths import home_directory
 from planton.plan_summary import PlanSummary
+from planton.source import ManifestSource, Selection
 
 # Its help line is in app.SUB_APPS, which lists it without importing this module.
 app = typer.Typer(no_args_is_help=True)
 
 
-def _run(
-    command: Command, inputs: InputOptions, tofu: TofuOptions, *, machine: bool = False, **asked: Any
-) -> tuple[TofuOutcome, int]:
-    """Run the command in the core and print its notes; the outcome and the exit code."""
+def _request(
+    command: Command, source: ManifestSource, tofu: TofuOptions, *, machine: bool, **asked: Any
+) -> TofuRequest:
     colour = colour_wanted(tofu.no_color)
     use_colour(colour)
-    request = TofuRequest(
+    return TofuRequest(
         operation=BY_COMMAND[command],
-        source=inputs.source(tofu.aws_provider_config),
+        source=source,
         local=tofu.local,
         binary=tofu.binary,
         plugin_mirror=tofu.plugin_mirror,
@@ -67,11 +77,18 @@ def _run(
         reconfigure=tofu.reconfigure,
         **asked,
     )
+
+
+def _run(
+    command: Command, selection: Selection, tofu: TofuOptions, *, machine: bool = False, **asked: Any
+) -> tuple[TofuOutcome, int]:
+    """Run the command for one manifest in the core and print its notes; the outcome and the exit code."""
+    request = _request(command, selection.sources[0], tofu, machine=machine, **asked)
     ui = Ui(
         notify,
         warn,
         confirm,
-        step=spinner if animated(os.environ) else no_spinner,
+        step=spinner if animated(os.environ) else (status_step(os.environ) or no_spinner),
         show_plan=_plan_shower(command, machine=machine),
     )
     outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
@@ -97,9 +114,76 @@ def _plan_shower(command: Command, *, machine: bool) -> ShowPlan:
     return show_plan
 
 
+def _fleet(
+    command: Command,
+    selection: Selection,
+    inputs: InputOptions,
+    tofu: TofuOptions,
+    fleet: FleetOptions,
+    *,
+    machine: bool = False,
+    detailed: bool = False,
+    plans_out: Path | None = None,
+    saved_plans: Path | None = None,
+    **asked: Any,
+) -> int:
+    """Run ``command`` over the fleet ``selection`` holds, print its results; the exit code."""
+    from planton.cli.fleet_view import FleetDisplay, failures, fleet_markdown, results_table
+    from planton.documents import fleet_document
+    from planton.operations.fleet import FleetRequest, Result, fleet_exit_code, run_fleet
+    from planton.operations.validation import Shard
+
+    shared = replace(selection.sources[0], manifest=None, built=None, label=None, named_by=(), warnings=())
+    request = FleetRequest(
+        command=command,
+        template=_request(command, shared, tofu, machine=machine, **asked),
+        sources=selection.sources,
+        parallelism=fleet.parallelism,
+        fail_fast=fleet.fail_fast,
+        shard=Shard.parse(inputs.shard) if inputs.shard is not None else None,
+        plans_out=plans_out,
+        saved_plans=saved_plans,
+        warnings=selection.warnings,
+    )
+    display = FleetDisplay(animated=animated(os.environ) and not fleet.verbose, verbose=fleet.verbose, machine=machine)
+    try:
+        outcome = run_fleet(request, os.environ, display.ui())
+    finally:
+        display.stop()
+    code = fleet_exit_code(outcome, detailed=detailed)
+    title = f"planton tofu {command}: {len(outcome.results)} manifests"
+    append_step_summary(fleet_markdown(outcome, title=title), os.environ)
+    if machine:
+        document(fleet_document(outcome, code))
+    elif outcome.results:
+        if command is Command.OUTPUT:
+            for result in outcome.results:
+                if result.document:
+                    show(outputs_table(result.document, title=f"{result.member.name} ({result.member.label})"))
+        show(results_table(outcome))
+    saved_changes = any(result.result is Result.CHANGES for result in outcome.results)
+    if outcome.plans_saved is not None and saved_changes and not any(r.result.failed for r in outcome.results):
+        again = shlex.join(["planton", "tofu", "apply", str(outcome.plans_saved), *_named_by(inputs, tofu)])
+        notify(f"plans saved in {outcome.plans_saved}; apply exactly them with: {again}")
+    elif outcome.plans_saved is not None and saved_changes:
+        notify(f"plans saved in {outcome.plans_saved}; some manifests failed to plan: plan them again before applying")
+    for lines in failures(outcome):
+        error_lines(lines)
+    if outcome.interrupted_by is not None:
+        notify(
+            "interrupted: the manifests that ran finished and saved their state; those marked skipped never started. "
+            "Run the same command again to carry on"
+        )
+    error_lines(outcome.refusal)
+    if outcome.declined:
+        error_lines(["not applied: the answer was not yes"])
+    return code
+
+
 def init(
     inputs: InputOptions,
     tofu: TofuOptions,
+    fleet: FleetOptions,
     migrate_state: Annotated[
         bool,
         typer.Option(
@@ -109,17 +193,23 @@ def init(
         ),
     ] = False,
 ) -> None:
-    _, code = _run(Command.INIT, inputs, tofu, migrate_state=migrate_state)
+    selection = inputs.select(os.environ, tofu.aws_provider_config)
+    if selection.fleet:
+        raise typer.Exit(_fleet(Command.INIT, selection, inputs, tofu, fleet, migrate_state=migrate_state))
+    _, code = _run(Command.INIT, selection, tofu, migrate_state=migrate_state)
     raise typer.Exit(code)
 
 
 def plan(
     inputs: InputOptions,
     tofu: TofuOptions,
+    fleet: FleetOptions,
     detailed_exitcode: Annotated[
         bool,
         typer.Option(
-            "--detailed-exitcode", help="Exit 0 when nothing would change, 2 when something would, 1 on error."
+            "--detailed-exitcode",
+            help="Exit 0 when nothing would change, 2 when something would, 1 on error (a fleet: 1 if any "
+            "manifest failed, else 2 if any has changes, else 0).",
         ),
     ] = False,
     out: Annotated[
@@ -127,17 +217,33 @@ def plan(
         typer.Option(
             "--out",
             parser=non_empty_file,
-            metavar="FILE",
-            help="Save the plan; `planton tofu apply FILE` then applies exactly it.",
+            metavar="FILE|DIR",
+            help="Save the plan; `planton tofu apply FILE` then applies exactly it. A fleet saves one plan per "
+            "manifest into the directory DIR, and `planton tofu apply DIR -f ...` applies them.",
             show_default=False,
         ),
     ] = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="Plan the deletion of the table.")] = False,
     json_output: JsonOutput = False,
 ) -> None:
+    selection = inputs.select(os.environ, tofu.aws_provider_config)
+    if selection.fleet:
+        raise typer.Exit(
+            _fleet(
+                Command.PLAN,
+                selection,
+                inputs,
+                tofu,
+                fleet,
+                machine=json_output,
+                detailed=detailed_exitcode,
+                plans_out=out,
+                destroy=destroy,
+            )
+        )
     outcome, code = _run(
         Command.PLAN,
-        inputs,
+        selection,
         tofu,
         machine=json_output,
         detailed_exitcode=detailed_exitcode,
@@ -152,12 +258,14 @@ def plan(
 def apply(
     inputs: InputOptions,
     tofu: TofuOptions,
+    fleet: FleetOptions,
     plan_file: Annotated[
         Path | None,
         typer.Argument(
             parser=non_empty_file,
             metavar="PLAN_FILE",
-            help="A plan saved by `planton tofu plan --out`: applied exactly, without planning again or asking.",
+            help="A plan saved by `planton tofu plan --out`: applied exactly, without planning again or asking "
+            "(a fleet: the directory of its plans).",
             show_default=False,
         ),
     ] = None,
@@ -172,9 +280,24 @@ def apply(
     ] = False,
     json_output: JsonOutput = False,
 ) -> None:
+    selection = inputs.select(os.environ, tofu.aws_provider_config)
+    if selection.fleet:
+        raise typer.Exit(
+            _fleet(
+                Command.APPLY,
+                selection,
+                inputs,
+                tofu,
+                fleet,
+                machine=json_output,
+                saved_plans=plan_file,
+                auto_approve=auto_approve,
+                allow_replace=allow_replace,
+            )
+        )
     outcome, code = _run(
         Command.APPLY,
-        inputs,
+        selection,
         tofu,
         machine=json_output,
         plan_file=plan_file,
@@ -188,18 +311,27 @@ def apply(
     raise typer.Exit(code)
 
 
-def destroy(inputs: InputOptions, tofu: TofuOptions, auto_approve: AutoApprove = False) -> None:
-    _, code = _run(Command.DESTROY, inputs, tofu, auto_approve=auto_approve)
+def destroy(inputs: InputOptions, tofu: TofuOptions, fleet: FleetOptions, auto_approve: AutoApprove = False) -> None:
+    selection = inputs.select(os.environ, tofu.aws_provider_config)
+    if selection.fleet:
+        raise typer.Exit(_fleet(Command.DESTROY, selection, inputs, tofu, fleet, auto_approve=auto_approve))
+    _, code = _run(Command.DESTROY, selection, tofu, auto_approve=auto_approve)
     raise typer.Exit(code)
 
 
-def refresh(inputs: InputOptions, tofu: TofuOptions) -> None:
-    _, code = _run(Command.REFRESH, inputs, tofu)
+def refresh(inputs: InputOptions, tofu: TofuOptions, fleet: FleetOptions) -> None:
+    selection = inputs.select(os.environ, tofu.aws_provider_config)
+    if selection.fleet:
+        raise typer.Exit(_fleet(Command.REFRESH, selection, inputs, tofu, fleet))
+    _, code = _run(Command.REFRESH, selection, tofu)
     raise typer.Exit(code)
 
 
-def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = False) -> None:
-    outcome, code = _run(Command.OUTPUT, inputs, tofu, machine=json_output)
+def output(inputs: InputOptions, tofu: TofuOptions, fleet: FleetOptions, json_output: JsonOutput = False) -> None:
+    selection = inputs.select(os.environ, tofu.aws_provider_config)
+    if selection.fleet:
+        raise typer.Exit(_fleet(Command.OUTPUT, selection, inputs, tofu, fleet, machine=json_output))
+    outcome, code = _run(Command.OUTPUT, selection, tofu, machine=json_output)
     if json_output:
         # The outputs when terraform gave them (exit 141 too: stderr lost its reader meanwhile).
         document(outputs_document(outcome) if outcome.outputs is not None else failure_document(outcome, code))
@@ -210,9 +342,39 @@ def output(inputs: InputOptions, tofu: TofuOptions, json_output: JsonOutput = Fa
     raise typer.Exit(code)
 
 
-def import_(inputs: InputOptions, tofu: TofuOptions) -> None:
-    _, code = _run(Command.IMPORT, inputs, tofu)
+def import_(inputs: InputOptions, tofu: TofuOptions, fleet: FleetOptions) -> None:
+    selection = inputs.select(os.environ, tofu.aws_provider_config)
+    if selection.fleet:
+        raise typer.Exit(_fleet(Command.IMPORT, selection, inputs, tofu, fleet))
+    _, code = _run(Command.IMPORT, selection, tofu)
     raise typer.Exit(code)
+
+
+def _named_by(inputs: InputOptions, tofu: TofuOptions) -> list[str]:
+    """The options that name the fleet's manifests and decide their target, to repeat them in a
+    suggested command (options set by environment variables stay set by themselves)."""
+    args = [arg for path in inputs.manifests for arg in ("-f", str(path))]
+    args += [arg for glob in inputs.excludes for arg in ("--exclude", glob)]
+    if inputs.input_dir is not None:
+        args += ["--input-dir", str(inputs.input_dir)]
+    if inputs.kustomize_dir is not None and inputs.overlay is not None:
+        args += ["--kustomize-dir", str(inputs.kustomize_dir), "--overlay", inputs.overlay]
+    if inputs.stack_input is not None:
+        args += ["-i", str(inputs.stack_input)]
+    if inputs.shard is not None:
+        args += ["--shard", inputs.shard]
+    if tofu.aws_provider_config is not None:
+        args += ["--aws-provider-config", str(tofu.aws_provider_config)]
+    if tofu.local:
+        args.append("--local")
+    for given, flag in ((tofu.work_dir, "--work-dir"), (tofu.binary, "--binary")):
+        if given is not None and given.source == flag:
+            args += [flag, str(given.value)]
+    if tofu.backend_type is not None:
+        args += ["--backend-type", tofu.backend_type]
+    for config in tofu.backend_configs:
+        args += ["--backend-config", config]
+    return args
 
 
 # Each operation's command: its name and help line are the core's (catalogue.OPERATIONS).

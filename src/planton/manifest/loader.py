@@ -207,13 +207,27 @@ def parse_yaml(text: str, source: str, *, what: str = MANIFEST_FILE.what, privat
     loader = _PrivateLoader if private else _StrictSafeLoader
     try:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as err:
+    except yaml.YAMLError as err:
+        raise _yaml_problem(err, source, what) from None
+
+
+def _yaml_problem(err: yaml.YAMLError, source: str, what: str) -> ManifestError:
+    """PyYAML's error as a problem line naming the line and column when it knows them."""
+    if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = " ".join(part for part in (err.context, err.problem) if part)
-        raise ManifestError(source, [f"(yaml): {where}{problem}"], what=what) from None
+        return ManifestError(source, [f"(yaml): {where}{problem}"], what=what)
+    return ManifestError(source, [f"(yaml): {err}"], what=what)
+
+
+def parse_yaml_stream(text: str, source: str, *, what: str = MANIFEST_FILE.what) -> list[Any]:
+    """Parse every document of a YAML stream (``---``-separated, as a kustomize build emits),
+    with the same strict loader as a single document."""
+    try:
+        return list(yaml.load_all(text, Loader=_StrictSafeLoader))
     except yaml.YAMLError as err:
-        raise ManifestError(source, [f"(yaml): {err}"], what=what) from None
+        raise _yaml_problem(err, source, what) from None
 
 
 def read_yaml_mapping(

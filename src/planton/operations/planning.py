@@ -77,6 +77,12 @@ def run_plan(session: Session) -> TofuOutcome:
                     "it refuses unless --allow-replace is given",
                 ]
             )
+    without_file = None
+    if not destroy and not decision.blocked and decision.dangerous:
+        if decision.tainted_only and session.creating_this_table_was_interrupted():
+            without_file = "untaint"
+        elif decision.moved_from is not None:
+            without_file = "region-move"
     gaps = emulator_gaps(prepared.loaded.manifest) if request.local and not destroy else []
     if gaps:
         session.warn(
@@ -96,6 +102,7 @@ def run_plan(session: Session) -> TofuOutcome:
         summary=judged.summary,
         plan_saved=saved,
         dangers=() if destroy else (*decision.blocked, *decision.dangers),
+        applies_without_file=without_file,
     )
 
 

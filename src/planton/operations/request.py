@@ -298,6 +298,11 @@ def _plan_file(requested: Path | None, environ: Mapping[str, str]) -> Path | Non
     if requested is None:
         return None
     path = expand_path(requested, "PLAN_FILE", environ)
+    if path.is_dir():
+        raise UsageError(
+            f"PLAN_DIR: {path} is a directory: a fleet's saved plans are applied with the fleet's manifests "
+            "(-f DIR, or -f once for each), as `planton tofu plan ... --out DIR` named them"
+        )
     if not path.is_file():
         what = "does not exist" if not path.exists() else "is not a file"
         raise UsageError(

@@ -26,6 +26,7 @@ from planton.operations.reviewed import reviewed_plan
 from planton.operations.session import RunContext, Session, TofuOutcome, Ui, interruption_notes, record_store
 from planton.records import InterruptedCreate, LocalRecordStore
 from planton.runner import RunResult
+from planton.settings import runs_at_once
 from planton.state import RecordedTable, StateUnreadable, foreign_resources, recorded_table, table_in_state
 from planton.workspace import ERRORED_STATE
 
@@ -118,7 +119,7 @@ def terraform_environment(
     for warning in warnings:
         notify(warning)
     env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
-    env.update(go_runtime(environ, physical_memory()))
+    env.update(go_runtime(environ, physical_memory(), runs_at_once(environ)))
     # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
     # would bypass planton's checks.
     env["TF_IN_AUTOMATION"] = "1"

@@ -81,6 +81,9 @@ class TofuOutcome:
     # Whoever read planton's stdout or stderr went away while terraform's output was forwarded
     # to it (in any run of this command); terraform ran on regardless.
     output_lost: bool = False
+    # A plan that only `apply` without a file can carry out (a saved plan cannot): "region-move"
+    # (planton deletes the old table first) or "untaint" (planton's own interrupted create kept).
+    applies_without_file: str | None = None
 
     @property
     def data_loss(self) -> bool:
