@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -59,9 +60,14 @@ MEASURES = (
     "disk",
     "scaling",
     "memory",
+    "fleet",
+    "validate-fleet",
 )
 SCALING_COUNTS = (1, 10, 100, 1000)
 DISK_WORKSPACES = 20
+FLEET_SIZE = 6
+FLEET_PARALLELISM = 3
+VALIDATE_FLEET_SIZE = 200
 
 
 class BenchError(Exception):
@@ -897,6 +903,122 @@ class Bench:
                     note=f"planton: {programs('plan')}; terraform: {programs('raw')}" if key == "tree" else "",
                 )
             )
+
+    def measure_fleet(self) -> None:
+        """9. A fleet of 6 manifests applied by one `planton tofu apply -f DIR --auto-approve
+        --parallelism 3` vs the same 6 applied one by one (six `planton tofu apply -f M
+        --auto-approve`). Every sample, on either side, gets 6 new table names and a new work dir:
+        each creates 6 tables and inits 6 workspaces, so both start from the same state and both
+        pay for init; the provider plugin cache (in the shared home) is warm for both after the
+        warm-up. Both columns are planton."""
+        root = self.scratch / "fleet"
+        root.mkdir()
+        counter = itertools.count()
+        fleet_logs: list[Path] = []
+
+        def fleet_of_six() -> tuple[Path, Path]:
+            """A new directory of 6 manifests (both dialects, new table names), and a new work dir."""
+            sample = root / f"sample-{next(counter):02d}"
+            manifests = sample / "manifests"
+            manifests.mkdir(parents=True)
+            for index in range(FLEET_SIZE):
+                text = small_manifest if index % 2 == 0 else _current_manifest
+                name = f"planton-bench-fleet-{sample.name[-2:]}-{index}"
+                (manifests / f"m{index}.yaml").write_text(text(name), encoding="utf-8")
+            return manifests, sample / "work"
+
+        cpu: dict[str, list[float]] = {"fleet": [], "one by one": []}
+
+        def with_cpu(side: str, run: Callable[[], float]) -> float:
+            """Run one sample; its CPU time (user + system, every process of its tree that ended
+            and was waited for: planton, terraform, the providers) is kept in ``cpu[side]``."""
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            elapsed = run()
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[side].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+            return elapsed
+
+        def together() -> float:
+            manifests, work = fleet_of_six()
+            elapsed = self.planton(
+                "tofu",
+                "apply",
+                "-f",
+                manifests,
+                "--auto-approve",
+                "--parallelism",
+                str(FLEET_PARALLELISM),
+                "--work-dir",
+                work,
+                cwd=manifests.parent,
+            )
+            fleet_logs.append(self.last_log)
+            return elapsed
+
+        def one_by_one() -> float:
+            manifests, work = fleet_of_six()
+            return sum(
+                self.planton("tofu", "apply", "-f", path, "--auto-approve", "--work-dir", work, cwd=manifests.parent)
+                for path in sorted(manifests.glob("*.yaml"))
+            )
+
+        ours, theirs = self.pair(
+            "fleet", lambda: with_cpu("fleet", together), lambda: with_cpu("one by one", one_by_one)
+        )
+        text = fleet_logs[-1].read_text(encoding="utf-8", errors="replace")
+        at_once = re.search(rf"{FLEET_SIZE} manifests, (\d+) at once", text)
+        if at_once is None or int(at_once.group(1)) != FLEET_PARALLELISM:
+            raise BenchError(f"the fleet did not run {FLEET_PARALLELISM} at once (see {fleet_logs[-1]})")
+        row = ratio_row(
+            "fleet",
+            f"fleet of {FLEET_SIZE}, apply --parallelism {FLEET_PARALLELISM} (terraform column: one by one)",
+            ours,
+            theirs,
+            0.6,
+        )
+        row.note = (
+            f"both columns are planton: one `tofu apply -f DIR --auto-approve --parallelism {FLEET_PARALLELISM}` "
+            f"against {FLEET_SIZE} sequential `tofu apply -f M --auto-approve`; every sample creates "
+            f"{FLEET_SIZE} new tables in a new work dir (init included), on {len(os.sched_getaffinity(0))} cores; "
+            "CPU time (user + system of every process) median: "
+            + ", ".join(f"{side} {statistics.median(values[-self.runs :]):.1f} s" for side, values in cpu.items())
+        )
+        self.rows.append(row)
+
+    def measure_validate_fleet(self) -> None:
+        """10. `planton validate -f DIR` of 200 manifests (both dialects, one process) vs `planton
+        validate -f M` of the first of them. Both columns are planton."""
+        directory = self.scratch / "validate-fleet"
+        directory.mkdir()
+        for index in range(VALIDATE_FLEET_SIZE):
+            text = small_manifest if index % 2 == 0 else _current_manifest
+            (directory / f"m{index:03d}.yaml").write_text(text(f"planton-bench-many-{index:03d}"), encoding="utf-8")
+        one = directory / "m000.yaml"
+        logs: list[Path] = []
+
+        def many() -> float:
+            elapsed = self.planton("validate", "-f", directory, cwd=self.scratch)
+            logs.append(self.last_log)
+            return elapsed
+
+        ours, theirs = self.pair("validate-fleet", many, lambda: self.planton("validate", "-f", one, cwd=self.scratch))
+        valid = logs[-1].read_text(encoding="utf-8", errors="replace").count(": valid AwsDynamodb manifest")
+        if valid != VALIDATE_FLEET_SIZE:
+            raise BenchError(
+                f"validate -f DIR said {valid} manifests are valid, not {VALIDATE_FLEET_SIZE} ({logs[-1]})"
+            )
+        row = ratio_row(
+            "validate-fleet",
+            f"validate -f DIR of {VALIDATE_FLEET_SIZE} manifests (terraform column: one manifest)",
+            ours,
+            theirs,
+            3,
+        )
+        row.note = (
+            f"both columns are planton validate; per extra manifest "
+            f"{(ours.median - theirs.median) / (VALIDATE_FLEET_SIZE - 1) * 1000:.2f} ms"
+        )
+        self.rows.append(row)
 
 
 def _current_manifest(name: str) -> str:
