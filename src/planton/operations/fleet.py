@@ -52,7 +52,7 @@ from planton.operations.request import TofuRequest, check_plan_out
 from planton.operations.validation import Shard, Validated, checked_fleet
 from planton.paths import expand_path
 from planton.runner import ChildEvents, Invocation, RunResult, run_children
-from planton.settings import RUNS_AT_ONCE_ENV
+from planton.settings import OWN_PLANS_ENV, RUNS_AT_ONCE_ENV
 from planton.source import ManifestSource
 from planton.workspace import resolve_work_dir
 
@@ -365,7 +365,9 @@ class _Runner:
         self.members = members
         self.ui = ui
         self.at_once = at_once
-        self.env = {name: value for name, value in environ.items() if name != "GITHUB_STEP_SUMMARY"}
+        self.env = {
+            name: value for name, value in environ.items() if name not in ("GITHUB_STEP_SUMMARY", OWN_PLANS_ENV)
+        }
         self.env[RUNS_AT_ONCE_ENV] = str(at_once)
         self.seconds = [0.0] * len(members)
         self.interrupted_by: int | None = None
@@ -393,9 +395,15 @@ class _Runner:
 
         template = self.request.template
         destroy = self.request.command is Command.DESTROY
+        # Private (0700), and gone when the command ends: its plans are applied in this command,
+        # with these credentials, so their children bind none to an account (settings.own_plan).
         with tempfile.TemporaryDirectory(prefix="planton-fleet-") as directory:
-            results = self._plan_all(Path(directory), destroy=destroy)
-            return self._approve_and_apply(results, destroy=destroy, approved_by_flag=template.auto_approve)
+            self.env[OWN_PLANS_ENV] = directory
+            try:
+                results = self._plan_all(Path(directory), destroy=destroy)
+                return self._approve_and_apply(results, destroy=destroy, approved_by_flag=template.auto_approve)
+            finally:
+                del self.env[OWN_PLANS_ENV]
 
     def apply_saved(self, index: Mapping[str, Any]) -> FleetOutcome:
         assert self.request.saved_plans is not None

@@ -25,7 +25,8 @@ def run_plan(session: Session) -> TofuOutcome:
     request, workspace = session.request, session.workspace
     destroy = request.destroy
     saved: Path | None = None
-    if session.prepared.plan_out is not None and session.prepared.allowed_account is None:
+    prepared = session.prepared
+    if prepared.plan_out is not None and prepared.allowed_account is None and not prepared.own_plan:
         _bind_to_the_credentials_account(session)
     prepared = session.prepared
     try:
@@ -155,7 +156,10 @@ def _save_plan(session: Session, target: Path, *, destroy: bool, account: str | 
         _write_outside_workspaces(real, content, prepared.work_dir)
     except OSError as err:
         raise UsageError(f"--out: the plan was made but cannot be saved to {target}: {err.strerror or err}") from None
-    session.records.record_saved_plan(hashlib.sha256(content).hexdigest(), destroy=destroy, account=account)
+    digest = hashlib.sha256(content).hexdigest()
+    session.records.record_saved_plan(digest, destroy=destroy, account=account)
+    if session.last_shown is not None:
+        workspace.keep_shown_plan(digest, session.last_shown)
     return target
 
 

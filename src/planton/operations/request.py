@@ -32,7 +32,7 @@ from planton.operations.validation import account_variables, pipe_timeout
 from planton.paths import expand_path
 from planton.region import resolve_region
 from planton.runner import find_binary
-from planton.settings import Given, LockTimeout, parse_lock_timeout
+from planton.settings import Given, LockTimeout, own_plan, parse_lock_timeout
 from planton.source import LoadedInput, ManifestSource, load_input
 from planton.table import TableDefinition
 from planton.workspace import (
@@ -105,6 +105,9 @@ class PreparedRun:
     lock_timeout: LockTimeout | None = None
     plan_out: Path | None = None
     plan_file: Path | None = None
+    # The plan saved (plan --out) or applied (apply FILE) is one a fleet's apply made for itself
+    # and applies in the same command (settings.own_plan): not bound to the credentials' account.
+    own_plan: bool = False
     # The only account whose credentials terraform may use (the provider's allowed_account_ids):
     # the provider config's account_id, until the state's table binds the run to its own.
     allowed_account: str | None = None
@@ -187,6 +190,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         lock_timeout=lock_timeout,
         plan_out=plan_out,
         plan_file=plan_file,
+        own_plan=any(own_plan(path, environ) for path in (plan_out, plan_file) if path is not None),
         allowed_account=config.account_id,
         work_dir=work_dir,
         inputs=tuple(inputs),

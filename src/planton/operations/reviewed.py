@@ -91,7 +91,9 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
             saved.account, f"{plan_file} was made for AWS account {saved.account}", saved_plan=True
         )
         session.advance(replace(session.context, binding=binding))
-    if binding is not None and binding.guards_a_table:
+    if binding is not None and binding.guards_a_table and not prepared.own_plan:
+        # (A fleet's own plan was made a moment ago, in this same command, with these same
+        # credentials: the provider, bound to the table's account, would have refused its plan.)
         # The plan keeps the account it was made for (allowed_account_ids), and the provider would
         # refuse any other; but terraform writes the state even when an apply of a saved plan
         # fails that way, which leaves the reviewed plan stale. So ask first, nothing written.
@@ -100,7 +102,7 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
             raise AccountRefused(binding, caller, "applying", asked_first=True)
     try:
         workspace.write_plan(reviewed.content)
-        judged = session.read_plan_file()
+        judged = session.read_plan_file(shown=workspace.shown_plan(reviewed.digest))
         decision = judged.decision
         session.show(judged, destroy=reviewed.saved.destroy)
         if decision.blocked:
@@ -128,6 +130,7 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
         raise StalePlan(f"{plan_file} is stale: {why}; nothing was applied now. Review a new plan: {again}")
     if result.returncode == EXIT_OK or result.interrupted_by is not None:
         session.records.mark_plan_applied(reviewed.digest)
+        workspace.forget_shown_plan(reviewed.digest)
     else:
         session.records.mark_plan_failed(reviewed.digest)
     if reviewed.saved.destroy:

@@ -197,6 +197,8 @@ class Session:
         # The account whose credentials made the last plan read (the module's
         # data.aws_caller_identity).
         self.caller_account: str | None = None
+        # terraform's show -json of the plan this run made and read last (read_plan_file).
+        self.last_shown: str | None = None
         self.warnings: list[str] = []
         self.output_lost = False
         # An interrupted create planton could not write down (its records unreachable).
@@ -342,6 +344,7 @@ class Session:
         replace_table = (f"-replace={TABLE_ADDRESS}",) if self.forced_replacement and not destroy else ()
         mode = ("-destroy",) if destroy else ()
         self.workspace.discard_plan()
+        self.last_shown = None
         result = self.invoke("plan", f"-out={PLAN_FILE}", *mode, *replace_table, detailed_exitcode=True)
         if result.returncode != DETAILED_CHANGES:
             return PlanMade(result, changes=False)
@@ -379,14 +382,19 @@ class Session:
         # Under -json the provider's refusal (allowed_account_ids) is a message on stdout.
         return refused_account(result.stdout) or None
 
-    def read_plan_file(self, plan: str | Path = PLAN_FILE) -> JudgedPlan:
-        """``show -json`` of a saved plan, judged."""
-        shown = self.invoke("show", str(plan), capture=True)
-        if shown.interrupted_by is not None:
-            raise Interrupted(shown.interrupted_by)
-        if shown.returncode != 0:
-            raise PlanUnreadable(f"terraform show -json {plan} failed; nothing was applied")
-        report = read_plan(shown.stdout)
+    def read_plan_file(self, plan: str | Path = PLAN_FILE, *, shown: str | None = None) -> JudgedPlan:
+        """``show -json`` of a saved plan, judged; ``shown`` is that document when it was kept
+        from the run that saved the plan (``Workspace.keep_shown_plan``), and terraform is not
+        asked again. What was read is kept in ``last_shown``."""
+        if shown is None:
+            result = self.invoke("show", str(plan), capture=True)
+            if result.interrupted_by is not None:
+                raise Interrupted(result.interrupted_by)
+            if result.returncode != 0:
+                raise PlanUnreadable(f"terraform show -json {plan} failed; nothing was applied")
+            shown = result.stdout
+        self.last_shown = shown
+        report = read_plan(shown)
         self.caller_account = report.account or self.caller_account
         decision = decide(report, self.recorded, self.forced_replacement, self.interrupted)
         return JudgedPlan(decision, report.summary)

@@ -29,9 +29,9 @@ from planton.operations.run import run_tofu
 from planton.operations.session import TofuOutcome, Ui
 from planton.records import LocalRecordStore
 from planton.runner import Echo, Invocation, RunResult
-from planton.settings import Given
+from planton.settings import OWN_PLANS_ENV, Given
 from planton.source import ManifestSource
-from planton.workspace import PLAN_FILE
+from planton.workspace import PLAN_FILE, SHOWN_PLANS_DIR
 
 from support import HACK_MANIFEST, PLANS
 
@@ -148,6 +148,7 @@ class World:
     root: Path
     terraform: FakeTerraform
     person: Person = field(default_factory=Person)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def environ(self) -> dict[str, str]:
@@ -157,6 +158,7 @@ class World:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "us-east-1",
+            **self.extra_env,
         }
 
     def run(self, command: str, **asked: Any) -> TofuOutcome:
@@ -304,8 +306,10 @@ def test_a_saved_destroy_plan_is_applied_as_reviewed(world: World) -> None:
     planned = world.run("plan", destroy=True, plan_out=saved)
     assert code(planned) == 0
     assert saved.is_file()
+    before = len(world.terraform.ran())
     outcome = world.run("apply", plan_file=saved)
-    assert world.terraform.ran()[-2:] == ["show", "apply"]
+    # Judged from the show -json kept when the plan was saved here: terraform shows it no more.
+    assert world.terraform.ran()[before:] == ["whoami", "apply"]
     assert what_happened(outcome) is Happened.APPLIED
     assert code(outcome) == 0
     state = json.loads((world.workspace / "terraform.tfstate").read_text(encoding="utf-8"))
@@ -327,3 +331,39 @@ def test_a_stale_saved_plan_is_refused_and_left_unapplied(world: World) -> None:
     remembered = LocalRecordStore(world.workspace).saved_plan(hashlib.sha256(saved.read_bytes()).hexdigest())
     assert remembered is not None
     assert (remembered.applied, remembered.failed) == (None, None)
+
+
+@pytest.mark.parametrize("kept", ["missing", "not JSON"])
+def test_a_saved_plan_whose_kept_reading_is_gone_or_broken_is_shown_again(world: World, kept: str) -> None:
+    _recorded_in(world, "us-east-1")
+    saved = world.root / "destroy.tfplan"
+    world.terraform.plans = ["module_destroy"]
+    world.run("plan", destroy=True, plan_out=saved)
+    (document,) = (world.workspace / SHOWN_PLANS_DIR).glob("*.json")
+    assert document.stat().st_mode & 0o777 == 0o600
+    if kept == "missing":
+        document.unlink()
+    else:
+        document.write_text("{not json", encoding="utf-8")
+    before = len(world.terraform.ran())
+    outcome = world.run("apply", plan_file=saved)
+    assert world.terraform.ran()[before:] == ["whoami", "show", "apply"]
+    assert what_happened(outcome) is Happened.APPLIED
+
+
+def test_a_saved_plan_of_a_new_table_is_bound_to_the_credentials_account(world: World) -> None:
+    world.terraform.plans = ["module_create"]
+    world.run("plan", plan_out=world.root / "create.tfplan")
+    assert world.terraform.ran() == ["init", "whoami", "plan", "show"]
+
+
+def test_a_fleets_own_plan_binds_no_account_and_is_applied_without_showing_it_again(world: World) -> None:
+    own = world.root / "own"
+    own.mkdir(mode=0o700)
+    world.extra_env[OWN_PLANS_ENV] = str(own)
+    world.terraform.plans = ["module_create"]
+    world.run("plan", plan_out=own / "create.tfplan")
+    assert world.terraform.ran() == ["init", "plan", "show"]
+    outcome = world.run("apply", plan_file=own / "create.tfplan")
+    assert world.terraform.ran()[3:] == ["apply"]
+    assert what_happened(outcome) is Happened.APPLIED
