@@ -7,11 +7,9 @@ core receives the resolved value and its source, never re-reads the environment 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Generic, TypeVar
 
 from planton.errors import UsageError
@@ -21,7 +19,7 @@ _Value = TypeVar("_Value")
 CI_VARIABLE = "CI"
 # Set by a fleet for each planton child it starts, never by users: how many terraform runs share
 # the machine's memory (for terraform's Go runtime), the pipe its status lines go to, and the
-# private directory of the plans a fleet's apply makes for itself (see own_plan).
+# token that marks the plans a fleet's apply makes for itself (see saved_plan_files).
 RUNS_AT_ONCE_ENV = "PLANTON_RUNS_AT_ONCE"
 STATUS_FD_ENV = "PLANTON_STATUS_FD"
 OWN_PLANS_ENV = "PLANTON_OWN_PLANS"
@@ -85,16 +83,6 @@ BINARY_ENV = "PLANTON_TOFU_BINARY"
 WORK_DIR_ENV = "PLANTON_WORK_DIR"
 PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
 LOCK_TIMEOUT_ENV = "PLANTON_LOCK_TIMEOUT"
-
-
-def own_plan(plan: Path, environ: Mapping[str, str]) -> bool:
-    """``plan`` is one a fleet's ``apply`` made for itself (in the directory ``PLANTON_OWN_PLANS``
-    names, which the fleet made private for this one command) and applies in that same command,
-    with the same credentials. Such a plan needs no binding to the credentials' account: the
-    binding guards a plan applied later, perhaps with other credentials, and asking terraform
-    whose credentials these are costs a run of the provider each time."""
-    own = environ.get(OWN_PLANS_ENV, "")
-    return own != "" and os.path.realpath(plan.parent) == os.path.realpath(own)
 
 
 def runs_at_once(environ: Mapping[str, str]) -> int:

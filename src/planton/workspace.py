@@ -50,9 +50,6 @@ _EARLIER_MODULE_FILES = frozenset(
     {"main.tf", "autoscaling.tf", "kms.tf", "variables.tf", "outputs.tf", "providers.tf", "versions.tf"}
 )
 PLAN_FILE = "planton.tfplan"
-# terraform's show -json of the plans plan --out saved here (Workspace.keep_shown_plan).
-SHOWN_PLANS_DIR = ".planton-shown-plans"
-_SHOWN_PLANS_KEPT = 8
 MODULE_NAME = "aws_dynamodb"
 # terraform's dependency lock file: shipped with the module, copied into a workspace before each
 # init planton runs there (see Workspace.write_lock_file).
@@ -252,39 +249,6 @@ class Workspace:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(content)
             os.chmod(self.plan_path, 0o600)
-        except OSError as err:
-            raise self._unusable(err) from None
-
-    def keep_shown_plan(self, digest: str, shown: str) -> None:
-        """Keep terraform's ``show -json`` of a plan ``plan --out`` saved, by the sha256 of the
-        plan file's bytes (``digest``), so that ``apply FILE`` of exactly those bytes judges it
-        without starting terraform and its provider again. Private, as the plan is (it holds the
-        variables in clear text); only the newest few are kept."""
-        directory = self.root / SHOWN_PLANS_DIR
-        try:
-            directory.mkdir(mode=0o700, exist_ok=True)
-            write_atomically(directory / f"{digest}.json", shown, mode=0o600)
-            kept = sorted(directory.glob("*.json"), key=lambda path: path.stat().st_mtime, reverse=True)
-            for old in kept[_SHOWN_PLANS_KEPT:]:
-                old.unlink(missing_ok=True)
-        except OSError as err:
-            raise self._unusable(err) from None
-
-    def shown_plan(self, digest: str) -> str | None:
-        """What ``keep_shown_plan`` kept for the plan of that digest: None when nothing was kept
-        here (another machine made the plan), or what was kept is no JSON document; ``apply FILE``
-        then reads the plan with ``show -json``, as it would without it."""
-        try:
-            shown = (self.root / SHOWN_PLANS_DIR / f"{digest}.json").read_text(encoding="utf-8")
-            json.loads(shown)
-        except (OSError, ValueError):
-            return None
-        return shown
-
-    def forget_shown_plan(self, digest: str) -> None:
-        """A plan applied once is never applied again: what was kept of it goes."""
-        try:
-            (self.root / SHOWN_PLANS_DIR / f"{digest}.json").unlink(missing_ok=True)
         except OSError as err:
             raise self._unusable(err) from None
 

@@ -52,6 +52,7 @@ from planton.operations.request import TofuRequest, check_plan_out
 from planton.operations.validation import Shard, Validated, checked_fleet
 from planton.paths import expand_path
 from planton.runner import ChildEvents, Invocation, RunResult, run_children
+from planton.saved_plan_files import mark_own_plans
 from planton.settings import OWN_PLANS_ENV, RUNS_AT_ONCE_ENV
 from planton.source import ManifestSource
 from planton.workspace import resolve_work_dir
@@ -396,9 +397,9 @@ class _Runner:
         template = self.request.template
         destroy = self.request.command is Command.DESTROY
         # Private (0700), and gone when the command ends: its plans are applied in this command,
-        # with these credentials, so their children bind none to an account (settings.own_plan).
+        # with these credentials, so their children bind none to an account (saved_plan_files).
         with tempfile.TemporaryDirectory(prefix="planton-fleet-") as directory:
-            self.env[OWN_PLANS_ENV] = directory
+            self.env[OWN_PLANS_ENV] = mark_own_plans(Path(directory))
             try:
                 results = self._plan_all(Path(directory), destroy=destroy)
                 return self._approve_and_apply(results, destroy=destroy, approved_by_flag=template.auto_approve)

@@ -16,6 +16,7 @@ from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, Usa
 from planton.operations.request import check_plan_out, emulator_gaps, is_a_saved_plan, suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.runner import RunResult
+from planton.saved_plan_files import keep_shown
 from planton.workspace import workspace_marker
 
 
@@ -26,7 +27,11 @@ def run_plan(session: Session) -> TofuOutcome:
     destroy = request.destroy
     saved: Path | None = None
     prepared = session.prepared
-    if prepared.plan_out is not None and prepared.allowed_account is None and not prepared.own_plan:
+    if prepared.plan_out is not None and prepared.allowed_account is None and prepared.own_plan:
+        session.ui.notify(
+            "the plan is the fleet's own, applied in this same command with these credentials: not bound to an account"
+        )
+    elif prepared.plan_out is not None and prepared.allowed_account is None:
         _bind_to_the_credentials_account(session)
     prepared = session.prepared
     try:
@@ -159,7 +164,10 @@ def _save_plan(session: Session, target: Path, *, destroy: bool, account: str | 
     digest = hashlib.sha256(content).hexdigest()
     session.records.record_saved_plan(digest, destroy=destroy, account=account)
     if session.last_shown is not None:
-        workspace.keep_shown_plan(digest, session.last_shown)
+        try:
+            keep_shown(prepared.shown_plans, digest, session.last_shown)
+        except OSError as err:
+            session.ui.notify(f"the plan's show -json was not kept ({err.strerror or err}): apply FILE reads it again")
     return target
 
 

@@ -32,7 +32,8 @@ from planton.operations.validation import account_variables, pipe_timeout
 from planton.paths import expand_path
 from planton.region import resolve_region
 from planton.runner import find_binary
-from planton.settings import Given, LockTimeout, own_plan, parse_lock_timeout
+from planton.saved_plan_files import SHOWN_PLANS_DIR, own_plan
+from planton.settings import Given, LockTimeout, parse_lock_timeout
 from planton.source import LoadedInput, ManifestSource, load_input
 from planton.table import TableDefinition
 from planton.workspace import (
@@ -106,7 +107,7 @@ class PreparedRun:
     plan_out: Path | None = None
     plan_file: Path | None = None
     # The plan saved (plan --out) or applied (apply FILE) is one a fleet's apply made for itself
-    # and applies in the same command (settings.own_plan): not bound to the credentials' account.
+    # and applies in the same command (saved_plan_files.own_plan): not bound to an account.
     own_plan: bool = False
     # The only account whose credentials terraform may use (the provider's allowed_account_ids):
     # the provider config's account_id, until the state's table binds the run to its own.
@@ -115,6 +116,15 @@ class PreparedRun:
     inputs: tuple[Path, ...] = ()
     # Where terraform keeps the state (the labels and flags decide).
     backend: Backend = field(default_factory=LocalBackend)
+
+    @property
+    def shown_plans(self) -> Path:
+        """Where the ``show -json`` of this run's saved plan is kept (``saved_plan_files``): beside
+        a fleet's own plan, in its directory; else in the workspace."""
+        saved = self.plan_out or self.plan_file
+        if self.own_plan and saved is not None:
+            return saved.parent
+        return self.workspace.root / SHOWN_PLANS_DIR
 
     @property
     def state_location(self) -> str:

@@ -18,6 +18,7 @@ from planton.operations.destroy import after_destroy
 from planton.operations.request import suggest
 from planton.operations.session import JudgedPlan, Session, TofuOutcome
 from planton.records import RecordStore, SavedPlan
+from planton.saved_plan_files import forget_shown, kept_shown
 from planton.workspace import PLAN_FILE
 
 # Far more than a plan of one table holds (some 100 KiB); a bound for a path such as /proc/kmsg.
@@ -102,7 +103,7 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
             raise AccountRefused(binding, caller, "applying", asked_first=True)
     try:
         workspace.write_plan(reviewed.content)
-        judged = session.read_plan_file(shown=workspace.shown_plan(reviewed.digest))
+        judged = session.read_plan_file(shown=kept_shown(prepared.shown_plans, reviewed.digest))
         decision = judged.decision
         session.show(judged, destroy=reviewed.saved.destroy)
         if decision.blocked:
@@ -128,14 +129,21 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
         else:
             why = "the state changed after the plan was made (another apply, destroy, refresh or import ran)"
         raise StalePlan(f"{plan_file} is stale: {why}; nothing was applied now. Review a new plan: {again}")
-    if result.returncode == EXIT_OK or result.interrupted_by is not None:
+    applied = result.returncode == EXIT_OK or result.interrupted_by is not None
+    if applied:
         session.records.mark_plan_applied(reviewed.digest)
-        workspace.forget_shown_plan(reviewed.digest)
     else:
         session.records.mark_plan_failed(reviewed.digest)
     if reviewed.saved.destroy:
-        return after_destroy(session, result, judged)
-    return finish_apply(session, result, judged, creates=creates, agreed_loss=decision.dangerous)
+        outcome = after_destroy(session, result, judged)
+    else:
+        outcome = finish_apply(session, result, judged, creates=creates, agreed_loss=decision.dangerous)
+    if applied:  # after the records: what was kept of the plan is only a shortcut
+        try:
+            forget_shown(prepared.shown_plans, reviewed.digest)
+        except OSError as err:
+            session.ui.notify(f"the plan's kept show -json was not removed: {err.strerror or err}")
+    return outcome
 
 
 def _when(seconds: float) -> str:

@@ -29,9 +29,10 @@ from planton.operations.run import run_tofu
 from planton.operations.session import TofuOutcome, Ui
 from planton.records import LocalRecordStore
 from planton.runner import Echo, Invocation, RunResult
+from planton.saved_plan_files import SHOWN_PLANS_DIR, mark_own_plans
 from planton.settings import OWN_PLANS_ENV, Given
 from planton.source import ManifestSource
-from planton.workspace import PLAN_FILE, SHOWN_PLANS_DIR
+from planton.workspace import PLAN_FILE
 
 from support import HACK_MANIFEST, PLANS
 
@@ -360,10 +361,13 @@ def test_a_saved_plan_of_a_new_table_is_bound_to_the_credentials_account(world: 
 def test_a_fleets_own_plan_binds_no_account_and_is_applied_without_showing_it_again(world: World) -> None:
     own = world.root / "own"
     own.mkdir(mode=0o700)
-    world.extra_env[OWN_PLANS_ENV] = str(own)
+    world.extra_env[OWN_PLANS_ENV] = mark_own_plans(own)
     world.terraform.plans = ["module_create"]
     world.run("plan", plan_out=own / "create.tfplan")
     assert world.terraform.ran() == ["init", "plan", "show"]
     outcome = world.run("apply", plan_file=own / "create.tfplan")
     assert world.terraform.ran()[3:] == ["apply"]
     assert what_happened(outcome) is Happened.APPLIED
+    # What was kept of it lay beside it, in the fleet's directory, and went once applied.
+    assert sorted(path.name for path in own.iterdir()) == [".planton-own-plans", "create.tfplan"]
+    assert not (world.workspace / SHOWN_PLANS_DIR).exists()
