@@ -49,15 +49,10 @@ def own_plan(plan: Path, environ: Mapping[str, str]) -> bool:
     """``plan`` lies in a fleet's own plan directory: private (0700), the user's own, no link,
     and holding the token ``PLANTON_OWN_PLANS`` gives."""
     token = environ.get(OWN_PLANS_ENV, "")
-    if len(token) < 32 or not _private_directory(plan.parent):
+    if len(token) < 32:
         return False
-    try:
-        handle = os.open(plan.parent / OWN_PLANS_MARKER, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(handle, encoding="ascii") as marker:
-            found = marker.read(256)
-    except (OSError, ValueError):
-        return False
-    return hmac.compare_digest(found, token)
+    found = _read_private(plan.parent / OWN_PLANS_MARKER, limit=256)
+    return found is not None and hmac.compare_digest(found, token)
 
 
 def keep_shown(directory: Path, digest: str, shown: str) -> None:
@@ -75,17 +70,10 @@ def keep_shown(directory: Path, digest: str, shown: str) -> None:
 def kept_shown(directory: Path, digest: str) -> str | None:
     """What ``keep_shown`` kept for ``digest``; None when nothing usable is there (the plan was
     made in another workspace, or what is there is no private file of this user's)."""
-    if not _private_directory(directory):
-        return None
+    shown = _read_private(directory / f"{digest}{_SUFFIX}")
     try:
-        handle = os.open(directory / f"{digest}{_SUFFIX}", os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(handle, encoding="utf-8") as document:
-            info = os.fstat(document.fileno())
-            if info.st_uid != os.geteuid() or info.st_mode & 0o077:
-                return None
-            shown = document.read()
-        json.loads(shown)
-    except (OSError, ValueError):
+        json.loads(shown or "")
+    except ValueError:
         return None
     return shown
 
@@ -93,6 +81,22 @@ def kept_shown(directory: Path, digest: str) -> str | None:
 def forget_shown(directory: Path, digest: str) -> None:
     """A plan applied is never applied again: what was kept of it goes. OSError when it cannot."""
     (directory / f"{digest}{_SUFFIX}").unlink(missing_ok=True)
+
+
+def _read_private(path: Path, *, limit: int = -1) -> str | None:
+    """The text of ``path`` (at most ``limit`` characters), when it and its directory are private
+    and the user's own, and neither is a link; else None."""
+    if not _private_directory(path.parent):
+        return None
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(handle, encoding="utf-8") as private:
+            info = os.fstat(private.fileno())
+            if info.st_uid != os.geteuid() or info.st_mode & 0o077:
+                return None
+            return private.read(limit)
+    except (OSError, ValueError):
+        return None
 
 
 def _private_directory(directory: Path) -> bool:

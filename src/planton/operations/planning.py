@@ -27,12 +27,14 @@ def run_plan(session: Session) -> TofuOutcome:
     destroy = request.destroy
     saved: Path | None = None
     prepared = session.prepared
-    if prepared.plan_out is not None and prepared.allowed_account is None and prepared.own_plan:
-        session.ui.notify(
-            "the plan is the fleet's own, applied in this same command with these credentials: not bound to an account"
-        )
-    elif prepared.plan_out is not None and prepared.allowed_account is None:
-        _bind_to_the_credentials_account(session)
+    if prepared.plan_out is not None and prepared.allowed_account is None:
+        if prepared.own_plan:
+            session.ui.notify(
+                "the plan is the fleet's own, applied in this same command with these credentials: not bound to an "
+                "account"
+            )
+        else:
+            _bind_to_the_credentials_account(session)
     prepared = session.prepared
     try:
         try:
