@@ -253,11 +253,82 @@ def test_python_tags_are_not_constructed() -> None:
     ]
 
 
-def test_yaml_scalars_keep_their_yaml_types() -> None:
-    # The model is strict, so these types matter: a quoted '5' stays a string, while PyYAML's
-    # YAML 1.1 safe loader reads an unquoted yes/on as a boolean.
-    text = "a: '5'\nb: 5\nc: true\nd: yes\ne: 'yes'\n"
-    assert parse_yaml(text, "m.yaml") == {"a": "5", "b": 5, "c": True, "d": True, "e": "yes"}
+def test_yaml_scalars_keep_their_yaml_12_types() -> None:
+    # The model is strict, so these types matter: a quoted '5' stays a string; a quoted 'yes' is
+    # text, and so is an explicit !!str.
+    text = "a: '5'\nb: 5\nc: true\nd: False\ne: 'yes'\nf: !!str on\ng: 1.5\nh: -0\ni: ~\nj: 2023-01-01\n"
+    assert parse_yaml(text, "m.yaml") == {
+        "a": "5",
+        "b": 5,
+        "c": True,
+        "d": False,
+        "e": "yes",
+        "f": "on",
+        "g": 1.5,
+        "h": 0,
+        "i": None,
+        "j": "2023-01-01",
+    }
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("yes", "'yes' is true to YAML 1.1 and the text 'yes' to YAML 1.2; write true or false, or quote it for text"),
+        ("On", "'On' is true to YAML 1.1 and the text 'On' to YAML 1.2; write true or false, or quote it for text"),
+        ("NO", "'NO' is false to YAML 1.1 and the text 'NO' to YAML 1.2; write true or false, or quote it for text"),
+        (
+            "1:30",
+            "'1:30' is 90 to YAML 1.1 and the text '1:30' to YAML 1.2; write the number in decimal digits, "
+            "or quote it for text",
+        ),
+        (
+            "010",
+            "'010' is 8 to YAML 1.1 (base 8, for the leading 0) and 10 to YAML 1.2; write it without the "
+            "leading 0, or quote it for text",
+        ),
+        ("0x1F", "'0x1F' is 31 written in base 16; write it in decimal digits, or quote it for text"),
+        ("0o17", "'0o17' is 15 written in base 8; write it in decimal digits, or quote it for text"),
+        (
+            "1_000",
+            "'1_000' is 1000 to YAML 1.1 and the text '1_000' to YAML 1.2; write the number in decimal "
+            "digits, or quote it for text",
+        ),
+        (
+            "0b101",
+            "'0b101' is 5 to YAML 1.1 and the text '0b101' to YAML 1.2; write the number in decimal "
+            "digits, or quote it for text",
+        ),
+        (
+            "1e3",
+            "'1e3' is the text '1e3' to YAML 1.1 and 1000.0 to YAML 1.2; quote it if it is text; write a "
+            "number in plain digits (1500)",
+        ),
+        ("012345678901", "'012345678901' is the text '012345678901' to YAML 1.1 and 12345678901 to YAML 1.2"),
+    ],
+)
+def test_a_scalar_yaml_11_reads_otherwise_is_refused_where_it_is_written(written: str, message: str) -> None:
+    with pytest.raises(ManifestError) as caught:
+        parse_yaml(f"spec:\n  tags:\n    window: {written}\n", "m.yaml")
+    assert caught.value.problems[0].startswith(f"spec.tags.window: {message}")
+    assert caught.value.problems[0].endswith("(line 3, column 13)")
+
+
+def test_every_ambiguous_scalar_is_named_at_once_keys_included() -> None:
+    text = "metadata:\n  labels: {no: x, team: on}\nspec:\n  list: [1, off]\n"
+    with pytest.raises(ManifestError) as caught:
+        parse_yaml(text, "m.yaml")
+    assert [problem.split(" is ")[0] for problem in caught.value.problems] == [
+        "metadata.labels.no: the key 'no'",
+        "metadata.labels.team: 'on'",
+        "spec.list[1]: 'off'",
+    ]
+
+
+def test_an_explicit_yaml_11_boolean_is_no_boolean() -> None:
+    with pytest.raises(ManifestError) as caught:
+        parse_yaml("a: !!bool yes\n", "m.yaml")
+    assert "cannot read 'yes' as bool (only true and false are booleans)" in caught.value.problems[0]
 
 
 def test_yaml_anchor_and_alias_without_override() -> None:
@@ -373,8 +444,8 @@ def test_a_few_aliases_are_fine() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("a: 2023-02-29\n", "cannot read '2023-02-29' as timestamp (day is out of range for month)"),
-        ("a: !!int abc\n", "cannot read 'abc' as int (invalid literal for int() with base 10: 'abc')"),
+        ("a: !!timestamp 2023-02-29\n", "cannot read '2023-02-29' as timestamp (day is out of range for month)"),
+        ("a: !!int abc\n", "cannot read 'abc' as int (not an integer as YAML 1.2 writes one)"),
         ("a: !!float abc\n", "cannot read 'abc' as float (could not convert string to float: 'abc')"),
     ],
 )

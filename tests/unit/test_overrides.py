@@ -205,7 +205,6 @@ def test_override_error_is_a_usage_error() -> None:
         (SEED, "metadata.tags[0]=7", ("metadata", "tags", 0), "7"),
         # whole numbers
         (SEED, "spec.read_capacity_units=5", ("spec", "read_capacity_units"), 5),
-        (SEED, "spec.readCapacityUnits=0x10", ("spec", "readCapacityUnits"), 16),
         (SEED, "spec.point_in_time_recovery_period_days=-3", ("spec", "point_in_time_recovery_period_days"), -3),
         (
             KEY_SCHEMA,
@@ -306,6 +305,28 @@ def test_value_typed_by_model(document: dict[str, Any], raw: str, path: tuple[st
             "spec.autoscaling.read.target_utilization takes a number, not 'true'",
         ),
         ("spec.stream_enabled=yes", "spec.stream_enabled takes true or false, not 'yes'"),
+        # YAML 1.1 and 1.2 read these numbers differently: refused, saying both readings
+        (
+            "spec.readCapacityUnits=0x10",
+            "spec.readCapacityUnits takes a whole number, not '0x10': '0x10' is 16 written in base 16; "
+            "write it in decimal digits, or quote it for text",
+        ),
+        (
+            "spec.readCapacityUnits=010",
+            "spec.readCapacityUnits takes a whole number, not '010': '010' is 8 to YAML 1.1 (base 8, for the "
+            "leading 0) and 10 to YAML 1.2; write it without the leading 0, or quote it for text",
+        ),
+        (
+            "spec.readCapacityUnits=1:30",
+            "spec.readCapacityUnits takes a whole number, not '1:30': '1:30' is 90 to YAML 1.1 and the text "
+            "'1:30' to YAML 1.2; write the number in decimal digits, or quote it for text",
+        ),
+        (
+            "spec.ttl={enabled: yes}",
+            "spec.ttl takes a mapping in YAML flow syntax, such as {enabled: ..., attribute_name: ...}; "
+            "'{enabled: yes}' does not read as YAML (enabled: 'yes' is true to YAML 1.1 and the text 'yes' to "
+            "YAML 1.2; write true or false, or quote it for text)",
+        ),
         ("spec.serverSideEncryption.enabled=1", "spec.serverSideEncryption.enabled takes true or false, not '1'"),
         (
             "spec.ttl=yes",

@@ -4,6 +4,7 @@ target > --manifest; credentials as one set."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -33,7 +34,9 @@ ENVIRONMENT = {
 
 
 def write(path: Path, document: object, mode: int = 0o600) -> Path:
-    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    # JSON is YAML that every YAML version reads alike (PyYAML's dump writes 012345678901 plain,
+    # which YAML 1.2 reads as a number).
+    path.write_text(json.dumps(document), encoding="utf-8")
     path.chmod(mode)
     return path
 
@@ -96,6 +99,22 @@ def test_a_provider_config_file_is_the_provider_config_alone(tmp_path: Path) -> 
     with pytest.raises(ManifestError) as caught:
         read_provider_config(write(tmp_path / "bad.yaml", {"provider_config": KEYS}))
     assert caught.value.lines()[0] == f"{tmp_path / 'bad.yaml'} is not a valid AWS provider config:"
+
+
+def test_an_account_id_with_a_leading_zero_must_be_quoted(tmp_path: Path) -> None:
+    # YAML 1.1 reads 012345678901 as text, YAML 1.2 as the number 12345678901 (the account's
+    # leading zero lost): refused, naming the field and never quoting the file's values.
+    path = tmp_path / "aws.yaml"
+    path.write_text("account_id: 012345678901\nsecret_access_key: yes\n", encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(ManifestError) as caught:
+        read_provider_config(path)
+    assert caught.value.problems == [
+        "account_id: this value is text to YAML 1.1 and a number to YAML 1.2; quote it if it is text; "
+        "write a number in plain digits (1500) (line 1, column 13)",
+        "secret_access_key: this value is a boolean to YAML 1.1 and text to YAML 1.2; write true or false, "
+        "or quote it for text (line 2, column 20)",
+    ]
 
 
 def test_secrets_are_never_in_a_repr(tmp_path: Path) -> None:

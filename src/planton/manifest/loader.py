@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from planton.errors import ManifestError
 from planton.manifest.base import LENIENT, camel_to_snake, describe_value, models_in, snake_to_camel
 from planton.manifest.normalise import Manifest, MixedDialects, manifest_model
+from planton.manifest.yaml12 import Ambiguity, Yaml12Constructor, Yaml12Resolver, ambiguity
 from planton.textfile import UnreadableFile, read_text_file
 
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -40,9 +41,19 @@ class LoadedManifest:
     regular_file: bool = True
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
+class _StrictSafeLoader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    Yaml12Constructor,
+    Yaml12Resolver,
+):
     """PyYAML's safe loader, made strict and bounded:
 
+    * plain scalars are read with the YAML 1.2 core schema, and one that YAML 1.1 reads
+      otherwise (``yes``, ``1:30``, ``010``) or an integer in another base (``0x1F``) is refused
+      where it is written, every one of them at once (see ``yaml12``);
     * a key given twice in one mapping is an error (plain PyYAML silently keeps the last one,
       hiding a typo'd override);
     * nesting and size are bounded, counting what aliases expand to: PyYAML composes nested
@@ -56,15 +67,23 @@ class _StrictSafeLoader(yaml.SafeLoader):
     quote_values = True
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        Yaml12Constructor.__init__(self)
+        Yaml12Resolver.__init__(self)
         self._depth = 0
         self._nodes = 0
+        self._path: list[str] = []  # where the node being composed is, as written
+        self._ambiguous: list[str] = []  # problem lines for plain scalars YAML 1.1 reads otherwise
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         # Bounds the file as written, before anything is built; construct_document bounds what
         # its aliases expand to.
         self._depth += 1
         self._nodes += 1
+        self._path.append(_segment(parent, index))
         try:
             if self._depth > MAX_NESTING_DEPTH:
                 raise _too_deep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
@@ -73,8 +92,34 @@ class _StrictSafeLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+            self._path.pop()
+
+    def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        node: yaml.ScalarNode = super().compose_scalar_node(anchor)
+        plain = event.implicit[0] and event.tag is None
+        found = ambiguity(node.value) if plain else None
+        if found is not None:
+            self._ambiguous.append(self._ambiguity_problem(node, found))
+        return node
+
+    def _ambiguity_problem(self, node: yaml.ScalarNode, found: Ambiguity) -> str:
+        is_key = self._path[-1] == _KEY
+        parents = "".join(self._path[:-1]).lstrip(".")
+        path = (f"{parents}." if parents else "") + node.value if is_key else "".join(self._path).lstrip(".")
+        where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+        if is_key:
+            said = f"the key {node.value!r} is {found.reading}; quote it"
+        elif self.quote_values:
+            said = f"{describe_value(node.value)} is {found.reading}; {found.fix}"
+        else:  # the value may be a secret: say what it reads as, not what it is
+            said = f"this value is {found.kinds}; {found.fix}"
+        return f"{path or '(document)'}: {said} ({where})"
 
     def construct_document(self, node: yaml.Node) -> Any:
+        if self._ambiguous:
+            problems, self._ambiguous = self._ambiguous, []
+            raise AmbiguousScalars(problems)
         _check_expanded_shape(node)
         return super().construct_document(node)
 
@@ -94,6 +139,29 @@ class _StrictSafeLoader(yaml.SafeLoader):
                 f"cannot read {describe_value(node.value)} as {tag} ({reason}); quote it if it is text",
                 node.start_mark,
             ) from None
+
+
+class AmbiguousScalars(yaml.YAMLError):
+    """Plain scalars whose meaning depends on the YAML version, one problem line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+_KEY = "\0key"  # the path segment of a mapping key being composed
+
+
+def _segment(parent: yaml.Node | None, index: Any) -> str:
+    """The path segment of a node composed under ``parent`` at ``index`` (PyYAML's Composer
+    passes a sequence position, None for a mapping's key, or the key node for its value)."""
+    if isinstance(parent, yaml.SequenceNode):
+        return f"[{index}]"
+    if isinstance(parent, yaml.MappingNode):
+        if index is None:
+            return _KEY
+        return f".{index.value}" if isinstance(index, yaml.ScalarNode) else ".?"
+    return ""
 
 
 def _too_deep(mark: yaml.Mark | None) -> yaml.MarkedYAMLError:
@@ -173,7 +241,7 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: 
     return loader.construct_mapping(node, deep=deep)
 
 
-_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[type-var]
 
 
 class _PrivateLoader(_StrictSafeLoader):
@@ -206,7 +274,9 @@ def parse_yaml(text: str, source: str, *, what: str = MANIFEST_FILE.what, privat
     ``private``, the value they could not read)."""
     loader = _PrivateLoader if private else _StrictSafeLoader
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=cast(Any, loader))  # noqa: S506 - a SafeLoader subclass
+    except AmbiguousScalars as err:
+        raise ManifestError(source, err.problems, what=what) from None
     except yaml.YAMLError as err:
         raise _yaml_problem(err, source, what) from None
 
@@ -225,7 +295,9 @@ def parse_yaml_stream(text: str, source: str, *, what: str = MANIFEST_FILE.what)
     """Parse every document of a YAML stream (``---``-separated, as a kustomize build emits),
     with the same strict loader as a single document."""
     try:
-        return list(yaml.load_all(text, Loader=_StrictSafeLoader))
+        return list(yaml.load_all(text, Loader=cast(Any, _StrictSafeLoader)))
+    except AmbiguousScalars as err:
+        raise ManifestError(source, err.problems, what=what) from None
     except yaml.YAMLError as err:
         raise _yaml_problem(err, source, what) from None
 

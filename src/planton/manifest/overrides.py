@@ -26,7 +26,9 @@ from pydantic import BaseModel
 
 from planton.errors import ManifestError, UsageError
 from planton.manifest.base import camel_to_snake, describe_value, snake_to_camel
+from planton.manifest.loader import parse_yaml
 from planton.manifest.normalise import Manifest
+from planton.manifest.yaml12 import FLOAT, core_tag
 
 Path = tuple[str | int, ...]
 
@@ -335,13 +337,17 @@ class _Unreadable(Exception):
 
 
 def _load_yaml(text: str) -> Any:
-    # Imported here: the loader imports this module to apply --set before validation.
-    from planton.manifest.loader import parse_yaml
-
     try:
         return parse_yaml(text, "--set")
     except ManifestError as err:
-        raise _Unreadable("; ".join(problem.removeprefix("(yaml): ") for problem in err.problems)) from None
+        raise _Unreadable("; ".join(_without_place(problem) for problem in err.problems)) from None
+
+
+def _without_place(problem: str) -> str:
+    """A loader's problem line about a ``--set`` value, without the place in the file it never
+    was: ``(yaml): `` or ``(document): `` before it, `` (line 1, column 1)`` after."""
+    problem = problem.removeprefix("(yaml): ").removeprefix("(document): ")
+    return re.sub(r" \(line \d+, column \d+\)$", "", problem)
 
 
 def _typed_value(override: Override, leaf: _Types) -> Any:
@@ -359,7 +365,7 @@ def _typed_value(override: Override, leaf: _Types) -> Any:
     raise OverrideError(override.raw, problems[0])
 
 
-# A float as people write one (1e3 too, which YAML 1.1 reads as text).
+# A float as people write one (1e3 too, which only YAML 1.1 reads as text).
 _DECIMAL = re.compile(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
 
@@ -373,16 +379,16 @@ def _read_as(annotation: Any, text: str, where: str, *, camel: bool) -> Any:
             return text.lower() == "true"
         raise _Mismatch(f"{where} takes true or false, not {describe_value(text)}")
     if annotation is int:
-        number = _scalar(text)
+        number = _scalar(text, where, "a whole number")
         if isinstance(number, int) and not isinstance(number, bool):
             return number
         raise _Mismatch(f"{where} takes a whole number, not {describe_value(text)}")
     if annotation is float:
-        number = _scalar(text)
+        if _DECIMAL.fullmatch(text) and core_tag(text) == FLOAT:  # 1.5, and 1e3 too: a number here
+            return float(text)
+        number = _scalar(text, where, "a number")
         if isinstance(number, int | float) and not isinstance(number, bool):
             return number
-        if _DECIMAL.fullmatch(text):
-            return float(text)
         raise _Mismatch(f"{where} takes a number, not {describe_value(text)}")
     is_enum = isinstance(annotation, type) and issubclass(annotation, Enum)
     if annotation is str or is_enum or typing.get_origin(annotation) is Literal:
@@ -394,11 +400,11 @@ def _read_as(annotation: Any, text: str, where: str, *, camel: bool) -> Any:
         raise _Mismatch(f"{where}: cannot read {describe_value(text)} as YAML ({err})") from None
 
 
-def _scalar(text: str) -> Any:
+def _scalar(text: str, where: str, described: str) -> Any:
     try:
         return _load_yaml(text)
-    except _Unreadable:
-        return None
+    except _Unreadable as err:
+        raise _Mismatch(f"{where} takes {described}, not {describe_value(text)}: {err}") from None
 
 
 def _unquoted(text: str) -> str:
@@ -418,6 +424,10 @@ def _read_flow(text: str, where: str, kind: type, described: str, example: str) 
     try:
         value = _load_yaml(text)
     except _Unreadable as err:
+        if not text.lstrip().startswith(("{", "[")):  # one scalar (yes, 1:30): no flow at all
+            raise _Mismatch(
+                f"{where} takes {described} in YAML flow syntax, such as {example}, not {describe_value(text)}"
+            ) from None
         raise _Mismatch(
             f"{where} takes {described} in YAML flow syntax, such as {example}; "
             f"{describe_value(text)} does not read as YAML ({err})"
