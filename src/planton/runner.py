@@ -59,6 +59,9 @@ STARTS_THE_PROVIDER = frozenset({"plan", "apply", "destroy", "refresh", "import"
 WRITES_STATE = frozenset({"init", "apply", "destroy", "refresh", "import", "untaint", "state"})
 # How much of terraform's stderr a watched run keeps for planton to read (its last bytes).
 _STDERR_KEPT = 64 * 1024
+# What terraform writes (state, its backup, plans, .terraform/) is its owner's alone: a state or
+# a plan holds the table's settings and outputs in clear text.
+PRIVATE_UMASK = 0o077
 
 
 def find_binary(requested: Given[str] | None, environ: Mapping[str, str]) -> Path:
@@ -245,6 +248,8 @@ def run(
     stdout_to_stderr: bool = False,
     watch_stderr: bool = False,
     echo: Echo | None = None,
+    inherit: Sequence[int] = (),
+    on_start: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Run to completion, streaming output live (or capturing stdout when ``capture``; or
     sending it to stderr when ``stdout_to_stderr``, to keep planton's stdout for data). With
@@ -263,6 +268,9 @@ def run(
     again: a second SIGINT would make terraform abort without saving state. Otherwise terraform
     runs in its own process group and each signal planton receives is forwarded to it exactly
     once.
+
+    ``inherit`` are descriptors terraform keeps open (the workspace's lock, so that it stays
+    held while terraform runs even if planton is killed); ``on_start`` is told terraform's PID.
     """
     shares_terminal = _stdin_is_terminal()
     received: list[int] = []
@@ -300,6 +308,8 @@ def run(
                 stdout=out_reader.write_end if out_reader else subprocess.PIPE,
                 stderr=err_reader.write_end if err_reader else None,
                 process_group=None if shares_terminal else 0,
+                umask=PRIVATE_UMASK,
+                pass_fds=tuple(inherit),
             )
         except OSError as err:
             raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err.strerror}") from None
@@ -307,6 +317,8 @@ def run(
             for reader in readers:
                 reader.started()
         started.append(process)
+        if on_start is not None:
+            on_start(process.pid)
         for signum in list(received):
             forward(signum)
         stdout_bytes, _ = process.communicate()

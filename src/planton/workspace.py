@@ -18,10 +18,10 @@ not here at all, and what planton remembers lives beside it (``records.py``).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
+from typing import IO
 
 from planton.errors import EnvironmentNotReady, UsageError
 from planton.files import epoch_seconds, lock_exclusively, why_unwritable, write_atomically
@@ -193,11 +194,17 @@ class Workspace:
 
     def neighbours(self) -> list[Workspace]:
         """The other workspaces beside this one: other manifests' in the same work dir, for the
-        same target."""
+        same target. ``EnvironmentNotReady`` when the work dir cannot be listed: the guards that
+        ask would otherwise pass without looking."""
         try:
             found = sorted(path for path in self.root.parent.iterdir() if path.is_dir() and path != self.root)
-        except OSError:
+        except FileNotFoundError:
             return []
+        except OSError as err:
+            raise EnvironmentNotReady(
+                f"cannot list {self.root.parent} to see whether another manifest's workspace there manages this "
+                f"table: {err.strerror or err}; make it readable, or point --work-dir (or {WORK_DIR_ENV}) elsewhere"
+            ) from None
         return [Workspace(path) for path in found]
 
     @property
@@ -210,7 +217,7 @@ class Workspace:
         those planton wrote here before and no longer writes. Nothing else is ever removed: a
         ``.tf`` file someone put here by hand stays."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.make_private()
             for stale in sorted(self._written() - set(files)):
                 (self.root / stale).unlink(missing_ok=True)
             for name, text in files.items():
@@ -218,6 +225,16 @@ class Workspace:
             write_atomically(self.root / _WRITTEN, json.dumps(sorted(files)) + "\n")
         except OSError as err:
             raise self._unusable(err) from None
+
+    def make_private(self) -> None:
+        """Create the workspace readable by its owner alone (0700), and make a workspace an older
+        planton left open to others private: its state, variables and plans hold the table's
+        settings and outputs in clear text (terraform itself runs with umask 077, so what it
+        writes next is private too). Links are never followed."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _restrict(self.root, 0o700)
+        for name in _PRIVATE_FILES:
+            _restrict(self.root / name, 0o600)
 
     def _written(self) -> set[str]:
         """The configuration files planton wrote here last time. A workspace from before planton
@@ -333,12 +350,14 @@ class Workspace:
         return LastApply(when) if when is not None else None
 
     @contextmanager
-    def locked(self, timeout: float = 0.0) -> Iterator[None]:
+    def locked(self, timeout: float = 0.0) -> Iterator[WorkspaceLock]:
         """Hold the workspace for one planton command. A second one waits up to ``timeout``
         seconds (``--lock-timeout``) and then fails, instead of rewriting the variables under a
-        running terraform."""
+        running terraform, naming who holds it. Each terraform run gets the lock's descriptor
+        (``WorkspaceLock.descriptor``), so the lock outlives a planton killed while terraform
+        still works here."""
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self.make_private()
             handle = open(self.root / _LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 - closed below
         except OSError as err:
             raise self._unusable(err) from None
@@ -348,18 +367,100 @@ class Workspace:
             except OSError as err:
                 raise self._unusable(err) from None
             if not taken:
-                waited = f" (waited {timeout:g}s)" if timeout else ""
-                raise EnvironmentNotReady(
-                    f"another planton command is using {self.root}{waited}; wait for it to finish, "
-                    "or give --lock-timeout a longer wait"
-                )
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                raise self._busy(timeout)
+            held = WorkspaceLock(handle)
+            held.record(planton=os.getpid())
+            # Released by closing the file, never by LOCK_UN: that would release it for a
+            # terraform still running with the descriptor too.
+            yield held
+
+    def _busy(self, timeout: float) -> EnvironmentNotReady:
+        waited = f" (waited {timeout:g}s)" if timeout else ""
+        holder = _holder(self.root / _LOCK_FILE)
+        planton, terraform = holder.get("planton"), holder.get("terraform")
+        if planton is not None and not _alive(planton) and terraform is not None and _alive(terraform):
+            return EnvironmentNotReady(
+                f"{self.root} is in use{waited}: the planton command that held it (PID {planton}) is gone, but the "
+                f"terraform it started (PID {terraform}) still runs there; wait for it to finish (or stop it "
+                f"gracefully: kill -INT {terraform}), then run planton again"
+            )
+        who = f" (PID {planton})" if planton is not None and _alive(planton) else ""
+        return EnvironmentNotReady(
+            f"another planton command{who} is using {self.root}{waited}; wait for it to finish, "
+            "or give --lock-timeout a longer wait"
+        )
 
     def _unusable(self, err: OSError) -> EnvironmentNotReady:
         return unwritable_workspace(self.root, err)
+
+
+class WorkspaceLock:
+    """A workspace held by this process, and who holds it: planton's PID, and terraform's while
+    one runs (written into the lock file, for the message of the command that has to wait)."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self._handle = handle
+        self._holders: dict[str, int] = {}
+
+    @property
+    def descriptor(self) -> int:
+        """The locked file's descriptor, for terraform to inherit (an ``flock`` is released only
+        when every process holding its descriptor has closed it)."""
+        return self._handle.fileno()
+
+    def record(self, **holders: int) -> None:
+        """Write who holds the lock (``planton=PID``, ``terraform=PID``); best effort: the lock
+        itself is the flock, this only names it."""
+        self._holders.update(holders)
+        try:
+            self._handle.seek(0)
+            self._handle.truncate()
+            self._handle.write(json.dumps(self._holders) + "\n")
+            self._handle.flush()
+        except OSError:
+            pass  # a full disk: the lock holds all the same, and a waiting command names no PID
+
+    def terraform_started(self, pid: int) -> None:
+        self.record(terraform=pid)
+
+
+def _holder(path: Path) -> dict[str, int]:
+    """The PIDs a lock file names, by role; empty when it names none (an older planton's)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {
+        role: pid for role, pid in document.items() if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0
+    }
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+# What holds the table's settings, outputs or state in a workspace.
+_PRIVATE_FILES = (STATE_FILE, f"{STATE_FILE}.backup", ERRORED_STATE, VARIABLES_FILE, PLAN_FILE)
+
+
+def _restrict(path: Path, mode: int) -> None:
+    """Take away what ``mode`` does not allow from ``path`` (never a link's target): group and
+    others' access to a file or directory of the workspace."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(found.st_mode) or not stat.S_IMODE(found.st_mode) & ~mode:
+        return
+    os.chmod(path, stat.S_IMODE(found.st_mode) & mode)
 
 
 def unwritable_workspace(root: Path, err: OSError) -> EnvironmentNotReady:

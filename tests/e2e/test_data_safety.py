@@ -619,14 +619,18 @@ def test_refresh_and_destroy_refuse_a_manifest_that_names_another_table(
     write_items(east, table)
     state = next((tmp_path / "work").glob("*/orders/terraform.tfstate"))
     recorded_state = state.read_text(encoding="utf-8")
+    variables = state.parent / "terraform.tfvars.json"
+    applied_variables = variables.read_text(encoding="utf-8")
 
     # Region edited: refresh would drop the table from the state, destroy would forget it.
+    # Refused before anything is written: the variables still describe the applied table.
     manifest(path, table, region="us-west-2")
     for command in (["refresh"], ["destroy", "--auto-approve"]):
         refused = cli.run("tofu", *command, "-f", str(path))
         assert refused.returncode == 5, refused.stderr
         assert f"this workspace's state holds table {table} in us-east-1" in refused.stderr
         assert state.read_text(encoding="utf-8") == recorded_state
+        assert variables.read_text(encoding="utf-8") == applied_variables
     # Another table named (a second manifest sharing the name): destroy must not delete ours.
     other = manifest(tmp_path / "other" / "m.yaml", unique("other"))
     refused = cli.run("tofu", "destroy", "-f", str(other), "--auto-approve")

@@ -821,3 +821,13 @@ def test_a_binary_that_does_not_say_its_version(tmp_path: Path) -> None:
     binary.chmod(0o755)
     assert runner.binary_version(binary, {}, None) == "unknown (exit 3: Terraform v1.5.7)"
     assert runner.binary_version(tmp_path / "missing", {}, None).startswith("unknown")
+
+
+def test_what_terraform_writes_is_its_owners_alone(tmp_path: Path) -> None:
+    # A state or plan holds the table's settings and outputs: terraform runs with umask 077.
+    script = _executable(tmp_path, "fake-terraform")
+    script.write_text("#!/bin/sh\necho '{}' > written.tfstate\nmkdir made\n", encoding="utf-8")
+    result = run(Invocation(script, [], tmp_path, env={"PATH": os.environ["PATH"]}), capture=True)
+    assert result.returncode == 0
+    assert (tmp_path / "written.tfstate").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "made").stat().st_mode & 0o777 == 0o700

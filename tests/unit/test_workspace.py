@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import stat
@@ -22,6 +23,7 @@ from planton.table import ResourceIdentity
 from planton.workspace import (
     DEFAULT_WORK_DIR_NAME,
     LOCK_FILE,
+    PLAN_FILE,
     STATE_FILE,
     InitInputs,
     Workspace,
@@ -596,7 +598,9 @@ def test_locked_waits_for_the_lock_timeout(tmp_path: Path) -> None:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "held"
         with (
-            pytest.raises(EnvironmentNotReady, match=r"another planton command is using .* \(waited 0.3s\)"),
+            pytest.raises(
+                EnvironmentNotReady, match=rf"another planton command \(PID {holder.pid}\) is using .* \(waited 0.3s\)"
+            ),
             Workspace(root).locked(timeout=0.3),
         ):
             pytest.fail("granted while held")
@@ -609,6 +613,46 @@ def test_locked_waits_for_the_lock_timeout(tmp_path: Path) -> None:
         if holder.stdin is not None:
             holder.stdin.close()
         holder.wait(timeout=30)
+
+
+def _a_dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_a_lock_kept_by_the_terraform_of_a_killed_planton_names_it(tmp_path: Path) -> None:
+    # planton killed (SIGKILL) while its terraform runs: terraform inherited the lock's
+    # descriptor, so the flock is still held, by a live process, and the message says which.
+    root = tmp_path / "ws"
+    with Workspace(root).locked() as held:
+        terraform = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.readline()"],
+            stdin=subprocess.PIPE,
+            pass_fds=(held.descriptor,),
+        )
+        held.record(planton=_a_dead_pid(), terraform=terraform.pid)
+    try:
+        # This process let go; terraform still holds the descriptor, and so the lock.
+        with pytest.raises(EnvironmentNotReady) as caught, Workspace(root).locked():
+            pytest.fail("granted while terraform holds the lock")
+        assert f"the terraform it started (PID {terraform.pid}) still runs there" in str(caught.value)
+        assert "is gone" in str(caught.value)
+    finally:
+        assert terraform.stdin is not None
+        terraform.stdin.close()
+        terraform.wait(timeout=30)
+    with Workspace(root).locked():  # terraform finished: the lock is free
+        pass
+
+
+def test_a_lock_file_naming_a_dead_planton_does_not_hold_the_workspace(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / ".planton.lock").write_text(json.dumps({"planton": _a_dead_pid()}), encoding="utf-8")
+    with Workspace(root).locked():
+        recorded = json.loads((root / ".planton.lock").read_text(encoding="utf-8"))
+    assert recorded == {"planton": os.getpid()}
 
 
 def test_different_workspaces_do_not_conflict(tmp_path: Path) -> None:
@@ -671,3 +715,53 @@ def test_saved_plan_is_discarded_and_variables_rewritten(tmp_path: Path) -> None
     workspace.write_variables('{"other": true}\n')
     assert workspace.variables_path.read_text(encoding="utf-8") == '{"other": true}\n'
     assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
+
+
+# ---------------------------------------------------------------------------------------------
+# Privacy: a state, its variables and plans hold the table's settings and outputs in clear text
+
+
+def test_a_new_workspace_is_its_owners_alone(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / "work" / "orders")
+    workspace.prepare({"main.tf": "# module\n"})
+    workspace.write_variables("{}\n")
+    assert stat.S_IMODE(workspace.root.stat().st_mode) == 0o700
+    assert stat.S_IMODE(workspace.variables_path.stat().st_mode) == 0o600
+
+
+def test_an_older_workspace_open_to_others_is_made_private(tmp_path: Path) -> None:
+    root = tmp_path / "orders"
+    root.mkdir(mode=0o755)
+    root.chmod(0o755)
+    for name in (STATE_FILE, f"{STATE_FILE}.backup", PLAN_FILE):
+        (root / name).write_text("{}", encoding="utf-8")
+        (root / name).chmod(0o644)
+    elsewhere = tmp_path / "shared.tfstate"
+    elsewhere.write_text("{}", encoding="utf-8")
+    elsewhere.chmod(0o644)
+    (root / "errored.tfstate").symlink_to(elsewhere)  # a link: its target is not planton's to change
+    with Workspace(root).locked():
+        pass
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    for name in (STATE_FILE, f"{STATE_FILE}.backup", PLAN_FILE):
+        assert stat.S_IMODE((root / name).stat().st_mode) == 0o600, name
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o644
+
+
+def test_neighbours_that_cannot_be_listed_stop_the_guard_that_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (The tests run as root, which lists any directory: the refusal is played by iterdir.)
+    work = tmp_path / "work"
+    (work / "orders").mkdir(parents=True)
+
+    def refuse(self: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    with pytest.raises(EnvironmentNotReady, match=r"cannot list .*work to see whether another manifest's"):
+        Workspace(work / "orders").neighbours()
+
+
+def test_a_work_dir_not_there_yet_has_no_neighbours(tmp_path: Path) -> None:
+    assert Workspace(tmp_path / "absent" / "orders").neighbours() == []

@@ -61,13 +61,21 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
 
     timeout = prepared.lock_timeout.seconds if prepared.lock_timeout else 0.0
     new_workspace = not workspace.root.exists()
-    with workspace.locked(timeout):
+    with workspace.locked(timeout) as session.lock:
         if new_workspace:
             _announce_a_new_workspace(session)
         _refuse_an_unsaved_state(session)
         _refuse_a_selected_terraform_workspace(session)
         if not operation.reads_the_state:
             return operation.handler(session)
+        acts_on_the_recorded_table = operation.acts_on_the_recorded_table or request.destroy
+        if acts_on_the_recorded_table:
+            # Before init and before the variables are rewritten: nothing is touched for a
+            # manifest that names another table. (Checked again below, on the state init left.)
+            early = session.read_state()
+            _refuse_another_table(
+                session, _recorded_with_memory(table_in_state(early), session.records.interrupted_create())
+            )
         ended = initialise(session)
         if ended is not None:
             return ended
@@ -97,16 +105,16 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         session.advance(
             RunContext(prepared, recorded, interrupted, binding, forced_replacement(recorded, prepared.table))
         )
-        workspace.write_variables(prepared.variables)
         # plan --destroy plans the deletion of the recorded table.
-        if operation.acts_on_the_recorded_table or request.destroy:
-            _refuse_another_table(session)
-            if interrupted is not None and recorded is None:
-                notify(
-                    f"planton's apply of table {interrupted} was interrupted while AWS was creating it, and the "
-                    f"state does not record it: {request.command} does not touch it. If it exists, adopt it first "
-                    "(`planton tofu import`, with the manifest naming it)"
-                )
+        if acts_on_the_recorded_table:
+            _refuse_another_table(session, recorded)
+        workspace.write_variables(prepared.variables)
+        if acts_on_the_recorded_table and interrupted is not None and recorded is None:
+            notify(
+                f"planton's apply of table {interrupted} was interrupted while AWS was creating it, and the "
+                f"state does not record it: {request.command} does not touch it. If it exists, adopt it first "
+                "(`planton tofu import`, with the manifest naming it)"
+            )
         return operation.handler(session)
 
 
@@ -283,10 +291,11 @@ def _refuse_another_manifests_table(session: Session, recorded: RecordedTable | 
     )
 
 
-def _refuse_another_table(session: Session) -> None:
-    """refresh and destroy act on the table the state holds: refuse when the manifest names
-    another (a renamed table, a region change, or a second manifest sharing the workspace)."""
-    recorded, table, region = session.recorded, session.prepared.table, session.prepared.region
+def _refuse_another_table(session: Session, recorded: RecordedTable | None) -> None:
+    """refresh and destroy act on the table the state holds (``recorded``): refuse when the
+    manifest names another (a renamed table, a region change, or a second manifest sharing the
+    workspace)."""
+    table, region = session.prepared.table, session.prepared.region
     if recorded is None:
         return
     same_name = recorded.name == table.table_name

@@ -45,7 +45,7 @@ from planton.state import (
     read_s3_state,
     table_in_state,
 )
-from planton.workspace import ERRORED_STATE, PLAN_FILE
+from planton.workspace import ERRORED_STATE, PLAN_FILE, WorkspaceLock
 
 if TYPE_CHECKING:
     from planton.operations.reviewed import ReviewedPlan
@@ -201,6 +201,8 @@ class Session:
         self.last_shown: str | None = None
         self.warnings: list[str] = []
         self.output_lost = False
+        # The workspace's lock, once run_tofu holds it: every terraform run inherits it.
+        self.lock: WorkspaceLock | None = None
         # An interrupted create planton could not write down (its records unreachable).
         self.memory_lost = False
         # What planton remembers of this workspace (saved plans, an interrupted create): beside
@@ -309,11 +311,22 @@ class Session:
         invocation = Invocation(self.prepared.binary, build_args(command, options), self.workspace.root, self.env)
         to_stderr = stdout_to_stderr or self.request.machine_output
         watch = watch_stderr or command in STARTS_THE_PROVIDER
+        # terraform holds the workspace's lock with planton (see Workspace.locked).
+        lock = self.lock
+        inherit = (lock.descriptor,) if lock is not None else ()
+        on_start = lock.terraform_started if lock is not None else None
         if capture:  # show -json, output -json, plan -json: quick, and their stdout is data
-            result = run(invocation, capture=True, watch_stderr=watch)
+            result = run(invocation, capture=True, watch_stderr=watch, inherit=inherit, on_start=on_start)
         else:
             with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
-                result = run(invocation, stdout_to_stderr=to_stderr, watch_stderr=watch, echo=echo)
+                result = run(
+                    invocation,
+                    stdout_to_stderr=to_stderr,
+                    watch_stderr=watch,
+                    echo=echo,
+                    inherit=inherit,
+                    on_start=on_start,
+                )
         self.output_lost = self.output_lost or result.output_lost
         reads_only = command == "state" and extra[:1] == ("pull",)
         self.state_written = self.state_written or (command in WRITES_STATE and not reads_only)

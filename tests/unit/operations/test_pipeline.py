@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,12 @@ class FakeTerraform:
         stdout_to_stderr: bool = False,
         watch_stderr: bool = False,
         echo: Echo | None = None,
+        inherit: Sequence[int] = (),
+        on_start: Callable[[int], None] | None = None,
     ) -> RunResult:
-        del capture, stdout_to_stderr, watch_stderr, echo
+        del capture, stdout_to_stderr, watch_stderr, echo, inherit
+        if on_start is not None:
+            on_start(os.getpid())  # a PID that is alive, as terraform's would be
         args, workspace = list(invocation.args), invocation.cwd
         self.calls.append(args)
         command = args[0]
