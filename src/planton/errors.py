@@ -6,6 +6,7 @@ code; anything else that escapes is a bug in planton and gets a crash report ins
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Mapping, Sequence
 
 # Every outcome has a code of its own, so a script can tell them apart. README.md shows this
@@ -18,6 +19,7 @@ EXIT_BAD_MANIFEST = 4
 EXIT_REFUSED = 5
 EXIT_UNMANAGED_TABLE = 6
 EXIT_BUG = 70  # EX_SOFTWARE in sysexits.h
+EXIT_TIMED_OUT = 124  # as coreutils' timeout(1) reports it
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -58,6 +60,9 @@ EXIT_CODES: Mapping[int, str] = {
     "planton's own create of a table was interrupted before the state recorded it, and the manifest now names "
     "another table or region (adopt that one first). Nothing was changed.",
     EXIT_BUG: "A bug in planton. One line names the crash report it wrote; please attach that to a bug report.",
+    EXIT_TIMED_OUT: "Timed out (`--timeout`): terraform was interrupted as Ctrl-C would (it finishes writing its "
+    "state first), or, between two terraform runs, the next one was not started. What was interrupted is said, as "
+    "for Ctrl-C.",
     EXIT_INTERRUPTED: "Interrupted by Ctrl-C (SIGINT). A running terraform was left to finish and write its "
     "state first.",
     EXIT_BROKEN_PIPE: "Whoever read planton's output went away (a broken pipe, as when piped into `head -1`). "
@@ -154,6 +159,25 @@ class Interrupted(BaseException):
     def exit_code(self) -> int:
         """128 + the signal's number, as a shell reports a process the signal ended."""
         return 128 + self.signum
+
+    def lines(self) -> list[str]:
+        return ["interrupted"]
+
+
+class TimedOut(Interrupted):
+    """``--timeout`` ran out: terraform was interrupted as by Ctrl-C (SIGINT), or was not started
+    again. Exits 124."""
+
+    def __init__(self, timeout: str, what: str) -> None:
+        super().__init__(signal.SIGINT)
+        self.message = f"timed out (--timeout {timeout}): {what}"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TIMED_OUT
+
+    def lines(self) -> list[str]:
+        return [self.message]
 
 
 class OutputClosed(Exception):

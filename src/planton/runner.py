@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +227,8 @@ class RunResult:
     interrupted_by: int | None = None
     stderr: str = ""
     output_lost: bool = False
+    # --timeout ran out: planton interrupted terraform (``interrupted_by`` is SIGINT).
+    timed_out: bool = False
 
     @property
     def exit_code(self) -> int:
@@ -250,6 +253,7 @@ def run(
     echo: Echo | None = None,
     inherit: Sequence[int] = (),
     on_start: Callable[[int], None] | None = None,
+    deadline: float | None = None,
 ) -> RunResult:
     """Run to completion, streaming output live (or capturing stdout when ``capture``; or
     sending it to stderr when ``stdout_to_stderr``, to keep planton's stdout for data). With
@@ -271,10 +275,13 @@ def run(
 
     ``inherit`` are descriptors terraform keeps open (the workspace's lock, so that it stays
     held while terraform runs even if planton is killed); ``on_start`` is told terraform's PID.
+    When ``deadline`` (``time.monotonic()``) passes, terraform gets SIGINT, as from Ctrl-C, and is
+    waited for; the result says ``timed_out``.
     """
     shares_terminal = _stdin_is_terminal()
     received: list[int] = []
     started: list[subprocess.Popen[bytes]] = []
+    timed_out = False
 
     def forward(signum: int) -> None:
         if signum == signal.SIGINT and shares_terminal:
@@ -321,7 +328,15 @@ def run(
             on_start(process.pid)
         for signum in list(received):
             forward(signum)
-        stdout_bytes, _ = process.communicate()
+        try:
+            stdout_bytes, _ = process.communicate(timeout=None if deadline is None else deadline - time.monotonic())
+        except subprocess.TimeoutExpired:
+            # --timeout: interrupted as Ctrl-C would, and then waited for, as after Ctrl-C. Sent
+            # even when terraform shares a terminal: nobody pressed Ctrl-C there.
+            timed_out = True
+            received.append(signal.SIGINT)
+            process.send_signal(signal.SIGINT)
+            stdout_bytes, _ = process.communicate()
     finally:
         for reader in readers:
             reader.finish()
@@ -333,7 +348,9 @@ def run(
     text = stdout_bytes.decode("utf-8", errors="replace") if stdout_bytes else ""
     stderr = err_reader.text() if err_reader and watch_stderr else ""
     lost = any(reader.reader_gone for reader in readers)
-    return RunResult(process.returncode, text, received[0] if received else None, stderr, output_lost=lost)
+    return RunResult(
+        process.returncode, text, received[0] if received else None, stderr, output_lost=lost, timed_out=timed_out
+    )
 
 
 class _PipeReader:

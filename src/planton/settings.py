@@ -29,7 +29,7 @@ _FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 # Longer than any CI job runs; a typo such as 30h is then caught rather than waited out.
-MAX_LOCK_TIMEOUT_SECONDS = 24 * 3600.0
+MAX_DURATION_SECONDS = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -41,21 +41,37 @@ class Given(Generic[_Value]):
 
 
 @dataclass(frozen=True)
-class LockTimeout:
-    """``--lock-timeout``: how long to wait for a workspace that another command holds, in
-    terraform's spelling (passed on to it) and in seconds (for planton's own lock)."""
+class Duration:
+    """A duration a user gave (``--lock-timeout``, ``--timeout``), in terraform's spelling (passed
+    on to it) and in seconds (for planton's own waits)."""
 
     text: str
     seconds: float
 
 
-def parse_lock_timeout(given: Given[str] | None) -> LockTimeout | None:
-    """The duration as terraform takes it (``30s``, ``5m``, ``1h30m``, ``0``), or a UsageError."""
+def parse_lock_timeout(given: Given[str] | None) -> Duration | None:
+    """``--lock-timeout``: how long to wait for a workspace or state lock another command holds,
+    as terraform takes it (``30s``, ``5m``, ``1h30m``, ``0``), or a UsageError."""
     if given is None:
         return None
+    if given.value.strip() == "0":
+        return Duration("0s", 0.0)
+    return _duration(given)
+
+
+def parse_timeout(given: Given[str] | None) -> Duration | None:
+    """``--timeout``: how long the whole command may take before terraform is interrupted (as
+    Ctrl-C would), or a UsageError."""
+    if given is None:
+        return None
+    duration = _duration(given)
+    if duration.seconds <= 0:
+        raise UsageError(f"{given.source}: {given.value!r} leaves no time at all; give a duration such as 30m")
+    return duration
+
+
+def _duration(given: Given[str]) -> Duration:
     text = given.value.strip()
-    if text == "0":
-        return LockTimeout("0s", 0.0)
     position, seconds = 0, 0.0
     for match in _DURATION_PART.finditer(text):
         if match.start() != position:
@@ -66,9 +82,9 @@ def parse_lock_timeout(given: Given[str] | None) -> LockTimeout | None:
         raise UsageError(
             f"{given.source}: {given.value!r} is not a duration; use a number with a unit, such as 30s, 5m or 1h30m"
         )
-    if seconds > MAX_LOCK_TIMEOUT_SECONDS:
-        raise UsageError(f"{given.source}: {given.value!r} is longer than 24h; give a shorter wait")
-    return LockTimeout(text, seconds)
+    if seconds > MAX_DURATION_SECONDS:
+        raise UsageError(f"{given.source}: {given.value!r} is longer than 24h; give a shorter one")
+    return Duration(text, seconds)
 
 
 def running_in_ci(environ: Mapping[str, str]) -> bool:
@@ -83,6 +99,7 @@ BINARY_ENV = "PLANTON_TOFU_BINARY"
 WORK_DIR_ENV = "PLANTON_WORK_DIR"
 PLUGIN_MIRROR_ENV = "PLANTON_PLUGIN_MIRROR"
 LOCK_TIMEOUT_ENV = "PLANTON_LOCK_TIMEOUT"
+TIMEOUT_ENV = "PLANTON_TIMEOUT"
 
 
 def runs_at_once(environ: Mapping[str, str]) -> int:

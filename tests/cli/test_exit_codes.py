@@ -82,7 +82,7 @@ def test_readme_table_is_the_code_table() -> None:
 
 def test_every_code_is_distinct_and_documented() -> None:
     assert len(set(EXIT_CODES)) == len(EXIT_CODES)
-    assert sorted(EXIT_CODES) == [0, 1, 2, 3, 4, 5, 6, 70, 130, 141, 143]
+    assert sorted(EXIT_CODES) == [0, 1, 2, 3, 4, 5, 6, 70, 124, 130, 141, 143]
 
 
 # --- one test per row -------------------------------------------------------------------------
@@ -142,6 +142,79 @@ def test_70_bug(tmp_path: Path) -> None:
     # Covered in depth by test_internal_bug.py; here only the code.
     result = crashing_cli(tmp_path).run("validate", "-f", str(HACK_MANIFEST))
     assert result.returncode == 70
+
+
+HANGING_TERRAFORM = textwrap.dedent(
+    """\
+    #!{python}
+    # Stands in for terraform against an endpoint that never answers: init succeeds; plan saves a
+    # plan; show -json prints a plan that creates the table; apply hangs until SIGINT, then, as
+    # terraform does, stops gracefully: writes {saved!r} (its state) and exits 1.
+    import os, signal, sys
+    command = sys.argv[1]
+    if command == "init":
+        os.makedirs(".terraform", exist_ok=True)
+        sys.exit(0)
+    if command == "show":
+        print(open({plan!r}, encoding="utf-8").read())
+        sys.exit(0)
+    if command == "plan":
+        for arg in sys.argv:
+            if arg.startswith("-out="):
+                open(arg[len("-out="):], "w").write("a saved plan")
+        sys.exit(0)
+    if command == "apply":
+        def stop(signum, frame):
+            print("Interrupt received. Gracefully shutting down...", file=sys.stderr, flush=True)
+            open({saved!r}, "w").write("state saved")
+            sys.exit(1)
+        signal.signal(signal.SIGINT, stop)
+        while True:
+            signal.pause()
+    sys.exit(0)
+    """
+)
+
+
+def test_124_timed_out(cli: Cli, tmp_path: Path) -> None:
+    # An endpoint that never answers: --timeout interrupts terraform as Ctrl-C would, waits for
+    # it to write its state, and says so with 124.
+    saved = tmp_path / "saved"
+    binary = tmp_path / "terraform"
+    binary.write_text(
+        HANGING_TERRAFORM.format(python=sys.executable, saved=str(saved), plan=str(CREATE_PLAN)), encoding="utf-8"
+    )
+    binary.chmod(0o755)
+    argv = ["tofu", "apply", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(binary)]
+    result = cli.run(*argv, "--timeout", "2s")
+    assert result.returncode == 124, result.stderr
+    assert_no_traceback(result)
+    assert saved.read_text(encoding="utf-8") == "state saved"  # terraform finished before planton exited
+    assert "timed out (--timeout): terraform was interrupted during apply, as by Ctrl-C" in result.stderr
+    # The same guarantees as Ctrl-C: the interrupted create is remembered, and the next apply
+    # here is refused until it is known which account it was in (test_data_safety has the rest).
+    assert cli.run(*argv).returncode == 5
+    # --json says the same, and the environment variable sets it too (in a fresh work dir).
+    cli.env["PLANTON_TIMEOUT"] = "2s"
+    cli.env["PLANTON_WORK_DIR"] = str(tmp_path / "second-work")
+    document = cli.run(*argv, "--json")
+    assert document.returncode == 124, document.stderr
+    assert json.loads(document.stdout)["exit_code"] == 124
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("soon", "--timeout: 'soon' is not a duration; use a number with a unit, such as 30s, 5m or 1h30m"),
+        ("0s", "--timeout: '0s' leaves no time at all; give a duration such as 30m"),
+        ("25h", "--timeout: '25h' is longer than 24h; give a shorter one"),
+    ],
+)
+def test_a_timeout_that_is_no_duration_is_a_usage_mistake(cli: Cli, value: str, message: str) -> None:
+    result = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--timeout", value)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert not Path(cli.env["PLANTON_WORK_DIR"]).exists()  # nothing written
 
 
 def _planton_waiting_on_a_fifo(cli: Cli, tmp_path: Path, *args: str) -> subprocess.Popen[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planton.errors import UsageError
-from planton.settings import Given, LockTimeout, parse_lock_timeout, running_in_ci
+from planton.settings import Given, Duration, parse_lock_timeout, running_in_ci
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_lock_timeout_rejects_what_terraform_would(text: str) -> None:
 def test_lock_timeout_has_a_ceiling() -> None:
     with pytest.raises(UsageError, match="longer than 24h"):
         parse_lock_timeout(Given("30h", "--lock-timeout"))
-    assert parse_lock_timeout(Given("24h", "--lock-timeout")) == LockTimeout("24h", 86400.0)
+    assert parse_lock_timeout(Given("24h", "--lock-timeout")) == Duration("24h", 86400.0)
 
 
 def test_no_lock_timeout() -> None:

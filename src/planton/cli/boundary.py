@@ -116,8 +116,8 @@ def _outcome(
         _tell(partial(error_lines, err.lines()))
         return err.exit_code, True, err.lines()
     except Interrupted as stop:
-        _tell(partial(error_lines, ["interrupted"]))
-        return stop.exit_code, True, ["interrupted"]
+        _tell(partial(error_lines, stop.lines()))
+        return stop.exit_code, True, stop.lines()
     except (typer.Abort, KeyboardInterrupt):
         _tell(partial(error_lines, ["interrupted"]))
         return EXIT_INTERRUPTED, True, ["interrupted"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from planton.cli.boundary import click_exception_class
-from planton.settings import BINARY_ENV, LOCK_TIMEOUT_ENV, PLUGIN_MIRROR_ENV, WORK_DIR_ENV, Given
+from planton.settings import BINARY_ENV, LOCK_TIMEOUT_ENV, PLUGIN_MIRROR_ENV, TIMEOUT_ENV, WORK_DIR_ENV, Given
 
 if TYPE_CHECKING:
     from planton.source import ManifestSource, Selection
@@ -208,6 +208,7 @@ class TofuOptions:
     lock_timeout: Given[str] | None
     no_color: bool
     backend_type: str | None = None
+    timeout: Given[str] | None = None
     backend_configs: tuple[str, ...] = ()
     reconfigure: bool = False
 
@@ -272,6 +273,17 @@ def _tofu_options(
             show_default=False,
         ),
     ] = None,
+    timeout: Annotated[
+        str | None,
+        typer.Option(
+            "--timeout",
+            envvar=TIMEOUT_ENV,
+            metavar="DURATION",
+            help="Interrupt terraform, as Ctrl-C would, once the command has run this long (30m, 1h): it finishes "
+            "writing its state, and planton exits 124. Default: no limit.",
+            show_default=False,
+        ),
+    ] = None,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="No colour (also: NO_COLOR set, or no terminal).")
     ] = False,
@@ -311,6 +323,7 @@ def _tofu_options(
         work_dir=_given(ctx, "work_dir", work_dir, "--work-dir", WORK_DIR_ENV),
         aws_provider_config=aws_provider_config,
         lock_timeout=_given(ctx, "lock_timeout", lock_timeout, "--lock-timeout", LOCK_TIMEOUT_ENV),
+        timeout=_given(ctx, "timeout", timeout, "--timeout", TIMEOUT_ENV),
         no_color=no_color,
         backend_type=backend_type,
         backend_configs=tuple(backend_config or ()),

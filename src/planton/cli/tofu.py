@@ -70,6 +70,7 @@ def _request(
         plugin_mirror=tofu.plugin_mirror,
         work_dir=tofu.work_dir,
         lock_timeout=tofu.lock_timeout,
+        timeout=tofu.timeout,
         colour=colour,
         machine_output=machine,
         can_prompt=can_prompt(os.environ),

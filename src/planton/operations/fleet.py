@@ -42,6 +42,7 @@ from planton.errors import (
     EXIT_REFUSED,
     EXIT_TERMINATED,
     EXIT_TERRAFORM_FAILED,
+    EXIT_TIMED_OUT,
     EXIT_UNMANAGED_TABLE,
     EXIT_USAGE,
     UsageError,
@@ -191,6 +192,7 @@ class FleetOutcome:
 EXIT_PRIORITY = (
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
+    EXIT_TIMED_OUT,
     EXIT_BUG,
     EXIT_REFUSED,
     EXIT_UNMANAGED_TABLE,
@@ -611,6 +613,7 @@ class _Runner:
             (template.binary, "--binary"),
             (template.plugin_mirror, "--plugin-mirror"),
             (template.lock_timeout, "--lock-timeout"),
+            (template.timeout, "--timeout"),  # each manifest's command: its own limit
         ):
             if given is not None and given.source == flag:
                 args += [flag, str(given.value)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 import stat
+import time
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -33,7 +34,7 @@ from planton.paths import expand_path
 from planton.region import resolve_region
 from planton.runner import find_binary
 from planton.saved_plan_files import SHOWN_PLANS_DIR, own_plan
-from planton.settings import Given, LockTimeout, parse_lock_timeout
+from planton.settings import Duration, Given, parse_lock_timeout, parse_timeout
 from planton.source import LoadedInput, ManifestSource, load_input
 from planton.table import TableDefinition
 from planton.workspace import (
@@ -59,6 +60,8 @@ class TofuRequest:
     plugin_mirror: Given[Path] | None = None
     work_dir: Given[Path] | None = None
     lock_timeout: Given[str] | None = None
+    # --timeout: how long the command may take before terraform is interrupted, as by Ctrl-C.
+    timeout: Given[str] | None = None
     auto_approve: bool = False
     allow_replace: bool = False
     detailed_exitcode: bool = False
@@ -103,7 +106,11 @@ class PreparedRun:
     # cache directory (where it remembers binaries' versions).
     plugin_cache: PluginCache | None = None
     cache_dir: Path | None = None
-    lock_timeout: LockTimeout | None = None
+    lock_timeout: Duration | None = None
+    # --timeout, and the moment (time.monotonic()) it runs out, counted from when the command
+    # started preparing: no terraform starts after it, and one running then is interrupted.
+    timeout: Duration | None = None
+    deadline: float | None = None
     plan_out: Path | None = None
     plan_file: Path | None = None
     # The plan saved (plan --out) or applied (apply FILE) is one a fleet's apply made for itself
@@ -154,6 +161,8 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
     cache = plugin_cache(environ, plugin_dir)
     lock_timeout = parse_lock_timeout(request.lock_timeout)
+    timeout = parse_timeout(request.timeout)
+    deadline = time.monotonic() + timeout.seconds if timeout is not None else None
     inputs = [path for path in (manifest.path, request.source.stack_input, request.source.provider_config) if path]
     plan_out = _plan_out(request.plan_out, environ, work_dir, inputs)
     plan_file = _plan_file(request.plan_file, environ)
@@ -198,6 +207,8 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
         plugin_cache=cache,
         cache_dir=planton_cache_dir(environ),
         lock_timeout=lock_timeout,
+        timeout=timeout,
+        deadline=deadline,
         plan_out=plan_out,
         plan_file=plan_file,
         own_plan=any(own_plan(path, environ) for path in (plan_out, plan_file) if path is not None),

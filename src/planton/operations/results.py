@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from planton.errors import DETAILED_CHANGES, EXIT_BROKEN_PIPE, EXIT_OK, EXIT_REFUSED, EXIT_TERRAFORM_FAILED
+from planton.errors import (
+    DETAILED_CHANGES,
+    EXIT_BROKEN_PIPE,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_TERRAFORM_FAILED,
+    EXIT_TIMED_OUT,
+)
 
 if TYPE_CHECKING:
     from planton.operations.session import TofuOutcome
@@ -71,8 +78,8 @@ def exit_status(outcome: TofuOutcome, *, detailed_exitcode: bool) -> ExitStatus:
     terraform's documented statuses pass on: 0, 1, and, for ``plan --detailed-exitcode``, the
     2 planton sets when terraform said the plan changes something (planton always plans with
     ``-detailed-exitcode``; an automatic init's 2, or a plan's with no plan saved, is a crash).
-    A signal planton received gives 130 / 143. Anything else (a crash: Go exits 2 on a panic; a
-    signal from elsewhere) is reported as 1, "terraform failed", with a note saying what
+    A signal planton received gives 130 / 143; ``--timeout`` running out, 124. Anything else (a
+    crash: Go exits 2 on a panic; a signal from elsewhere) is reported as 1, "terraform failed", with a note saying what
     terraform did, so that it can never be read as one of planton's own outcomes. A refusal
     reported as an outcome (a plan under another account's credentials) is 5.
 
@@ -91,6 +98,11 @@ def _terraform_exit_status(outcome: TofuOutcome, happened: Happened, *, detailed
     status = result.returncode
     if happened is Happened.REFUSED:
         return ExitStatus(EXIT_REFUSED)
+    if happened is Happened.INTERRUPTED and result.timed_out:
+        return ExitStatus(
+            EXIT_TIMED_OUT,
+            (f"timed out (--timeout): terraform was interrupted during {outcome.command}, as by Ctrl-C",),
+        )
     if happened is Happened.INTERRUPTED and result.interrupted_by is not None:
         return ExitStatus(128 + result.interrupted_by)
     if status in (EXIT_OK, EXIT_TERRAFORM_FAILED):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import signal
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -19,6 +21,7 @@ from planton.errors import (
     EXIT_OK,
     EXIT_TERRAFORM_FAILED,
     Interrupted,
+    TimedOut,
 )
 from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import NO_CHANGES, TABLE_ADDRESS, Decision, PlanUnreadable, decide, nothing_to_judge, read_plan
@@ -272,7 +275,7 @@ class Session:
         (``where`` names it, for the message)."""
         pulled = self.invoke("state", "pull", capture=True)
         if pulled.interrupted_by is not None:
-            raise Interrupted(pulled.interrupted_by)
+            raise self.stopped(pulled, "state pull")
         if pulled.returncode != EXIT_OK:
             said = " ".join(line.strip() for line in pulled.stderr.splitlines() if line.strip())[-600:]
             raise StateUnreadable(
@@ -297,6 +300,9 @@ class Session:
         migrate_state: bool = False,
         reconfigure: bool = False,
     ) -> RunResult:
+        deadline, timeout = self.prepared.deadline, self.prepared.timeout
+        if deadline is not None and timeout is not None and time.monotonic() >= deadline:
+            raise TimedOut(timeout.text, f"terraform {command} was not started; nothing more was run")
         lock_timeout = self.prepared.lock_timeout
         options = CommandOptions(
             auto_approve=auto_approve,
@@ -316,7 +322,9 @@ class Session:
         inherit = (lock.descriptor,) if lock is not None else ()
         on_start = lock.terraform_started if lock is not None else None
         if capture:  # show -json, output -json, plan -json: quick, and their stdout is data
-            result = run(invocation, capture=True, watch_stderr=watch, inherit=inherit, on_start=on_start)
+            result = run(
+                invocation, capture=True, watch_stderr=watch, inherit=inherit, on_start=on_start, deadline=deadline
+            )
         else:
             with self.ui.step(f"{self.prepared.binary.name} {command}") as echo:
                 result = run(
@@ -326,12 +334,21 @@ class Session:
                     echo=echo,
                     inherit=inherit,
                     on_start=on_start,
+                    deadline=deadline,
                 )
         self.output_lost = self.output_lost or result.output_lost
         reads_only = command == "state" and extra[:1] == ("pull",)
         self.state_written = self.state_written or (command in WRITES_STATE and not reads_only)
         self._refuse_another_account(command, result, detailed_exitcode=detailed_exitcode)
         return result
+
+    def stopped(self, result: RunResult, command: str) -> Interrupted:
+        """The interruption to raise for a terraform run that a signal, or ``--timeout``,
+        stopped on the way (a ``show``, a ``state pull``), before the command's own run."""
+        timeout = self.prepared.timeout
+        if result.timed_out and timeout is not None:
+            return TimedOut(timeout.text, f"terraform {command} was interrupted; nothing was changed")
+        return Interrupted(result.interrupted_by or signal.SIGINT)
 
     def _refuse_another_account(self, command: str, result: RunResult, *, detailed_exitcode: bool) -> None:
         """terraform stopped because the provider refused the credentials' account: say which
@@ -389,7 +406,7 @@ class Session:
         or None when terraform cannot say."""
         result = self.invoke("plan", "-json", "-refresh=false", f"-target={CALLER_IDENTITY}", capture=True)
         if result.interrupted_by is not None:
-            raise Interrupted(result.interrupted_by)
+            raise self.stopped(result, "plan")
         if result.returncode == EXIT_OK:
             return caller_account_from_ui(result.stdout)
         # Under -json the provider's refusal (allowed_account_ids) is a message on stdout.
@@ -402,7 +419,7 @@ class Session:
         if shown is None:
             result = self.invoke("show", str(plan), capture=True)
             if result.interrupted_by is not None:
-                raise Interrupted(result.interrupted_by)
+                raise self.stopped(result, "show")
             if result.returncode != 0:
                 raise PlanUnreadable(f"terraform show -json {plan} failed; nothing was applied")
             shown = result.stdout
