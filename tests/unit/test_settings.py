@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from planton.errors import UsageError
-from planton.settings import Given, Duration, parse_lock_timeout, running_in_ci
+from planton.settings import Duration, Given, parse_lock_timeout, running_in_ci
 
 
 @pytest.mark.parametrize(
