@@ -1,6 +1,7 @@
 """Every relative link in the documentation leads somewhere: the file exists, and a ``#anchor``
 names a heading of that file as GitHub spells its anchors (lowercase, spaces to ``-``,
-punctuation dropped, a repeated heading numbered ``-1``, ``-2``, ...)."""
+punctuation dropped, a repeated heading numbered ``-1``, ``-2``, ...); and every test a document
+names as ``tests/path.py::test_name`` exists."""
 
 from __future__ import annotations
 
@@ -89,3 +90,23 @@ def test_every_relative_link_resolves(document: Path) -> None:
         elif anchor and destination.suffix == ".md" and anchor not in anchors(destination):
             broken.append(f"{where}: no heading with that anchor")
     assert not broken, "\n".join(broken)
+
+
+TEST_REFERENCE = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)`")
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_every_test_a_document_names_exists(document: Path) -> None:
+    # docs/guarantees.md proves each promise by naming its tests: a renamed test must not leave
+    # a promise pointing at nothing.
+    missing = [
+        f"{path}::{name}"
+        for path, name in TEST_REFERENCE.findall(document.read_text(encoding="utf-8"))
+        if not (REPO_ROOT / path).is_file()
+        or not re.search(rf"^\s*def {name}\(", (REPO_ROOT / path).read_text(encoding="utf-8"), flags=re.MULTILINE)
+    ]
+    assert not missing, "\n".join(missing)
+
+
+def test_the_guarantees_name_their_tests() -> None:
+    assert len(TEST_REFERENCE.findall((REPO_ROOT / "docs" / "guarantees.md").read_text(encoding="utf-8"))) > 100
