@@ -116,7 +116,7 @@ def base_env(tmp_path: Path) -> dict[str, str]:
         "PLANTON_WORK_DIR": str(tmp_path / "work"),
         "PLANTON_LOCAL_STATE_DIR": str(tmp_path / "local-state"),
         "CHECKPOINT_DISABLE": "1",
-        # What planton gives terraform by default on a machine with 8 GiB or more (README,
+        # What planton gives terraform by default on a machine with 8 GiB or more (docs/performance.md,
         # "Terraform's Go runtime"), said here so that every machine runs the tests alike: CI's
         # 2 cores are the e2e suite's bound, and with the collector off they do a quarter less work.
         "GOGC": "off",

@@ -64,7 +64,7 @@ CLI_CONFIG_VARIABLE = "TF_CLI_CONFIG_FILE"
 # GOMEMLIMIT. In runs this short they spend about a quarter of their CPU collecting garbage they
 # would never run out of room for: with the collector off until a memory limit, a plan of
 # hack/manifest.yaml took 26 % less CPU and 7 % less time, at a peak of 660 MiB instead of
-# 384 MiB (README, "Terraform's Go runtime"). The limit is soft (Go collects as it nears it, and
+# 384 MiB (docs/performance.md, "Terraform's Go runtime"). The limit is soft (Go collects as it nears it, and
 # exceeds it rather than fail), so it bounds memory without risking an out-of-memory death.
 _GO_LIMIT_MAX = 1 << 30
 # Below this the collector would run often anyway (the provider's live heap is a few hundred

@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Mapping, Sequence
 
-# Every outcome has a code of its own, so a script can tell them apart. README.md shows this
+# Every outcome has a code of its own, so a script can tell them apart. docs/cli.md shows this
 # table ("Exit codes"), and a test keeps the two identical.
 EXIT_OK = 0
 EXIT_TERRAFORM_FAILED = 1

@@ -8,7 +8,7 @@ whoever reads planton's output goes away (``apply | head -1``) terraform never n
 on and writes its state, its remaining output is dropped, and the result says so
 (``output_lost``).
 
-Built on ``subprocess`` rather than python-terraform: see "Design notes" in README.md.
+Built on ``subprocess`` rather than python-terraform: see docs/design.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The exit-code table: README.md shows exactly ``errors.EXIT_CODES``, and every row is produced
+"""The exit-code table: docs/cli.md shows exactly ``errors.EXIT_CODES``, and every row is produced
 through the installed console script. terraform is played by a small stand-in script so that
 its exit status is under the test's control."""
 
@@ -68,16 +68,16 @@ def fake_terraform(
     return path
 
 
-def readme_exit_codes() -> dict[int, str]:
-    """The rows of the table under README.md's "## Exit codes" heading."""
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+def documented_exit_codes() -> dict[int, str]:
+    """The rows of the table under docs/cli.md's "## Exit codes" heading."""
+    text = (REPO_ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     section = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| (\d+) \| (.+) \|$", section, flags=re.MULTILINE)
     return {int(code): meaning for code, meaning in rows}
 
 
-def test_readme_table_is_the_code_table() -> None:
-    assert readme_exit_codes() == dict(EXIT_CODES)
+def test_the_documented_table_is_the_code_table() -> None:
+    assert documented_exit_codes() == dict(EXIT_CODES)
 
 
 def test_every_code_is_distinct_and_documented() -> None:
