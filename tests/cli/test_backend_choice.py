@@ -102,7 +102,10 @@ def test_a_backend_change_is_refused_before_terraform_runs(cli: Cli, tmp_path: P
     binary = fake_terraform(tmp_path, 0)
     cli.ok("tofu", "plan", "-f", str(HACK_MANIFEST), "--binary", str(binary))
     workspace = next((tmp_path / "work").glob("aws/*"))
-    before = {path: path.read_bytes() for path in workspace.iterdir() if path.is_file()}
+    # (.planton.lock names the command holding the workspace: bookkeeping, not the workspace.)
+    before = {
+        path: path.read_bytes() for path in workspace.iterdir() if path.is_file() and path.name != ".planton.lock"
+    }
     to_s3 = ["--backend-type", "s3", "--backend-config", "bucket=team-state", "--backend-config", "key=o.tfstate"]
     refused = cli.run("tofu", "apply", "-f", str(HACK_MANIFEST), "--binary", str(binary), "--auto-approve", *to_s3)
     assert refused.returncode == 2, refused.stderr
@@ -112,7 +115,7 @@ def test_a_backend_change_is_refused_before_terraform_runs(cli: Cli, tmp_path: P
         f"planton tofu init -f {HACK_MANIFEST} --binary {binary} --backend-type s3 --backend-config bucket=team-state "
         "--backend-config key=o.tfstate --migrate-state" in refused.stderr
     )
-    after = {path: path.read_bytes() for path in workspace.iterdir() if path.is_file()}
+    after = {path: path.read_bytes() for path in workspace.iterdir() if path.is_file() and path.name != ".planton.lock"}
     assert after == before, "nothing in the workspace changed"
 
 

@@ -85,8 +85,9 @@ class FakeTerraform:
         echo: Echo | None = None,
         inherit: Sequence[int] = (),
         on_start: Callable[[int], None] | None = None,
+        deadline: float | None = None,
     ) -> RunResult:
-        del capture, stdout_to_stderr, watch_stderr, echo, inherit
+        del capture, stdout_to_stderr, watch_stderr, echo, inherit, deadline
         if on_start is not None:
             on_start(os.getpid())  # a PID that is alive, as terraform's would be
         args, workspace = list(invocation.args), invocation.cwd
