@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from e2e_support import Cli, base_env, dynamodb, s3
+from e2e_support import BIN_DIR, Cli, base_env, dynamodb, s3
 from support import HACK_MANIFEST, example_blocks, slug
 
 pytestmark = [pytest.mark.e2e, pytest.mark.lowest]
@@ -111,3 +112,47 @@ def test_local_s3_state_makes_its_bucket_in_the_emulator(tmp_path: Path) -> None
         cli.ok("tofu", "destroy", "--local", "--auto-approve", "-f", str(HACK_MANIFEST), *labels)
     finally:
         cli.run("local", "stop")
+
+
+def _moto_servers_of(home: Path) -> list[int]:
+    """The moto servers running with ``home`` as HOME (planton gives its emulator the user's),
+    read from /proc: this test's, and no other's."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:  # ended meanwhile, or not ours to read
+            continue
+        if b"moto.server" in cmdline and f"HOME={home}".encode() in environ and _pid_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_two_local_commands_at_once_start_one_emulator(tmp_path: Path) -> None:
+    cli = Cli(env=base_env(tmp_path), cwd=tmp_path)
+    home = Path(cli.env["HOME"])
+    argv = [str(BIN_DIR / "planton"), "local", "start"]
+    both = [
+        subprocess.Popen(argv, env=cli.env, cwd=tmp_path, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    try:
+        outputs = [command.communicate(timeout=120)[1] for command in both]
+        assert [command.returncode for command in both] == [0, 0], outputs
+        record = json.loads((Path(cli.env["PLANTON_LOCAL_STATE_DIR"]) / "emulator.json").read_text())
+        endpoint = f"http://127.0.0.1:{record['port']}"
+        assert sorted("started at" in output for output in outputs) == [False, True], outputs
+        assert all(f"at {endpoint} (pid {record['pid']}," in output for output in outputs), outputs
+        assert _moto_servers_of(home) == [record["pid"]]
+    finally:
+        for command in both:
+            if command.poll() is None:
+                command.kill()
+                command.communicate()
+        stop = cli.run("local", "stop")
+    assert stop.returncode == 0, stop.stderr
+    assert not _pid_alive(record["pid"])
+    assert _moto_servers_of(home) == []
