@@ -267,25 +267,23 @@ def run(
     echoed). When forwarding meets a broken pipe, the rest is dropped and the result's
     ``output_lost`` says so; any other failure to forward is raised once terraform has finished.
 
-    SIGINT and SIGTERM do not stop planton while terraform runs. When terraform shares planton's
-    terminal (stdin is a TTY) the terminal's Ctrl-C reaches it directly and is not forwarded
-    again: a second SIGINT would make terraform abort without saving state. Otherwise terraform
-    runs in its own process group and each signal planton receives is forwarded to it exactly
-    once.
+    SIGINT and SIGTERM do not stop planton while terraform runs: terraform runs in a process
+    group of its own (with no terminal to read: every value comes from files) and each signal
+    planton receives is passed on to it exactly once. So a terminal's Ctrl-C (which reaches only
+    the terminal's foreground group: planton's) and a signal sent to planton alone reach
+    terraform alike, and one Ctrl-C is never delivered twice (a second SIGINT makes terraform
+    abort without saving its state: only the user's own second Ctrl-C may do that).
 
     ``inherit`` are descriptors terraform keeps open (the workspace's lock, so that it stays
     held while terraform runs even if planton is killed); ``on_start`` is told terraform's PID.
     When ``deadline`` (``time.monotonic()``) passes, terraform gets SIGINT, as from Ctrl-C, and is
     waited for; the result says ``timed_out``.
     """
-    shares_terminal = _stdin_is_terminal()
     received: list[int] = []
     started: list[subprocess.Popen[bytes]] = []
     timed_out = False
 
     def forward(signum: int) -> None:
-        if signum == signal.SIGINT and shares_terminal:
-            return  # the terminal delivered it to terraform already
         if started and started[0].poll() is None:
             started[0].send_signal(signum)
 
@@ -314,7 +312,8 @@ def run(
                 env=dict(invocation.env),
                 stdout=out_reader.write_end if out_reader else subprocess.PIPE,
                 stderr=err_reader.write_end if err_reader else None,
-                process_group=None if shares_terminal else 0,
+                stdin=subprocess.DEVNULL,
+                process_group=0,
                 umask=PRIVATE_UMASK,
                 pass_fds=tuple(inherit),
             )
@@ -331,8 +330,7 @@ def run(
         try:
             stdout_bytes, _ = process.communicate(timeout=None if deadline is None else deadline - time.monotonic())
         except subprocess.TimeoutExpired:
-            # --timeout: interrupted as Ctrl-C would, and then waited for, as after Ctrl-C. Sent
-            # even when terraform shares a terminal: nobody pressed Ctrl-C there.
+            # --timeout: interrupted as Ctrl-C would, and then waited for, as after Ctrl-C.
             timed_out = True
             received.append(signal.SIGINT)
             process.send_signal(signal.SIGINT)
@@ -444,13 +442,6 @@ def _planton_fd(stream: IO[str] | None) -> int | None:
         return stream.fileno() if stream is not None else None
     except (OSError, ValueError):
         return None
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except ValueError:  # stdin closed
-        return False
 
 
 # ---------------------------------------------------------------------------------------------

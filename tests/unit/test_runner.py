@@ -493,7 +493,6 @@ def _run_signalled(
 def test_sigint_forwarded_once_and_waited_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guard: _Guard, capture: bool
 ) -> None:
-    monkeypatch.setattr(runner, "_stdin_is_terminal", lambda: False)
     result, counts, returned_at, sender = _run_signalled(
         tmp_path, signal.SIGINT, guard, natural_end=4.0, capture=capture
     )
@@ -509,7 +508,6 @@ def test_sigint_forwarded_once_and_waited_for(
 
 
 def test_sigterm_forwarded_once_and_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guard: _Guard) -> None:
-    monkeypatch.setattr(runner, "_stdin_is_terminal", lambda: False)
     result, counts, returned_at, sender = _run_signalled(tmp_path, signal.SIGTERM, guard, natural_end=4.0)
     assert counts == {"SIGINT": 0, "SIGTERM": 1}
     assert sender.sent_at is not None
@@ -522,35 +520,17 @@ def test_sigterm_forwarded_once_and_waited_for(tmp_path: Path, monkeypatch: pyte
     assert guard.received == []
 
 
-def test_sigint_not_forwarded_when_sharing_the_terminal(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guard: _Guard
-) -> None:
-    # With a terminal, Ctrl-C reaches terraform directly; a forwarded copy would be a second
-    # SIGINT, which makes terraform abort without saving state.
-    monkeypatch.setattr(runner, "_stdin_is_terminal", lambda: True)
-    result, counts, _, _ = _run_signalled(tmp_path, signal.SIGINT, guard, natural_end=1.0)
-    assert counts == {"SIGINT": 0, "SIGTERM": 0}
-    assert result.returncode == 0  # ran to its natural end
-    assert result.interrupted_by == signal.SIGINT
-    assert result.exit_code == 130
-    assert signal.getsignal(signal.SIGINT) is guard
-    assert guard.received == []
-
-
-@pytest.mark.parametrize("terminal", [False, True], ids=["no-terminal", "terminal"])
-def test_process_group_depends_on_the_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool) -> None:
-    # Without a terminal terraform gets a process group of its own, so a signal sent to
-    # planton's group reaches it only once (through planton); with one it must stay in the
-    # terminal's foreground group to receive Ctrl-C and read the approval prompt.
-    monkeypatch.setattr(runner, "_stdin_is_terminal", lambda: terminal)
-    script = _script(tmp_path, "pgid.py", "import json, os\nprint(json.dumps([os.getpid(), os.getpgrp()]))\n")
+def test_terraform_has_a_process_group_of_its_own_and_no_terminal_to_read(tmp_path: Path) -> None:
+    # A signal sent to planton's group (a terminal's Ctrl-C) then reaches terraform only once,
+    # through planton; with the terminal kept from it, terraform can never stop on a prompt.
+    script = _script(
+        tmp_path, "pgid.py", "import json, os, sys\nprint(json.dumps([os.getpid(), os.getpgrp(), sys.stdin.read()]))\n"
+    )
     result = run(_invocation(script, cwd=tmp_path), capture=True)
-    pid, pgid = json.loads(result.stdout)
-    if terminal:
-        assert pgid == os.getpgrp()
-    else:
-        assert pgid == pid
-        assert pgid != os.getpgrp()
+    pid, pgid, read = json.loads(result.stdout)
+    assert pgid == pid
+    assert pgid != os.getpgrp()
+    assert read == ""  # /dev/null
 
 
 def test_handlers_restored_after_a_normal_run(tmp_path: Path, guard: _Guard) -> None:
@@ -561,21 +541,11 @@ def test_handlers_restored_after_a_normal_run(tmp_path: Path, guard: _Guard) -> 
     assert signal.getsignal(signal.SIGTERM) is guard
 
 
-def test_stdin_is_terminal_false_when_stdin_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    closed = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - closed on purpose below
-    closed.close()
-    monkeypatch.setattr(sys, "stdin", closed)
-    assert runner._stdin_is_terminal() is False
-    monkeypatch.setattr(sys, "stdin", None)
-    assert runner._stdin_is_terminal() is False
-
-
 def test_signal_that_lands_while_the_child_starts_is_forwarded_once(
     tmp_path: Path, guard: _Guard, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The handler is installed before the child exists; a SIGTERM that arrives in that window
     # must neither kill planton (orphaning terraform) nor be lost: it is forwarded once started.
-    monkeypatch.setattr("planton.runner._stdin_is_terminal", lambda: False)
     script = _script(tmp_path, "terraform_like.py", _SIGNAL_CHILD)
     marker, report = tmp_path / "started", tmp_path / "report.json"
     real_popen = subprocess.Popen
