@@ -299,11 +299,17 @@ def run(
     try:
         err_reader = None
         if not capture or echo is not None or watch_stderr:
-            err_reader = _PipeReader(_echo_lines(echo, 2) if echo else _forward(2), keep=watch_stderr)
+            err_reader = _PipeReader(
+                _echo_lines(echo, 2) if echo else _forward(2), keep=watch_stderr, fallback=_forward(2) if echo else None
+            )
             readers.append(err_reader)
         out_reader = None
         if not capture:
-            out_reader = _PipeReader(_echo_lines(echo, stdout_fd) if echo else _forward(stdout_fd), keep=False)
+            out_reader = _PipeReader(
+                _echo_lines(echo, stdout_fd) if echo else _forward(stdout_fd),
+                keep=False,
+                fallback=_forward(stdout_fd) if echo else None,
+            )
             readers.append(out_reader)
         try:
             process = subprocess.Popen(
@@ -354,13 +360,18 @@ def run(
 class _PipeReader:
     """A pipe for one of the child's streams, handed to ``sink`` chunk by chunk as it arrives
     (so people see it live), with its last bytes kept when ``keep``. The pipe is drained to its
-    end whatever the sink does: once the sink fails nothing more is handed to it, and
-    ``reader_gone`` (a broken pipe) or ``failure`` (anything else) says why."""
+    end whatever the sink does. A broken pipe stops the delivery (``reader_gone``: nobody reads
+    any more); any other failure of the sink is kept in ``failure`` (raised once the child has
+    finished) and the rest goes to ``fallback`` (the stream itself, when the sink shows lines on
+    it), so that none of terraform's output is lost to a bug in showing it."""
 
-    def __init__(self, sink: Callable[[bytes], None], *, keep: bool) -> None:
+    def __init__(
+        self, sink: Callable[[bytes], None], *, keep: bool, fallback: Callable[[bytes], None] | None = None
+    ) -> None:
         self._read_end, self.write_end = os.pipe()
         self._kept = bytearray()
         self._keep = keep
+        self._fallback = fallback
         self._sink: Callable[[bytes], None] | None = sink
         self.reader_gone = False
         self.failure: BaseException | None = None
@@ -388,8 +399,11 @@ class _PipeReader:
             self._sink = None
             self.reader_gone = True
         except BaseException as failure:  # run() raises it once the child has finished
-            self._sink = None
-            self.failure = failure
+            self._sink, self._fallback = self._fallback, None
+            if self.failure is None:
+                self.failure = failure
+            if self._sink is not None:
+                self._deliver(chunk)  # this chunk too, whole: a line shown twice, rather than none
 
     def finish(self) -> None:
         """Wait for the child's stream to close (it has exited) and release the pipe."""

@@ -117,6 +117,29 @@ def test_closed_output_is_141_without_a_message(
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize(("code", "expected"), [(None, 0), (0, 0), (3, 3)])
+def test_a_system_exit_with_a_number_or_none_is_that_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], code: int | None, expected: int
+) -> None:
+    validate_raises(monkeypatch, SystemExit(code))
+    assert main(["validate", "-f", "x.yaml"]) == expected
+    assert capsys.readouterr().err == ""
+
+
+def test_a_system_exit_with_text_is_a_bug_reported_not_a_silent_70(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], state_home: Path
+) -> None:
+    # sys.exit("some text") from a library: no outcome planton knows; said, with a crash report.
+    validate_raises(monkeypatch, SystemExit("a library gave up"))
+    assert main(["validate", "-f", "x.yaml"]) == 70
+    [report] = (state_home / "planton" / "crash-reports").iterdir()
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: planton hit a bug (builtins.SystemExit); the full report is in {report}; "
+        "please attach it to a bug report"
+    ]
+    assert "a library gave up" in report.read_text(encoding="utf-8")
+
+
 def test_typer_exit_code_is_returned(monkeypatch: pytest.MonkeyPatch) -> None:
     validate_raises(monkeypatch, typer.Exit(5))
     assert main(["validate", "-f", "x.yaml"]) == 5

@@ -129,8 +129,12 @@ def _outcome(
         if isinstance(done.__context__, BrokenPipeError):
             silence(sys.stdout)
             return EXIT_BROKEN_PIPE, True, []
-        code = done.code if isinstance(done.code, int) else EXIT_BUG
-        return code, code != 0, []
+        if done.code is None or isinstance(done.code, int):
+            code = done.code or EXIT_OK  # sys.exit() and sys.exit(None) mean success
+            return code, code != 0, []
+        # sys.exit("text") from some library: not an outcome planton knows; a bug, reported.
+        code, message = _report_bug(done, [prog_name, *argv], environ)
+        return code, True, [message]
     except _CLICK_EXCEPTION as usage_mistake:
         mistake = cast(_ClickStyleError, usage_mistake)
         _tell(mistake.show)
@@ -174,7 +178,7 @@ def _invoke(command: Command, argv: Sequence[str], prog_name: str) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _report_bug(err: Exception, argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]:
+def _report_bug(err: BaseException, argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]:
     # Deferred: only a bug needs the crash report's machinery (platform, traceback, the
     # libraries' versions), and a command that succeeds should not load it.
     from planton.crash_report import write_crash_report
