@@ -13,6 +13,7 @@ Built on ``subprocess`` rather than python-terraform: see docs/design.md.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
@@ -93,15 +94,16 @@ _VERSIONS_KEPT = 16
 
 def binary_version(binary: Path, env: Mapping[str, str], remembered: Path | None) -> str:
     """The version ``binary version -json`` reports (``terraform_version``; tofu uses the same
-    key), or what it printed instead. Remembered in the file ``remembered`` by the binary's path
-    and identity (device, inode, size, modification time: what an upgrade or reinstall changes),
-    so that a later run with the same binary starts no process to ask."""
+    key); ``EnvironmentNotReady`` when it does not answer so. Remembered in the file
+    ``remembered`` by the binary's path and identity (device, inode, size, modification time:
+    what an upgrade or reinstall changes), so that a later run with the same binary starts no
+    process to ask (an answer an older planton remembered as "unknown" is asked again)."""
     identity = _file_identity(binary)
     known = _read_versions(remembered)
     entry = known.get(str(binary))
     if identity is not None and isinstance(entry, dict) and entry.get("identity") == identity:
         version = entry.get("version")
-        if isinstance(version, str):
+        if isinstance(version, str) and version and not version.startswith("unknown"):
             return version
     version = _ask_version(binary, env)
     if remembered is not None and identity is not None:
@@ -135,6 +137,9 @@ def _read_versions(path: Path | None) -> dict[str, object]:
 
 
 def _ask_version(binary: Path, env: Mapping[str, str]) -> str:
+    """``binary version -json``'s ``terraform_version``; ``EnvironmentNotReady`` saying exactly
+    what is wrong when the binary cannot be started or does not answer as terraform and tofu do
+    (a wrapper that fails, a script whose interpreter is missing, another program)."""
     # CHECKPOINT_DISABLE: terraform's version command otherwise asks HashiCorp whether a newer
     # release exists.
     try:
@@ -146,17 +151,51 @@ def _ask_version(binary: Path, env: Mapping[str, str]) -> str:
             timeout=_VERSION_TIMEOUT_SECONDS,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"unknown ({type(err).__name__})"
+    except subprocess.TimeoutExpired:
+        raise EnvironmentNotReady(
+            f"{binary} did not answer `version -json` within {_VERSION_TIMEOUT_SECONDS:g}s; is it tofu or terraform?"
+        ) from None
+    except OSError as err:
+        raise EnvironmentNotReady(f"cannot start {binary}: {why_it_cannot_start(binary, err)}") from None
     text = asked.stdout.decode("utf-8", errors="replace")
     try:
         version = json.loads(text).get("terraform_version")
     except (ValueError, AttributeError):
         version = None
-    if isinstance(version, str) and version:
+    if asked.returncode == 0 and isinstance(version, str) and version:
         return version
-    said = text.strip().splitlines()[0][:200] if text.strip() else ""
-    return f"unknown (exit {asked.returncode}{': ' + said if said else ''})"
+    printed = (text.strip() or asked.stderr.decode("utf-8", errors="replace").strip()).splitlines()
+    said = f": {printed[0][:200]}" if printed else ", printing nothing"
+    status = f"exited {asked.returncode}" if asked.returncode >= 0 else f"was killed by signal {-asked.returncode}"
+    raise EnvironmentNotReady(
+        f"{binary} is not a working tofu or terraform: `version -json` {status}{said}; point --binary "
+        f"(or {BINARY_ENV}) at tofu or terraform"
+    )
+
+
+def why_it_cannot_start(binary: Path, err: OSError) -> str:
+    """Why ``binary`` could not be started: a script's missing interpreter is named, not
+    reported as the binary itself missing (as the kernel's ENOENT would have it)."""
+    if err.errno == errno.ENOENT and binary.exists():
+        interpreter = _interpreter(binary)
+        if interpreter:
+            return f"its interpreter {interpreter} (its #! line) does not exist"
+        return "it, or a program it needs, does not exist"
+    if err.errno == errno.ENOEXEC:
+        return "it is not a program this machine can run (no #! line, or built for another system)"
+    return err.strerror or str(err)
+
+
+def _interpreter(binary: Path) -> str | None:
+    try:
+        with open(binary, "rb") as handle:
+            first = handle.readline(256)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", errors="replace").split()
+    return words[0] if words else None
 
 
 @dataclass(frozen=True)
@@ -324,7 +363,9 @@ def run(
                 pass_fds=tuple(inherit),
             )
         except OSError as err:
-            raise EnvironmentNotReady(f"cannot start {invocation.binary}: {err.strerror}") from None
+            raise EnvironmentNotReady(
+                f"cannot start {invocation.binary}: {why_it_cannot_start(invocation.binary, err)}"
+            ) from None
         finally:
             for reader in readers:
                 reader.started()

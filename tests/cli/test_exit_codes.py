@@ -32,6 +32,9 @@ FAKE_TERRAFORM = textwrap.dedent(
     # exits {status}.
     import json, os, sys
     command = sys.argv[1]
+    if command == "version":  # the binary check: answered as terraform does
+        print('{{"terraform_version": "1.11.4"}}')
+        sys.exit(0)
     if command == "init":
         os.makedirs(".terraform", exist_ok=True)
         sys.exit(0)
@@ -152,6 +155,9 @@ HANGING_TERRAFORM = textwrap.dedent(
     # terraform does, stops gracefully: writes {saved!r} (its state) and exits 1.
     import os, signal, sys
     command = sys.argv[1]
+    if command == "version":  # the binary check: answered as terraform does
+        print('{{"terraform_version": "1.11.4"}}')
+        sys.exit(0)
     if command == "init":
         os.makedirs(".terraform", exist_ok=True)
         sys.exit(0)
@@ -392,6 +398,9 @@ GONE_TERRAFORM = textwrap.dedent(
     # next destroy records that.
     import os, sys
     command = sys.argv[1]
+    if command == "version":  # the binary check: answered as terraform does
+        print('{{"terraform_version": "1.11.4"}}')
+        sys.exit(0)
     if command == "init":
         os.makedirs(".terraform", exist_ok=True)
         sys.exit(0)

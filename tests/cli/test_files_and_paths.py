@@ -19,7 +19,13 @@ import pytest
 from e2e_support import BIN_DIR, Cli, assert_no_traceback, base_env
 from support import HACK_MANIFEST
 
-NOT_TERRAFORM = "#!/bin/sh\necho 'terraform must not run in this test' >&2\nexit 99\n"
+# Answers the binary check (`version -json`, asked before anything is written); anything else
+# it is asked is a failure of the test.
+NOT_TERRAFORM = (
+    "#!/bin/sh\n"
+    'if [ "$1" = version ]; then echo \'{"terraform_version": "1.11.4"}\'; exit 0; fi\n'
+    "echo 'terraform must not run in this test' >&2\nexit 99\n"
+)
 
 
 @pytest.fixture

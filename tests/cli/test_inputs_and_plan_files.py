@@ -252,6 +252,7 @@ def test_output_json_prints_a_document_when_terraform_fails(cli: Cli, tmp_path: 
     failing = tmp_path / "failing-terraform"
     failing.write_text(
         f"#!{sys.executable}\nimport os, sys\n"
+        "if sys.argv[1] == 'version':\n    print('{\"terraform_version\": \"1.11.4\"}')\n    sys.exit(0)\n"
         "if sys.argv[1] == 'init':\n    os.makedirs('.terraform', exist_ok=True)\n    sys.exit(0)\n"
         "print('Error: no state', file=sys.stderr)\nsys.exit(1)\n",
         encoding="utf-8",

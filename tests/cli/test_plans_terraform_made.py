@@ -20,6 +20,9 @@ CRASHING_TERRAFORM = textwrap.dedent(
     #!{python}
     import os, sys
     command = sys.argv[1]
+    if command == "version":  # the binary check: answered as terraform does
+        print('{{"terraform_version": "1.11.4"}}')
+        sys.exit(0)
     if command == "init":
         os.makedirs(".terraform", exist_ok=True)
         sys.exit(0)
@@ -82,6 +85,9 @@ INTERRUPTED_AS_IT_FINISHES = textwrap.dedent(
     # changes something (exit 2 under -detailed-exitcode, the plan saved).
     import os, signal, sys, time
     command = sys.argv[1]
+    if command == "version":  # the binary check: answered as terraform does
+        print('{{"terraform_version": "1.11.4"}}')
+        sys.exit(0)
     if command == "init":
         os.makedirs(".terraform", exist_ok=True)
         sys.exit(0)
@@ -124,6 +130,9 @@ def test_a_plan_saved_before_terraform_crashed_is_not_applied(cli: Cli, tmp_path
             #!{sys.executable}
             import os, sys
             command = sys.argv[1]
+            if command == "version":  # the binary check: answered as terraform does
+                print('{{"terraform_version": "1.11.4"}}')
+                sys.exit(0)
             if command == "init":
                 os.makedirs(".terraform", exist_ok=True)
                 sys.exit(0)

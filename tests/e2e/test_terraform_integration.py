@@ -43,6 +43,9 @@ FAKE_TERRAFORM = textwrap.dedent(
     # exits 1. A second SIGINT would be a hard abort.
     import os, signal, sys, time
     command = sys.argv[1]
+    if command == "version":  # the binary check: answered as terraform does
+        print('{{"terraform_version": "1.11.4"}}')
+        sys.exit(0)
     if command == "init":
         os.makedirs(".terraform", exist_ok=True)
         sys.exit(0)

@@ -793,12 +793,66 @@ def test_binary_version_survives_a_corrupt_cache(tmp_path: Path, cache: str) -> 
     assert str(binary) in json.loads(remembered.read_text())
 
 
-def test_a_binary_that_does_not_say_its_version(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        (
+            "import sys\nprint('Terraform v1.5.7')\nsys.exit(3)\n",
+            "is not a working tofu or terraform: `version -json` exited 3: Terraform v1.5.7",
+        ),
+        ("print('{\"hello\": 1}')\n", 'is not a working tofu or terraform: `version -json` exited 0: {"hello": 1}'),
+        ("print('garbage')\n", "is not a working tofu or terraform: `version -json` exited 0: garbage"),
+        ("pass\n", "is not a working tofu or terraform: `version -json` exited 0, printing nothing"),
+        (
+            "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+            "is not a working tofu or terraform: `version -json` was killed by signal 9, printing nothing",
+        ),
+    ],
+    ids=["old-or-wrapper", "other-json", "garbage", "silent", "killed"],
+)
+def test_a_binary_that_does_not_answer_as_terraform_is_refused_saying_what_it_did(
+    tmp_path: Path, script: str, said: str
+) -> None:
     binary = tmp_path / "terraform"
-    binary.write_text(f"#!{sys.executable}\nimport sys\nprint('Terraform v1.5.7')\nsys.exit(3)\n")
+    binary.write_text(f"#!{sys.executable}\n{script}", encoding="utf-8")
     binary.chmod(0o755)
-    assert runner.binary_version(binary, {}, None) == "unknown (exit 3: Terraform v1.5.7)"
-    assert runner.binary_version(tmp_path / "missing", {}, None).startswith("unknown")
+    remembered = tmp_path / "versions.json"
+    with pytest.raises(EnvironmentNotReady) as caught:
+        runner.binary_version(binary, {}, remembered)
+    assert str(caught.value) == f"{binary} {said}; point --binary (or PLANTON_TOFU_BINARY) at tofu or terraform"
+    assert not remembered.exists()  # a failure is never remembered
+
+
+def test_a_script_whose_interpreter_is_missing_is_named_as_such(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_text("#!/nonexistent/bin/sh\nexit 0\n", encoding="utf-8")
+    binary.chmod(0o755)
+    with pytest.raises(EnvironmentNotReady) as caught:
+        runner.binary_version(binary, {}, None)
+    assert (
+        str(caught.value) == f"cannot start {binary}: its interpreter /nonexistent/bin/sh (its #! line) does not exist"
+    )
+    with pytest.raises(EnvironmentNotReady) as started:
+        run(Invocation(binary, ["plan"], tmp_path, env={}))
+    assert "its interpreter /nonexistent/bin/sh (its #! line) does not exist" in str(started.value)
+
+
+def test_a_file_that_is_no_program_is_named_as_such(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_bytes(b"\x7fELF\x02\x01\x01 not really a program")
+    binary.chmod(0o755)
+    with pytest.raises(EnvironmentNotReady, match="it is not a program this machine can run"):
+        runner.binary_version(binary, {}, None)
+
+
+def test_an_unknown_version_an_older_planton_remembered_is_asked_again(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_text(f'#!{sys.executable}\nprint(\'{{"terraform_version": "1.11.4"}}\')\n', encoding="utf-8")
+    binary.chmod(0o755)
+    remembered = tmp_path / "versions.json"
+    identity = runner._file_identity(binary)
+    remembered.write_text(json.dumps({str(binary): {"identity": identity, "version": "unknown (exit 1)"}}))
+    assert runner.binary_version(binary, {}, remembered) == "1.11.4"
 
 
 def test_what_terraform_writes_is_its_owners_alone(tmp_path: Path) -> None:

@@ -198,7 +198,7 @@ def _init_inputs(session: Session, files: Mapping[str, str]) -> InitInputs:
         files=files,
         lock_file=_bundled_lock_file(),
         binary=prepared.binary,
-        binary_version=binary_version(prepared.binary, session.env, remembered),
+        binary_version=prepared.binary_version or binary_version(prepared.binary, session.env, remembered),
         plugin_mirror=prepared.plugin_dir,
         plugin_cache=prepared.plugin_cache.path if prepared.plugin_cache is not None else None,
     )

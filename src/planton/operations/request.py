@@ -107,6 +107,8 @@ class PreparedRun:
     plugin_cache: PluginCache | None = None
     cache_dir: Path | None = None
     lock_timeout: Duration | None = None
+    # What the binary's `version -json` said, once run_tofu has checked it.
+    binary_version: str | None = None
     # --timeout, and the moment (time.monotonic()) it runs out, counted from when the command
     # started preparing: no terraform starts after it, and one running then is interrupted.
     timeout: Duration | None = None

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from planton.accounts import bind_account
-from planton.cachedir import PLUGIN_CACHE_VARIABLE, ready
+from planton.cachedir import BINARY_VERSIONS_FILE, PLUGIN_CACHE_VARIABLE, ready
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment, go_runtime, physical_memory
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, EnvironmentNotReady, UsageError
@@ -25,7 +25,7 @@ from planton.operations.request import (
 from planton.operations.reviewed import reviewed_plan
 from planton.operations.session import RunContext, Session, TofuOutcome, Ui, interruption_notes, record_store
 from planton.records import InterruptedCreate, LocalRecordStore
-from planton.runner import RunResult
+from planton.runner import RunResult, binary_version
 from planton.settings import runs_at_once
 from planton.state import RecordedTable, StateUnreadable, foreign_resources, recorded_table, table_in_state
 from planton.workspace import ERRORED_STATE
@@ -46,6 +46,9 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     prepared = prepare(request, environ, home, notify)
     prepared = replace(prepared, plugin_cache=ready(prepared.plugin_cache, notify))
     env = terraform_environment(prepared, request, environ, notify)
+    # The binary answers as tofu or terraform do, checked once, before anything is written.
+    remembered = prepared.cache_dir / BINARY_VERSIONS_FILE if prepared.cache_dir is not None else None
+    prepared = replace(prepared, binary_version=binary_version(prepared.binary, env, remembered))
     records = record_store(prepared, env)
     # Before anything is written: a plan this state's records never saved is refused as it is.
     reviewed = (

@@ -472,7 +472,10 @@ class Session:
             document = json.loads(shown.stdout or "{}")
         except ValueError:
             return None
-        if not isinstance(document, Mapping):
+        # Each output as {"value": ...}: anything else is not terraform's answer.
+        if not isinstance(document, Mapping) or not all(
+            isinstance(entry, Mapping) and "value" in entry for entry in document.values()
+        ):
             return None
         return output_values(document)
 
