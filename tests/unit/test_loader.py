@@ -474,3 +474,20 @@ def test_errors_name_the_fields_of_the_model_that_was_used() -> None:
         "keySchema.partitionKee: unknown field; did you mean 'partitionKey'?",
         "keySchema.partitionKey: required",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by tests/unit/test_fuzz.py: every problem is one line
+
+
+def test_a_control_character_is_one_line_naming_its_line_and_column(tmp_path: Path) -> None:
+    # PyYAML's own message was two lines, naming "<unicode string>" and a character offset.
+    err = load_error(write(tmp_path, 'a: b\r\nc: "\x07"\n'))
+    assert err.problems == [
+        "(yaml): line 2, column 5: the non-printable character U+0007 is not allowed in YAML; remove it, "
+        "or write it as the escape \\u0007 in a double-quoted string"
+    ]
+
+
+def test_a_control_character_alone_is_at_line_1_column_1(tmp_path: Path) -> None:
+    assert load_error(write(tmp_path, "\x1f")).problems[0].startswith("(yaml): line 1, column 1: ")
