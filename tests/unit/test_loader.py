@@ -8,7 +8,7 @@ import pytest
 
 from planton.errors import EXIT_BAD_MANIFEST, ManifestError
 from planton.manifest import LoadedManifest, load_manifest
-from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document
+from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document, validate_document
 from planton.table import AttributeType, BillingMode
 
 from support import HACK_MANIFEST
@@ -491,3 +491,20 @@ def test_a_control_character_is_one_line_naming_its_line_and_column(tmp_path: Pa
 
 def test_a_control_character_alone_is_at_line_1_column_1(tmp_path: Path) -> None:
     assert load_error(write(tmp_path, "\x1f")).problems[0].startswith("(yaml): line 1, column 1: ")
+
+
+@pytest.mark.parametrize("key", ["a\nb", "a\rb", "\x1e", "\u2028", "\x1b[31mred"])
+def test_a_key_with_a_line_break_or_control_character_is_escaped_in_its_path(key: str) -> None:
+    # Keys go into a problem's dotted path as written: a line break split the message, and an
+    # escape sequence reached the terminal.
+    document = parse_yaml(VALID, "m.yaml")
+    document["spec"][key] = 1
+    with pytest.raises(ManifestError) as excinfo:
+        validate_document(document, "m.yaml")
+    assert excinfo.value.problems[0].startswith(f"spec.{key!r}: unknown field")
+    assert all(problem.isprintable() for problem in excinfo.value.problems)
+
+
+def test_an_ambiguous_scalar_under_a_key_with_a_line_break(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, '"a\\nb":\n  c: yes\n'))
+    assert err.problems[0].startswith("'a\\nb'.c: 'yes' is ")

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
-from planton.manifest.base import LENIENT, camel_to_snake, describe_value, models_in, snake_to_camel
+from planton.manifest.base import LENIENT, camel_to_snake, describe_value, models_in, shown, snake_to_camel
 from planton.manifest.normalise import Manifest, MixedDialects, manifest_model
 from planton.manifest.yaml12 import Ambiguity, Yaml12Constructor, Yaml12Resolver, ambiguity
 from planton.textfile import UnreadableFile, read_text_file
@@ -106,7 +106,7 @@ class _StrictSafeLoader(
     def _ambiguity_problem(self, node: yaml.ScalarNode, found: Ambiguity) -> str:
         is_key = self._path[-1] == _KEY
         parents = "".join(self._path[:-1]).lstrip(".")
-        path = (f"{parents}." if parents else "") + node.value if is_key else "".join(self._path).lstrip(".")
+        path = (f"{parents}." if parents else "") + shown(node.value) if is_key else "".join(self._path).lstrip(".")
         where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
         if is_key:
             said = f"the key {node.value!r} is {found.reading}; quote it"
@@ -160,7 +160,7 @@ def _segment(parent: yaml.Node | None, index: Any) -> str:
     if isinstance(parent, yaml.MappingNode):
         if index is None:
             return _KEY
-        return f".{index.value}" if isinstance(index, yaml.ScalarNode) else ".?"
+        return f".{shown(index.value)}" if isinstance(index, yaml.ScalarNode) else ".?"
     return ""
 
 
@@ -439,7 +439,7 @@ def _user_path(loc: Sequence[Any], document: Any, document_camel: bool) -> str:
             if spelled_camel or position == 0 or _mapping_style(node, default_camel=document_camel):
                 key = camel
         node = node.get(key if key in node else element) if isinstance(node, Mapping) else None
-        parts.append(("." if parts else "") + key)
+        parts.append(("." if parts else "") + shown(key))
     return "".join(parts)
 
 
