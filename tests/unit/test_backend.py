@@ -283,3 +283,17 @@ def test_same_place_ignores_the_buckets_region_and_the_endpoint() -> None:
     )
     assert not same_place(one, S3Backend(bucket="b-b", key="k2", region="eu-west-1").place())
     assert not same_place(one, LocalBackend().place())
+
+
+# --- found through the console script (tests/cli/test_bad_flags.py) --------------------------
+
+
+@pytest.mark.parametrize("region", ["nowhere", "us-east-1\nx", "US-EAST-1"])
+def test_a_state_region_that_is_no_region_is_refused(region: str) -> None:
+    # It was passed on: init ran, and planton looked for its records at an endpoint that does not exist.
+    with pytest.raises(UsageError) as caught:
+        _select(S3_LABELS, BackendFlags(None, (f"region={region}",)))
+    assert caught.value.message == (
+        f"--backend-config region: {region!r} does not look like an AWS region; name the state bucket's region "
+        "with a code such as us-east-1, or leave region out for the manifest's"
+    )
