@@ -372,7 +372,10 @@ def _read_config_file(path: Path, read_text: Callable[[Path], str]) -> list[tupl
             continue
         match = re.fullmatch(r'([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(true|false|[0-9]+))', stripped)
         if match is None:
-            raise UsageError(f'--backend-config {path}, line {number}: expected key = "value", got {stripped[:60]!r}')
+            # Only what comes before a "=": the line may hold a secret, given in the wrong form.
+            name = stripped.partition("=")[0].strip()
+            got = f"{name[:60]!r} = ..." if "=" in stripped else "a line without '='"
+            raise UsageError(f'--backend-config {path}, line {number}: expected key = "value", got {got}')
         value = match.group(2) if match.group(2) is not None else match.group(3)
         pairs.append((match.group(1), value.replace('\\"', '"').replace("\\\\", "\\"), f"{path}, line {number}"))
     return pairs

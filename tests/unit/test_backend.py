@@ -297,3 +297,17 @@ def test_a_state_region_that_is_no_region_is_refused(region: str) -> None:
         f"--backend-config region: {region!r} does not look like an AWS region; name the state bucket's region "
         "with a code such as us-east-1, or leave region out for the manifest's"
     )
+
+
+def test_a_malformed_line_of_a_backend_config_file_is_never_quoted_past_its_key(tmp_path: Path) -> None:
+    # The line was quoted whole: a credential written unquoted (secret_key = wJalr...) was echoed.
+    config = tmp_path / "backend.hcl"
+    config.write_text('bucket = "b-b"\nsecret_key = wJalrXUtnFEMI\nwJalrXUtnFEMI\n', encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", (str(config),)))
+    expected = f'--backend-config {config}, line 2: expected key = "value", got'
+    assert caught.value.message == f"{expected} 'secret_key' = ..."
+    config.write_text('bucket = "b-b"\nwJalrXUtnFEMI\n', encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", (str(config),)))
+    assert caught.value.message == f"{expected} a line without '='"
