@@ -377,7 +377,9 @@ def _read_config_file(path: Path, read_text: Callable[[Path], str]) -> list[tupl
             got = f"{name[:60]!r} = ..." if "=" in stripped else "a line without '='"
             raise UsageError(f'--backend-config {path}, line {number}: expected key = "value", got {got}')
         value = match.group(2) if match.group(2) is not None else match.group(3)
-        pairs.append((match.group(1), value.replace('\\"', '"').replace("\\\\", "\\"), f"{path}, line {number}"))
+        pairs.append(
+            (match.group(1), value.replace('\\"', '"').replace("\\\\", "\\"), f"--backend-config {path}, line {number}")
+        )
     return pairs
 
 

@@ -311,3 +311,12 @@ def test_a_malformed_line_of_a_backend_config_file_is_never_quoted_past_its_key(
     with pytest.raises(UsageError) as caught:
         _select({}, BackendFlags("s3", (str(config),)))
     assert caught.value.message == f"{expected} a line without '='"
+
+
+def test_a_refused_key_in_a_backend_config_file_names_the_flag(tmp_path: Path) -> None:
+    # It began with the file's path alone, so nothing said which option had named the file.
+    config = tmp_path / "backend.hcl"
+    config.write_text('bucket = "b-b"\nkey = "k"\ncolour = "blue"\n', encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", (str(config),)))
+    assert caught.value.message.startswith(f"--backend-config {config}, line 3: unknown backend setting 'colour'")
