@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from planton.credentials import is_loopback_endpoint
 from planton.errors import ManifestError, UsageError
+from planton.table import looks_like_region
 
 TYPE_LABEL = "terraform.project-planton.org/backend.type"
 OBJECT_LABEL = "terraform.project-planton.org/backend.object"
@@ -204,6 +205,13 @@ def select_backend(
             "at once; keep the lock file, or lock with a table: --backend-config dynamodb_table=NAME"
         )
     given_region = settings.pop("region", None)
+    if given_region and not looks_like_region(given_region):
+        # Checked here: terraform's init would run first, and the records planton keeps beside the
+        # state would be looked for in a bucket at an endpoint that does not exist.
+        raise UsageError(
+            f"--backend-config region: {given_region!r} does not look like an AWS region; name the state bucket's "
+            "region with a code such as us-east-1, or leave region out for the manifest's"
+        )
     state_region = given_region or region
     kms_key_id = settings.pop("kms_key_id", None) or None
     general = endpoints.get("AWS_ENDPOINT_URL")
@@ -364,9 +372,14 @@ def _read_config_file(path: Path, read_text: Callable[[Path], str]) -> list[tupl
             continue
         match = re.fullmatch(r'([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|(true|false|[0-9]+))', stripped)
         if match is None:
-            raise UsageError(f'--backend-config {path}, line {number}: expected key = "value", got {stripped[:60]!r}')
+            # Only what comes before a "=": the line may hold a secret, given in the wrong form.
+            name = stripped.partition("=")[0].strip()
+            got = f"{name[:60]!r} = ..." if "=" in stripped else "a line without '='"
+            raise UsageError(f'--backend-config {path}, line {number}: expected key = "value", got {got}')
         value = match.group(2) if match.group(2) is not None else match.group(3)
-        pairs.append((match.group(1), value.replace('\\"', '"').replace("\\\\", "\\"), f"{path}, line {number}"))
+        pairs.append(
+            (match.group(1), value.replace('\\"', '"').replace("\\\\", "\\"), f"--backend-config {path}, line {number}")
+        )
     return pairs
 
 

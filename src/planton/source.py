@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from planton.errors import ManifestError, UsageError
-from planton.manifest.base import text_problem
+from planton.manifest.base import shown, text_problem
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, read_manifest_document, validate_document
 from planton.manifest.overrides import Override, apply_overrides, from_overrides, parse_override
 from planton.manifest_files import ManifestOptions, find_manifests
@@ -144,7 +144,7 @@ def _blame(problem: str, overrides: Sequence[Override]) -> str:
         return problem
     if text_problem(cause.raw) is not None:  # named by its path: a value that is not text is never quoted
         return f"{problem} (set by --set {cause.dotted}=...)"
-    return f"{problem} (set by --set {cause.raw})"
+    return f"{problem} (set by --set {shown(cause.raw)})"
 
 
 @dataclass(frozen=True)

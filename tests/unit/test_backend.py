@@ -283,3 +283,40 @@ def test_same_place_ignores_the_buckets_region_and_the_endpoint() -> None:
     )
     assert not same_place(one, S3Backend(bucket="b-b", key="k2", region="eu-west-1").place())
     assert not same_place(one, LocalBackend().place())
+
+
+# --- found through the console script (tests/cli/test_bad_flags.py) --------------------------
+
+
+@pytest.mark.parametrize("region", ["nowhere", "us-east-1\nx", "US-EAST-1"])
+def test_a_state_region_that_is_no_region_is_refused(region: str) -> None:
+    # It was passed on: init ran, and planton looked for its records at an endpoint that does not exist.
+    with pytest.raises(UsageError) as caught:
+        _select(S3_LABELS, BackendFlags(None, (f"region={region}",)))
+    assert caught.value.message == (
+        f"--backend-config region: {region!r} does not look like an AWS region; name the state bucket's region "
+        "with a code such as us-east-1, or leave region out for the manifest's"
+    )
+
+
+def test_a_malformed_line_of_a_backend_config_file_is_never_quoted_past_its_key(tmp_path: Path) -> None:
+    # The line was quoted whole: a credential written unquoted (secret_key = wJalr...) was echoed.
+    config = tmp_path / "backend.hcl"
+    config.write_text('bucket = "b-b"\nsecret_key = wJalrXUtnFEMI\nwJalrXUtnFEMI\n', encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", (str(config),)))
+    expected = f'--backend-config {config}, line 2: expected key = "value", got'
+    assert caught.value.message == f"{expected} 'secret_key' = ..."
+    config.write_text('bucket = "b-b"\nwJalrXUtnFEMI\n', encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", (str(config),)))
+    assert caught.value.message == f"{expected} a line without '='"
+
+
+def test_a_refused_key_in_a_backend_config_file_names_the_flag(tmp_path: Path) -> None:
+    # It began with the file's path alone, so nothing said which option had named the file.
+    config = tmp_path / "backend.hcl"
+    config.write_text('bucket = "b-b"\nkey = "k"\ncolour = "blue"\n', encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        _select({}, BackendFlags("s3", (str(config),)))
+    assert caught.value.message.startswith(f"--backend-config {config}, line 3: unknown backend setting 'colour'")

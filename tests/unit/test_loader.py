@@ -8,7 +8,7 @@ import pytest
 
 from planton.errors import EXIT_BAD_MANIFEST, ManifestError
 from planton.manifest import LoadedManifest, load_manifest
-from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document
+from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document, validate_document
 from planton.table import AttributeType, BillingMode
 
 from support import HACK_MANIFEST
@@ -474,3 +474,37 @@ def test_errors_name_the_fields_of_the_model_that_was_used() -> None:
         "keySchema.partitionKee: unknown field; did you mean 'partitionKey'?",
         "keySchema.partitionKey: required",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Found by tests/unit/test_fuzz.py: every problem is one line
+
+
+def test_a_control_character_is_one_line_naming_its_line_and_column(tmp_path: Path) -> None:
+    # PyYAML's own message was two lines, naming "<unicode string>" and a character offset.
+    err = load_error(write(tmp_path, 'a: b\r\nc: "\x07"\n'))
+    assert err.problems == [
+        "(yaml): line 2, column 5: the non-printable character U+0007 is not allowed in YAML; remove it, "
+        "or write it as the escape \\u0007 in a double-quoted string"
+    ]
+
+
+def test_a_control_character_alone_is_at_line_1_column_1(tmp_path: Path) -> None:
+    assert load_error(write(tmp_path, "\x1f")).problems[0].startswith("(yaml): line 1, column 1: ")
+
+
+@pytest.mark.parametrize("key", ["a\nb", "a\rb", "\x1e", "\u2028", "\x1b[31mred"])
+def test_a_key_with_a_line_break_or_control_character_is_escaped_in_its_path(key: str) -> None:
+    # Keys go into a problem's dotted path as written: a line break split the message, and an
+    # escape sequence reached the terminal.
+    document = parse_yaml(VALID, "m.yaml")
+    document["spec"][key] = 1
+    with pytest.raises(ManifestError) as excinfo:
+        validate_document(document, "m.yaml")
+    assert excinfo.value.problems[0].startswith(f"spec.{key!r}: unknown field")
+    assert all(problem.isprintable() for problem in excinfo.value.problems)
+
+
+def test_an_ambiguous_scalar_under_a_key_with_a_line_break(tmp_path: Path) -> None:
+    err = load_error(write(tmp_path, '"a\\nb":\n  c: yes\n'))
+    assert err.problems[0].startswith("'a\\nb'.c: 'yes' is ")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -21,6 +22,7 @@ from planton.manifest.overrides import (
     parse_override,
 )
 from planton.manifest.seed import SeedManifest
+from planton.source import ManifestSource, load_input
 from planton.table import AttributeType, BillingMode, KeyType, ProjectionType
 
 from support import HACK_MANIFEST, example_blocks
@@ -870,3 +872,20 @@ def test_an_escaped_equals_sign_is_part_of_the_key() -> None:
     assert override.text == "c=d"
     assert parse_override(override.dotted + "=c=d").path == override.path  # dotted parses back
     assert apply_overrides({"spec": {}}, [override]) == {"spec": {"tags": {"a=b": "c=d"}}}
+
+
+@pytest.mark.parametrize("raw", ["spec.table_name\n=x", "\x85\x85", "spec.tags.a\x1bb.c=1", "\n[x]=null"])
+def test_a_set_with_a_line_break_or_control_character_is_shown_escaped(raw: str) -> None:
+    # Found by tests/unit/test_fuzz.py: the argument was quoted as given, splitting the message.
+    with pytest.raises(OverrideError) as excinfo:
+        parse_override(raw)
+    assert excinfo.value.message.startswith(f"--set {raw!r}: ")
+    assert excinfo.value.message.isprintable()
+
+
+def test_a_problem_blamed_on_a_set_with_a_control_character_shows_it_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(HACK_MANIFEST.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ManifestError) as excinfo:
+        load_input(ManifestSource(manifest=path, overrides=("spec.table_name=a\x01b",)))
+    assert excinfo.value.problems[0].endswith("(set by --set 'spec.table_name=a\\x01b')")

@@ -74,6 +74,13 @@ def describe_value(value: Any) -> str:
     return _SHORT.repr(value)
 
 
+def shown(text: str) -> str:
+    """A key or argument the user wrote, as a message shows it: as written when printable, else
+    as its repr, whose escapes keep the message on one line and control characters (a line
+    break, an escape sequence) away from the terminal."""
+    return text if text.isprintable() else repr(text)
+
+
 def camel_to_snake(name: str) -> str:
     """``readCapacityUnits`` -> ``read_capacity_units``; snake_case passes through."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()

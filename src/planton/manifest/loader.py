@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planton.errors import ManifestError
-from planton.manifest.base import LENIENT, camel_to_snake, describe_value, models_in, snake_to_camel
+from planton.manifest.base import LENIENT, camel_to_snake, describe_value, models_in, shown, snake_to_camel
 from planton.manifest.normalise import Manifest, MixedDialects, manifest_model
 from planton.manifest.yaml12 import Ambiguity, Yaml12Constructor, Yaml12Resolver, ambiguity
 from planton.textfile import UnreadableFile, read_text_file
@@ -106,7 +106,7 @@ class _StrictSafeLoader(
     def _ambiguity_problem(self, node: yaml.ScalarNode, found: Ambiguity) -> str:
         is_key = self._path[-1] == _KEY
         parents = "".join(self._path[:-1]).lstrip(".")
-        path = (f"{parents}." if parents else "") + node.value if is_key else "".join(self._path).lstrip(".")
+        path = (f"{parents}." if parents else "") + shown(node.value) if is_key else "".join(self._path).lstrip(".")
         where = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
         if is_key:
             said = f"the key {node.value!r} is {found.reading}; quote it"
@@ -160,7 +160,7 @@ def _segment(parent: yaml.Node | None, index: Any) -> str:
     if isinstance(parent, yaml.MappingNode):
         if index is None:
             return _KEY
-        return f".{index.value}" if isinstance(index, yaml.ScalarNode) else ".?"
+        return f".{shown(index.value)}" if isinstance(index, yaml.ScalarNode) else ".?"
     return ""
 
 
@@ -278,11 +278,22 @@ def parse_yaml(text: str, source: str, *, what: str = MANIFEST_FILE.what, privat
     except AmbiguousScalars as err:
         raise ManifestError(source, err.problems, what=what) from None
     except yaml.YAMLError as err:
-        raise _yaml_problem(err, source, what) from None
+        raise _yaml_problem(err, source, what, text) from None
 
 
-def _yaml_problem(err: yaml.YAMLError, source: str, what: str) -> ManifestError:
+def _yaml_problem(err: yaml.YAMLError, source: str, what: str, text: str) -> ManifestError:
     """PyYAML's error as a problem line naming the line and column when it knows them."""
+    if isinstance(err, yaml.reader.ReaderError):
+        # PyYAML's own text is two lines naming "<unicode string>" and a character offset.
+        where = _line_and_column(text, err.position)
+        return ManifestError(
+            source,
+            [
+                f"(yaml): {where}the non-printable character U+{err.character:04X} is not allowed in YAML; "
+                f"remove it, or write it as the escape \\u{err.character:04X} in a double-quoted string"
+            ],
+            what=what,
+        )
     if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -299,7 +310,19 @@ def parse_yaml_stream(text: str, source: str, *, what: str = MANIFEST_FILE.what)
     except AmbiguousScalars as err:
         raise ManifestError(source, err.problems, what=what) from None
     except yaml.YAMLError as err:
-        raise _yaml_problem(err, source, what) from None
+        raise _yaml_problem(err, source, what, text) from None
+
+
+def _line_and_column(text: str, position: int) -> str:
+    """``line L, column C: `` of the character at ``position``, counted as PyYAML's marks count
+    them (a line ends at \\n, \\r not before \\n, U+0085, U+2028 and U+2029)."""
+    line = column = 0
+    for index, char in enumerate(text[:position]):
+        if char in "\n\x85\u2028\u2029" or (char == "\r" and text[index + 1 : index + 2] != "\n"):
+            line, column = line + 1, 0
+        else:
+            column += 1
+    return f"line {line + 1}, column {column + 1}: "
 
 
 def read_yaml_mapping(
@@ -416,7 +439,7 @@ def _user_path(loc: Sequence[Any], document: Any, document_camel: bool) -> str:
             if spelled_camel or position == 0 or _mapping_style(node, default_camel=document_camel):
                 key = camel
         node = node.get(key if key in node else element) if isinstance(node, Mapping) else None
-        parts.append(("." if parts else "") + key)
+        parts.append(("." if parts else "") + shown(key))
     return "".join(parts)
 
 

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel
 
 from planton.errors import ManifestError, UsageError
-from planton.manifest.base import camel_to_snake, describe_value, snake_to_camel
+from planton.manifest.base import camel_to_snake, describe_value, shown, snake_to_camel
 from planton.manifest.loader import parse_yaml
 from planton.manifest.normalise import Manifest
 from planton.manifest.yaml12 import FLOAT, core_tag
@@ -39,7 +39,7 @@ class OverrideError(UsageError):
     """A ``--set`` that cannot be applied; the message starts with ``--set RAW: ``."""
 
     def __init__(self, raw: str, problem: str) -> None:
-        super().__init__(f"--set {raw}: {problem}")
+        super().__init__(f"--set {shown(raw)}: {problem}")
         self.raw = raw
         self.problem = problem
 
@@ -156,7 +156,7 @@ def _render(path: Sequence[str | int]) -> str:
         if isinstance(segment, int):
             parts.append(f"[{segment}]")
         else:
-            parts.append(("." if parts else "") + _escape(segment))
+            parts.append(("." if parts else "") + shown(_escape(segment)))
     return "".join(parts)
 
 
