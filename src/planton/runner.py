@@ -76,7 +76,7 @@ def find_binary(requested: Given[str] | None, environ: Mapping[str, str]) -> Pat
         if found and os.access(found, os.X_OK) and os.path.isfile(found):
             # Absolute: terraform runs from the workspace, where a relative path means nothing.
             return Path(found).absolute()
-        raise EnvironmentNotReady(f"{requested.source}: {choice!r} is not an executable file or a command on PATH")
+        raise EnvironmentNotReady(f"{requested.source}: {_why_not_a_binary(choice, search_path)}")
     for name in DEFAULT_BINARIES:
         found = shutil.which(name, path=search_path)
         if found:
@@ -85,6 +85,23 @@ def find_binary(requested: Given[str] | None, environ: Mapping[str, str]) -> Pat
         "neither tofu nor terraform is on PATH; install OpenTofu (https://opentofu.org) or "
         f"Terraform >= 1.5, or point --binary / {BINARY_ENV} at one"
     )
+
+
+def _why_not_a_binary(choice: str, search_path: str) -> str:
+    """Why ``choice`` (a path, or a name looked up on ``search_path``) cannot be run, and the fix."""
+    if os.sep not in choice:
+        on_path = [os.path.join(entry, choice) for entry in search_path.split(os.pathsep) if entry]
+        found = next((path for path in on_path if os.path.isfile(path)), None)
+        if found is None:
+            return f"{choice!r} is not a command on PATH; give its path, or install tofu or terraform"
+        choice = found  # on PATH, but cannot be run: say why, as for a path
+    if not os.path.lexists(choice):
+        return f"{choice!r}: no such file; check the path"
+    if os.path.isdir(choice):
+        return f"{choice!r} is a directory, not a program; give the tofu or terraform binary inside it"
+    if not os.path.isfile(choice):
+        return f"{choice!r} is not a regular file (a dangling link, a device or a pipe); give the binary itself"
+    return f"{choice!r} is not executable; make it so (chmod +x {choice}) or give another binary"
 
 
 # How long ``version -json`` may take: it only prints, but a wrapper script may do more.

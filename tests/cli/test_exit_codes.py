@@ -116,7 +116,10 @@ def test_2_usage_mistake(cli: Cli) -> None:
 def test_3_environment_not_ready(cli: Cli) -> None:
     result = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--binary", "no-such-terraform")
     assert result.returncode == 3
-    assert "--binary: 'no-such-terraform' is not an executable file or a command on PATH" in result.stderr
+    assert (
+        "--binary: 'no-such-terraform' is not a command on PATH; give its path, or install tofu or terraform"
+        in result.stderr
+    )
 
 
 def test_4_bad_manifest(cli: Cli, invalid_manifest: Path) -> None:

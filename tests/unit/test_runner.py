@@ -232,19 +232,19 @@ def test_find_binary_skips_non_executable_default(tmp_path: Path) -> None:
 
 def test_find_binary_rejects_non_executable_explicit_name(tmp_path: Path) -> None:
     _executable(tmp_path / "bin", "my-tofu", mode=0o644)
-    with pytest.raises(EnvironmentNotReady, match="not an executable"):
+    with pytest.raises(EnvironmentNotReady, match=r"my-tofu' is not executable; make it so \(chmod \+x "):
         find_binary(Given("my-tofu", "--binary"), {"PATH": str(tmp_path / "bin")})
 
 
 def test_find_binary_rejects_non_executable_absolute_path(tmp_path: Path) -> None:
     plain = _executable(tmp_path / "bin", "tofu", mode=0o644)
-    with pytest.raises(EnvironmentNotReady, match="not an executable"):
+    with pytest.raises(EnvironmentNotReady, match=r"tofu' is not executable; make it so \(chmod \+x "):
         find_binary(Given(str(plain), "--binary"), {"PATH": str(tmp_path / "bin")})
 
 
 def test_find_binary_rejects_directory(tmp_path: Path) -> None:
     (tmp_path / "tofu-dir").mkdir(mode=0o755)
-    with pytest.raises(EnvironmentNotReady, match="not an executable"):
+    with pytest.raises(EnvironmentNotReady, match="tofu-dir' is a directory, not a program"):
         find_binary(Given(str(tmp_path / "tofu-dir"), "--binary"), {"PATH": ""})
 
 

@@ -48,7 +48,11 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     env = terraform_environment(prepared, request, environ, notify)
     # The binary answers as tofu or terraform do, checked once, before anything is written.
     remembered = prepared.cache_dir / BINARY_VERSIONS_FILE if prepared.cache_dir is not None else None
-    prepared = replace(prepared, binary_version=binary_version(prepared.binary, env, remembered))
+    try:
+        prepared = replace(prepared, binary_version=binary_version(prepared.binary, env, remembered))
+    except EnvironmentNotReady as err:
+        given = request.binary
+        raise EnvironmentNotReady(f"{given.source}: {err.message}" if given is not None else err.message) from None
     records = record_store(prepared, env)
     # Before anything is written: a plan this state's records never saved is refused as it is.
     reviewed = (
@@ -161,15 +165,22 @@ def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:
 
 def run_output(session: Session) -> TofuOutcome:
     """``output``: terraform's own answer (``output -json``), the command the user asked for."""
-    outputs = session.terraform_outputs()
-    if outputs is None:
-        # Run it again in the open, so that terraform's own error is shown.
-        result = session.invoke("output", stdout_to_stderr=True)
-        code = result.returncode or EXIT_TERRAFORM_FAILED
+    shown, outputs = session.terraform_outputs()
+    if outputs is not None:
+        return session.outcome("output", RunResult(EXIT_OK), outputs=outputs)
+    if shown.returncode == EXIT_OK and shown.interrupted_by is None:
+        # It succeeded, and printed something else than outputs: no working terraform.
+        lines = shown.stdout.strip().splitlines()
+        printed = f"this instead (first line): {lines[0][:200]}" if lines else "nothing"
         return session.outcome(
-            "output", replace(result, returncode=code), interruption_notes(session, "output", result)
+            "output",
+            replace(shown, returncode=EXIT_TERRAFORM_FAILED),
+            (f"{session.prepared.binary} output -json exited 0 but printed no JSON outputs; it printed {printed}",),
         )
-    return session.outcome("output", RunResult(EXIT_OK), outputs=outputs)
+    # Run it again in the open, so that terraform's own error is shown.
+    result = session.invoke("output", stdout_to_stderr=True)
+    code = result.returncode or EXIT_TERRAFORM_FAILED
+    return session.outcome("output", replace(result, returncode=code), interruption_notes(session, "output", result))
 
 
 def _recorded_with_memory(

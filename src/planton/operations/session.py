@@ -462,22 +462,21 @@ class Session:
         ``EnvironmentNotReady`` (``StateUnreadable``) when it cannot be read."""
         return outputs_in_state(self.state_read if not self.state_written else self.read_state())
 
-    def terraform_outputs(self) -> Mapping[str, Any] | None:
-        """The module's outputs as terraform prints them (``output -json``), or None when
-        terraform cannot say."""
+    def terraform_outputs(self) -> tuple[RunResult, Mapping[str, Any] | None]:
+        """``output -json``: its run, and the module's outputs as terraform prints them, or None
+        when the run failed or printed something else than outputs (``{name: {"value": ...}}``)."""
         shown = self.invoke("output", capture=True)
         if shown.returncode != 0 or shown.interrupted_by is not None:
-            return None
+            return shown, None
         try:
             document = json.loads(shown.stdout or "{}")
         except ValueError:
-            return None
-        # Each output as {"value": ...}: anything else is not terraform's answer.
+            return shown, None
         if not isinstance(document, Mapping) or not all(
             isinstance(entry, Mapping) and "value" in entry for entry in document.values()
         ):
-            return None
-        return output_values(document)
+            return shown, None
+        return shown, output_values(document)
 
     def outcome(self, command: str, result: RunResult, notes: tuple[str, ...] = (), **fields: Any) -> TofuOutcome:
         errored = self.workspace.root / ERRORED_STATE
