@@ -141,6 +141,23 @@ def test_utf16_file_is_not_utf8(tmp_path: Path) -> None:
     assert err.problems == ["(file): is not UTF-8 text"]
 
 
+@pytest.mark.parametrize(
+    ("content", "where", "code"),
+    [
+        (VALID.replace("kind:", "\0\0kind:"), "line 2, column 1", "0000"),
+        (VALID + "  tableName: orders\x07\n", "line 8, column 20", "0007"),
+        ("\x1b[31m", "line 1, column 1", "001B"),
+    ],
+)
+def test_a_control_character_is_named_by_line_and_column(tmp_path: Path, content: str, where: str, code: str) -> None:
+    # UTF-8, so read, but not YAML: PyYAML's own message gives an offset "in '<unicode string>'".
+    err = load_error(write(tmp_path, content))
+    assert err.problems == [
+        f"(yaml): {where}: holds the control character U+{code}, which YAML does not allow in a file; "
+        "a manifest is text (is this a binary file?)"
+    ]
+
+
 def test_file_larger_than_one_mebibyte(tmp_path: Path) -> None:
     assert MAX_MANIFEST_BYTES == 1024 * 1024
     path = write(tmp_path, VALID + "#" * (MAX_MANIFEST_BYTES + 1 - len(VALID)))

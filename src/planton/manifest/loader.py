@@ -278,11 +278,23 @@ def parse_yaml(text: str, source: str, *, what: str = MANIFEST_FILE.what, privat
     except AmbiguousScalars as err:
         raise ManifestError(source, err.problems, what=what) from None
     except yaml.YAMLError as err:
-        raise _yaml_problem(err, source, what) from None
+        raise _yaml_problem(err, source, what, text) from None
 
 
-def _yaml_problem(err: yaml.YAMLError, source: str, what: str) -> ManifestError:
+def _yaml_problem(err: yaml.YAMLError, source: str, what: str, text: str) -> ManifestError:
     """PyYAML's error as a problem line naming the line and column when it knows them."""
+    if isinstance(err, yaml.reader.ReaderError) and isinstance(err.character, int):
+        # PyYAML says "unacceptable character #x0000 ... in '<unicode string>', position 39".
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        return ManifestError(
+            source,
+            [
+                f"(yaml): line {line}, column {column}: holds the control character U+{err.character:04X}, "
+                "which YAML does not allow in a file; a manifest is text (is this a binary file?)"
+            ],
+            what=what,
+        )
     if isinstance(err, yaml.MarkedYAMLError):
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -299,7 +311,7 @@ def parse_yaml_stream(text: str, source: str, *, what: str = MANIFEST_FILE.what)
     except AmbiguousScalars as err:
         raise ManifestError(source, err.problems, what=what) from None
     except yaml.YAMLError as err:
-        raise _yaml_problem(err, source, what) from None
+        raise _yaml_problem(err, source, what, text) from None
 
 
 def read_yaml_mapping(
