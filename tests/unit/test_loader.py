@@ -116,19 +116,19 @@ def test_empty_file(tmp_path: Path, content: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "type_name"),
+    ("content", "kind"),
     [
-        ("- apiVersion: aws.project-planton.org/v1\n- kind: AwsDynamodb\n", "list"),
-        ("just a string\n", "str"),
-        ("42\n", "int"),
-        ("true\n", "bool"),
+        ("- apiVersion: aws.project-planton.org/v1\n- kind: AwsDynamodb\n", "a list"),
+        ("just a string\n", "text"),
+        ("42\n", "a number"),
+        ("4.2\n", "a number"),
+        ("true\n", "true or false"),
+        ("!!binary aGVsbG8=\n", "binary data"),
     ],
 )
-def test_document_not_a_mapping(tmp_path: Path, content: str, type_name: str) -> None:
+def test_document_not_a_mapping(tmp_path: Path, content: str, kind: str) -> None:
     err = load_error(write(tmp_path, content))
-    assert err.problems == [
-        f"(document): must be a mapping with apiVersion, kind, metadata and spec, not a {type_name}"
-    ]
+    assert err.problems == [f"(document): must be a mapping with apiVersion, kind, metadata and spec, not {kind}"]
 
 
 def test_non_utf8_bytes(tmp_path: Path) -> None:

@@ -331,10 +331,25 @@ def read_yaml_mapping(
     if not isinstance(document, Mapping):
         raise ManifestError(
             source,
-            [f"(document): must be a mapping with {kind.shape}, not a {type(document).__name__}"],
+            [f"(document): must be a mapping with {kind.shape}, not {_kind_of(document)}"],
             what=kind.what,
         )
     return document, read.regular
+
+
+# What a document that is no mapping is, in the user's words (not Python's "str", "int").
+_KINDS: Mapping[type, str] = {
+    list: "a list",
+    str: "text",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    bytes: "binary data",
+}
+
+
+def _kind_of(value: Any) -> str:
+    return _KINDS.get(type(value), f"a {type(value).__name__}")
 
 
 def read_manifest_document(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> tuple[Mapping[str, Any], bool]:
