@@ -261,12 +261,23 @@ def test_leading_document_marker_is_fine() -> None:
     assert parse_yaml("---\nkind: AwsDynamodb\n", "m.yaml") == {"kind": "AwsDynamodb"}
 
 
-def test_python_tags_are_not_constructed() -> None:
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("a: !!python/object/apply:os.system ['true']\n", "!!python/object/apply:os.system"),
+        ("a: !!python/name:os.system\n", "!!python/name:os.system"),
+        ("a: !custom {b: 1}\n", "!custom"),
+        ("a: !<tag:example.com,2000:x> 1\n", "tag:example.com,2000:x"),
+    ],
+)
+def test_python_and_unknown_tags_are_not_constructed(text: str, written: str) -> None:
+    # Named as written (PyYAML says "could not determine a constructor for the tag
+    # 'tag:yaml.org,2002:python/object/apply:os.system'").
     with pytest.raises(ManifestError) as excinfo:
-        parse_yaml("a: !!python/object/apply:os.system ['true']\n", "m.yaml")
+        parse_yaml(text, "m.yaml")
     assert excinfo.value.problems == [
-        "(yaml): line 1, column 4: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.system'"
+        f"(yaml): line 1, column 4: the tag {written} is not one a manifest may use; remove it (a manifest "
+        "holds plain values: text, numbers, true/false, lists and mappings)"
     ]
 
 

@@ -244,6 +244,24 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: 
 _StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[type-var]
 
 
+_CORE_TAG_PREFIX = "tag:yaml.org,2002:"
+
+
+def _construct_undefined(loader: _StrictSafeLoader, node: yaml.Node) -> Any:
+    # PyYAML says "could not determine a constructor for the tag 'tag:yaml.org,2002:python/...'".
+    tag = "!!" + node.tag.removeprefix(_CORE_TAG_PREFIX) if node.tag.startswith(_CORE_TAG_PREFIX) else node.tag
+    raise yaml.constructor.ConstructorError(
+        None,
+        None,
+        f"the tag {tag} is not one a manifest may use; remove it (a manifest holds plain values: text, "
+        "numbers, true/false, lists and mappings)",
+        node.start_mark,
+    )
+
+
+_StrictSafeLoader.add_constructor(None, _construct_undefined)  # type: ignore[type-var]
+
+
 class _PrivateLoader(_StrictSafeLoader):
     """The same loader for files that hold secrets: its errors never quote a value."""
 
