@@ -116,19 +116,19 @@ def test_empty_file(tmp_path: Path, content: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "type_name"),
+    ("content", "kind"),
     [
-        ("- apiVersion: aws.project-planton.org/v1\n- kind: AwsDynamodb\n", "list"),
-        ("just a string\n", "str"),
-        ("42\n", "int"),
-        ("true\n", "bool"),
+        ("- apiVersion: aws.project-planton.org/v1\n- kind: AwsDynamodb\n", "a list"),
+        ("just a string\n", "text"),
+        ("42\n", "a number"),
+        ("4.2\n", "a number"),
+        ("true\n", "true or false"),
+        ("!!binary aGVsbG8=\n", "binary data"),
     ],
 )
-def test_document_not_a_mapping(tmp_path: Path, content: str, type_name: str) -> None:
+def test_document_not_a_mapping(tmp_path: Path, content: str, kind: str) -> None:
     err = load_error(write(tmp_path, content))
-    assert err.problems == [
-        f"(document): must be a mapping with apiVersion, kind, metadata and spec, not a {type_name}"
-    ]
+    assert err.problems == [f"(document): must be a mapping with apiVersion, kind, metadata and spec, not {kind}"]
 
 
 def test_non_utf8_bytes(tmp_path: Path) -> None:
@@ -139,6 +139,23 @@ def test_non_utf8_bytes(tmp_path: Path) -> None:
 def test_utf16_file_is_not_utf8(tmp_path: Path) -> None:
     err = load_error(write(tmp_path, VALID.encode("utf-16")))
     assert err.problems == ["(file): is not UTF-8 text"]
+
+
+@pytest.mark.parametrize(
+    ("content", "where", "code"),
+    [
+        (VALID.replace("kind:", "\0\0kind:"), "line 2, column 1", "0000"),
+        (VALID + "  tableName: orders\x07\n", "line 8, column 20", "0007"),
+        ("\x1b[31m", "line 1, column 1", "001B"),
+    ],
+)
+def test_a_control_character_is_named_by_line_and_column(tmp_path: Path, content: str, where: str, code: str) -> None:
+    # UTF-8, so read, but not YAML: PyYAML's own message gives an offset "in '<unicode string>'".
+    err = load_error(write(tmp_path, content))
+    assert err.problems == [
+        f"(yaml): {where}: the non-printable character U+{code} is not allowed in YAML; remove it, or write it as "
+        f"the escape \\u{code} in a double-quoted string"
+    ]
 
 
 def test_file_larger_than_one_mebibyte(tmp_path: Path) -> None:
@@ -244,12 +261,23 @@ def test_leading_document_marker_is_fine() -> None:
     assert parse_yaml("---\nkind: AwsDynamodb\n", "m.yaml") == {"kind": "AwsDynamodb"}
 
 
-def test_python_tags_are_not_constructed() -> None:
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("a: !!python/object/apply:os.system ['true']\n", "!!python/object/apply:os.system"),
+        ("a: !!python/name:os.system\n", "!!python/name:os.system"),
+        ("a: !custom {b: 1}\n", "!custom"),
+        ("a: !<tag:example.com,2000:x> 1\n", "tag:example.com,2000:x"),
+    ],
+)
+def test_python_and_unknown_tags_are_not_constructed(text: str, written: str) -> None:
+    # Named as written (PyYAML says "could not determine a constructor for the tag
+    # 'tag:yaml.org,2002:python/object/apply:os.system'").
     with pytest.raises(ManifestError) as excinfo:
-        parse_yaml("a: !!python/object/apply:os.system ['true']\n", "m.yaml")
+        parse_yaml(text, "m.yaml")
     assert excinfo.value.problems == [
-        "(yaml): line 1, column 4: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.system'"
+        f"(yaml): line 1, column 4: the tag {written} is not one a manifest may use; remove it (a manifest "
+        "holds plain values: text, numbers, true/false, lists and mappings)"
     ]
 
 

@@ -639,9 +639,10 @@ def test_env_and_org_take_room_from_the_labels() -> None:
         (
             "env",
             "prod (eu)!",
-            "metadata.env (a tag value) 'prod (eu)!' may only use letters, digits, spaces and _ . : / = + - @",
+            "becomes the Environment tag, whose value 'prod (eu)!' may only use letters, digits, spaces and "
+            "_ . : / = + - @",
         ),
-        ("org", "o" * 257, "metadata.org (a tag value) must be 0-256 characters"),
+        ("org", "o" * 257, "becomes the Organization tag, whose value must be 0-256 characters"),
     ],
 )
 def test_env_and_org_follow_the_tag_value_rules(field: str, value: str, message: str) -> None:

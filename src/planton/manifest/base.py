@@ -561,11 +561,12 @@ class Metadata(ManifestModel):
         # Labels become AWS tags, so AWS's tag rules apply to them here, before AWS sees them.
         problems = located(("labels",), tag_problems(self.tag_labels, what="label"))
         # env and org become the Environment and Organization tags.
-        for field, value in (("env", self.env), ("org", self.org)):
+        for field, tag, value in (("env", "Environment", self.env), ("org", "Organization", self.org)):
             if value is None:
                 continue
             try:
-                _tag_text(value, what=f"metadata.{field} (a tag value)", max_len=256, allow_empty=True)
+                # (The problem's path names the field already: "metadata.env: becomes the ...".)
+                _tag_text(value, what=f"becomes the {tag} tag, whose value", max_len=256, allow_empty=True)
             except PydanticCustomError as err:
                 problems.append(((field,), err.message(), value))
         raise_problems("Metadata", problems)

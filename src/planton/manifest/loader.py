@@ -244,6 +244,24 @@ def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: 
 _StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[type-var]
 
 
+_CORE_TAG_PREFIX = "tag:yaml.org,2002:"
+
+
+def _construct_undefined(loader: _StrictSafeLoader, node: yaml.Node) -> Any:
+    # PyYAML says "could not determine a constructor for the tag 'tag:yaml.org,2002:python/...'".
+    tag = "!!" + node.tag.removeprefix(_CORE_TAG_PREFIX) if node.tag.startswith(_CORE_TAG_PREFIX) else node.tag
+    raise yaml.constructor.ConstructorError(
+        None,
+        None,
+        f"the tag {tag} is not one a manifest may use; remove it (a manifest holds plain values: text, "
+        "numbers, true/false, lists and mappings)",
+        node.start_mark,
+    )
+
+
+_StrictSafeLoader.add_constructor(None, _construct_undefined)  # type: ignore[type-var]
+
+
 class _PrivateLoader(_StrictSafeLoader):
     """The same loader for files that hold secrets: its errors never quote a value."""
 
@@ -342,10 +360,25 @@ def read_yaml_mapping(
     if not isinstance(document, Mapping):
         raise ManifestError(
             source,
-            [f"(document): must be a mapping with {kind.shape}, not a {type(document).__name__}"],
+            [f"(document): must be a mapping with {kind.shape}, not {_kind_of(document)}"],
             what=kind.what,
         )
     return document, read.regular
+
+
+# What a document that is no mapping is, in the user's words (not Python's "str", "int").
+_KINDS: Mapping[type, str] = {
+    list: "a list",
+    str: "text",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    bytes: "binary data",
+}
+
+
+def _kind_of(value: Any) -> str:
+    return _KINDS.get(type(value), f"a {type(value).__name__}")
 
 
 def read_manifest_document(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> tuple[Mapping[str, Any], bool]:
