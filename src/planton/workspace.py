@@ -176,9 +176,12 @@ def _on_a_pseudo_filesystem(directory: Path) -> bool:
 
 @dataclass(frozen=True)
 class LastApply:
-    """When the last successful apply from a workspace finished (seconds since the epoch)."""
+    """When the last successful apply from a workspace finished (seconds since the epoch), and
+    the table and region it applied (None in a record from before planton kept them)."""
 
     time: float
+    table: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -347,7 +350,17 @@ class Workspace:
         except (OSError, ValueError):
             return None
         when = epoch_seconds(record.get("time")) if isinstance(record, dict) else None
-        return LastApply(when) if when is not None else None
+        if when is None:
+            return None
+        table, region = record.get("table"), record.get("region")
+        return LastApply(when, table if isinstance(table, str) else None, region if isinstance(region, str) else None)
+
+    def forget_apply(self) -> None:
+        """The table applied from here was destroyed from here: nothing to miss in an empty state."""
+        try:
+            (self.root / _LAST_APPLY).unlink(missing_ok=True)
+        except OSError as err:
+            raise self._unusable(err) from None
 
     @contextmanager
     def locked(self, timeout: float = 0.0) -> Iterator[WorkspaceLock]:

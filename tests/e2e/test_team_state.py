@@ -298,6 +298,32 @@ def test_a_corrupt_local_state_is_refused_not_read_as_empty(cli: Cli, moto_endpo
     assert table in tables(dynamodb(moto_endpoint, "us-east-1"))
 
 
+def test_an_emptied_state_of_a_workspace_that_applied_is_said_to_look_lost(
+    cli: Cli, moto_endpoint: str, tmp_path: Path
+) -> None:
+    # An empty file is no state to terraform ("1 to add"): after an apply from here and no
+    # destroy, planton says the state looks lost and how to adopt the table back.
+    table = unique("emptied")
+    path = manifest(tmp_path / "m.yaml", table)
+    cli.ok("tofu", "apply", "-f", str(path), "--auto-approve")
+    (state,) = local_states(tmp_path / "work")
+    for emptied in ("", '{"version": 4, "serial": 9, "lineage": "x", "outputs": {}, "resources": []}'):
+        state.write_text(emptied, encoding="utf-8")
+        planned = cli.run("tofu", "plan", "-f", str(path))
+        assert planned.returncode == 0, planned.stderr
+        assert f"but this workspace applied table {table} in us-east-1" in planned.stderr
+        assert "the state looks lost or emptied" in planned.stderr
+        assert f"planton tofu import -f {path}" in planned.stderr
+        assert table in tables(dynamodb(moto_endpoint, "us-east-1"))  # it was there all along
+    # Adopted back, the warning goes; destroyed from here, an empty state is what it should be.
+    cli.ok("tofu", "import", "-f", str(path))
+    quiet = cli.ok("tofu", "plan", "-f", str(path))
+    assert "looks lost" not in quiet.stderr
+    cli.ok("tofu", "destroy", "-f", str(path), "--auto-approve")
+    after = cli.ok("tofu", "plan", "-f", str(path))
+    assert "looks lost" not in after.stderr
+
+
 class _RecordingProxy(http.server.BaseHTTPRequestHandler):
     """Every request that reaches it was meant for somewhere other than the emulator."""
 

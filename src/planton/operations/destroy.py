@@ -52,6 +52,8 @@ def after_destroy(session: Session, result: RunResult, judged: JudgedPlan | None
     notes = interruption_notes(session, "destroy", result)
     recorded, interrupted = session.recorded, session.interrupted
     deleted = recorded.name if recorded is not None and result.returncode == EXIT_OK else None
+    if deleted is not None:
+        session.workspace.forget_apply()  # an empty state here is now what it should be
     if interrupted is not None and deleted == interrupted.table_name:
         session.records.clear_interrupted_create()  # the half-created table, deleted as asked
     if result.returncode != EXIT_OK and "DeletionProtectionEnabled is set to True" in result.stderr:

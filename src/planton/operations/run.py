@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -91,6 +92,8 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         interrupted = session.records.interrupted_create()
         recorded = _recorded_with_memory(table_in_state(document), interrupted)
         _refuse_another_manifests_table(session, recorded)
+        if recorded is None and interrupted is None and operation.plans_the_manifest:
+            _warn_of_a_lost_state(session)
         source = str(prepared.loaded.manifest.path)
         if operation.plans_the_manifest and prepared.plan_file is None and not request.destroy:
             refuse_what_terraform_cannot_do(recorded, prepared.table, prepared.region, source)
@@ -301,6 +304,27 @@ def _refuse_another_manifests_table(session: Session, recorded: RecordedTable | 
             f"this state's table {recorded.name} carries the tag PlantonManifest={recorded.manifest_key}, and this "
             f"manifest is {ours}: if this manifest was renamed, all is well (the next apply tags the table anew); if "
             f"{recorded.manifest_key} is another manifest, the two share one state: give each its own"
+        ]
+    )
+
+
+def _warn_of_a_lost_state(session: Session) -> None:
+    """The state records no table, but this workspace applied one and never destroyed it: the
+    state may have been lost or emptied (a truncated file, a deleted object), and the plan would
+    create a table that exists. Said, with the way to adopt it."""
+    last = session.workspace.last_apply()
+    if last is None:
+        return
+    prepared = session.prepared
+    applied = f"table {last.table} in {last.region}" if last.table and last.region else "a table"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last.time))
+    adopt = suggest(session.request, prepared, "import")
+    session.warn(
+        [
+            f"the state ({prepared.state_location}) records no table, but this workspace applied {applied} on {when} "
+            "and planton saw no destroy since: unless it was deleted elsewhere (another machine, or by hand), the "
+            "state looks lost or emptied, and applying would try to create the table again",
+            f"if the table exists, adopt it into the state before anything else: {adopt}",
         ]
     )
 
