@@ -302,9 +302,18 @@ def test_yaml_scalars_keep_their_yaml_12_types() -> None:
 @pytest.mark.parametrize(
     ("written", "message"),
     [
-        ("yes", "'yes' is true to YAML 1.1 and the text 'yes' to YAML 1.2; write true or false, or quote it for text"),
-        ("On", "'On' is true to YAML 1.1 and the text 'On' to YAML 1.2; write true or false, or quote it for text"),
-        ("NO", "'NO' is false to YAML 1.1 and the text 'NO' to YAML 1.2; write true or false, or quote it for text"),
+        (
+            "yes",
+            "'yes' is true to YAML 1.1 and the text 'yes' to YAML 1.2; quote it for text, or write true or false for a boolean",
+        ),
+        (
+            "On",
+            "'On' is true to YAML 1.1 and the text 'On' to YAML 1.2; quote it for text, or write true or false for a boolean",
+        ),
+        (
+            "NO",
+            "'NO' is false to YAML 1.1 and the text 'NO' to YAML 1.2; quote it for text, or write true or false for a boolean",
+        ),
         (
             "1:30",
             "'1:30' is 90 to YAML 1.1 and the text '1:30' to YAML 1.2; write the number in decimal digits, "

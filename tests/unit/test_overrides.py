@@ -327,7 +327,7 @@ def test_value_typed_by_model(document: dict[str, Any], raw: str, path: tuple[st
             "spec.ttl={enabled: yes}",
             "spec.ttl takes a mapping in YAML flow syntax, such as {enabled: ..., attribute_name: ...}; "
             "'{enabled: yes}' does not read as YAML (enabled: 'yes' is true to YAML 1.1 and the text 'yes' to "
-            "YAML 1.2; write true or false, or quote it for text)",
+            "YAML 1.2; quote it for text, or write true or false for a boolean)",
         ),
         ("spec.serverSideEncryption.enabled=1", "spec.serverSideEncryption.enabled takes true or false, not '1'"),
         (

@@ -112,8 +112,8 @@ def test_an_account_id_with_a_leading_zero_must_be_quoted(tmp_path: Path) -> Non
     assert caught.value.problems == [
         "account_id: this value is text to YAML 1.1 and a number to YAML 1.2; quote it if it is text; "
         "write a number in plain digits (1500) (line 1, column 13)",
-        "secret_access_key: this value is a boolean to YAML 1.1 and text to YAML 1.2; write true or false, "
-        "or quote it for text (line 2, column 20)",
+        "secret_access_key: this value is a boolean to YAML 1.1 and text to YAML 1.2; quote it for text, "
+        "or write true or false for a boolean (line 2, column 20)",
     ]
 
 

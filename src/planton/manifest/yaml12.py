@@ -58,7 +58,7 @@ class Ambiguity:
 
     reading: str  # "true to YAML 1.1 and the text 'yes' to YAML 1.2", naming the values
     kinds: str  # "a boolean to YAML 1.1 and text to YAML 1.2", for values never quoted
-    fix: str  # "write true or false, or quote it for text"
+    fix: str  # "quote it for text, or write true or false for a boolean"
 
 
 def ambiguity(value: str) -> Ambiguity | None:
@@ -110,7 +110,7 @@ def _as_read(tag: str, value: object) -> str:
 
 _NAMES = {NULL: "null", BOOL: "a boolean", INT: "a number", FLOAT: "a number", STR: "text", MERGE: "a merge key"}
 _FIXES = {
-    BOOL: "write true or false, or quote it for text",
+    BOOL: "quote it for text, or write true or false for a boolean",
     INT: "write the number in decimal digits, or quote it for text",
     FLOAT: "write the number in decimal digits (1.5), or quote it for text",
     STR: "quote it if it is text; write a number in plain digits (1500)",
