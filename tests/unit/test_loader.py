@@ -304,15 +304,18 @@ def test_yaml_scalars_keep_their_yaml_12_types() -> None:
     [
         (
             "yes",
-            "'yes' is true to YAML 1.1 and the text 'yes' to YAML 1.2; quote it for text, or write true or false for a boolean",
+            "'yes' is true to YAML 1.1 and the text 'yes' to YAML 1.2; "
+            "quote it for text, or write true or false for a boolean",
         ),
         (
             "On",
-            "'On' is true to YAML 1.1 and the text 'On' to YAML 1.2; quote it for text, or write true or false for a boolean",
+            "'On' is true to YAML 1.1 and the text 'On' to YAML 1.2; "
+            "quote it for text, or write true or false for a boolean",
         ),
         (
             "NO",
-            "'NO' is false to YAML 1.1 and the text 'NO' to YAML 1.2; quote it for text, or write true or false for a boolean",
+            "'NO' is false to YAML 1.1 and the text 'NO' to YAML 1.2; "
+            "quote it for text, or write true or false for a boolean",
         ),
         (
             "1:30",
