@@ -12,7 +12,6 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from planton.errors import EnvironmentNotReady
@@ -26,6 +25,20 @@ LOCAL_SECRET_ACCESS_KEY = "planton-local"  # noqa: S105 - a placeholder the emul
 # Against an emulator the provider would retry an HTTP 500 twenty-five times with back-off,
 # which looks like a hang; two attempts surface the real error quickly.
 EMULATOR_MAX_ATTEMPTS = "2"
+
+
+def provider_max_retries(config: AwsProviderConfig, environ: Mapping[str, str], *, local: bool) -> int | None:
+    """The attempts each API call gets, for the provider's ``max_retries`` (it does not read
+    AWS_MAX_ATTEMPTS itself): the user's AWS_MAX_ATTEMPTS when it is a whole number (not with
+    --local: nothing of the user's AWS setup reaches the emulator), else 2 against a loopback
+    endpoint, else None (the provider's default, 25)."""
+    given = "" if local else environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if given.isdigit() and int(given) >= 1:
+        return int(given)
+    if any(is_loopback_endpoint(url) for url in config.endpoints.values()):
+        return int(EMULATOR_MAX_ATTEMPTS)
+    return None
+
 
 ALLOW_INSTANCE_CREDENTIALS = "PLANTON_ALLOW_INSTANCE_CREDENTIALS"
 
@@ -83,14 +96,6 @@ class AwsProviderConfig:
         requests. Empty for real AWS."""
         general = {ENDPOINT_VARIABLE: self.endpoint_url} if self.endpoint_url else {}
         return {**general, **dict(self.service_endpoints)}
-
-
-@dataclass(frozen=True)
-class StackInput:
-    """What a deployment needs: the manifest and the provider configuration."""
-
-    target: Mapping[str, Any]
-    provider_config: AwsProviderConfig
 
 
 def region_from_environment(environ: Mapping[str, str]) -> str | None:

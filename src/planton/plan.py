@@ -186,7 +186,9 @@ def decide(
     requested_replacement: str | None = None,
     interrupted: InterruptedCreate | None = None,
 ) -> Decision:
-    """The decision for a plan made by ``apply`` (``destroy`` is never judged: it is the ask).
+    """The decision for a plan: made by ``apply``, or a deletion (``plan --destroy``, ``destroy``
+    when it asks), which is judged the same way, for its summary and whether it changes anything,
+    while its danger is not held against it: deleting the table is what was asked.
 
     ``recorded`` is the table the workspace's state held before the plan (its region and account
     come from its ARN): when it is in another region than the manifest now names, the plan is

@@ -286,15 +286,6 @@ class RunResult:
     # --timeout ran out: planton interrupted terraform (``interrupted_by`` is SIGINT).
     timed_out: bool = False
 
-    @property
-    def exit_code(self) -> int:
-        """The status planton should exit with: 128+signal when interrupted, else terraform's."""
-        if self.interrupted_by is not None:
-            return 128 + self.interrupted_by
-        if self.returncode < 0:  # killed by a signal planton did not send
-            return 128 - self.returncode
-        return self.returncode
-
 
 # Where an echoed line of terraform's output goes: planton's stdout (1) or stderr (2).
 Echo = Callable[[str, int], None]

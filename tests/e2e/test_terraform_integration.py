@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -105,3 +108,48 @@ def test_ctrl_c_lets_terraform_finish_writing_state(tmp_path: Path) -> None:
     assert "interrupted: terraform stopped before the state recorded table planton-demo-orders" in stderr
     assert f"Adopt it (or let planton find it gone) with: planton tofu import -f {HACK_MANIFEST}" in stderr
     assert "Traceback" not in stderr
+
+
+class _FailingAws(http.server.BaseHTTPRequestHandler):
+    """An endpoint that answers every AWS call with HTTP 500, counting the attempts of each."""
+
+    attempts: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", errors="replace")
+        self.attempts.append(self.headers.get("X-Amz-Target") or body.split("&", 1)[0])
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"__type": "InternalFailure", "message": "boom"}')
+
+    do_GET = do_POST
+
+    def log_message(self, *args: object) -> None:
+        del args
+
+
+def test_a_loopback_endpoint_gets_two_attempts_per_call_not_25(cli: Cli) -> None:
+    # The aws provider retries 25 times with back-off and does not read AWS_MAX_ATTEMPTS: planton
+    # gives it max_retries 2 for a loopback endpoint, so an emulator's error shows at once.
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FailingAws)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _FailingAws.attempts.clear()
+    try:
+        cli.env.update(
+            {
+                "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_address[1]}",
+                "AWS_ACCESS_KEY_ID": "AKIATEST",
+                "AWS_SECRET_ACCESS_KEY": "test",
+            }
+        )
+        result = cli.run("tofu", "plan", "-f", str(HACK_MANIFEST), "--timeout", "5m")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1, result.stderr
+    assert _FailingAws.attempts, "terraform never called the endpoint"
+    counts = {action: _FailingAws.attempts.count(action) for action in set(_FailingAws.attempts)}
+    assert all(count <= 2 for count in counts.values()), counts

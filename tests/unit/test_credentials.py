@@ -13,11 +13,11 @@ from planton.credentials import (
     LOCAL_ACCESS_KEY_ID,
     LOCAL_SECRET_ACCESS_KEY,
     AwsProviderConfig,
-    StackInput,
     aws_environment,
     is_loopback_endpoint,
     local_provider_config,
     provider_config_from_environment,
+    provider_max_retries,
     require_credentials,
 )
 from planton.errors import EnvironmentNotReady
@@ -87,13 +87,11 @@ def test_repr_never_shows_secrets() -> None:
     config = AwsProviderConfig(
         region="eu-west-2", access_key_id=KEY_ID, secret_access_key=SECRET, session_token=TOKEN, profile="dev"
     )
-    stack = StackInput(target={"metadata": {"name": "orders"}}, provider_config=config)
-    for text in (repr(config), str(config), repr(stack), str(stack)):
+    for text in (repr(config), str(config)):
         assert SECRET not in text
         assert KEY_ID not in text
         assert TOKEN not in text
     assert "eu-west-2" in repr(config)
-    assert "orders" in repr(stack)
 
 
 # --- require_credentials -------------------------------------------------------------------
@@ -363,3 +361,23 @@ def test_aws_environment_no_max_attempts_for_real_endpoints(endpoint: str | None
     environ = {"AWS_ENDPOINT_URL": endpoint} if endpoint else {}
     config = AwsProviderConfig(region="eu-west-2", profile="dev", endpoint_url=endpoint)
     assert "AWS_MAX_ATTEMPTS" not in aws_environment(config, environ, local=False)
+
+
+# --- provider_max_retries: the provider reads max_retries, never AWS_MAX_ATTEMPTS -------------
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "environ", "local", "expected"),
+    [
+        (None, {}, False, None),  # real AWS: the provider's own default
+        ("http://127.0.0.1:5000", {}, False, 2),  # an emulator: two attempts, at once
+        ("http://localhost:5000", {"AWS_MAX_ATTEMPTS": "5"}, False, 5),  # the user's own, honoured
+        (None, {"AWS_MAX_ATTEMPTS": "7"}, False, 7),
+        (None, {"AWS_MAX_ATTEMPTS": "many"}, False, None),  # not a number: the provider's default
+        (None, {"AWS_MAX_ATTEMPTS": "0"}, False, None),
+        ("http://127.0.0.1:5000", {"AWS_MAX_ATTEMPTS": "9"}, True, 2),  # --local: nothing of the user's
+    ],
+)
+def test_provider_max_retries(endpoint: str | None, environ: dict[str, str], local: bool, expected: int | None) -> None:
+    config = AwsProviderConfig(region="us-east-1", endpoint_url=endpoint)
+    assert provider_max_retries(config, environ, local=local) == expected

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from planton.manifest import load_manifest
 from planton.manifest.keyschema import KeySchemaManifest
 from planton.manifest.loader import parse_yaml, validate_document
 from planton.manifest.normalise import table_from_manifest
 from planton.manifest.seed import SeedManifest
 from planton.render import render_variables, variables_json
+from planton.source import ManifestSource, load_input
 
 from support import REPO_ROOT, example_blocks, slug
 
@@ -53,7 +53,7 @@ def test_example_is_the_current_dialect(name: str, text: str) -> None:
 @pytest.mark.parametrize(("name", "text"), CAPABILITY_EXAMPLES, ids=[name for name, _ in CAPABILITY_EXAMPLES])
 def test_flat_twin_renders_identically(name: str, text: str) -> None:
     twin = TWINS / f"{name}.yaml"
-    assert isinstance(load_manifest(twin).model, SeedManifest)
+    assert isinstance(load_input(ManifestSource(manifest=twin)).manifest.model, SeedManifest)
     assert _render(twin.read_text(encoding="utf-8"), str(twin)) == _render(text, name)
 
 

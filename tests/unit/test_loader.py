@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from planton.errors import EXIT_BAD_MANIFEST, ManifestError
-from planton.manifest import LoadedManifest, load_manifest
+from planton.manifest import LoadedManifest
 from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml, read_manifest_document, validate_document
+from planton.source import ManifestSource, load_input
 from planton.table import AttributeType, BillingMode
 
 from support import HACK_MANIFEST
@@ -33,8 +34,14 @@ def write(tmp_path: Path, content: str | bytes, name: str = "manifest.yaml") -> 
     return path
 
 
+def load_manifest(path: Path) -> LoadedManifest:
+    """The manifest at ``path``, read the way every command reads one (``--manifest``)."""
+    return load_input(ManifestSource(manifest=path)).manifest
+
+
 def load_error(path: Path) -> ManifestError:
-    """The ManifestError ``load_manifest`` raises for ``path``, after checking its header."""
+    """The ManifestError reading ``path`` raises (as ``validate`` and ``tofu`` read it), after
+    checking its header."""
     with pytest.raises(ManifestError) as excinfo:
         load_manifest(path)
     err = excinfo.value

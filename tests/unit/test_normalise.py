@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from planton.manifest import load_manifest
 from planton.manifest.base import API_VERSION, KIND
 from planton.manifest.loader import validate_document
 from planton.manifest.normalise import table_from_manifest
+from planton.source import ManifestSource, load_input
 from planton.table import Attribute, AttributeType, BillingMode, ResourceIdentity, TableDefinition
 
 from support import HACK_MANIFEST
@@ -159,7 +159,7 @@ def test_identity_defaults_when_metadata_is_minimal() -> None:
 
 
 def test_hack_manifest() -> None:
-    result = table_from_manifest(load_manifest(HACK_MANIFEST).model)
+    result = table_from_manifest(load_input(ManifestSource(manifest=HACK_MANIFEST)).manifest.model)
     assert result.table_name == "planton-demo-orders"
     assert result.aws_region == "us-east-1"
     assert result.billing_mode is BillingMode.PAY_PER_REQUEST

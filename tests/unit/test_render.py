@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from planton.manifest import load_manifest
 from planton.manifest.loader import parse_yaml, validate_document
 from planton.manifest.normalise import table_from_manifest
 from planton.operations.validation import render_manifest
 from planton.render import render_variables, variables_json
-from planton.source import ManifestSource
+from planton.source import ManifestSource, load_input
 
 from support import HACK_MANIFEST, REPO_ROOT, example_blocks, object_attributes
 
@@ -25,7 +24,7 @@ PRODUCTION = dict(example_blocks())["Production configuration"]
 
 
 def _render_file(path: Path, region: str = "us-east-1") -> str:
-    table = table_from_manifest(load_manifest(path).model)
+    table = table_from_manifest(load_input(ManifestSource(manifest=path)).manifest.model)
     return variables_json(render_variables(table, table.aws_region or region))
 
 

@@ -387,14 +387,6 @@ def read_manifest_document(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SEC
     return read_yaml_mapping(path, MANIFEST_FILE, wait_seconds=wait_seconds)
 
 
-def load_manifest(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> LoadedManifest:
-    """Read, parse and validate the manifest at ``path``."""
-    document, regular = read_manifest_document(path, wait_seconds=wait_seconds)
-    return LoadedManifest(
-        path=path, document=document, model=validate_document(document, str(path)), regular_file=regular
-    )
-
-
 def validate_document(document: Mapping[str, Any], source: str) -> Manifest:
     """Validate an already-parsed manifest document in whichever dialect it is written."""
     try:

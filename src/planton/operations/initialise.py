@@ -158,16 +158,16 @@ def initialise(session: Session) -> TofuOutcome | None:
             migrate_state=moving,
             reconfigure=reconfigure,
         )
-    if moving and (result.exit_code != 0 or result.interrupted_by is not None):
+    if moving and (result.returncode != 0 or result.interrupted_by is not None):
         # The move did not happen: the workspace goes back to the backend its .terraform still
         # records, so that a second try reads the state where it is.
         _restore(workspace.root / BACKEND_FILE, previous_backend_file)
-    if result.exit_code != 0 and result.interrupted_by is None and _CORRUPT_STATE_MARKER in result.stderr:
+    if result.returncode != 0 and result.interrupted_by is None and _CORRUPT_STATE_MARKER in result.stderr:
         raise StateUnreadable(
             f"the state at {prepared.state_location} is corrupt: {prepared.binary.name} init cannot read it "
             f"({_said(result.stderr)}). {CORRUPT_STATE_ADVICE}"
         )
-    if result.exit_code != 0 or result.interrupted_by is not None:
+    if result.returncode != 0 or result.interrupted_by is not None:
         notes = interruption_notes(session, "init", result)
         if isinstance(backend, S3Backend) and any(marker in result.stderr for marker in _NO_BUCKET_MARKERS):
             notes = (*notes, _missing_bucket(session, backend))
@@ -239,7 +239,7 @@ def _records_at(session: Session, place: Mapping[str, str]) -> RecordStore:
         return LocalRecordStore(session.workspace.root)
     # This run's S3 endpoint (the workspace's target is the same endpoint's; an emulator's port
     # may have changed since the place was recorded), never AWS's when an endpoint is set.
-    endpoint = s3_endpoint(session.prepared.stack_input.provider_config.endpoints)
+    endpoint = s3_endpoint(session.prepared.provider_config.endpoints)
     location = S3Location(place["bucket"], place["key"], place.get("region") or session.prepared.region, endpoint)
     return S3RecordStore(location, session.env)
 

@@ -18,10 +18,10 @@ from planton.backend import Backend, BackendFlags, LocalBackend, S3Backend, sele
 from planton.cachedir import PluginCache, planton_cache_dir, plugin_cache
 from planton.credentials import (
     AwsProviderConfig,
-    StackInput,
     local_provider_config,
     merge_provider_config,
     provider_config_from_environment,
+    provider_max_retries,
     require_credentials,
 )
 from planton.errors import ManifestError, UsageError
@@ -93,7 +93,8 @@ class PreparedRun:
     """Everything decided before anything is written or run."""
 
     loaded: LoadedInput
-    stack_input: StackInput
+    # The provider configuration terraform gets (credentials only in its environment).
+    provider_config: AwsProviderConfig
     table: TableDefinition
     region: str
     workspace: Workspace
@@ -121,6 +122,8 @@ class PreparedRun:
     # The only account whose credentials terraform may use (the provider's allowed_account_ids):
     # the provider config's account_id, until the state's table binds the run to its own.
     allowed_account: str | None = None
+    # The provider's max_retries (credentials.provider_max_retries): None keeps its default.
+    max_retries: int | None = None
     # This command's own input files: plan --out never writes over them.
     inputs: tuple[Path, ...] = ()
     # Where terraform keeps the state (the labels and flags decide).
@@ -145,7 +148,7 @@ class PreparedRun:
     def variables_for(self, table: TableDefinition, region: str) -> str:
         """The variables file for ``table`` in ``region``, with this run's account guard: the
         one way every variables file of a run is rendered."""
-        return account_variables(table, region, self.allowed_account)
+        return account_variables(table, region, self.allowed_account, self.max_retries)
 
 
 def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> PreparedRun:
@@ -197,15 +200,17 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     backend = select_backend(
         table.identity.labels, request.backend, region=region, endpoints=config.endpoints, manifest=str(manifest.path)
     )
+    max_retries = provider_max_retries(config, environ, local=request.local)
     return PreparedRun(
         loaded=loaded,
-        stack_input=StackInput(target=manifest.document, provider_config=config),
+        provider_config=config,
         table=table,
         region=region,
         workspace=workspace,
         binary=binary,
         plugin_dir=plugin_dir,
-        variables=account_variables(table, region, config.account_id),
+        variables=account_variables(table, region, config.account_id, max_retries),
+        max_retries=max_retries,
         plugin_cache=cache,
         cache_dir=planton_cache_dir(environ),
         lock_timeout=lock_timeout,

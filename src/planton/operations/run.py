@@ -136,7 +136,7 @@ def terraform_environment(
     base, warnings = base_environment(environ)
     for warning in warnings:
         notify(warning)
-    env = child_environment(base, aws_environment(prepared.stack_input.provider_config, environ, local=request.local))
+    env = child_environment(base, aws_environment(prepared.provider_config, environ, local=request.local))
     env.update(go_runtime(environ, physical_memory(), runs_at_once(environ)))
     # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
     # would bypass planton's checks.

@@ -73,12 +73,17 @@ def render_validated(validated: Validated, environ: Mapping[str, str], *, local:
     return account_variables(validated.table, region, None if local else config.account_id)
 
 
-def account_variables(table: TableDefinition, region: str, account_id: str | None) -> str:
-    """The variables file for ``table`` in ``region``; with ``account_id``, bound to that account."""
+def account_variables(
+    table: TableDefinition, region: str, account_id: str | None, max_retries: int | None = None
+) -> str:
+    """The variables file for ``table`` in ``region``; with ``account_id``, bound to that account;
+    with ``max_retries``, the attempts each API call gets."""
     variables = render_variables(table, region)
     if account_id:
         # The provider refuses credentials of any other account (allowed_account_ids).
         variables["allowed_account_ids"] = [account_id]
+    if max_retries is not None:
+        variables["max_retries"] = max_retries
     return variables_json(variables)
 
 

@@ -8,6 +8,20 @@ provider "aws" {
   region = var.spec.aws_region
   # The account the table lives in, if known: other credentials are refused at once.
   allowed_account_ids = length(var.allowed_account_ids) > 0 ? var.allowed_account_ids : null
+  # How many attempts an API call gets (the provider's default is 25, with back-off, and it does
+  # not read AWS_MAX_ATTEMPTS): planton sets 2 against an emulator, or AWS_MAX_ATTEMPTS if given.
+  max_retries = var.max_retries
+}
+
+variable "max_retries" {
+  description = "The attempts each AWS API call gets; null keeps the provider's default (25). planton sets it to AWS_MAX_ATTEMPTS when that is set, else to 2 for a loopback endpoint (an emulator), where 25 attempts with back-off look like a hang."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_retries == null ? true : var.max_retries >= 1
+    error_message = "max_retries must be 1 or more."
+  }
 }
 
 variable "allowed_account_ids" {
