@@ -125,7 +125,8 @@ def _stop_wedged(directory: Path) -> None:
 
 def _server_command(port: int) -> list[str]:
     if _moto_server_installed():
-        return [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)]
+        # -P: the current directory is not put on the path, so a moto/ folder there is never run.
+        return [sys.executable, "-P", "-m", "moto.server", "-H", HOST, "-p", str(port)]
     found = shutil.which("moto_server")
     if found:
         return [found, "-H", HOST, "-p", str(port)]

@@ -177,3 +177,22 @@ def test_a_lock_never_released_is_an_error_naming_it_and_its_holder(
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait()
+
+
+def test_a_moto_folder_in_the_current_directory_is_never_run_as_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # python -m puts the current directory first on the path; -P keeps it off.
+    (tmp_path / "moto").mkdir()
+    (tmp_path / "moto" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "moto" / "server.py").write_text("raise SystemExit('the wrong moto ran')\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    command = emulator._server_command(5999)
+    assert command[:4] == [sys.executable, "-P", "-m", "moto.server"]
+    found = subprocess.run(
+        [*command[:2], "-c", "import importlib.util; print(importlib.util.find_spec('moto').origin)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert not found.stdout.startswith(str(tmp_path)), found.stdout
