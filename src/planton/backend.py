@@ -334,6 +334,10 @@ def _checked_type(kind: str, source: str) -> str:
     return kind
 
 
+# A backend setting's key, as terraform's -backend-config takes it.
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _parse_configs(configs: Sequence[str], read_text: Callable[[Path], str]) -> dict[str, str]:
     """``--backend-config`` values, in order (a later one wins): ``key=value``, or a file of
     ``key = value`` lines as terraform reads one."""
@@ -359,8 +363,15 @@ def _read_config_file(path: Path, read_text: Callable[[Path], str]) -> list[tupl
     try:
         text = read_text(path)
     except OSError as err:
-        # Only what comes before a "=": a value given in the wrong form may be a secret.
-        shown = f"{str(path).partition('=')[0]}=..." if "=" in str(path) else str(path)
+        # Only a key before a "=": a value given in the wrong form may be a secret (a pasted
+        # token ends in "==", so what precedes the "=" is no key but the secret itself).
+        before = str(path).partition("=")[0]
+        if "=" not in str(path):
+            shown = str(path)
+        elif _KEY.fullmatch(before.strip()):
+            shown = f"{before}=..."
+        else:
+            shown = "(a value not shown: neither key=value nor a file, and it may be a secret)"
         raise UsageError(
             f"--backend-config {shown}: not key=value (a key is letters, digits and _), and cannot read it as a "
             f"file: {err.strerror or err}"
@@ -374,7 +385,12 @@ def _read_config_file(path: Path, read_text: Callable[[Path], str]) -> list[tupl
         if match is None:
             # Only what comes before a "=": the line may hold a secret, given in the wrong form.
             name = stripped.partition("=")[0].strip()
-            got = f"{name[:60]!r} = ..." if "=" in stripped else "a line without '='"
+            if "=" not in stripped:
+                got = "a line without '='"
+            elif _KEY.fullmatch(name):
+                got = f"{name[:60]!r} = ..."
+            else:
+                got = "a line whose part before '=' is no key (not shown: it may be a secret)"
             raise UsageError(f'--backend-config {path}, line {number}: expected key = "value", got {got}')
         value = match.group(2) if match.group(2) is not None else match.group(3)
         pairs.append(

@@ -354,7 +354,10 @@ S3 = ("--backend-type", "s3", "--backend-config", "bucket=team-state", "--backen
                      "no settings", id="settings-for-local-state"),
         pytest.param((*S3, "--backend-config", "bucket"), "--backend-config bucket: not key=value (a key is letters, "
                      "digits and _), and cannot read it as a file: No such file or directory", id="no-equals"),
-        pytest.param((*S3, "--backend-config", "=x"), "--backend-config =...: not key=value", id="empty-key"),
+        pytest.param((*S3, "--backend-config", "=x"), "--backend-config (a value not shown: neither key=value nor "
+                     "a file, and it may be a secret): not key=value", id="empty-key"),
+        pytest.param((*S3, "--backend-config", "AQoDYXdzEJr/SECRETTOKEN+8kk=="), "--backend-config (a value not "
+                     "shown: neither key=value nor a file, and it may be a secret): not key=value", id="pasted-token"),
         pytest.param((*S3, "--backend-config", "bucket="), "--backend-config bucket=: empty; name the state bucket",
                      id="empty-bucket"),
         pytest.param((*S3, "--backend-config", "use_lockfile=maybe"), "--backend-config use_lockfile=maybe: expected "
@@ -374,6 +377,7 @@ def test_a_bad_backend_flag_is_a_usage_error_before_anything_runs(
 ) -> None:
     result = plan(cli, recorder, *flags)
     assert_refused(result, EXIT_USAGE, said)
+    assert "SECRETTOKEN" not in result.stdout + result.stderr
     assert_nothing_done(tmp_path, recorder)
 
 
