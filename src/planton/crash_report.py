@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from planton import __version__
+from planton import __version__, secrets
 from planton.errors import PlantonError
 from planton.statedir import planton_state_dir
 
@@ -83,8 +83,9 @@ def render_crash_report(error: BaseException, argv: Sequence[str], moment: datet
 
 
 def redact(text: str, environ: Mapping[str, str]) -> str:
-    """``text`` with the value of every secret-looking environment variable blanked, as written
-    and as a traceback may spell it (Python's repr, JSON, unicode escapes)."""
+    """``text`` with the value of every secret-looking environment variable, and of every
+    credential read from a file (``secrets``), blanked, as written and as a traceback may spell
+    it (Python's repr, JSON, unicode escapes)."""
     spellings = {(spelling, name) for name, value in _secret_values(environ) for spelling in _spellings(value)}
     for spelling, name in sorted(spellings, key=lambda item: len(item[0]), reverse=True):
         text = text.replace(spelling, f"<{name} redacted>")
@@ -104,9 +105,13 @@ def _spellings(value: str) -> set[str]:
 
 
 def _secret_values(environ: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """The secret-looking environment variables, and the credentials read from files."""
     for name, value in environ.items():
         if _SECRET_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH:
             yield name, value
+    for where, value in secrets.known():
+        if len(value) >= _MIN_SECRET_LENGTH:
+            yield where, value
 
 
 def _library_versions() -> Iterator[str]:

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from planton import secrets
 from planton.manifest.base import ManifestModel, Problems, Region, describe_value, raise_problems
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, YamlFileKind, read_yaml_mapping, validate_as
 
@@ -126,6 +127,7 @@ def read_stack_input(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) 
     """Read and validate ``--stack-input``: its shape and provider_config here; its target is
     left for the manifest loader."""
     document, regular = read_yaml_mapping(path, STACK_INPUT_FILE, wait_seconds=wait_seconds)
+    _remember_secrets(document.get("provider_config"), f"{path} provider_config")
     model = validate_as(StackInputModel, document, str(path), what=STACK_INPUT_FILE.what)
     config = model.provider_config
     warnings = _exposed_secrets(path, "--stack-input") if config is not None and config.has_secrets else ()
@@ -143,9 +145,23 @@ def read_provider_config(
 ) -> tuple[ProviderConfigInput, tuple[str, ...]]:
     """Read and validate ``--aws-provider-config``, and any warning about its permissions."""
     document, _ = read_yaml_mapping(path, PROVIDER_CONFIG_FILE, wait_seconds=wait_seconds)
+    _remember_secrets(document, str(path))
     config = validate_as(ProviderConfigModel, document, str(path), what=PROVIDER_CONFIG_FILE.what)
     warnings = _exposed_secrets(path, "--aws-provider-config") if config.has_secrets else ()
     return ProviderConfigInput(str(path), config), warnings
+
+
+_SECRET_FIELDS = ("access_key_id", "secret_access_key", "session_token")
+
+
+def _remember_secrets(config: object, where: str) -> None:
+    """The credentials a file holds, noted as read (before validation: a bug's message may quote
+    any value it was given), so that a crash report blanks them as it does the environment's."""
+    if isinstance(config, Mapping):
+        for field_name in _SECRET_FIELDS:
+            value = config.get(field_name)
+            if isinstance(value, str):
+                secrets.remember(f"{where} {field_name}", value)
 
 
 def _exposed_secrets(path: Path, option: str) -> tuple[str, ...]:

@@ -492,25 +492,9 @@ CRASHING_SITECUSTOMIZE = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(
-    "how",
-    [
-        "environment",
-        pytest.param(
-            "stack-input",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="FINDING: the crash report blanks only secret-looking environment variables' values "
-                "(crash_report.redact), so credentials read from a stack input or provider config file are "
-                "written to the report in clear",
-            ),
-        ),
-        pytest.param(
-            "provider-config",
-            marks=pytest.mark.xfail(strict=True, reason="FINDING: as for stack-input"),
-        ),
-    ],
-)
+# The crash report blanks the secret-looking environment variables and the credentials read
+# from files (planton.secrets): each source of credentials, with a bug that quotes them.
+@pytest.mark.parametrize("how", ["environment", "stack-input", "provider-config"])
 def test_a_crash_report_holds_no_credentials(cli: Cli, tmp_path: Path, how: str) -> None:
     sweep = sweep_for(cli, tmp_path)
     hook = tmp_path / "plant-a-bug"

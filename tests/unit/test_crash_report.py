@@ -92,3 +92,22 @@ def test_secrets_are_redacted_however_the_report_escapes_them(tmp_path: Path, se
     for spelling in (secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], secret.encode("unicode_escape").decode()):
         assert spelling not in text
     assert text.count("<AWS_SESSION_TOKEN redacted>") >= 2
+
+
+def test_credentials_read_from_a_file_are_blanked_too(tmp_path: Path) -> None:
+    # A stack input's or provider config's credentials reach no environment variable of
+    # planton's own: the reader notes them, and the report blanks them like the environment's.
+    from planton.stack_input import read_provider_config
+
+    path = tmp_path / "aws.yaml"
+    path.write_text(
+        "access_key_id: AKIAFROMAFILE0000001\nsecret_access_key: file-secret-value-0123456789\n", encoding="utf-8"
+    )
+    path.chmod(0o600)
+    read_provider_config(path)
+    text = redact(
+        "ValueError: {'AWS_SECRET_ACCESS_KEY': 'file-secret-value-0123456789', 'id': 'AKIAFROMAFILE0000001'}", {}
+    )
+    assert "file-secret-value-0123456789" not in text
+    assert "AKIAFROMAFILE0000001" not in text
+    assert f"<{path} secret_access_key redacted>" in text
