@@ -199,6 +199,11 @@ def select_backend(
     _check_key(key, "--backend-config key")
     use_lockfile = _boolean(settings.pop("use_lockfile", "true"), "use_lockfile")
     dynamodb_table = settings.pop("dynamodb_table", None) or None
+    if dynamodb_table is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", dynamodb_table):
+        raise UsageError(
+            f"--backend-config dynamodb_table: {dynamodb_table!r} is not a DynamoDB table name (3-255 letters, "
+            "digits, '_', '-' and '.')"
+        )
     if not use_lockfile and not dynamodb_table:
         raise UsageError(
             "--backend-config use_lockfile=false leaves the state without a lock, so two applies could write it "
@@ -214,6 +219,11 @@ def select_backend(
         )
     state_region = given_region or region
     kms_key_id = settings.pop("kms_key_id", None) or None
+    if kms_key_id is not None and not re.fullmatch(r"[A-Za-z0-9:/_.+=,@-]{1,2048}", kms_key_id):
+        raise UsageError(
+            "--backend-config kms_key_id: not a KMS key id, alias or ARN (it holds a space, a line break or a "
+            "character none of them has)"
+        )
     general = endpoints.get("AWS_ENDPOINT_URL")
     state_endpoint = s3_endpoint(endpoints)
     overridden = sorted(name for name, url in endpoints.items() if url)
@@ -334,8 +344,10 @@ def _checked_type(kind: str, source: str) -> str:
     return kind
 
 
-# A backend setting's key, as terraform's -backend-config takes it.
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What may be shown of a value given in the wrong form, before its "=": a word that reads as a
+# mistyped key (secret-key), never what could be a credential (a pasted token ends in "==", an
+# access key id is 20 capitals and digits from AKIA or ASIA).
+_KEY = re.compile(r"(?!AKIA|ASIA)[A-Za-z_][A-Za-z0-9_-]{0,39}")
 
 
 def _parse_configs(configs: Sequence[str], read_text: Callable[[Path], str]) -> dict[str, str]:

@@ -320,3 +320,21 @@ def test_a_refused_key_in_a_backend_config_file_names_the_flag(tmp_path: Path) -
     with pytest.raises(UsageError) as caught:
         _select({}, BackendFlags("s3", (str(config),)))
     assert caught.value.message.startswith(f"--backend-config {config}, line 3: unknown backend setting 'colour'")
+
+
+@pytest.mark.parametrize("table", ["locks\nx", "a b", "ab", "x" * 256])
+def test_a_lock_table_that_is_no_table_name_is_refused(table: str) -> None:
+    # A line break was passed on to init's -backend-config, and init ran.
+    with pytest.raises(UsageError, match=r"--backend-config dynamodb_table: .* is not a DynamoDB table name"):
+        _select(S3_LABELS, BackendFlags(None, (f"dynamodb_table={table}",)))
+
+
+@pytest.mark.parametrize("key", ["alias/state\nx", "alias/my key", ""])
+def test_a_state_kms_key_that_is_no_key_is_refused_without_quoting_it(key: str) -> None:
+    if not key:  # empty: no key, the bucket's default encryption
+        assert _select(S3_LABELS, BackendFlags(None, ("kms_key_id=",))).kms_key_id is None  # type: ignore[union-attr]
+        return
+    with pytest.raises(UsageError) as caught:
+        _select(S3_LABELS, BackendFlags(None, (f"kms_key_id={key}",)))
+    assert caught.value.message.startswith("--backend-config kms_key_id: not a KMS key id, alias or ARN")
+    assert key not in caught.value.message
