@@ -71,7 +71,7 @@ def test_missing_binary_is_a_clear_error(offline_cli: Cli, tmp_path: Path) -> No
     offline_cli.env["PLANTON_TOFU_BINARY"] = "no-such-tofu"
     result = offline_cli.run("tofu", "init", "-f", str(HACK_MANIFEST))
     assert result.returncode == 3
-    assert "PLANTON_TOFU_BINARY: 'no-such-tofu' is not an executable" in result.stderr
+    assert "PLANTON_TOFU_BINARY: 'no-such-tofu' is not a command on PATH" in result.stderr
     offline_cli.env.pop("PLANTON_TOFU_BINARY")
     offline_cli.env["PATH"] = str(tmp_path / "empty-bin")
     result = offline_cli.run("tofu", "init", "-f", str(HACK_MANIFEST))
