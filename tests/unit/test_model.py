@@ -376,7 +376,11 @@ def test_invalid_sort_key_type() -> None:
         ),
         pytest.param(
             {"billing_mode": "PROVISIONED", "read_capacity_units": -1, "write_capacity_units": 5},
-            ["spec.read_capacity_units: must be 0 or more"],
+            # Both: "0 or more" alone would make 0 look right, which PROVISIONED refuses too.
+            [
+                "spec.read_capacity_units: must be 0 or more",
+                "spec.read_capacity_units: must be greater than 0 when billing_mode is PROVISIONED",
+            ],
             id="provisioned-negative-read",
         ),
         pytest.param(

@@ -172,7 +172,7 @@ class GivenCapacity:
                                 value,
                             )
                         )
-                elif not value:
+                elif not value or value < 0:  # -1 too: "0 or more" alone would let 0 look right
                     problems.append((loc, "must be greater than 0 when billing_mode is PROVISIONED", value))
             elif value:
                 problems.append(
