@@ -150,12 +150,11 @@ def test_70_bug(tmp_path: Path) -> None:
     assert result.returncode == 70
 
 
-HANGING_TERRAFORM = textwrap.dedent(
+_PLANS_A_NEW_TABLE = textwrap.dedent(
     """\
     #!{python}
-    # Stands in for terraform against an endpoint that never answers: init succeeds; plan saves a
-    # plan; show -json prints a plan that creates the table; apply hangs until SIGINT, then, as
-    # terraform does, stops gracefully: writes {saved!r} (its state) and exits 1.
+    # Stands in for terraform: answers the binary check, init succeeds, plan saves a plan, show
+    # -json prints a plan that creates the table; what apply does follows.
     import os, signal, sys
     command = sys.argv[1]
     if command == "version":  # the binary check: answered as terraform does
@@ -173,27 +172,40 @@ HANGING_TERRAFORM = textwrap.dedent(
                 open(arg[len("-out="):], "w").write("a saved plan")
         sys.exit(0)
     if command == "apply":
-        def stop(signum, frame):
-            print("Interrupt received. Gracefully shutting down...", file=sys.stderr, flush=True)
-            open({saved!r}, "w").write("state saved")
-            sys.exit(1)
-        signal.signal(signal.SIGINT, stop)
-        while True:
-            signal.pause()
-    sys.exit(0)
     """
 )
+
+
+def terraform_planning_a_new_table(path: Path, apply: str, **values: str) -> Path:
+    """A stand-in terraform at ``path`` that plans a new table; ``apply`` is the Python its apply
+    runs (formatted with ``values``)."""
+    body = textwrap.indent(textwrap.dedent(apply).format(**values), "    ")
+    path.write_text(
+        _PLANS_A_NEW_TABLE.format(python=sys.executable, plan=str(CREATE_PLAN)) + body + "sys.exit(0)\n",
+        encoding="utf-8",
+    )
+    path.chmod(0o755)
+    return path
+
+
+# An endpoint that never answers: apply hangs until SIGINT, then, as terraform does, stops
+# gracefully: writes {saved!r} (its state) and exits 1.
+HANGING_APPLY = """\
+def stop(signum, frame):
+    print("Interrupt received. Gracefully shutting down...", file=sys.stderr, flush=True)
+    open({saved!r}, "w").write("state saved")
+    sys.exit(1)
+signal.signal(signal.SIGINT, stop)
+while True:
+    signal.pause()
+"""
 
 
 def test_124_timed_out(cli: Cli, tmp_path: Path) -> None:
     # An endpoint that never answers: --timeout interrupts terraform as Ctrl-C would, waits for
     # it to write its state, and says so with 124.
     saved = tmp_path / "saved"
-    binary = tmp_path / "terraform"
-    binary.write_text(
-        HANGING_TERRAFORM.format(python=sys.executable, saved=str(saved), plan=str(CREATE_PLAN)), encoding="utf-8"
-    )
-    binary.chmod(0o755)
+    binary = terraform_planning_a_new_table(tmp_path / "terraform", HANGING_APPLY, saved=str(saved))
     argv = ["tofu", "apply", "-f", str(HACK_MANIFEST), "--auto-approve", "--binary", str(binary)]
     result = cli.run(*argv, "--timeout", "2s")
     assert result.returncode == 124, result.stderr

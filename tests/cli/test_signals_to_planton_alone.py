@@ -10,53 +10,29 @@ import os
 import pty
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from test_exit_codes import CREATE_PLAN
+from test_exit_codes import terraform_planning_a_new_table
 
 from e2e_support import BIN_DIR, Cli
 from support import HACK_MANIFEST
 
-WAITING_TERRAFORM = textwrap.dedent(
-    """\
-    #!{python}
-    # init, plan and show as terraform would for a new table; apply writes its PID to
-    # {started!r}, then waits for a signal: each one it gets is appended to {received!r}, and
-    # the first makes it stop gracefully (exit 1), as terraform does.
-    import os, signal, sys
-    command = sys.argv[1]
-    if command == "version":
-        print('{{"terraform_version": "1.11.4"}}')
-        sys.exit(0)
-    if command == "init":
-        os.makedirs(".terraform", exist_ok=True)
-        sys.exit(0)
-    if command == "show":
-        print(open({plan!r}, encoding="utf-8").read())
-        sys.exit(0)
-    if command == "plan":
-        for arg in sys.argv:
-            if arg.startswith("-out="):
-                open(arg[len("-out="):], "w").write("a saved plan")
-        sys.exit(0)
-    if command == "apply":
-        def note(signum, frame):
-            with open({received!r}, "a") as log:
-                log.write(signal.Signals(signum).name + "\\n")
-            sys.exit(1)
-        signal.signal(signal.SIGINT, note)
-        signal.signal(signal.SIGTERM, note)
-        with open({started!r}, "w") as out:
-            out.write(str(os.getpid()))
-        while True:
-            signal.pause()
-    sys.exit(0)
-    """
-)
+# apply writes its PID to {started!r}, then waits for a signal: each one it gets is appended
+# to {received!r}, and the first makes it stop gracefully (exit 1), as terraform does.
+WAITING_APPLY = """\
+def note(signum, frame):
+    with open({received!r}, "a") as log:
+        log.write(signal.Signals(signum).name + "\\n")
+    sys.exit(1)
+signal.signal(signal.SIGINT, note)
+signal.signal(signal.SIGTERM, note)
+with open({started!r}, "w") as out:
+    out.write(str(os.getpid()))
+while True:
+    signal.pause()
+"""
 
 
 def _wait_for(path: Path, process: subprocess.Popen[bytes]) -> None:
@@ -73,14 +49,9 @@ def test_a_signal_to_planton_alone_reaches_terraform_once(
     cli: Cli, tmp_path: Path, terminal: bool, signum: int, code: int
 ) -> None:
     started, received = tmp_path / "started", tmp_path / "received"
-    binary = tmp_path / "terraform"
-    binary.write_text(
-        WAITING_TERRAFORM.format(
-            python=sys.executable, started=str(started), received=str(received), plan=str(CREATE_PLAN)
-        ),
-        encoding="utf-8",
+    binary = terraform_planning_a_new_table(
+        tmp_path / "terraform", WAITING_APPLY, started=str(started), received=str(received)
     )
-    binary.chmod(0o755)
     controller, stdin = pty.openpty() if terminal else (None, subprocess.DEVNULL)
     argv = [
         str(BIN_DIR / "planton"),

@@ -8,45 +8,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
-from test_exit_codes import CREATE_PLAN
+from test_exit_codes import terraform_planning_a_new_table
 
 from e2e_support import BIN_DIR, Cli, assert_no_traceback
 from support import HACK_MANIFEST
 
-BLOCKING_TERRAFORM = textwrap.dedent(
-    """\
-    #!{python}
-    # init succeeds; plan saves a plan; show -json prints a plan that creates the table; apply
-    # writes its PID to {started!r}, then waits until {release!r} (a FIFO) is opened for writing.
-    import json, os, sys
-    command = sys.argv[1]
-    if command == "version":  # the binary check: answered as terraform does
-        print('{{"terraform_version": "1.11.4"}}')
-        sys.exit(0)
-    if command == "init":
-        os.makedirs(".terraform", exist_ok=True)
-        sys.exit(0)
-    if command == "show":
-        print(open({plan!r}, encoding="utf-8").read())
-        sys.exit(0)
-    if command == "plan":
-        for arg in sys.argv:
-            if arg.startswith("-out="):
-                open(arg[len("-out="):], "w").write("a saved plan")
-        sys.exit(0)
-    if command == "apply":
-        with open({started!r}, "w") as note:
-            note.write(str(os.getpid()))
-        open({release!r}).read()
-        sys.exit(0)
-    sys.exit(0)
-    """
-)
+# apply writes its PID to {started!r}, then waits until {release!r} (a FIFO) is opened for
+# writing.
+BLOCKING_APPLY = """\
+with open({started!r}, "w") as note:
+    note.write(str(os.getpid()))
+open({release!r}).read()
+"""
 
 
 def _wait_for(path: Path, process: subprocess.Popen[str], seconds: float = 60.0) -> str:
@@ -78,14 +54,9 @@ def _let_go(release: Path) -> None:
 def test_a_killed_plantons_terraform_keeps_the_workspace(cli: Cli, tmp_path: Path) -> None:
     started, release = tmp_path / "terraform-started", tmp_path / "release"
     os.mkfifo(release)
-    binary = tmp_path / "terraform"
-    binary.write_text(
-        BLOCKING_TERRAFORM.format(
-            python=sys.executable, started=str(started), release=str(release), plan=str(CREATE_PLAN)
-        ),
-        encoding="utf-8",
+    binary = terraform_planning_a_new_table(
+        tmp_path / "terraform", BLOCKING_APPLY, started=str(started), release=str(release)
     )
-    binary.chmod(0o755)
     argv = [
         str(BIN_DIR / "planton"),
         "tofu",
