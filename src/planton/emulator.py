@@ -16,7 +16,6 @@ process is the one recorded (not a later one that was given its PID).
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib.util
 import json
 import os
@@ -34,6 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from planton.errors import EnvironmentNotReady
+from planton.files import lock_exclusively
 from planton.paths import expand_path
 from planton.statedir import planton_state_dir
 
@@ -175,17 +175,12 @@ def _lock(directory: Path) -> Iterator[None]:
 
 
 def _acquire(descriptor: int, path: Path) -> None:
-    deadline = time.monotonic() + _LOCK_TIMEOUT_SECONDS
-    while True:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise _lock_not_released(descriptor, path) from None
-            time.sleep(0.1)
-        except OSError as err:
-            raise EnvironmentNotReady(f"cannot lock {path}: {err.strerror}") from None
+    try:
+        taken = lock_exclusively(descriptor, _LOCK_TIMEOUT_SECONDS)
+    except OSError as err:
+        raise EnvironmentNotReady(f"cannot lock {path}: {err.strerror}") from None
+    if not taken:
+        raise _lock_not_released(descriptor, path)
 
 
 def _lock_not_released(descriptor: int, path: Path) -> EnvironmentNotReady:

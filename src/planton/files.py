@@ -55,8 +55,8 @@ def epoch_seconds(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def lock_exclusively(handle: IO[str], timeout: float, *, on_wait: Callable[[], None] | None = None) -> bool:
-    """Take an exclusive ``flock`` on the open file ``handle``, waiting up to ``timeout`` seconds
+def lock_exclusively(handle: IO[str] | int, timeout: float, *, on_wait: Callable[[], None] | None = None) -> bool:
+    """Take an exclusive ``flock`` on the open file ``handle`` (or descriptor), waiting up to ``timeout`` seconds
     for whoever holds it; False when it was still held then. ``on_wait`` is called once, when it
     has to wait. It polls rather than blocks, so Ctrl-C while waiting interrupts at once."""
     deadline = time.monotonic() + timeout
