@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from planton.backend import BACKEND_FILE, Backend, LocalBackend, S3Backend, backend_file, s3_endpoint, same_place
-from planton.cachedir import BINARY_VERSIONS_FILE, installing
+from planton.cachedir import installing
 from planton.errors import EXIT_OK, ChangeRefused, UsageError
 from planton.files import write_atomically
 from planton.operations.commands import Command
 from planton.operations.request import suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes, record_store
 from planton.records import LocalRecordStore, RecordStore, S3RecordStore
-from planton.runner import RunResult, binary_version
+from planton.runner import RunResult
 from planton.s3 import S3Location, bucket_exists, s3_client
 from planton.state import (
     CORRUPT_STATE_ADVICE,
@@ -193,12 +193,13 @@ def initialise(session: Session) -> TofuOutcome | None:
 
 def _init_inputs(session: Session, files: Mapping[str, str]) -> InitInputs:
     prepared = session.prepared
-    remembered = prepared.cache_dir / BINARY_VERSIONS_FILE if prepared.cache_dir is not None else None
+    if prepared.binary_version is None:  # run_tofu checks the binary before anything runs
+        raise AssertionError("initialise before the binary's version -json was checked")
     return InitInputs(
         files=files,
         lock_file=_bundled_lock_file(),
         binary=prepared.binary,
-        binary_version=prepared.binary_version or binary_version(prepared.binary, session.env, remembered),
+        binary_version=prepared.binary_version,
         plugin_mirror=prepared.plugin_dir,
         plugin_cache=prepared.plugin_cache.path if prepared.plugin_cache is not None else None,
     )
