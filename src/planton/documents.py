@@ -7,7 +7,7 @@ terraform's outputs, none of which holds them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,8 @@ def validation_document(validated: Validated) -> dict[str, Any]:
         "valid": True,
         "manifest": str(loaded.manifest.path),
         "table": table_document(validated.table),
-        "warnings": list(loaded.warnings),
+        "warnings": [finding.text() for finding in validated.findings],
+        "findings": [finding.to_json() for finding in validated.findings],
     }
 
 
@@ -74,7 +75,8 @@ def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
         "dangers": list(outcome.dangers),
         # "region-move" or "untaint": only `apply` without a plan file can carry this plan out.
         "applies_without_file": outcome.applies_without_file,
-        "warnings": list(outcome.warnings),
+        "warnings": [finding.text() for finding in outcome.warnings],
+        "findings": [finding.to_json() for finding in outcome.warnings],
         "notes": list(outcome.notes),
         "error": _failed(outcome, exit_code) if failed else None,
     }
@@ -95,7 +97,8 @@ def apply_document(outcome: TofuOutcome, exit_code: int, command: str = "apply")
         "data_loss": outcome.data_loss,
         "dangers": list(outcome.dangers),
         "outputs": dict(outcome.outputs) if outcome.outputs is not None else None,
-        "warnings": list(outcome.warnings),
+        "warnings": [finding.text() for finding in outcome.warnings],
+        "findings": [finding.to_json() for finding in outcome.warnings],
         "notes": list(outcome.notes),
         "error": _failed(outcome, exit_code) if exit_code != 0 else None,
     }
@@ -106,9 +109,10 @@ def outputs_document(outcome: TofuOutcome) -> dict[str, Any]:
     return dict(outcome.outputs or {})
 
 
-def error_document(exit_code: int, lines: Sequence[str]) -> dict[str, Any]:
-    """What ``--json`` prints when a command fails before it has a result of its own."""
-    return {"error": {"exit_code": exit_code, "message": list(lines)}}
+def error_document(exit_code: int, lines: Sequence[str], details: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What ``--json`` prints when a command fails before it has a result of its own (with
+    what the error carries besides: a policy's findings)."""
+    return {"error": {"exit_code": exit_code, "message": list(lines), **(details or {})}}
 
 
 def failure_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from planton.errors import UsageError
+from planton.findings import Finding, notice
 from planton.paths import expand_path
 
 _PASS_THROUGH = frozenset(
@@ -79,35 +80,40 @@ _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _OWN_CGROUPS = Path("/proc/self/cgroup")
 
 
-def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[Finding]]:
     """The non-AWS part of the child's environment, and warnings about what was left out."""
     child = {
         name: value
         for name, value in environ.items()
         if name in _PASS_THROUGH or name.startswith(_PASS_THROUGH_PREFIXES)
     }
-    warnings: list[str] = []
+    warnings: list[Finding] = []
     cli_config = environ.get(CLI_CONFIG_VARIABLE)
     if cli_config:
         # terraform neither expands ~ nor runs from planton's directory: hand it an absolute path.
         try:
             resolved: Path | None = expand_path(cli_config, CLI_CONFIG_VARIABLE, environ)
         except UsageError as err:
-            warnings.append(f"{err.message}; ignoring it")
+            warnings.append(notice("environment-ignored", f"{err.message}; ignoring it", field=CLI_CONFIG_VARIABLE))
             resolved = None
         # Any file terraform can read will do: /dev/null (no settings at all) is a common choice.
         if resolved is not None and os.path.exists(resolved) and not os.path.isdir(resolved):
             child[CLI_CONFIG_VARIABLE] = str(resolved)
         elif resolved is not None:
             what = "is a directory" if os.path.isdir(resolved) else "does not exist"
-            warnings.append(f"{CLI_CONFIG_VARIABLE}={cli_config} {what}; ignoring it")
+            warnings.append(notice("environment-ignored", f"{CLI_CONFIG_VARIABLE}={cli_config} {what}; ignoring it"))
     dropped = sorted(
         name
         for name in environ
         if name.startswith(("TF_VAR_", "TF_CLI_ARGS")) or name in ("TF_WORKSPACE", "TF_DATA_DIR")
     )
     if dropped:
-        warnings.append("ignoring " + ", ".join(dropped) + ": the manifest and planton's workspace decide these")
+        warnings.append(
+            notice(
+                "environment-ignored",
+                "ignoring " + ", ".join(dropped) + ": the manifest and planton's workspace decide these",
+            )
+        )
     return child, warnings
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from planton.findings import Finding
 
 # Every outcome has a code of its own, so a script can tell them apart. docs/cli.md shows this
 # table ("Exit codes"), and a test keeps the two identical.
@@ -18,6 +21,7 @@ EXIT_ENVIRONMENT = 3
 EXIT_BAD_MANIFEST = 4
 EXIT_REFUSED = 5
 EXIT_UNMANAGED_TABLE = 6
+EXIT_POLICY = 7
 EXIT_BUG = 70  # EX_SOFTWARE in sysexits.h
 EXIT_TIMED_OUT = 124  # as coreutils' timeout(1) reports it
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -59,6 +63,9 @@ EXIT_CODES: Mapping[int, str] = {
     "planton workspace or manifest manages it (its PlantonManifest tag names another; never adopted); or "
     "planton's own create of a table was interrupted before the state recorded it, and the manifest now names "
     "another table or region (adopt that one first). Nothing was changed.",
+    EXIT_POLICY: "A best-practice finding is an error: the team's policy (`[tool.planton]` in pyproject.toml, or "
+    "planton.toml) lists it under `errors`, or `--strict` makes every finding one. The findings are listed, each "
+    "with its fix. Nothing was written or run.",
     EXIT_BUG: "A bug in planton. One line names the crash report it wrote; please attach that to a bug report.",
     EXIT_TIMED_OUT: "Timed out (`--timeout`): terraform was interrupted as Ctrl-C would (it finishes writing its "
     "state first), or, between two terraform runs, the next one was not started. What was interrupted is said, as "
@@ -93,6 +100,10 @@ class PlantonError(Exception):
     def lines(self) -> list[str]:
         """The message as the lines to print."""
         return self.message.splitlines()
+
+    def details(self) -> dict[str, Any]:
+        """What a ``--json`` error document carries beside the message (nothing, mostly)."""
+        return {}
 
 
 class ManifestError(PlantonError):
@@ -134,6 +145,26 @@ class UnmanagedTable(PlantonError):
     """The table exists, and the state does not know it; nothing was changed."""
 
     exit_code = EXIT_UNMANAGED_TABLE
+
+
+class PolicyViolation(PlantonError):
+    """Findings the team's policy (or ``--strict``) makes errors; nothing was written or run.
+    ``findings`` holds every finding of the command (errors and warnings), for ``--json``."""
+
+    exit_code = EXIT_POLICY
+
+    def __init__(self, header: str, lines: Sequence[str], findings: Sequence[Finding]) -> None:
+        self.header = header
+        self.finding_lines = list(lines)
+        self.findings = list(findings)
+        super().__init__("\n".join([header, *lines]))
+
+    def lines(self) -> list[str]:
+        return [self.header, *self.finding_lines]
+
+    def details(self) -> dict[str, Any]:
+        """Every finding (the errors and the warnings), as ``--json`` documents carry them."""
+        return {"findings": [finding.to_json() for finding in self.findings]}
 
 
 class ApplyNotApproved(PlantonError):

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from planton.errors import EnvironmentNotReady, Interrupted, ManifestError, UsageError
+from planton.findings import Finding, notice
 from planton.manifest.loader import MAX_MANIFEST_BYTES, parse_yaml_stream
 
 # The file Project Planton reads in an --input-dir.
@@ -59,7 +60,7 @@ class FoundManifests:
     fleet: bool
     # The options that name these manifests again in a suggested command.
     input_args: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
 
 def find_manifests(options: ManifestOptions, environ: Mapping[str, str]) -> FoundManifests:
@@ -89,9 +90,10 @@ def find_manifests(options: ManifestOptions, environ: Mapping[str, str]) -> Foun
         raise UsageError("no manifest: give --manifest FILE|DIR (-f), --input-dir DIR or --kustomize-dir DIR")
     if ignored:
         winner = "--manifest" if options.manifests else "--input-dir"
-        warning = (
+        warning = notice(
+            "input-ignored",
             f"{' and '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} ignored: {winner} names the manifests "
-            "(precedence, as in project-planton: --manifest > --input-dir > --kustomize-dir)"
+            "(precedence, as in project-planton: --manifest > --input-dir > --kustomize-dir)",
         )
         found = FoundManifests(found.manifests, found.fleet, found.input_args, (*found.warnings, warning))
     return found

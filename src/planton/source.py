@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from planton.errors import ManifestError, UsageError
+from planton.findings import Finding, notice
 from planton.manifest.base import shown, text_problem
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, LoadedManifest, read_manifest_document, validate_document
 from planton.manifest.overrides import Override, apply_overrides, from_overrides, parse_override
@@ -40,7 +41,7 @@ class ManifestSource:
     # (--input-dir DIR, --kustomize-dir DIR --overlay NAME).
     named_by: tuple[str, ...] = ()
     # What choosing the manifest had to say (a source ignored by precedence).
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class LoadedInput:
     # The provider configs the files give, lowest precedence first (the stack input's, then
     # --aws-provider-config's); credentials.merge_provider_config lays them over the environment.
     provider_configs: tuple[ProviderConfigInput, ...] = field(default=(), repr=False)
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
     # The options that name these inputs again in a suggested command (-f m.yaml, -i stack.yaml,
     # --aws-provider-config ...), and the --set overrides, each as arguments.
     input_args: tuple[str, ...] = ()
@@ -67,7 +68,7 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
     """Read, override and validate the manifest; read the provider config files. Nothing is
     written or run; every problem is a UsageError (exit 2) or a ManifestError (exit 4)."""
     overrides = [parse_override(raw) for raw in source.overrides]
-    warnings: list[str] = list(source.warnings)
+    warnings: list[Finding] = list(source.warnings)
     configs: list[ProviderConfigInput] = []
     option = "--manifest"
     if source.stack_input is not None:
@@ -77,8 +78,11 @@ def load_input(source: ManifestSource, *, wait_seconds: float = DEFAULT_WAIT_SEC
         if stack.target is not None:
             if source.manifest is not None:
                 warnings.append(
-                    f"--manifest {source.manifest} is ignored: the stack input's target is the manifest "
-                    "(a stack input's target wins, as in project-planton)"
+                    notice(
+                        "input-ignored",
+                        f"--manifest {source.manifest} is ignored: the stack input's target is the manifest "
+                        "(a stack input's target wins, as in project-planton)",
+                    )
                 )
             label = f"{source.stack_input} (target)"
             manifest = _validated(source.stack_input, label, stack.target, stack.regular_file, overrides)
@@ -154,7 +158,7 @@ class Selection:
 
     sources: tuple[ManifestSource, ...]
     fleet: bool
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
 
 def select_manifests(
@@ -182,8 +186,11 @@ def select_manifests(
         if len(options.manifests) > 1:
             ignored.append(f"--manifest {' '.join(str(path) for path in options.manifests[1:])}")
         warnings = tuple(
-            f"{text} is ignored: the stack input's target is the manifest (a stack input's target wins, as in "
-            "project-planton)"
+            notice(
+                "input-ignored",
+                f"{text} is ignored: the stack input's target is the manifest (a stack input's target wins, as in "
+                "project-planton)",
+            )
             for text in ignored
         )
         return Selection((replace(shared, manifest=first, warnings=warnings),), fleet=False, warnings=warnings)

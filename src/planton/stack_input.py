@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from planton import secrets
+from planton.findings import Finding, notice
 from planton.manifest.base import ManifestModel, Problems, Region, describe_value, raise_problems
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS, YamlFileKind, read_yaml_mapping, validate_as
 
@@ -120,7 +121,7 @@ class StackInputFile:
     target: Mapping[str, Any] | None
     provider_config: ProviderConfigInput | None
     regular_file: bool
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
 
 def read_stack_input(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) -> StackInputFile:
@@ -142,7 +143,7 @@ def read_stack_input(path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS) 
 
 def read_provider_config(
     path: Path, *, wait_seconds: float = DEFAULT_WAIT_SECONDS
-) -> tuple[ProviderConfigInput, tuple[str, ...]]:
+) -> tuple[ProviderConfigInput, tuple[Finding, ...]]:
     """Read and validate ``--aws-provider-config``, and any warning about its permissions."""
     document, _ = read_yaml_mapping(path, PROVIDER_CONFIG_FILE, wait_seconds=wait_seconds)
     _remember_secrets(document, str(path))
@@ -164,7 +165,7 @@ def _remember_secrets(config: object, where: str) -> None:
                 secrets.remember(f"{where} {field_name}", value)
 
 
-def _exposed_secrets(path: Path, option: str) -> tuple[str, ...]:
+def _exposed_secrets(path: Path, option: str) -> tuple[Finding, ...]:
     """A warning when a file holding AWS secrets can be read by every user of this machine."""
     try:
         mode = os.stat(path).st_mode
@@ -173,6 +174,9 @@ def _exposed_secrets(path: Path, option: str) -> tuple[str, ...]:
     if not stat.S_ISREG(mode) or not mode & stat.S_IROTH:
         return ()
     return (
-        f"{option} {path} holds AWS secrets and every user of this machine can read it; "
-        f"make it private: chmod 600 {path}",
+        notice(
+            "readable-secrets",
+            f"{option} {path} holds AWS secrets and every user of this machine can read it",
+            fix=f"make it private: chmod 600 {path}",
+        ),
     )

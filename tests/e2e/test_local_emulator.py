@@ -75,7 +75,7 @@ def test_plan_local_of_what_the_emulator_cannot_serve_still_works(tmp_path: Path
         assert plan.returncode == 2, plan.stdout + plan.stderr
         assert "aws_dynamodb_contributor_insights.table[0] will be created" in plan.stdout
         assert (
-            "warning: the local emulator cannot serve spec.contributorInsightsEnabled, contributor insights"
+            "warning: spec.contributorInsightsEnabled: the local emulator cannot serve contributor insights"
             in plan.stderr
         )
         assert "`planton tofu apply --local` refuses it" in plan.stderr

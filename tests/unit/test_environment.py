@@ -98,8 +98,8 @@ def test_terraform_overrides_dropped_with_a_warning(name: str) -> None:
     assert name not in child
     assert child == {"PATH": "/usr/bin"}
     assert len(warnings) == 1
-    assert name in warnings[0]
-    assert "value" not in warnings[0]
+    assert name in warnings[0].text()
+    assert "value" not in warnings[0].text()
 
 
 def test_all_dropped_overrides_named_in_one_warning() -> None:
@@ -115,8 +115,8 @@ def test_all_dropped_overrides_named_in_one_warning() -> None:
     assert child == {"TF_LOG": "TRACE"}
     assert len(warnings) == 1
     for name in ("TF_VAR_x", "TF_CLI_ARGS", "TF_CLI_ARGS_plan", "TF_WORKSPACE", "TF_DATA_DIR"):
-        assert name in warnings[0]
-    assert "TF_LOG" not in warnings[0]
+        assert name in warnings[0].text()
+    assert "TF_LOG" not in warnings[0].text()
 
 
 def test_cli_config_file_kept_when_it_exists(tmp_path: Path) -> None:
@@ -143,8 +143,8 @@ def test_cli_config_file_dropped_with_warning_when_not_a_file(tmp_path: Path, ki
     child, warnings = base_environment({"PATH": "/usr/bin", CLI_CONFIG_VARIABLE: str(config)})
     assert child == {"PATH": "/usr/bin"}
     assert len(warnings) == 1
-    assert CLI_CONFIG_VARIABLE in warnings[0]
-    assert str(config) in warnings[0]
+    assert CLI_CONFIG_VARIABLE in warnings[0].text()
+    assert str(config) in warnings[0].text()
 
 
 @pytest.mark.parametrize("spelling", ["~/dev.tfrc", "dev.tfrc"], ids=["tilde", "relative"])
@@ -222,7 +222,7 @@ def test_real_child_environment_has_credentials_only_from_config() -> None:
         "AWS_REGION": "eu-west-2",
         "AWS_DEFAULT_REGION": "eu-west-2",
     }
-    assert any("TF_VAR_spec" in warning for warning in warnings)
+    assert any("TF_VAR_spec" in warning.text() for warning in warnings)
 
 
 # --- the Go runtime of terraform and the aws provider -------------------------------------------

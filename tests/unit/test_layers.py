@@ -52,7 +52,7 @@ def test_the_core_never_imports_the_cli(path: Path) -> None:
 # terraform -> plan JSON -> decision -> apply -> what is shown. A new module must be placed here.
 LAYERS: dict[str, tuple[str, ...]] = {
     # Import nothing of planton's (the package's own __init__ holds only the version).
-    "leaves": ("planton", "errors", "files", "textfile", "table", "secrets"),
+    "leaves": ("planton", "findings", "errors", "files", "textfile", "table", "secrets"),
     # Services any layer may use: settings and paths, the one subprocess helper (runner; the
     # manifest files' kustomize runs through it), the terraform child's environment, the emulator
     # process, bug reports.
@@ -80,11 +80,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "manifest.loader",
         "manifest.overrides",
         "manifest.schema",
+        "manifest.fields",
     ),
     # Where manifests and credentials come from: files, directories, kustomize, stack inputs.
     "inputs": ("manifest_files", "stack_input", "source"),
     # TableDefinition + provider config -> what terraform is given (pure).
-    "definition": ("credentials", "backend", "render"),
+    "definition": ("policy", "policy_file", "credentials", "backend", "render"),
     # Where things are kept: the workspace, the state (local or S3) and planton's records.
     "storage": ("s3", "state", "state_bucket", "workspace", "records"),
     # Judging plans and states: summaries, decisions, account and table guards (pure).

@@ -73,7 +73,7 @@ def test_manifest_wins_over_input_dir_and_kustomize(tmp_path: Path) -> None:
     one = touch(tmp_path / "one.yaml")
     found = find_manifests(ManifestOptions((one,), input_dir=tmp_path, kustomize_dir=tmp_path, overlay="dev"), {})
     assert [m.path for m in found.manifests] == [one]
-    assert found.warnings == (
+    assert tuple(finding.text() for finding in found.warnings) == (
         f"--input-dir {tmp_path} and --kustomize-dir {tmp_path} are ignored: --manifest names the manifests "
         "(precedence, as in project-planton: --manifest > --input-dir > --kustomize-dir)",
     )
@@ -85,7 +85,7 @@ def test_input_dir_reads_target_yaml(tmp_path: Path) -> None:
     assert [m.path for m in found.manifests] == [target]
     assert not found.fleet
     assert found.input_args == ("--input-dir", str(tmp_path / "in"))
-    assert "--kustomize-dir" in found.warnings[0]
+    assert "--kustomize-dir" in found.warnings[0].text()
     with pytest.raises(UsageError, match=r"holds no target\.yaml"):
         find_manifests(ManifestOptions(input_dir=tmp_path), {})
 

@@ -148,7 +148,11 @@ def test_an_interrupted_create_that_cannot_be_remembered_is_said_and_the_interru
         auto_approve=True,
     )
     warned: list[str] = []
-    ui = Ui(notify=lambda _line: None, warn=warned.extend, confirm=lambda _lines: False)
+    ui = Ui(
+        notify=lambda _line: None,
+        warn=lambda findings: warned.extend(finding.text() for finding in findings),
+        confirm=lambda _lines: False,
+    )
     prepared = prepare(asked, environ, tmp_path, ui.notify)
     session = Session(asked, prepared, environ, ui)
     session.records = _StoreThatCannotWrite(tmp_path)

@@ -137,7 +137,7 @@ def test_a_world_readable_file_with_secrets_is_warned_about(tmp_path: Path, mode
             f"{option} {tmp_path / name} holds AWS secrets and every user of this machine can read it; "
             f"make it private: chmod 600 {tmp_path / name}",
         )
-        assert found == (expected if warned else ())
+        assert tuple(finding.text() for finding in found) == (expected if warned else ())
 
 
 def test_a_world_readable_file_without_secrets_is_fine(tmp_path: Path) -> None:
@@ -201,7 +201,7 @@ def test_the_stack_inputs_target_wins_over_manifest(tmp_path: Path) -> None:
     loaded = load_input(ManifestSource(manifest=HACK_MANIFEST, stack_input=stack))
     assert loaded.manifest.model.metadata.name == "from-the-stack-input"
     assert loaded.manifest.path == stack  # the state lives beside the stack input
-    assert loaded.warnings == (
+    assert tuple(finding.text() for finding in loaded.warnings) == (
         f"--manifest {HACK_MANIFEST} is ignored: the stack input's target is the manifest "
         "(a stack input's target wins, as in project-planton)",
     )

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,10 +16,11 @@ from typer.core import TyperGroup
 
 from planton import __version__
 from planton.cli.boundary import run_command
-from planton.cli.options import InputOptions, JsonOutput, with_shared_options
-from planton.cli.output import data, document, success, warn
+from planton.cli.options import InputOptions, JsonOutput, Strict, with_shared_options
+from planton.cli.output import append_step_summary, data, document, success, warn
 
 if TYPE_CHECKING:
+    from planton.findings import Finding
     from planton.operations.validation import Validated
 from planton.documents import fleet_validation_document, validation_document
 
@@ -98,17 +99,43 @@ def root(
 
 @app.command()
 @with_shared_options
-def validate(inputs: InputOptions, json_output: JsonOutput = False) -> None:
-    """Check manifests without running terraform; errors are printed as `path: message`."""
+def validate(
+    inputs: InputOptions,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="FILE",
+            help="Manifests to check, as with -f (pre-commit passes the changed files this way).",
+            show_default=False,
+        ),
+    ] = None,
+    json_output: JsonOutput = False,
+    strict: Strict = False,
+) -> None:
+    """Check manifests without running terraform: errors are printed as `path: message`, then
+    the best practices each misses (findings; the team's policy or --strict makes them errors)."""
     # Deferred, here and in render: the manifest's models (pydantic, PyYAML) are for the
     # commands that read one, not for --help or schema.
-    from planton.operations.validation import Shard, checked_fleet, validate_manifest
+    from planton.findings import about
+    from planton.operations.validation import (
+        Checks,
+        PolicyFinder,
+        Shard,
+        checked_fleet,
+        refuse_policy_errors,
+        validate_manifest,
+    )
 
+    checks = Checks(strict=strict, policies=PolicyFinder())
+    if files:
+        inputs = replace(inputs, manifests=(*inputs.manifests, *files))
     selection = inputs.select(os.environ)
     if selection.fleet:
         warn(selection.warnings)
         shard = Shard.parse(inputs.shard) if inputs.shard is not None else None
-        fleet = checked_fleet(selection.sources, os.environ, shard=shard)
+        fleet = checked_fleet(selection.sources, os.environ, shard=shard, checks=checks)
+        found = [finding for one in fleet for finding in about(one.findings, str(one.loaded.manifest.path))]
+        _summarise(found, "planton validate: findings")
         if json_output:
             document(fleet_validation_document(fleet, str(shard) if shard else None))
             return
@@ -117,18 +144,30 @@ def validate(inputs: InputOptions, json_output: JsonOutput = False) -> None:
         share = f" (share {shard} of the fleet)" if shard is not None else ""
         success(f"{len(fleet)} valid manifest{'s' if len(fleet) != 1 else ''}{share}")
         return
-    validated = validate_manifest(selection.sources[0], os.environ)
+    validated = validate_manifest(selection.sources[0], os.environ, checks)
+    _summarise(validated.findings, f"planton validate: {validated.loaded.manifest.path}")
+    refuse_policy_errors([validated])
     if json_output:
         document(validation_document(validated))
         return
     _say_valid(validated)
 
 
+def _summarise(findings: Sequence[Finding], title: str) -> None:
+    """The findings in GitHub's step summary, when there is one (Rich only then)."""
+    if findings and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from planton.cli.plan_view import findings_markdown
+
+        append_step_summary(findings_markdown(findings, title=title), os.environ)
+
+
 def _say_valid(validated: Validated, *, named: bool = False) -> None:
-    """The line ``validate`` prints for a valid manifest, after its warnings (each naming the
+    """The line ``validate`` prints for a valid manifest, after its findings (each naming the
     manifest, in a fleet)."""
+    from planton.findings import about
+
     path = validated.loaded.manifest.path
-    warn([f"{path}: {warning}" if named else warning for warning in validated.loaded.warnings])
+    warn(about(validated.findings, str(path)) if named else validated.findings)
     table = validated.table
     keys = table.partition_key.name + (f" + {table.sort_key.name}" if table.sort_key else "")
     success(

@@ -91,14 +91,14 @@ def run_command(
     detailed = detailed_exitcode_requested(argv)
     machine = flag_requested(argv, JSON_FLAG)
     with _signals_raise_interrupted(ignore_after=exiting):
-        code, error, lines = _outcome(command, argv, prog_name, environ)
+        code, error, lines, details = _outcome(command, argv, prog_name, environ)
         if detailed:
             code = detailed_exit_code(code, error=error)
         if machine and error and lines and not document_written():
             # A --json command that failed before it had a result of its own still prints one
             # document, so that a program reading stdout learns why (and the code it exits with).
             with contextlib.suppress(OutputClosed):
-                document(error_document(code, lines))
+                document(error_document(code, lines, details))
         succeeded = not error and (code == EXIT_OK or (detailed and code == DETAILED_CHANGES))
         code = _flush_streams(code, succeeded=succeeded)
     # Again: a success the flush turned into 141 is an error to a CI gate too.
@@ -107,41 +107,42 @@ def run_command(
 
 def _outcome(
     command: Command, argv: Sequence[str], prog_name: str, environ: Mapping[str, str]
-) -> tuple[int, bool, list[str]]:
-    """The exit code, whether the command failed, and the lines that said why (the failure
-    already reported on stderr)."""
+) -> tuple[int, bool, list[str], dict[str, Any]]:
+    """The exit code, whether the command failed, the lines that said why (the failure
+    already reported on stderr), and what else its error carries for ``--json`` (a policy's
+    findings)."""
     try:
-        return _invoke(command, argv, prog_name), False, []
+        return _invoke(command, argv, prog_name), False, [], {}
     except PlantonError as err:
         _tell(partial(error_lines, err.lines()))
-        return err.exit_code, True, err.lines()
+        return err.exit_code, True, err.lines(), err.details()
     except Interrupted as stop:
         _tell(partial(error_lines, stop.lines()))
-        return stop.exit_code, True, stop.lines()
+        return stop.exit_code, True, stop.lines(), {}
     except (typer.Abort, KeyboardInterrupt):
         _tell(partial(error_lines, ["interrupted"]))
-        return EXIT_INTERRUPTED, True, ["interrupted"]
+        return EXIT_INTERRUPTED, True, ["interrupted"], {}
     except (OutputClosed, BrokenPipeError):
         silence(sys.stdout)
-        return EXIT_BROKEN_PIPE, True, []
+        return EXIT_BROKEN_PIPE, True, [], {}
     except SystemExit as done:
         # planton never calls sys.exit; Typer does, with 1, when a write hits a broken pipe.
         if isinstance(done.__context__, BrokenPipeError):
             silence(sys.stdout)
-            return EXIT_BROKEN_PIPE, True, []
+            return EXIT_BROKEN_PIPE, True, [], {}
         if done.code is None or isinstance(done.code, int):
             code = done.code or EXIT_OK  # sys.exit() and sys.exit(None) mean success
-            return code, code != 0, []
+            return code, code != 0, [], {}
         # sys.exit("text") from some library: not an outcome planton knows; a bug, reported.
         code, message = _report_bug(done, [prog_name, *argv], environ)
-        return code, True, [message]
+        return code, True, [message], {}
     except _CLICK_EXCEPTION as usage_mistake:
         mistake = cast(_ClickStyleError, usage_mistake)
         _tell(mistake.show)
-        return EXIT_USAGE, True, [mistake.format_message()]
+        return EXIT_USAGE, True, [mistake.format_message()], {}
     except Exception as bug:
         code, message = _report_bug(bug, [prog_name, *argv], environ)
-        return code, True, [message]
+        return code, True, [message], {}
 
 
 def _tell(report: Callable[[], None]) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from planton.cli import output
+from planton.findings import Finding
 from planton.operations.fleet import FleetOutcome, FleetUi, Member, MemberResult, Result
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ class FleetDisplay:
         else:
             output.show(review(results))
 
-    def _confirm(self, lines: Sequence[str]) -> bool:
+    def _confirm(self, lines: Sequence[Finding]) -> bool:
         self.stop()
         try:
             return output.confirm(lines)

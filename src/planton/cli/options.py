@@ -179,7 +179,9 @@ def _input_options(
         ),
     ] = None,
 ) -> InputOptions:
-    if not manifest and stack_input is None and input_dir is None and kustomize_dir is None and overlay is None:
+    # (validate also takes manifests as arguments, as pre-commit passes them: ``files``.)
+    named = manifest or ctx.params.get("files")
+    if not named and stack_input is None and input_dir is None and kustomize_dir is None and overlay is None:
         # click's own words for a missing option, with the usage line above them.
         raise _UsageError(
             "Missing option '--manifest' / '-f' (or '--stack-input' / '-i', '--input-dir', '--kustomize-dir').", ctx
@@ -382,6 +384,13 @@ JsonOutput = Annotated[
     bool, typer.Option("--json", help="Print exactly one JSON document on stdout (and nothing else there).")
 ]
 AutoApprove = Annotated[bool, typer.Option("--auto-approve", help="Do not ask for confirmation.")]
+Strict = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="Make every best-practice finding an error (exit 7), except those the team's policy turns off.",
+    ),
+]
 
 _Command = TypeVar("_Command", bound=Callable[..., None])
 

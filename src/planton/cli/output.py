@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from planton.errors import OutputClosed
+from planton.findings import Finding, notice
 from planton.settings import STATUS_FD_ENV, running_in_ci
 
 if TYPE_CHECKING:
@@ -153,13 +154,14 @@ def error_lines(lines: Sequence[str]) -> None:
         _print(_console(stderr=True), line, markup=False)
 
 
-def warn(lines: Sequence[str]) -> None:
-    """A warning that must be read before a question: each line on its own."""
-    for line in lines:
-        _print(_console(stderr=True), f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
+def warn(findings: Sequence[Finding]) -> None:
+    """The one sink for people: each finding on a line of its own, ``warning: field: message;
+    fix [code]`` (``--json`` documents and the step summary carry the same findings)."""
+    for finding in findings:
+        _print(_console(stderr=True), f"[bold yellow]warning:[/bold yellow] {_escape(finding.text())}")
 
 
-def confirm(warnings: Sequence[str] = ()) -> bool:
+def confirm(warnings: Sequence[Finding] = ()) -> bool:
     """Ask, as terraform does, whether to apply; only the exact answer ``yes`` agrees (`` yes``,
     ``yes `` and ``YES`` do not). No stdin, or its end, is a no. (Without a terminal planton does
     not get here: the command fails before it starts.)
@@ -176,8 +178,8 @@ def confirm(warnings: Sequence[str] = ()) -> bool:
     if terminal is not None:
         at_terminal = PlantonConsole(file=terminal, highlight=False, soft_wrap=True, no_color=stderr.no_color)
         consoles.append(at_terminal)
-        for line in warnings:
-            _print(at_terminal, f"[bold yellow]warning:[/bold yellow] {_escape(line)}")
+        for finding in warnings:
+            _print(at_terminal, f"[bold yellow]warning:[/bold yellow] {_escape(finding.text())}")
     try:
         for console in consoles:
             _print(
@@ -314,7 +316,14 @@ def append_step_summary(markdown: str, environ: Mapping[str, str]) -> None:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(markdown.rstrip("\n") + "\n\n")
     except OSError as err:
-        warn([f"cannot append the plan summary to GITHUB_STEP_SUMMARY ({path}): {err.strerror or err}"])
+        warn(
+            [
+                notice(
+                    "step-summary-unwritable",
+                    f"cannot append the plan summary to GITHUB_STEP_SUMMARY ({path}): {err.strerror or err}",
+                )
+            ]
+        )
 
 
 def _closed(stream: Any) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from planton.findings import Finding
 from planton.plan_summary import AttributeChange, Marker, OutputChange, PlanCounts, PlanSummary, ResourceChange
 
 MAX_VALUE_CHARS = 80
@@ -210,3 +211,15 @@ def _text(text: str) -> str:
 def _cell(text: str) -> str:
     # A pipe ends a table cell even inside inline code; escaped, GitHub shows it as a pipe.
     return text.replace("|", "\\|")
+
+
+def findings_markdown(findings: Sequence[Finding], *, title: str) -> str:
+    """The findings as the step summary shows them: a heading and one bullet each, with the
+    same code, field, message and fix as the terminal's lines and ``--json``."""
+    bullets = []
+    for finding in findings:
+        said = f"{_code(finding.field)}: {_text(finding.message)}" if finding.field else _text(finding.message)
+        said = f"{_text(finding.manifest)}: {said}" if finding.manifest else said
+        said += f"; {_text(finding.fix)}" if finding.fix else ""
+        bullets.append(f"- **{finding.severity.value}** {_code(finding.code)}: {said}")
+    return "\n".join([f"#### {_text(title)}", "", *bullets])

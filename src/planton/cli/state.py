@@ -10,7 +10,7 @@ import typer
 
 from planton.backend import BackendFlags
 from planton.cli.options import InputOptions, JsonOutput, TofuOptions, with_shared_options
-from planton.cli.output import colour_wanted, data, document, notify, success, use_colour
+from planton.cli.output import colour_wanted, data, document, notify, success, use_colour, warn
 from planton.operations.commands import BOOTSTRAP
 from planton.operations.request import TofuRequest
 from planton.operations.state_commands import bootstrap as bootstrap_bucket
@@ -37,7 +37,7 @@ def bootstrap(inputs: InputOptions, tofu: TofuOptions) -> None:
         work_dir=tofu.work_dir,
         backend=BackendFlags(tofu.backend_type, tofu.backend_configs),
     )
-    for line in bootstrap_bucket(request, os.environ, home_directory(os.environ), notify):
+    for line in bootstrap_bucket(request, os.environ, home_directory(os.environ), notify, warn):
         success(line)
 
 

@@ -19,6 +19,7 @@ from planton.cli.options import (
     FleetOptions,
     InputOptions,
     JsonOutput,
+    Strict,
     TofuOptions,
     non_empty_file,
     with_shared_options,
@@ -41,7 +42,7 @@ from planton.cli.output import (
     use_colour,
     warn,
 )
-from planton.cli.plan_view import markdown_summary, rich_summary
+from planton.cli.plan_view import findings_markdown, markdown_summary, rich_summary
 from planton.documents import apply_document, failure_document, outputs_document, plan_document
 from planton.operations.catalogue import BY_COMMAND, OPERATIONS
 from planton.operations.commands import Command
@@ -100,6 +101,9 @@ def _run(
     for note in (*status.notes, *outcome.notes):
         notify(note)
     error_lines(outcome.refusal)
+    if outcome.warnings:
+        title = f"planton tofu {command}: findings"
+        append_step_summary(findings_markdown(outcome.warnings, title=title), os.environ)
     return outcome, code
 
 
@@ -226,6 +230,7 @@ def plan(
     ] = None,
     destroy: Annotated[bool, typer.Option("--destroy", help="Plan the deletion of the table.")] = False,
     json_output: JsonOutput = False,
+    strict: Strict = False,
 ) -> None:
     selection = inputs.select(os.environ, tofu.aws_provider_config)
     if selection.fleet:
@@ -240,6 +245,7 @@ def plan(
                 detailed=detailed_exitcode,
                 plans_out=out,
                 destroy=destroy,
+                strict=strict,
             )
         )
     outcome, code = _run(
@@ -250,6 +256,7 @@ def plan(
         detailed_exitcode=detailed_exitcode,
         plan_out=out,
         destroy=destroy,
+        strict=strict,
     )
     if json_output:  # also when it failed: the document says so
         document(plan_document(outcome, code))
@@ -280,6 +287,7 @@ def apply(
         ),
     ] = False,
     json_output: JsonOutput = False,
+    strict: Strict = False,
 ) -> None:
     selection = inputs.select(os.environ, tofu.aws_provider_config)
     if selection.fleet:
@@ -294,6 +302,7 @@ def apply(
                 saved_plans=plan_file,
                 auto_approve=auto_approve,
                 allow_replace=allow_replace,
+                strict=strict,
             )
         )
     outcome, code = _run(
@@ -304,6 +313,7 @@ def apply(
         plan_file=plan_file,
         auto_approve=auto_approve,
         allow_replace=allow_replace,
+        strict=strict,
     )
     if json_output:
         document(apply_document(outcome, code))

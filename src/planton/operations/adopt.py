@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from planton.errors import EXIT_OK, UnmanagedTable
+from planton.findings import notices
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.plan import TABLE_ADDRESS
 from planton.records import InterruptedCreate
@@ -32,25 +33,31 @@ def run_import(session: Session) -> TofuOutcome:
         if adopted is not None and adopted.manifest_key not in (None, table.identity.key):
             _give_back(session, adopted.manifest_key or "")
         if adopted is not None and adopted.managed_by_planton and adopted.manifest_key is None and not ours:
-            session.ui.warn(
-                [
-                    f"table {table.table_name} carries the tag ManagedBy=planton, and this workspace did not create "
-                    "it: another planton manifest (another folder, work dir or endpoint) may manage it. If one does, "
-                    "two manifests now manage one table, and destroy from either deletes it for both: remove it "
-                    "from this state (terraform state rm aws_dynamodb_table.this, in the workspace above) unless "
-                    "this manifest is that one, moved"
-                ]
+            session.warn(
+                notices(
+                    "managed-elsewhere",
+                    [
+                        f"table {table.table_name} carries the tag ManagedBy=planton, and this workspace did not "
+                        "create it: another planton manifest (another folder, work dir or endpoint) may manage it. If "
+                        "one does, two manifests now manage one table, and destroy from either deletes it for both: "
+                        "remove it from this state (terraform state rm aws_dynamodb_table.this, in the workspace "
+                        "above) unless this manifest is that one, moved"
+                    ],
+                )
             )
         if adopted is not None and adopted.manifest_key == table.identity.key and not ours:
-            session.ui.warn(
-                [
-                    f"table {table.table_name} carries this manifest's own tag "
-                    f"(PlantonManifest={adopted.manifest_key}), and this state did not create it: it was applied "
-                    "from another state of this manifest (another backend key or work dir, say before its "
-                    "backend labels changed without `init --migrate-state`). If that state still records it, "
-                    "two states now manage one table, and destroy from either deletes it: remove it from one "
-                    "of them (terraform state rm aws_dynamodb_table.this, in its workspace)"
-                ]
+            session.warn(
+                notices(
+                    "managed-elsewhere",
+                    [
+                        f"table {table.table_name} carries this manifest's own tag "
+                        f"(PlantonManifest={adopted.manifest_key}), and this state did not create it: it was applied "
+                        "from another state of this manifest (another backend key or work dir, say before its "
+                        "backend labels changed without `init --migrate-state`). If that state still records it, "
+                        "two states now manage one table, and destroy from either deletes it: remove it from one "
+                        "of them (terraform state rm aws_dynamodb_table.this, in its workspace)"
+                    ],
+                )
             )
         if interrupted is not None:
             session.records.clear_interrupted_create()

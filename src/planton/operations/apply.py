@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from planton.errors import EXIT_OK, ApplyNotApproved, ChangeRefused, EnvironmentNotReady, UnmanagedTable
+from planton.findings import notices
 from planton.operations.adopt import already_exists, refuse_a_table_managed_elsewhere
 from planton.operations.request import suggest
 from planton.operations.session import JudgedPlan, Session, TofuOutcome, interruption_notes
@@ -74,7 +75,7 @@ def approve(session: Session, judged: JudgedPlan) -> Approval:
                     ]
                 )
             )
-        session.warn(decision.dangers)
+        session.warn(notices("data-loss", decision.dangers))
     if not request.auto_approve and not session.confirm():
         raise ApplyNotApproved("apply cancelled: the answer was not 'yes'; nothing was changed")
     # What the user agreed to may have run by the time apply fails.
@@ -146,11 +147,14 @@ def after_apply(session: Session, result: RunResult, *, creates: bool, agreed_lo
             # The interruption stays the outcome; what could not be remembered is said, loudly.
             adopt = suggest(session.request, session.prepared, "import")
             session.warn(
-                [
-                    f"planton could not remember its interrupted create of table {create} ({err.message}). Before "
-                    "anything else, adopt the table if it exists (its next apply would otherwise stop at it, or "
-                    f"create another one if the manifest changes): {adopt}"
-                ]
+                notices(
+                    "create-not-remembered",
+                    [
+                        f"planton could not remember its interrupted create of table {create} ({err.message}). Before "
+                        "anything else, adopt the table if it exists (its next apply would otherwise stop at it, or "
+                        f"create another one if the manifest changes): {adopt}"
+                    ],
+                )
             )
     elif result.returncode == 0 and session.interrupted is not None:
         # The remembered table is settled once the state records it: made by this apply's create

@@ -48,9 +48,10 @@ from planton.errors import (
     UsageError,
 )
 from planton.files import write_atomically
+from planton.findings import Finding, notices
 from planton.operations.commands import Command
 from planton.operations.request import TofuRequest, check_plan_out
-from planton.operations.validation import Shard, Validated, checked_fleet
+from planton.operations.validation import Checks, PolicyFinder, Shard, Validated, checked_fleet
 from planton.paths import expand_path
 from planton.runner import ChildEvents, Invocation, RunResult, run_children
 from planton.saved_plan_files import mark_own_plans
@@ -153,7 +154,7 @@ class FleetRequest:
     # plan --out DIR: keep every plan there; apply DIR: apply the plans kept there.
     plans_out: Path | None = None
     saved_plans: Path | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,8 @@ class FleetUi:
     follow each manifest (by its position); ``review`` shows every plan before the one question."""
 
     notify: Callable[[str], None]
-    warn: Callable[[Sequence[str]], None]
-    confirm: Callable[[Sequence[str]], bool]
+    warn: Callable[[Sequence[Finding]], None]
+    confirm: Callable[[Sequence[Finding]], bool]
     members: Callable[[Sequence[Member]], None]
     started: Callable[[int, str], None]
     status: Callable[[int, str], None]
@@ -256,16 +257,19 @@ def run_fleet(request: FleetRequest, environ: Mapping[str, str], ui: FleetUi) ->
     if request.parallelism is not None and request.parallelism < 1:
         raise UsageError(f"--parallelism {request.parallelism}: run at least 1 manifest at once")
     work_dir = resolve_work_dir(Path("."), template.work_dir, environ) if template.work_dir else None
+    # Every manifest's best practices are judged before any runs, for a command that plans them:
+    # a finding its policy makes an error stops the whole fleet (each run says its warnings).
+    judged = template.judges_the_manifest and request.saved_plans is None
     fleet = checked_fleet(
         request.sources,
         environ,
+        checks=Checks(strict=template.strict, policies=PolicyFinder()) if judged else None,
         shard=request.shard,
         local=template.local,
         work_dir=work_dir,
         backend=template.backend,
     )
-    for warning in request.warnings:
-        ui.warn([warning])
+    ui.warn(request.warnings)
     if not fleet:
         ui.notify(f"share {request.shard} of the fleet holds no manifest; nothing to do")
         return FleetOutcome(request.command, ())
@@ -510,7 +514,7 @@ class _Runner:
                 *(f"DANGER: {result.member.label}: this plan loses a table or its items" for result in losing),
                 *([f"not applied, their plans failed: {', '.join(failed)}"] if failed else []),
             ]
-            if not self.ui.confirm(question):
+            if not self.ui.confirm(notices("what-apply-does", question)):
                 return self._outcome(_skip(results, to_apply, "not approved"), declined=True)
         # A loss was approved by the answer yes, or by --allow-replace; a destroy plan is the
         # deletion asked for, and needs no flag.

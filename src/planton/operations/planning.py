@@ -13,6 +13,7 @@ from pathlib import Path
 
 from planton.accounts import AccountRefused
 from planton.errors import DETAILED_CHANGES, EXIT_OK, EXIT_TERRAFORM_FAILED, UsageError
+from planton.findings import notice, notices
 from planton.operations.request import check_plan_out, emulator_gaps, is_a_saved_plan, suggest
 from planton.operations.session import Session, TofuOutcome, interruption_notes
 from planton.runner import RunResult
@@ -61,7 +62,9 @@ def run_plan(session: Session) -> TofuOutcome:
     if destroy:
         pass  # the summary shows the deletion for what it is; destroying is what was asked for
     elif decision.blocked:
-        session.warn([*decision.blocked, "`planton tofu apply` refuses this, whatever the answer"])
+        session.warn(
+            notices("plan-blocked", [*decision.blocked, "`planton tofu apply` refuses this, whatever the answer"])
+        )
     elif decision.dangerous:
         ours = decision.tainted_only and session.creating_this_table_was_interrupted()
         if ours:
@@ -71,19 +74,25 @@ def run_plan(session: Session) -> TofuOutcome:
             )
         elif decision.moved_from is not None:
             session.warn(
-                [
-                    *decision.dangers,
-                    "`planton tofu apply` asks before doing this (under --auto-approve it refuses unless "
-                    "--allow-replace is given); a saved plan cannot make this move: apply it directly",
-                ]
+                notices(
+                    "data-loss",
+                    [
+                        *decision.dangers,
+                        "`planton tofu apply` asks before doing this (under --auto-approve it refuses unless "
+                        "--allow-replace is given); a saved plan cannot make this move: apply it directly",
+                    ],
+                )
             )
         else:
             session.warn(
-                [
-                    *decision.dangers,
-                    "`planton tofu apply` asks before doing this; under --auto-approve, or applying a saved plan, "
-                    "it refuses unless --allow-replace is given",
-                ]
+                notices(
+                    "data-loss",
+                    [
+                        *decision.dangers,
+                        "`planton tofu apply` asks before doing this; under --auto-approve, or applying a saved plan, "
+                        "it refuses unless --allow-replace is given",
+                    ],
+                )
             )
     without_file = None
     if not destroy and not decision.blocked and decision.dangerous:
@@ -95,8 +104,12 @@ def run_plan(session: Session) -> TofuOutcome:
     if gaps:
         session.warn(
             [
-                f"the local emulator cannot serve {field}, {what}: on the emulator this plan is its only check, "
-                "and `planton tofu apply --local` refuses it"
+                notice(
+                    "emulator-gap",
+                    f"the local emulator cannot serve {what}: on the emulator this plan is its only check, and "
+                    "`planton tofu apply --local` refuses it",
+                    field=field,
+                )
                 for field, what in gaps
             ]
         )
@@ -131,11 +144,14 @@ def _bind_to_the_credentials_account(session: Session) -> None:
     account = session.credentials_account()
     if account is None:
         session.warn(
-            [
-                "terraform did not say which AWS account these credentials belong to, so the saved plan is not "
-                "bound to one: applied with another account's credentials it would act there. Give the account "
-                "(provider_config.account_id) to bind it"
-            ]
+            notices(
+                "plan-not-bound-to-account",
+                [
+                    "terraform did not say which AWS account these credentials belong to, so the saved plan is not "
+                    "bound to one: applied with another account's credentials it would act there. Give the account "
+                    "(provider_config.account_id) to bind it"
+                ],
+            )
         )
         return
     prepared = replace(session.prepared, allowed_account=account)

@@ -25,11 +25,12 @@ from planton.credentials import (
     require_credentials,
 )
 from planton.errors import ManifestError, UsageError
+from planton.findings import Finding
 from planton.manifest.base import Loc
 from planton.manifest.loader import LoadedManifest, spelled_path
 from planton.manifest.normalise import table_from_manifest
 from planton.operations.commands import Command, Operation
-from planton.operations.validation import account_variables, pipe_timeout
+from planton.operations.validation import Checks, Validated, account_variables, pipe_timeout, refuse_policy_errors
 from planton.paths import expand_path
 from planton.region import resolve_region
 from planton.runner import find_binary
@@ -73,6 +74,8 @@ class TofuRequest:
     plan_file: Path | None = None
     # Machine output: terraform's text goes to stderr, stdout is left for planton's document.
     machine_output: bool = False
+    # --strict: every best-practice finding is an error.
+    strict: bool = False
     # False without a terminal to ask at (or in CI): a command that would ask fails at once.
     can_prompt: bool = True
     # --backend-type / --backend-config: where the state lives, over the manifest's labels.
@@ -81,6 +84,12 @@ class TofuRequest:
     migrate_state: bool = False
     # --reconfigure: run init even though nothing it depends on changed.
     reconfigure: bool = False
+
+    @property
+    def judges_the_manifest(self) -> bool:
+        """Whether the command plans the manifest's table (plan, apply without a saved plan), so
+        its best-practice findings are given, and the policy's errors stop it."""
+        return self.operation.plans_the_manifest and not self.destroy and self.plan_file is None
 
     @property
     def command(self) -> Command:
@@ -108,6 +117,8 @@ class PreparedRun:
     plugin_cache: PluginCache | None = None
     cache_dir: Path | None = None
     lock_timeout: Duration | None = None
+    # What the inputs and the manifest had to say (findings.Finding), for the one sink.
+    findings: tuple[Finding, ...] = ()
     # What the binary's `version -json` said, once run_tofu has checked it.
     binary_version: str | None = None
     # --timeout, and the moment (time.monotonic()) it runs out, counted from when the command
@@ -157,6 +168,11 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
     manifest = loaded.manifest
     table = table_from_manifest(manifest.model)
+    # What the manifest misses of the best practices, for a command that plans it: one its
+    # team's policy (or --strict) makes an error stops the command here, before anything runs.
+    checks = Checks(strict=request.strict) if request.judges_the_manifest else None
+    findings = (*loaded.warnings, *(checks.findings(loaded, table) if checks is not None else ()))
+    refuse_policy_errors([Validated(loaded, table, findings)])
     if request.local and request.command is Command.APPLY:
         _refuse_what_the_emulator_cannot_serve(manifest)
     work_dir = resolve_work_dir(
@@ -173,8 +189,6 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     plan_file = _plan_file(request.plan_file, environ)
     # Checked before anything starts (the emulator, below); chosen for real once its endpoint is known.
     select_backend(table.identity.labels, request.backend, region="", endpoints={}, manifest=str(manifest.path))
-    for warning in loaded.warnings:
-        notify(f"warning: {warning}")
 
     environment_config = merge_provider_config(loaded.provider_configs, provider_config_from_environment(environ))
     if not request.local and request.operation.needs_credentials:
@@ -203,6 +217,7 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     max_retries = provider_max_retries(config, environ, local=request.local)
     return PreparedRun(
         loaded=loaded,
+        findings=findings,
         provider_config=config,
         table=table,
         region=region,

@@ -13,11 +13,11 @@ from planton.cachedir import BINARY_VERSIONS_FILE, PLUGIN_CACHE_VARIABLE, ready
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment, go_runtime, physical_memory
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, EnvironmentNotReady, UsageError
+from planton.findings import Finding, notices
 from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.operations.commands import Command
 from planton.operations.initialise import initialise, known_addresses
 from planton.operations.request import (
-    Notify,
     PreparedRun,
     TofuRequest,
     prepare,
@@ -46,7 +46,7 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
     notify = ui.notify
     prepared = prepare(request, environ, home, notify)
     prepared = replace(prepared, plugin_cache=ready(prepared.plugin_cache, notify))
-    env = terraform_environment(prepared, request, environ, notify)
+    env, environment_findings = terraform_environment(prepared, request, environ)
     # The binary answers as tofu or terraform do, checked once, before anything is written.
     remembered = prepared.cache_dir / BINARY_VERSIONS_FILE if prepared.cache_dir is not None else None
     try:
@@ -62,7 +62,8 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         else None
     )
     session = Session(request, prepared, env, ui, records=records, reviewed=reviewed)
-    session.warnings.extend(prepared.loaded.warnings)
+    # The one sink: the inputs' and the manifest's findings, then the environment's.
+    session.warn([*prepared.findings, *environment_findings])
     workspace = prepared.workspace
     notify(f"workspace {workspace.root}")
     notify(f"state {prepared.state_location}")
@@ -129,13 +130,11 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
 
 
 def terraform_environment(
-    prepared: PreparedRun, request: TofuRequest, environ: Mapping[str, str], notify: Notify
-) -> dict[str, str]:
+    prepared: PreparedRun, request: TofuRequest, environ: Mapping[str, str]
+) -> tuple[dict[str, str], list[Finding]]:
     """The environment terraform (and planton's own S3 calls) run with: built explicitly, the
-    credentials in it and nowhere else."""
+    credentials in it and nowhere else; and what was left out of it, as findings."""
     base, warnings = base_environment(environ)
-    for warning in warnings:
-        notify(warning)
     env = child_environment(base, aws_environment(prepared.provider_config, environ, local=request.local))
     env.update(go_runtime(environ, physical_memory(), runs_at_once(environ)))
     # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
@@ -145,7 +144,7 @@ def terraform_environment(
     env.pop(PLUGIN_CACHE_VARIABLE, None)
     if prepared.plugin_cache is not None:
         env[PLUGIN_CACHE_VARIABLE] = str(prepared.plugin_cache.path)
-    return env
+    return env, warnings
 
 
 def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:
@@ -224,14 +223,17 @@ def _announce_a_new_workspace(session: Session) -> None:
     session.ui.notify(f"a new workspace for this manifest: {workspace.root}")
     if holding:
         session.warn(
-            [
-                "this manifest has no workspace yet, and beside it "
-                + ("workspaces hold tables: " if len(holding) > 1 else "a workspace holds a table: ")
-                + ", ".join(holding)
-                + ". Workspaces are keyed by metadata.name (and org, env, id): if this manifest was renamed, its "
-                "table stays in its old workspace and apply here creates a second one; change the name back, or "
-                "this is a new table and all is well"
-            ]
+            notices(
+                "other-workspace-holds-table",
+                [
+                    "this manifest has no workspace yet, and beside it "
+                    + ("workspaces hold tables: " if len(holding) > 1 else "a workspace holds a table: ")
+                    + ", ".join(holding)
+                    + ". Workspaces are keyed by metadata.name (and org, env, id): if this manifest was renamed, its "
+                    "table stays in its old workspace and apply here creates a second one; change the name back, or "
+                    "this is a new table and all is well"
+                ],
+            )
         )
 
 
@@ -300,11 +302,14 @@ def _refuse_another_manifests_table(session: Session, recorded: RecordedTable | 
             "terraform.project-planton.org/backend.object, or --backend-config key=...)"
         )
     session.warn(
-        [
-            f"this state's table {recorded.name} carries the tag PlantonManifest={recorded.manifest_key}, and this "
-            f"manifest is {ours}: if this manifest was renamed, all is well (the next apply tags the table anew); if "
-            f"{recorded.manifest_key} is another manifest, the two share one state: give each its own"
-        ]
+        notices(
+            "manifest-tag-mismatch",
+            [
+                f"this state's table {recorded.name} carries the tag PlantonManifest={recorded.manifest_key}, and "
+                f"this manifest is {ours}: if this manifest was renamed, all is well (the next apply tags the table "
+                f"anew); if {recorded.manifest_key} is another manifest, the two share one state: give each its own"
+            ],
+        )
     )
 
 
@@ -320,12 +325,15 @@ def _warn_of_a_lost_state(session: Session) -> None:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last.time))
     adopt = suggest(session.request, prepared, "import")
     session.warn(
-        [
-            f"the state ({prepared.state_location}) records no table, but this workspace applied {applied} on {when} "
-            "and planton saw no destroy since: unless it was deleted elsewhere (another machine, or by hand), the "
-            "state looks lost or emptied, and applying would try to create the table again",
-            f"if the table exists, adopt it into the state before anything else: {adopt}",
-        ]
+        notices(
+            "lost-state",
+            [
+                f"the state ({prepared.state_location}) records no table, but this workspace applied {applied} on "
+                f"{when} and planton saw no destroy since: unless it was deleted elsewhere (another machine, or by "
+                "hand), the state looks lost or emptied, and applying would try to create the table again",
+                f"if the table exists, adopt it into the state before anything else: {adopt}",
+            ],
+        )
     )
 
 

@@ -23,6 +23,7 @@ from planton.errors import (
     Interrupted,
     TimedOut,
 )
+from planton.findings import Finding, notices
 from planton.operations.request import Notify, PreparedRun, TofuRequest, suggest
 from planton.plan import NO_CHANGES, TABLE_ADDRESS, Decision, PlanUnreadable, decide, nothing_to_judge, read_plan
 from planton.plan_summary import NO_CHANGES_SUMMARY, PlanSummary
@@ -67,7 +68,7 @@ class TofuOutcome:
     finished: bool = True
     # The plan that was shown (plan, apply, destroy), and what planton warned about it.
     summary: PlanSummary | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
     # The module's outputs, by name: after a successful apply, and for `output`.
     outputs: Mapping[str, Any] | None = None
     # Where `plan --out` saved the plan.
@@ -122,8 +123,8 @@ class Ui:
     """
 
     notify: Notify
-    warn: Callable[[Sequence[str]], None]
-    confirm: Callable[[Sequence[str]], bool]
+    warn: Callable[[Sequence[Finding]], None]
+    confirm: Callable[[Sequence[Finding]], bool]
     step: Callable[[str], AbstractContextManager[Echo | None]] = _no_step
     show_plan: ShowPlan = _no_plan
 
@@ -202,7 +203,7 @@ class Session:
         self.caller_account: str | None = None
         # terraform's show -json of the plan this run made and read last (read_plan_file).
         self.last_shown: str | None = None
-        self.warnings: list[str] = []
+        self.warnings: list[Finding] = []
         self.output_lost = False
         # The workspace's lock, once run_tofu holds it: every terraform run inherits it.
         self.lock: WorkspaceLock | None = None
@@ -449,11 +450,12 @@ class Session:
     def confirm(self, *what: str) -> bool:
         """Ask whether to apply, with this command's warnings (and ``what`` it does, when the
         plan's summary alone says it) repeated where the question is."""
-        return self.ui.confirm((*self.warnings, *what))
+        return self.ui.confirm((*self.warnings, *notices("what-apply-does", what)))
 
-    def warn(self, lines: Sequence[str]) -> None:
-        self.warnings.extend(lines)
-        self.ui.warn(lines)
+    def warn(self, findings: Sequence[Finding]) -> None:
+        """Say ``findings`` (through the one sink, ``Ui.warn``) and keep them for the outcome."""
+        self.warnings.extend(findings)
+        self.ui.warn(findings)
 
     def outputs(self) -> Mapping[str, Any]:
         """The module's outputs, by name, from the state, where ``output -json`` reads them too:

@@ -4,7 +4,7 @@ workspace of a work dir keeps its state, and what it records)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from planton import emulator
 from planton.backend import S3Backend
 from planton.credentials import aws_environment, local_provider_config
 from planton.errors import PlantonError, UsageError
+from planton.findings import Finding
 from planton.operations.request import Notify, TofuRequest, prepare
 from planton.operations.run import terraform_environment
 from planton.s3 import S3Location
@@ -21,7 +22,13 @@ from planton.state_bucket import bootstrap_bucket
 from planton.workspace import Workspace, workspace_marker
 
 
-def bootstrap(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> list[str]:
+def bootstrap(
+    request: TofuRequest,
+    environ: Mapping[str, str],
+    home: Path | None,
+    notify: Notify,
+    warn: Callable[[Sequence[Finding]], None],
+) -> list[str]:
     """Create the manifest's state bucket (versioned, encrypted, private) if it is missing and
     make sure of its settings if not; what was done, in words. Running it again changes nothing."""
     prepared = prepare(request, environ, home, notify)
@@ -32,7 +39,8 @@ def bootstrap(request: TofuRequest, environ: Mapping[str, str], home: Path | Non
             "create. Give the labels terraform.project-planton.org/backend.type: s3 and backend.object: "
             "bucket/path/to/state.tfstate, or --backend-type s3 --backend-config bucket=... --backend-config key=..."
         )
-    env = terraform_environment(prepared, request, environ, notify)
+    env, left_out = terraform_environment(prepared, request, environ)
+    warn(left_out)
     return bootstrap_bucket(S3Location.of_state(backend), env, kms_key_id=backend.kms_key_id)
 
 

@@ -12,9 +12,13 @@ from pathlib import Path
 
 from planton.backend import BackendFlags, S3Backend, select_backend
 from planton.credentials import merge_provider_config, provider_config_from_environment
-from planton.errors import EXIT_BAD_MANIFEST, ManifestError, PlantonError, UsageError
+from planton.errors import EXIT_BAD_MANIFEST, ManifestError, PlantonError, PolicyViolation, UsageError
+from planton.findings import Finding, about, errors, warnings
+from planton.manifest.fields import ManifestFields
 from planton.manifest.loader import DEFAULT_WAIT_SECONDS
 from planton.manifest.normalise import table_from_manifest
+from planton.policy import findings as best_practice_findings
+from planton.policy_file import PolicyFinder as PolicyFinder
 from planton.region import LOCAL_DEFAULT_REGION, resolve_region
 from planton.render import render_variables, variables_json
 from planton.source import LoadedInput, ManifestSource, load_input
@@ -43,21 +47,65 @@ def pipe_timeout(environ: Mapping[str, str]) -> float:
 
 @dataclass(frozen=True)
 class Validated:
-    """A manifest that passed validation, and what to tell the user about its inputs."""
+    """A manifest that passed validation, and its findings: what its inputs had to say, then
+    the best practices it misses (each a warning or, by the team's policy, an error)."""
 
     loaded: LoadedInput
     table: TableDefinition
+    findings: tuple[Finding, ...] = ()
 
 
-def validate_manifest(source: ManifestSource, environ: Mapping[str, str]) -> Validated:
-    """Load and validate a manifest (with its stack input and ``--set`` overrides); pure Python,
-    no terraform, nothing written."""
+@dataclass(frozen=True)
+class Checks:
+    """How strictly the best practices are held: ``strict`` makes every finding an error;
+    ``policies`` finds each manifest's team policy (one finder reads each file once)."""
+
+    strict: bool = False
+    policies: PolicyFinder | None = None
+
+    def findings(self, loaded: LoadedInput, table: TableDefinition) -> tuple[Finding, ...]:
+        """The best-practice findings for a validated manifest under its team's policy."""
+        finder = self.policies if self.policies is not None else PolicyFinder()
+        manifest = loaded.manifest
+        policy = finder.for_manifest(manifest.path, regular_file=manifest.regular_file)
+        if self.strict:
+            policy = policy.strictly()
+        return best_practice_findings(table, ManifestFields(manifest.model, manifest.document), policy)
+
+
+def validate_manifest(source: ManifestSource, environ: Mapping[str, str], checks: Checks | None = None) -> Validated:
+    """Load and validate a manifest (with its stack input and ``--set`` overrides), and find
+    (with ``checks``) what it misses of the best practices; pure Python, no terraform, nothing written. A
+    malformed policy file is a ManifestError (``policy_file.PolicyError``)."""
     loaded = load_input(source, wait_seconds=pipe_timeout(environ))
     table = table_from_manifest(loaded.manifest.model)
     # The backend labels are part of the manifest: a misspelled one is a validation error here
     # too, never a silent fall back to local state.
     select_backend(table.identity.labels, BackendFlags(), region="", endpoints={}, manifest=str(loaded.manifest.path))
-    return Validated(loaded, table)
+    found = checks.findings(loaded, table) if checks is not None else ()
+    return Validated(loaded, table, (*loaded.warnings, *found))
+
+
+def refuse_policy_errors(validated: Sequence[Validated], *, fleet: bool = False) -> None:
+    """A PolicyViolation listing every finding that is an error (each naming its manifest in a
+    fleet), with every finding for ``--json``; nothing when there is none."""
+    named = [about(one.findings, str(one.loaded.manifest.path)) if fleet else one.findings for one in validated]
+    every = [finding for findings in named for finding in findings]
+    stopping = errors(every)
+    if not stopping:
+        return
+    count = f"{len(stopping)} finding{'s' if len(stopping) != 1 else ''}"
+    said = warnings(every)
+    raise PolicyViolation(
+        f"{count} the team's policy (or --strict) makes {'errors' if len(stopping) != 1 else 'an error'}; "
+        "nothing was written or run:",
+        [
+            *(finding.text() for finding in stopping),
+            *(["and these warnings:"] if said else []),
+            *(finding.text() for finding in said),
+        ],
+        every,
+    )
 
 
 def render_manifest(source: ManifestSource, environ: Mapping[str, str], *, local: bool = False) -> str:
@@ -143,14 +191,16 @@ class FleetInvalid(PlantonError):
         return [*lines, f"{len(self.errors)} of {self.total} manifests are invalid; nothing was run"]
 
 
-def validate_fleet(sources: Sequence[ManifestSource], environ: Mapping[str, str]) -> list[Validated]:
+def validate_fleet(
+    sources: Sequence[ManifestSource], environ: Mapping[str, str], checks: Checks | None = None
+) -> list[Validated]:
     """Every manifest validated (pure Python, as ``validate_manifest``); one invalid manifest
     makes a FleetInvalid listing every problem of every manifest."""
     validated: list[Validated] = []
     errors: list[PlantonError] = []
     for source in sources:
         try:
-            validated.append(validate_manifest(source, environ))
+            validated.append(validate_manifest(source, environ, checks))
         except PlantonError as err:
             errors.append(err)
     if errors:
@@ -243,11 +293,14 @@ def checked_fleet(
     local: bool = False,
     work_dir: Path | None = None,
     backend: BackendFlags | None = None,
+    checks: Checks | None = None,
 ) -> list[Validated]:
-    """Every manifest validated, no two managing one table or sharing one state, then this
-    runner's share of them (``--shard``): the whole fleet is checked on every runner, so one
-    bad manifest stops every share."""
-    validated = validate_fleet(sources, environ)
+    """Every manifest validated, no two managing one table or sharing one state, none with a
+    finding its policy makes an error (with ``checks``), then this runner's share of them
+    (``--shard``): the whole fleet is checked on every runner, so one bad manifest stops every
+    share."""
+    validated = validate_fleet(sources, environ, checks)
     refuse_collisions([placement(one, environ, local=local, work_dir=work_dir, backend=backend) for one in validated])
+    refuse_policy_errors(validated, fleet=True)
     keys = [one.table.identity.key for one in validated]
     return [validated[i] for i in shard_members(keys, shard)]

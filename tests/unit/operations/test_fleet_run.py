@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from planton.errors import EXIT_REFUSED
+from planton.findings import Finding
 from planton.operations import fleet as fleet_module
 from planton.operations.catalogue import operation
 from planton.operations.commands import Command
@@ -117,8 +118,8 @@ class World:
     reviewed: list[Sequence[MemberResult]] = field(default_factory=list)
 
     def ui(self) -> FleetUi:
-        def confirm(question: Sequence[str]) -> bool:
-            self.questions.append(question)
+        def confirm(question: Sequence[Finding]) -> bool:
+            self.questions.append([finding.text() for finding in question])
             return self.answers.pop(0)
 
         def ignore(*_args: Any) -> None:
