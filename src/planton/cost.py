@@ -39,7 +39,10 @@ class CapacityPrice:
     read_unit_hour: Decimal
 
 
-# The date these prices were taken from AWS's published list prices; every estimate names it.
+# The date this table was compiled from AWS's published list prices; every estimate names it.
+# us-east-1's prices and eu-west-1's Standard prices were checked against records of the AWS
+# Price List API; us-east-2 and us-west-2 carry the US East (N. Virginia) prices, which AWS
+# charges in those regions too.
 PRICES_AS_OF = "2026-12-07"
 PRICES_SOURCE = (
     "AWS's DynamoDB provisioned capacity list prices (https://aws.amazon.com/dynamodb/pricing/provisioned/; "
