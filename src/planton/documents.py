@@ -70,7 +70,7 @@ def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
         "workspace": _path(outcome.workspace),
         "state": outcome.state,
         "plan_file": _path(outcome.plan_saved),
-        **(summary.to_json() if summary is not None else {"has_changes": None}),
+        **(summary.to_json() if summary is not None else {"has_changes": None, "cost": None}),
         "data_loss": outcome.data_loss if summary is not None or outcome.dangers else None,
         "dangers": list(outcome.dangers),
         # "region-move" or "untaint": only `apply` without a plan file can carry this plan out.
@@ -94,6 +94,7 @@ def apply_document(outcome: TofuOutcome, exit_code: int, command: str = "apply")
         "state": outcome.state,
         "counts": changed.get("counts"),
         "resources": changed.get("resources", []),
+        "cost": changed.get("cost"),
         "data_loss": outcome.data_loss,
         "dangers": list(outcome.dangers),
         "outputs": dict(outcome.outputs) if outcome.outputs is not None else None,

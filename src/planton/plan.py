@@ -176,7 +176,12 @@ def read_plan(text: str) -> PlanReport:
     root = values.get("root_module") if isinstance(values, Mapping) else None
     account = caller_account(root.get("resources") if isinstance(root, Mapping) else None)
     return PlanReport(
-        region=region, table=table, vanished=vanished, changes=changes, account=account, summary=summarise(document)
+        region=region,
+        table=table,
+        vanished=vanished,
+        changes=changes,
+        account=account,
+        summary=summarise(document, region=region),
     )
 
 

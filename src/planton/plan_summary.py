@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from planton.cost import CostEstimate, estimate
 from planton.errors import PlanUnreadable  # not from planton.plan: plan.py imports this module
 
 TABLE_TYPE = "aws_dynamodb_table"
@@ -120,6 +121,8 @@ class PlanSummary:
     resources: tuple[ResourceChange, ...]
     outputs: tuple[OutputChange, ...]
     counts: PlanCounts
+    # The table's provisioned capacity at list price, before and after; None when nothing changes.
+    cost: CostEstimate | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -168,11 +171,14 @@ class PlanSummary:
                 }
                 for output in self.outputs
             ],
+            "cost": self.cost.to_json() if self.cost is not None else None,
         }
 
 
-def summarise(document: Mapping[str, Any]) -> PlanSummary:
-    """The summary of a parsed ``show -json`` document (its format version already checked)."""
+def summarise(document: Mapping[str, Any], *, region: str | None = None) -> PlanSummary:
+    """The summary of a parsed ``show -json`` document (its format version already checked);
+    ``region`` is the one the plan's provider is configured for, which prices the capacity (None:
+    a plan that does not name it, whose cost is not estimated)."""
     resources = tuple(_resource(item) for item in _entries(document, "resource_changes") if _counts(item))
     outputs = document.get("output_changes") or {}
     if not isinstance(outputs, Mapping):
@@ -181,19 +187,23 @@ def summarise(document: Mapping[str, Any]) -> PlanSummary:
     def number(*actions: str) -> int:
         return sum(1 for resource in resources if resource.action in actions)
 
+    changed_outputs = tuple(
+        _output(str(name), output)
+        for name, output in outputs.items()
+        if isinstance(output, Mapping) and _actions(output) not in _LEFT_OUT
+    )
     return PlanSummary(
         resources=resources,
-        outputs=tuple(
-            _output(str(name), output)
-            for name, output in outputs.items()
-            if isinstance(output, Mapping) and _actions(output) not in _LEFT_OUT
-        ),
+        outputs=changed_outputs,
         counts=PlanCounts(
             add=number("create", "replace"),
             change=number("update"),
             destroy=number("delete", "replace"),
             replace=number("replace"),
         ),
+        # A plan that changes nothing has no before and after to compare (and a plan planton did
+        # not read, NO_CHANGES_SUMMARY, has none either).
+        cost=estimate(document, region) if region is not None and (resources or changed_outputs) else None,
     )
 
 

@@ -1,7 +1,7 @@
 """The CLI as a CI pipeline uses it, against real terraform and moto, checked with boto3:
 --set, plan --out then apply FILE (exactly that plan, once, only in its own workspace, never
 when stale), plan --destroy, every --json document with plan --detailed-exitcode 2 then 0 around
-an apply, and credentials given only by a stack input."""
+an apply, credentials given only by a stack input, and the capacity cost line of a plan."""
 
 from __future__ import annotations
 
@@ -238,3 +238,20 @@ def test_credentials_given_only_by_the_stack_input(cli: Cli, moto_endpoint: str,
     assert "not allowed" in refused.stderr
     cli.ok("tofu", "destroy", "-i", str(stack), "--auto-approve")
     assert table not in tables(client)
+
+
+def test_a_plan_shows_the_capacity_cost_and_json_carries_it(cli: Cli, moto_endpoint: str, tmp_path: Path) -> None:
+    path = manifest(tmp_path / "m.yaml", unique("cost"))
+    provisioned = ("--set", "spec.billing_mode=PROVISIONED", "--set", "spec.read_capacity_units=10")
+    provisioned += ("--set", "spec.write_capacity_units=5")
+    shown = cli.ok("tofu", "plan", "-f", str(path), *provisioned)
+    # 10 RCU x $0.00013 + 5 WCU x $0.00065, for 730 hours: $3.32 a month.
+    assert (
+        "Capacity cost: $3.32/month for the new table (us-east-1 list prices of 2026-12-07, 730 hours a month)"
+        in shown.stdout
+    )
+    planned = document(cli.ok("tofu", "plan", "-f", str(path), "--json", *provisioned))
+    assert planned["cost"]["after"]["monthly_usd"] == {"min": 3.32, "max": 3.32}
+    assert planned["cost"]["before"] is None
+    on_demand = document(cli.ok("tofu", "plan", "-f", str(path), "--json"))
+    assert on_demand["cost"]["after"]["not_estimated"] == "on-demand: usage-based, not estimated"

@@ -28,6 +28,8 @@ from support import PLANS, recorded_plan
 SOURCE = Path(__file__).parents[2] / "src" / "planton" / "plan_summary.py"
 TABLE = "aws_dynamodb_table.this"
 RECORD = "terraform_data.local_indexes"
+SCALING = ("aws_appautoscaling_target", "aws_appautoscaling_policy")
+SCALED = ("table/read", "table/write", "index/by-user/read", "index/by-user/write")
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/planton-demo-orders"
 
 
@@ -65,6 +67,20 @@ EXPECTED = {
     # terraform's actions alone: a create (the recorded table was not found under these
     # credentials); planton's judgement of it is in test_plan.py.
     "module_other_account": ({TABLE: "create"}, False, PlanCounts(1, 0, 0, 0)),
+    # Recorded for the capacity cost estimate (test_cost.py).
+    "module_cost_create_autoscaled": (
+        {
+            TABLE: "create",
+            RECORD: "create",
+            **{f'{kind}.this["{key}"]': "create" for kind in SCALING for key in SCALED},
+        },
+        False,
+        PlanCounts(10, 0, 0, 0),
+    ),
+    "module_cost_capacity_change": ({TABLE: "update"}, False, PlanCounts(0, 1, 0, 0)),
+    "module_cost_to_on_demand": ({TABLE: "update"}, False, PlanCounts(0, 1, 0, 0)),
+    "module_cost_class_change": ({TABLE: "update"}, False, PlanCounts(0, 1, 0, 0)),
+    "module_cost_destroy": ({TABLE: "delete", RECORD: "delete"}, True, PlanCounts(0, 0, 2, 0)),
 }
 
 

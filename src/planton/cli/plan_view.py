@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from planton.cost import HOURS_PER_MONTH, ON_DEMAND, STANDARD, CostEstimate, PartCost, SideCost, Span, dollars
 from planton.findings import Finding
 from planton.plan_summary import AttributeChange, Marker, OutputChange, PlanCounts, PlanSummary, ResourceChange
 
@@ -70,6 +71,11 @@ def rich_summary(summary: PlanSummary | None, dangers: Sequence[str] = ()) -> Re
             for output in summary.outputs
         ]
         parts += [Text(), Text("Changes to outputs:", style="bold"), *_aligned(outputs, 2)]
+    if summary.cost is not None:
+        headline, rows, notes = cost_lines(summary.cost)
+        parts += [Text(), Text(headline, style="bold")]
+        parts += _aligned([(Text(name), Text(text)) for name, text in rows], 4)
+        parts += [Text(f"    {note}", style="dim") for note in notes]
     if warned:
         parts += [Text(), *warned]
     return Group(*parts)
@@ -96,7 +102,92 @@ def markdown_summary(summary: PlanSummary | None, *, title: str, dangers: Sequen
         for output in summary.outputs:
             lines.append(f"| {_cell(_code(output.name))} | {_cell(_output_words(output, markdown=True))} |")
         lines.append("")
+    if summary.cost is not None:
+        headline, rows, notes = cost_lines(summary.cost)
+        title, _, rest = headline.partition(": ")
+        lines += [f"**{_text(title)}**: {_dollars(rest)}", ""]
+        lines += [f"- {_code(name)}: {_dollars(text)}" for name, text in rows]
+        lines += [f"- *{_dollars(note)}*" for note in notes]
+        lines.append("")
     return "\n".join(lines)
+
+
+def cost_lines(cost: CostEstimate) -> tuple[str, list[tuple[str, str]], list[str]]:
+    """The capacity cost in words: a headline (before -> after, a month at list price), a row per
+    capacity holder (the table, each global index) with its capacity and price, and the notes
+    (what is not estimated, a region the price table lacks)."""
+    before, after = cost.before, cost.after
+    if before is None:
+        change = f"{_side_words(after, cost)} for the new table"
+    elif after is None:
+        change = f"{_side_words(before, cost)} -> none (table deleted)"
+    elif _side_words(before, cost) == _side_words(after, cost):
+        change = f"{_side_words(after, cost)}, unchanged"
+    else:
+        change = f"{_side_words(before, cost)} -> {_side_words(after, cost)}"
+    headline = (
+        f"Capacity cost: {change} ({cost.region} list prices of {cost.prices_as_of}, {HOURS_PER_MONTH} hours a month)"
+    )
+    names = [part.name for side in (before, after) if side is not None for part in side.parts]
+    rows = [(name, _part_words(name, cost)) for name in dict.fromkeys(names)]
+    return headline, rows, list(cost.notes)
+
+
+def _part_of(side: SideCost | None, name: str) -> PartCost | None:
+    return next((part for part in side.parts if part.name == name), None) if side is not None else None
+
+
+def _class_shown(cost: CostEstimate) -> bool:
+    classes = {side.table_class for side in (cost.before, cost.after) if side is not None}
+    return len(classes) > 1 or classes != {STANDARD}
+
+
+def _side_words(side: SideCost | None, cost: CostEstimate) -> str:
+    if side is None:
+        return "none"
+    if side.monthly is not None:
+        words = f"{_money(side.monthly)}/month"
+    elif side.billing_mode == ON_DEMAND:
+        words = "on-demand (usage-based, not estimated)"
+    else:
+        words = "not estimated"
+    return f"{words} ({side.table_class})" if _class_shown(cost) else words
+
+
+def _part_words(name: str, cost: CostEstimate) -> str:
+    """A capacity holder's capacity and price: ``before -> after`` when the plan has both sides."""
+    sides = [side for side in (cost.before, cost.after) if side is not None]
+    capacity = " -> ".join(_capacity(_part_of(side, name), side) for side in sides)
+    money = " -> ".join(_part_money(_part_of(side, name), side) for side in sides)
+    return f"{capacity}: {money}"
+
+
+def _capacity(part: PartCost | None, side: SideCost) -> str:
+    if part is None:
+        return _absent(side)
+    return f"{_units(part.read)} RCU, {_units(part.write)} WCU"
+
+
+def _part_money(part: PartCost | None, side: SideCost) -> str:
+    if part is None:
+        return _absent(side)
+    return f"{_money(part.monthly)}/month" if part.monthly is not None else "not estimated"
+
+
+def _absent(side: SideCost) -> str:
+    """What a side without this capacity holder has instead: no capacity (on-demand), or no index."""
+    return "on-demand" if side.billing_mode == ON_DEMAND else "none"
+
+
+def _units(span: Span | None) -> str:
+    if span is None:
+        return "(known after apply)"
+    return f"{span.low:f}" if span.fixed else f"{span.low:f} to {span.high:f}"
+
+
+def _money(span: Span) -> str:
+    low, high = dollars(span.low), dollars(span.high)
+    return f"${low:,.2f}" if low == high else f"${low:,.2f} to ${high:,.2f}"
 
 
 def _rich_resource(resource: ResourceChange) -> list[RenderableType]:
@@ -206,6 +297,11 @@ def _code(text: str) -> str:
 def _text(text: str) -> str:
     """Plain words for Markdown: its special characters escaped, on one line."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+
+
+def _dollars(text: str) -> str:
+    """Plain words for Markdown with dollar signs escaped too: GitHub reads ``$...$`` as maths."""
+    return _text(text).replace("$", "\\$")
 
 
 def _cell(text: str) -> str:
