@@ -18,6 +18,7 @@ from pathlib import Path
 
 from planton.errors import EnvironmentNotReady
 from planton.files import lock_exclusively
+from planton.findings import Finding, notice
 from planton.paths import expand_path, home_directory
 
 PLUGIN_CACHE_VARIABLE = "TF_PLUGIN_CACHE_DIR"
@@ -64,7 +65,7 @@ def plugin_cache(environ: Mapping[str, str], mirror: Path | None) -> PluginCache
     return PluginCache(base / "plugins" / source, owned=True)
 
 
-def ready(cache: PluginCache | None, notify: Callable[[str], None]) -> PluginCache | None:
+def ready(cache: PluginCache | None, warn: Callable[[Finding], None]) -> PluginCache | None:
     """The cache, once its directory exists (terraform refuses one that does not): planton's own
     is created; when it cannot be, terraform runs without a cache, with a warning."""
     if cache is None or not cache.owned:
@@ -72,9 +73,13 @@ def ready(cache: PluginCache | None, notify: Callable[[str], None]) -> PluginCac
     try:
         cache.path.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        notify(
-            f"warning: cannot create the provider plugin cache {cache.path} ({err.strerror or err}); each workspace "
-            f"installs its own copy of the providers. Set {PLUGIN_CACHE_VARIABLE} to a directory you can write to"
+        warn(
+            notice(
+                "plugin-cache-unwritable",
+                f"cannot create the provider plugin cache {cache.path} ({err.strerror or err}); each workspace "
+                "installs its own copy of the providers",
+                fix=f"set {PLUGIN_CACHE_VARIABLE} to a directory you can write to",
+            )
         )
         return None
     return cache

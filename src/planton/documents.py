@@ -16,6 +16,8 @@ from planton.operations.results import Happened, what_happened
 from planton.table import TableDefinition
 
 if TYPE_CHECKING:
+    from planton.findings import Finding
+
     # Only named in annotations: the error boundary builds error documents without loading the
     # operations (and with them the runner).
     from planton.operations.fleet import FleetOutcome
@@ -52,9 +54,17 @@ def validation_document(validated: Validated) -> dict[str, Any]:
     }
 
 
-def fleet_validation_document(fleet: Sequence[Validated], shard: str | None) -> dict[str, Any]:
-    """``validate --json`` for a fleet: every manifest valid, one entry each."""
-    return {"valid": True, "shard": shard, "manifests": [validation_document(one) for one in fleet]}
+def fleet_validation_document(
+    fleet: Sequence[Validated], shard: str | None, findings: Sequence[Finding] = ()
+) -> dict[str, Any]:
+    """``validate --json`` for a fleet: every manifest valid, one entry each; ``findings``: what
+    choosing the manifests found (each manifest's own are in its entry)."""
+    return {
+        "valid": True,
+        "shard": shard,
+        "findings": [finding.to_json() for finding in findings],
+        "manifests": [validation_document(one) for one in fleet],
+    }
 
 
 def plan_document(outcome: TofuOutcome, exit_code: int) -> dict[str, Any]:
@@ -151,6 +161,7 @@ def fleet_document(outcome: FleetOutcome, exit_code: int) -> dict[str, Any]:
         "refusal": list(outcome.refusal),
         "declined": outcome.declined,
         "plans_saved": _path(outcome.plans_saved),
+        "findings": [finding.to_json() for finding in outcome.warnings],
         "manifests": [
             {
                 "name": result.member.name,

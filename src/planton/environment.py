@@ -94,7 +94,7 @@ def base_environment(environ: Mapping[str, str]) -> tuple[dict[str, str], list[F
         try:
             resolved: Path | None = expand_path(cli_config, CLI_CONFIG_VARIABLE, environ)
         except UsageError as err:
-            warnings.append(notice("environment-ignored", f"{err.message}; ignoring it", field=CLI_CONFIG_VARIABLE))
+            warnings.append(notice("environment-ignored", f"{err.message}; ignoring it"))
             resolved = None
         # Any file terraform can read will do: /dev/null (no settings at all) is a common choice.
         if resolved is not None and os.path.exists(resolved) and not os.path.isdir(resolved):

@@ -178,7 +178,9 @@ def findings(table: TableDefinition, names: FieldNames, policy: Policy) -> tuple
         )
         for index in table.local_indexes
     ]
-    if table.kms_key is not None and _is_aws_managed_key(table.kms_key):
+    # (In production, production-customer-managed-key says this already, with the fix that holds.)
+    covered = production is not None and table.server_side_encryption_enabled
+    if table.kms_key is not None and _is_aws_managed_key(table.kms_key) and not covered:
         found.append(
             (
                 AWS_MANAGED_KEY,
@@ -251,7 +253,9 @@ def _production(table: TableDefinition, names: FieldNames, why: str) -> list[tup
             (
                 PRODUCTION_CUSTOMER_KEY,
                 names.kms_key(),
-                f"a production table ({why}) encrypted with the AWS managed key, not a customer-managed one",
+                f"a production table ({why}) encrypted with the AWS managed key"
+                + (f" ({table.kms_key} is its alias)" if table.kms_key else "")
+                + ", not a customer-managed one",
                 f"set {names.kms_key()} to a KMS key your team manages (an ARN, key id or alias)",
             )
         )

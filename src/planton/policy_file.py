@@ -63,8 +63,13 @@ class PolicyFinder:
             path = directory / name
             if path in self._read:
                 return self._read[path]
-            if not path.is_file():
+            if not os.path.lexists(path):
                 continue
+            if not path.is_file():
+                # A policy that is there but cannot be read must never be passed over: the
+                # team's rules would stop applying without a word.
+                kind = "a dangling link" if not path.exists() else "not a regular file"
+                raise PolicyError(str(path), [f"is {kind}; make it the team's policy file, or remove it"])
             policy = read_policy(path, table)
             if policy is not None:
                 self._read[path] = policy
@@ -89,6 +94,8 @@ def read_policy(path: Path, table: tuple[str, ...] = ()) -> Policy | None:
         raise PolicyError(str(path), [f"is not UTF-8 text (byte {err.start}); save it as UTF-8"]) from None
     except tomllib.TOMLDecodeError as err:
         raise PolicyError(str(path), [f"is not valid TOML: {err}"]) from None
+    except RecursionError:
+        raise PolicyError(str(path), ["is not valid TOML a person writes: it nests too deeply"]) from None
     node: Any = document
     for key in table:
         if not isinstance(node, Mapping) or key not in node:
@@ -136,10 +143,9 @@ def policy_from(settings: Mapping[str, Any], label: str, prefix: str = "", *, so
             problems.append(f"{at('table-name-pattern')}: must be a regular expression, as text")
             pattern = None
         else:
-            try:
-                re.compile(pattern)
-            except re.error as err:
-                problems.append(f"{at('table-name-pattern')}: is not a regular expression ({err}); fix it")
+            trouble = pattern_problem(pattern)
+            if trouble is not None:
+                problems.append(f"{at('table-name-pattern')}: {trouble}")
                 pattern = None
     required = _strings(settings.get("required-tags", []), at("required-tags"), problems)
     if problems:
@@ -153,6 +159,74 @@ def policy_from(settings: Mapping[str, Any], label: str, prefix: str = "", *, so
         required_tags=tuple(dict.fromkeys(required)),
         source=source,
     )
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be the team's name pattern (None: it can). Besides being a regular
+    expression, it must match in time linear in the name: a repetition of something that
+    itself repeats or has alternatives (``(a+)+``, ``(a|ab)*``) or a back-reference could make
+    every command that reads a manifest hang, so they are refused."""
+    if len(pattern) > _MAX_PATTERN:
+        return f"is {len(pattern)} characters; a name pattern needs at most {_MAX_PATTERN}"
+    try:
+        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
+        re.compile(pattern)
+    except (re.error, OverflowError, RecursionError, ValueError) as err:
+        return f"is not a regular expression ({err}); fix it"
+    if _repeats(parsed) > _MAX_REPEATS:
+        return (
+            f"has {_repeats(parsed)} repetitions of varying length; at most {_MAX_REPEATS} keep its matching fast "
+            "(each one more multiplies the time a name that almost matches takes)"
+        )
+    if _slow(parsed, under_repeat=False):
+        return (
+            "could take exponential time to match (a repeated group that itself repeats or has alternatives, "
+            "or a back-reference); write it without one, such as (dev|prod)-[a-z0-9-]+"
+        )
+    return None
+
+
+_MAX_PATTERN = 1000
+_MAX_REPEATS = 4
+_REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
+
+
+def _repeats(items: Any) -> int:
+    """How many repetitions of varying length (``+``, ``*``, ``{2,9}``) a parsed pattern has."""
+    count = 0
+    for op, value in getattr(items, "data", items):
+        name = str(op)
+        if name in _REPEATS:
+            count += (value[1] > value[0]) + _repeats(value[2])
+        elif name == "BRANCH":
+            count += sum(_repeats(branch) for branch in value[1])
+        elif name in ("SUBPATTERN", "ASSERT", "ASSERT_NOT"):
+            count += _repeats(value[-1])
+        elif name == "ATOMIC_GROUP":
+            count += _repeats(value)
+    return count
+
+
+def _slow(items: Any, *, under_repeat: bool) -> bool:
+    """Whether a parsed pattern (``re``'s own parse) repeats, more than once, something that itself
+    repeats or has alternatives, or refers back to a group: what can backtrack without bound."""
+    for op, value in getattr(items, "data", items):
+        name = str(op)
+        if name in _REPEATS:
+            _low, high, inner = value
+            if under_repeat or _slow(inner, under_repeat=high > 1):
+                return True
+        elif name in ("GROUPREF", "GROUPREF_EXISTS"):
+            return True
+        elif name == "BRANCH":
+            if under_repeat or any(_slow(branch, under_repeat=False) for branch in value[1]):
+                return True
+        elif name in ("SUBPATTERN", "ASSERT", "ASSERT_NOT"):
+            if _slow(value[-1], under_repeat=under_repeat):
+                return True
+        elif name == "ATOMIC_GROUP" and _slow(value, under_repeat=under_repeat):
+            return True
+    return False
 
 
 def _strings(value: Any, where: str, problems: list[str]) -> list[str]:
@@ -174,6 +248,8 @@ def _codes(value: Any, where: str, problems: list[str]) -> set[str]:
 def _unknown(given: str, known: Any, what: str) -> str:
     close = difflib.get_close_matches(given, list(known), n=1, cutoff=0.6)
     listed = f"known: {', '.join(known)}"
+    if what == "finding":
+        listed = f"a policy makes errors of, or turns off, only best-practice findings: {', '.join(known)}"
     if close:
         # A finding's code is best checked against the whole list (docs/policy.md has it too).
         return f"unknown {what} {given!r}; did you mean {close[0]!r}?" + (f" ({listed})" if what == "finding" else "")

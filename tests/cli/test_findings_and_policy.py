@@ -213,3 +213,47 @@ def test_the_pre_commit_hook_runs_validate_strict_on_the_files_it_is_given(cli: 
     result = cli.run(*entry[1:], *hook["args"], str(good), str(production_manifest(tmp_path)))
     assert result.returncode == EXIT_POLICY, result.stderr
     assert "production-point-in-time-recovery" in result.stderr
+
+
+def test_files_given_as_arguments_may_name_one_table(cli: Cli, tmp_path: Path) -> None:
+    # pre-commit passes every changed file at once: a dev and a prod folder with the same table.
+    dev = tmp_path / "dev" / "orders.yaml"
+    prod = tmp_path / "prod" / "orders.yaml"
+    for path in (dev, prod):
+        path.parent.mkdir()
+        path.write_text(HACK_MANIFEST.read_text(encoding="utf-8"), encoding="utf-8")
+    result = cli.run("validate", "--strict", str(dev), str(prod))
+    assert result.returncode == 0, result.stderr
+    # As a fleet (-f), two manifests of one table are refused.
+    assert cli.run("validate", "-f", str(dev), "-f", str(prod)).returncode == EXIT_BAD_MANIFEST
+
+
+def test_a_fleet_plan_says_each_manifests_findings_and_summarises_them(cli: Cli, tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet"
+    production_manifest(fleet, "alpha")
+    binary = terraform_planning_a_new_table(tmp_path / "terraform", "pass")
+    summary = tmp_path / "summary.md"
+    cli.env["GITHUB_STEP_SUMMARY"] = str(summary)
+    result = cli.run("tofu", "plan", "-f", str(fleet), "--binary", str(binary))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {fleet / 'alpha.yaml'}: {PITR}: a production table" in result.stderr
+    assert "`production-point-in-time-recovery`" in summary.read_text(encoding="utf-8")
+    result = cli.run("tofu", "plan", "-f", str(fleet), "--binary", str(binary), "--json")
+    codes = [finding["code"] for finding in json.loads(result.stdout)["findings"]]
+    assert codes == ["production-point-in-time-recovery", "production-deletion-protection"]
+
+
+def test_a_policy_error_still_fills_the_step_summary_and_lists_the_environments_findings(
+    cli: Cli, tmp_path: Path
+) -> None:
+    summary = tmp_path / "summary.md"
+    cli.env["GITHUB_STEP_SUMMARY"] = str(summary)
+    cli.env["TF_VAR_spec"] = "{}"
+    binary, log = recording_terraform(tmp_path)
+    manifest = production_manifest(tmp_path)
+    result = cli.run("tofu", "plan", "-f", str(manifest), "--strict", "--json", "--binary", str(binary))
+    assert result.returncode == 7, result.stderr
+    codes = [finding["code"] for finding in json.loads(result.stdout)["error"]["findings"]]
+    assert "environment-ignored" in codes
+    assert "**error** `production-point-in-time-recovery`" in summary.read_text(encoding="utf-8")
+    assert not log.exists()

@@ -14,6 +14,7 @@ import pytest
 from planton import cachedir, files
 from planton.cachedir import PluginCache, installing, planton_cache_dir, plugin_cache, ready
 from planton.errors import EnvironmentNotReady
+from planton.findings import Finding
 
 
 def test_the_cache_directory_follows_xdg(tmp_path: Path) -> None:
@@ -52,7 +53,7 @@ def test_without_a_home_there_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_ready_creates_only_plantons_own(tmp_path: Path) -> None:
-    notes: list[str] = []
+    notes: list[Finding] = []
     own = PluginCache(tmp_path / "cache" / "plugins" / "default", owned=True)
     assert ready(own, notes.append) == own
     assert own.path.is_dir()
@@ -64,10 +65,11 @@ def test_ready_creates_only_plantons_own(tmp_path: Path) -> None:
 
 def test_a_cache_that_cannot_be_created_is_left_out(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("", encoding="utf-8")
-    notes: list[str] = []
+    notes: list[Finding] = []
     assert ready(PluginCache(tmp_path / "file" / "plugins", owned=True), notes.append) is None
     assert len(notes) == 1
-    assert "cannot create the provider plugin cache" in notes[0]
+    assert notes[0].code == "plugin-cache-unwritable"
+    assert "cannot create the provider plugin cache" in notes[0].text()
 
 
 def test_installs_into_one_cache_take_turns(tmp_path: Path) -> None:

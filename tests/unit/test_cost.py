@@ -297,7 +297,7 @@ def test_the_terminal_names_a_class_change_and_a_deletion() -> None:
 def test_the_terminal_refuses_a_region_it_has_no_prices_for() -> None:
     text = rendered("module_cost_capacity_change", "ap-south-1")
     assert text.splitlines()[0] == (
-        "Capacity cost: not estimated, unchanged (ap-south-1 list prices of 2026-12-07, 730 hours a month)"
+        "Capacity cost: not estimated, unchanged (the price table of 2026-12-07 has no ap-south-1 prices)"
     )
     assert "    the price table of 2026-12-07 has no prices for ap-south-1 (it covers " in text
     assert "$" not in text

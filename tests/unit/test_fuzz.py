@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planton.errors import EXIT_BAD_MANIFEST, EXIT_OK, EXIT_USAGE, ManifestError, PlantonError
+from planton.findings import Finding
 from planton.manifest.base import shown, snake_to_camel
 from planton.manifest.loader import parse_yaml
 from planton.manifest.overrides import OverrideError, apply_overrides, parse_override
@@ -325,8 +326,8 @@ def hand_written(mapping: Mapping[str, Any], indent: str = "") -> str:
     return "".join(lines)
 
 
-def assert_no_secret(err: PlantonError | None, warnings: tuple[str, ...], planted: list[str]) -> None:
-    said = "\n".join([*(err.lines() if err is not None else []), str(err or ""), *warnings])
+def assert_no_secret(err: PlantonError | None, warnings: tuple[Finding, ...], planted: list[str]) -> None:
+    said = "\n".join([*(err.lines() if err is not None else []), str(err or ""), *(w.text() for w in warnings)])
     assert MARKER not in said, f"a secret was quoted: {said!r}"
     for secret in planted:
         assert secret not in said, f"a secret was quoted: {said!r}"
@@ -357,7 +358,7 @@ def test_a_stack_input_is_read_or_refused_without_quoting_a_secret(
         text = dumped(document, form)
     path = write_text(scratch, text, "stack.yaml")
     path.chmod(mode)
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
     def read() -> None:
         nonlocal warnings
@@ -378,7 +379,7 @@ def test_a_provider_config_is_read_or_refused_without_quoting_a_secret(
     provider, planted = config
     path = write_text(scratch, hand_written(provider) if form == "hand" else dumped(provider, form), "provider.yaml")
     path.chmod(mode)
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Finding, ...] = ()
 
     def read() -> None:
         nonlocal warnings

@@ -4,6 +4,7 @@ named as the manifest spells it, in both dialects and both spellings."""
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from planton.manifest.loader import validate_document
 from planton.manifest.normalise import table_from_manifest
 from planton.operations.validation import Checks, refuse_policy_errors, validate_manifest
 from planton.policy import RULES, Policy, findings, low_cardinality_reason
-from planton.policy_file import PolicyError, PolicyFinder, policy_from, read_policy
+from planton.policy_file import PolicyError, PolicyFinder, pattern_problem, policy_from, read_policy
 from planton.source import ManifestSource
 
 # --- manifests in four spellings -------------------------------------------------------------
@@ -183,6 +184,14 @@ def test_a_key_schema_manifest_without_encryption_settings_is_encrypted_by_aws_a
     document = manifest("keyschema-camel", server_side_encryption=None, metadata={"env": "prod"})
     (finding,) = by_code(document, "production-encryption")
     assert finding.field == "spec.serverSideEncryption.enabled"
+
+
+def test_in_production_the_aws_managed_alias_is_one_finding_with_the_fix_that_holds() -> None:
+    document = manifest("flat-camel", kms_key_arn="alias/aws/dynamodb", metadata={"env": "prod"})
+    (finding,) = found(document)
+    assert finding.code == "production-customer-managed-key"
+    assert "(alias/aws/dynamodb is its alias)" in finding.message
+    assert finding.fix.startswith("set spec.kmsKeyArn to a KMS key your team manages")
 
 
 @ALL
@@ -526,7 +535,11 @@ labels = { tier = "critical" }
     [
         ("errors = [", "is not valid TOML"),
         ("erors = []", "erors: unknown key 'erors'; did you mean 'errors'?"),
-        ('errors = ["production-pitr"]', "(known: production-point-in-time-recovery, production-deletion-protection"),
+        (
+            'errors = ["production-pitr"]',
+            "only best-practice findings: production-point-in-time-recovery, production-deletion-protection",
+        ),
+        ('off = ["environment-ignored"]', "a policy makes errors of, or turns off, only best-practice findings"),
         ('off = ["local-secondary-indx"]', "did you mean 'local-secondary-index'?"),
         ('errors = "required-tags"', 'errors: must be a list of non-empty text, such as ["a", "b"]'),
         ('errors = ["required-tags"]\noff = ["required-tags"]', "off: required-tags is in errors too"),
@@ -568,9 +581,53 @@ def test_a_policy_file_that_is_not_utf8_or_cannot_be_read(tmp_path: Path) -> Non
     path.write_bytes(b"errors = ['\xff']\n")
     with pytest.raises(PolicyError, match="is not UTF-8"):
         read_policy(path)
-    path.unlink()
-    path.mkdir()
-    assert PolicyFinder().for_manifest(tmp_path / "m.yaml").source is None  # a directory is no policy file
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling link", "fifo"])
+def test_a_policy_file_that_is_there_but_cannot_be_read_is_never_passed_over(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "planton.toml"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "dangling link":
+        path.symlink_to(tmp_path / "moved.toml")
+    else:
+        os.mkfifo(path)
+    with pytest.raises(PolicyError) as raised:
+        PolicyFinder().for_manifest(tmp_path / "m.yaml")
+    assert raised.value.exit_code == EXIT_BAD_MANIFEST
+    expected = "is a dangling link" if kind == "dangling link" else "is not a regular file"
+    assert raised.value.lines()[1].startswith(expected)
+
+
+def test_a_policy_nested_too_deeply_is_an_input_error(tmp_path: Path) -> None:
+    write(tmp_path / "planton.toml", "x = " + "[" * 2000 + "]" * 2000 + "\n")
+    with pytest.raises(PolicyError):
+        PolicyFinder().for_manifest(tmp_path / "m.yaml")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("(a+)+b", "could take exponential time to match"),
+        ("(a|ab)*c", "could take exponential time to match"),
+        ("(a)\\1", "could take exponential time to match"),
+        ("(a+){2,10}", "could take exponential time to match"),
+        (".*.*.*.*.*x", "has 5 repetitions of varying length; at most 4"),
+        ("a{4294967296}", "is not a regular expression"),
+        ("(" * 400 + ")" * 400, None),
+        ("x" * 1001, "is 1001 characters"),
+        ("(dev|stage|prod)-[a-z0-9-]+", None),
+        ("[a-z]+-[a-z]+-[a-z]+-[a-z]+", None),
+        ("^dev-.*$|^prod-.*$", None),
+    ],
+)
+def test_a_name_pattern_must_be_quick_to_match(pattern: str, problem: str | None) -> None:
+    found_problem = pattern_problem(pattern)
+    if problem is None:
+        assert found_problem is None
+    else:
+        assert found_problem is not None
+        assert problem in found_problem
 
 
 # --- through validate ----------------------------------------------------------------------------

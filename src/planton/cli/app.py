@@ -105,7 +105,8 @@ def validate(
         list[Path] | None,
         typer.Argument(
             metavar="FILE",
-            help="Manifests to check, as with -f (pre-commit passes the changed files this way).",
+            help="Manifests to check one by one, as pre-commit passes the changed files: like -f, but two of "
+            "them may name one table (a dev and a prod folder).",
             show_default=False,
         ),
     ] = None,
@@ -116,6 +117,7 @@ def validate(
     the best practices each misses (findings; the team's policy or --strict makes them errors)."""
     # Deferred, here and in render: the manifest's models (pydantic, PyYAML) are for the
     # commands that read one, not for --help or schema.
+    from planton.errors import PolicyViolation
     from planton.findings import about
     from planton.operations.validation import (
         Checks,
@@ -133,11 +135,16 @@ def validate(
     if selection.fleet:
         warn(selection.warnings)
         shard = Shard.parse(inputs.shard) if inputs.shard is not None else None
-        fleet = checked_fleet(selection.sources, os.environ, shard=shard, checks=checks)
+        try:
+            # Files given as arguments are checked one by one: no two-manifests-one-table check.
+            fleet = checked_fleet(selection.sources, os.environ, shard=shard, checks=checks, collisions=not files)
+        except PolicyViolation as violation:
+            _summarise(violation.findings, "planton validate: findings")
+            raise
         found = [finding for one in fleet for finding in about(one.findings, str(one.loaded.manifest.path))]
-        _summarise(found, "planton validate: findings")
+        _summarise([*selection.warnings, *found], "planton validate: findings")
         if json_output:
-            document(fleet_validation_document(fleet, str(shard) if shard else None))
+            document(fleet_validation_document(fleet, str(shard) if shard else None, selection.warnings))
             return
         for validated in fleet:
             _say_valid(validated, named=True)
@@ -146,7 +153,7 @@ def validate(
         return
     validated = validate_manifest(selection.sources[0], os.environ, checks)
     _summarise(validated.findings, f"planton validate: {validated.loaded.manifest.path}")
-    refuse_policy_errors([validated])
+    refuse_policy_errors([validated])  # (its findings are in the step summary already)
     if json_output:
         document(validation_document(validated))
         return
@@ -165,11 +172,13 @@ def _say_valid(validated: Validated, *, named: bool = False) -> None:
     """The line ``validate`` prints for a valid manifest, after its findings (each naming the
     manifest, in a fleet)."""
     from planton.findings import about
+    from planton.manifest.base import shown
 
     path = validated.loaded.manifest.path
     warn(about(validated.findings, str(path)) if named else validated.findings)
     table = validated.table
-    keys = table.partition_key.name + (f" + {table.sort_key.name}" if table.sort_key else "")
+    # Key names are any 1-255 bytes: a line break or escape in one is shown, never printed raw.
+    keys = shown(table.partition_key.name) + (f" + {shown(table.sort_key.name)}" if table.sort_key else "")
     success(
         f"{validated.loaded.manifest.path}: valid AwsDynamodb manifest "
         f"(table {table.table_name}, {table.billing_mode.value}, key {keys})"

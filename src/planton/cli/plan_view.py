@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from planton.cost import HOURS_PER_MONTH, ON_DEMAND, STANDARD, CostEstimate, PartCost, SideCost, Span, dollars
+from planton.cost import HOURS_PER_MONTH, ON_DEMAND, PRICES, STANDARD, CostEstimate, PartCost, SideCost, Span, dollars
 from planton.findings import Finding
 from planton.plan_summary import AttributeChange, Marker, OutputChange, PlanCounts, PlanSummary, ResourceChange
 
@@ -125,9 +125,13 @@ def cost_lines(cost: CostEstimate) -> tuple[str, list[tuple[str, str]], list[str
         change = f"{_side_words(after, cost)}, unchanged"
     else:
         change = f"{_side_words(before, cost)} -> {_side_words(after, cost)}"
-    headline = (
-        f"Capacity cost: {change} ({cost.region} list prices of {cost.prices_as_of}, {HOURS_PER_MONTH} hours a month)"
+    priced = any(region == cost.region for region, _ in PRICES)
+    source = (
+        f"{cost.region} list prices of {cost.prices_as_of}, {HOURS_PER_MONTH} hours a month"
+        if priced
+        else f"the price table of {cost.prices_as_of} has no {cost.region} prices"
     )
+    headline = f"Capacity cost: {change} ({source})"
     names = [part.name for side in (before, after) if side is not None for part in side.parts]
     rows = [(name, _part_words(name, cost)) for name in dict.fromkeys(names)]
     return headline, rows, list(cost.notes)
@@ -314,8 +318,9 @@ def findings_markdown(findings: Sequence[Finding], *, title: str) -> str:
     same code, field, message and fix as the terminal's lines and ``--json``."""
     bullets = []
     for finding in findings:
-        said = f"{_code(finding.field)}: {_text(finding.message)}" if finding.field else _text(finding.message)
-        said = f"{_text(finding.manifest)}: {said}" if finding.manifest else said
-        said += f"; {_text(finding.fix)}" if finding.fix else ""
+        message = _dollars(finding.message)
+        said = f"{_code(finding.field)}: {message}" if finding.field else message
+        said = f"{_dollars(finding.manifest)}: {said}" if finding.manifest else said
+        said += f"; {_dollars(finding.fix)}" if finding.fix else ""
         bullets.append(f"- **{finding.severity.value}** {_code(finding.code)}: {said}")
-    return "\n".join([f"#### {_text(title)}", "", *bullets])
+    return "\n".join([f"#### {_dollars(title)}", "", *bullets])

@@ -44,6 +44,8 @@ from planton.cli.output import (
 )
 from planton.cli.plan_view import findings_markdown, markdown_summary, rich_summary
 from planton.documents import apply_document, failure_document, outputs_document, plan_document
+from planton.errors import PolicyViolation
+from planton.findings import Finding
 from planton.operations.catalogue import BY_COMMAND, OPERATIONS
 from planton.operations.commands import Command
 from planton.operations.request import TofuRequest
@@ -93,7 +95,11 @@ def _run(
         step=spinner if animated(os.environ) else (status_step(os.environ) or no_spinner),
         show_plan=_plan_shower(command, machine=machine),
     )
-    outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
+    try:
+        outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
+    except PolicyViolation as violation:
+        _summarise(violation.findings, f"planton tofu {command}: findings")
+        raise
     # A reader that went away from planton's own lines counts as one from terraform's.
     outcome = replace(outcome, output_lost=outcome.output_lost or output_lost())
     status = exit_status(outcome, detailed_exitcode=request.detailed_exitcode)
@@ -101,10 +107,14 @@ def _run(
     for note in (*status.notes, *outcome.notes):
         notify(note)
     error_lines(outcome.refusal)
-    if outcome.warnings:
-        title = f"planton tofu {command}: findings"
-        append_step_summary(findings_markdown(outcome.warnings, title=title), os.environ)
+    _summarise(outcome.warnings, f"planton tofu {command}: findings")
     return outcome, code
+
+
+def _summarise(findings: Sequence[Finding], title: str) -> None:
+    """The findings in the step summary (when there is one), as the sink printed them."""
+    if findings:
+        append_step_summary(findings_markdown(findings, title=title), os.environ)
 
 
 def _plan_shower(command: Command, *, machine: bool) -> ShowPlan:
@@ -153,8 +163,12 @@ def _fleet(
     display = FleetDisplay(animated=animated(os.environ) and not fleet.verbose, verbose=fleet.verbose, machine=machine)
     try:
         outcome = run_fleet(request, os.environ, display.ui())
+    except PolicyViolation as violation:
+        _summarise(violation.findings, f"planton tofu {command}: findings")
+        raise
     finally:
         display.stop()
+    _summarise(outcome.warnings, f"planton tofu {command}: findings")
     code = fleet_exit_code(outcome, detailed=detailed)
     title = f"planton tofu {command}: {len(outcome.results)} manifests"
     append_step_summary(fleet_markdown(outcome, title=title), os.environ)

@@ -48,7 +48,7 @@ from planton.errors import (
     UsageError,
 )
 from planton.files import write_atomically
-from planton.findings import Finding, notices
+from planton.findings import Finding, about, notices
 from planton.operations.commands import Command
 from planton.operations.request import TofuRequest, check_plan_out
 from planton.operations.validation import Checks, PolicyFinder, Shard, Validated, checked_fleet
@@ -185,6 +185,8 @@ class FleetOutcome:
     declined: bool = False
     plans_saved: Path | None = None
     notes: tuple[str, ...] = field(default=())
+    # What choosing and judging the manifests found (each naming its manifest), said before any ran.
+    warnings: tuple[Finding, ...] = ()
 
 
 # The order in which a failure's code wins the fleet's exit status (earlier wins): an
@@ -269,10 +271,14 @@ def run_fleet(request: FleetRequest, environ: Mapping[str, str], ui: FleetUi) ->
         work_dir=work_dir,
         backend=template.backend,
     )
-    ui.warn(request.warnings)
+    said = (
+        *request.warnings,
+        *(finding for one in fleet for finding in about(one.findings, str(one.loaded.manifest.path))),
+    )
+    ui.warn(said)
     if not fleet:
         ui.notify(f"share {request.shard} of the fleet holds no manifest; nothing to do")
-        return FleetOutcome(request.command, ())
+        return FleetOutcome(request.command, (), warnings=said)
     members = _members(fleet, template, environ)
     plans_out = _plans_out(request, environ, members)
     index = _read_plan_index(request.saved_plans) if request.saved_plans is not None else None
@@ -286,14 +292,16 @@ def run_fleet(request: FleetRequest, environ: Mapping[str, str], ui: FleetUi) ->
     runner = _Runner(request, members, environ, ui, at_once)
     try:
         if request.command is Command.PLAN:
-            return runner.plan(plans_out)
-        if request.command in (Command.APPLY, Command.DESTROY) and index is not None:
-            return runner.apply_saved(index)
-        if request.command in (Command.APPLY, Command.DESTROY):
-            return runner.plan_approve_apply()
-        return runner.each(request.command)
+            outcome = runner.plan(plans_out)
+        elif request.command in (Command.APPLY, Command.DESTROY) and index is not None:
+            outcome = runner.apply_saved(index)
+        elif request.command in (Command.APPLY, Command.DESTROY):
+            outcome = runner.plan_approve_apply()
+        else:
+            outcome = runner.each(request.command)
     finally:
         runner.close()
+    return replace(outcome, warnings=said)
 
 
 def _plans_out(request: FleetRequest, environ: Mapping[str, str], members: Sequence[Member]) -> Path | None:

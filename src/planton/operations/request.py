@@ -24,8 +24,9 @@ from planton.credentials import (
     provider_max_retries,
     require_credentials,
 )
+from planton.environment import base_environment
 from planton.errors import ManifestError, UsageError
-from planton.findings import Finding
+from planton.findings import Finding, notice
 from planton.manifest.base import Loc
 from planton.manifest.loader import LoadedManifest, spelled_path
 from planton.manifest.normalise import table_from_manifest
@@ -165,13 +166,18 @@ class PreparedRun:
 def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None, notify: Notify) -> PreparedRun:
     """Check everything and decide every path and value, without side effects except starting
     the local emulator when ``--local`` asks for it (after all other checks passed)."""
+    # --timeout counts from the start: reading and judging the manifest are part of the command.
+    timeout = parse_timeout(request.timeout)
+    deadline = time.monotonic() + timeout.seconds if timeout is not None else None
     loaded = load_input(request.source, wait_seconds=pipe_timeout(environ))
     manifest = loaded.manifest
     table = table_from_manifest(manifest.model)
     # What the manifest misses of the best practices, for a command that plans it: one its
     # team's policy (or --strict) makes an error stops the command here, before anything runs.
     checks = Checks(strict=request.strict) if request.judges_the_manifest else None
-    findings = (*loaded.warnings, *(checks.findings(loaded, table) if checks is not None else ()))
+    # The environment's findings too (what terraform will not get): a policy error lists them.
+    _, left_out = base_environment(environ)
+    findings = (*loaded.warnings, *(checks.findings(loaded, table) if checks is not None else ()), *left_out)
     refuse_policy_errors([Validated(loaded, table, findings)])
     if request.local and request.command is Command.APPLY:
         _refuse_what_the_emulator_cannot_serve(manifest)
@@ -182,8 +188,6 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     plugin_dir = _plugin_mirror(request.plugin_mirror, environ)
     cache = plugin_cache(environ, plugin_dir)
     lock_timeout = parse_lock_timeout(request.lock_timeout)
-    timeout = parse_timeout(request.timeout)
-    deadline = time.monotonic() + timeout.seconds if timeout is not None else None
     inputs = [path for path in (manifest.path, request.source.stack_input, request.source.provider_config) if path]
     plan_out = _plan_out(request.plan_out, environ, work_dir, inputs)
     plan_file = _plan_file(request.plan_file, environ)
@@ -196,7 +200,13 @@ def prepare(request: TofuRequest, environ: Mapping[str, str], home: Path | None,
     region = resolve_region(table.aws_region, environment_config.region, local=request.local)
     given = next((layer for layer in reversed(loaded.provider_configs) if layer.config.region), None)
     if given is not None and table.aws_region and given.config.region != table.aws_region:
-        notify(f"the manifest's region {table.aws_region} is used, not {given.config.region} from {given.source}")
+        findings = (
+            *findings,
+            notice(
+                "region-overridden",
+                f"the manifest's region {table.aws_region} is used, not {given.config.region} from {given.source}",
+            ),
+        )
 
     config: AwsProviderConfig
     if request.local:

@@ -13,7 +13,7 @@ from planton.cachedir import BINARY_VERSIONS_FILE, PLUGIN_CACHE_VARIABLE, ready
 from planton.credentials import aws_environment
 from planton.environment import base_environment, child_environment, go_runtime, physical_memory
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, EnvironmentNotReady, UsageError
-from planton.findings import Finding, notices
+from planton.findings import Finding, notice, notices
 from planton.guards import forced_replacement, keep_recorded_order, lift_dropped_caps, refuse_what_terraform_cannot_do
 from planton.operations.commands import Command
 from planton.operations.initialise import initialise, known_addresses
@@ -45,8 +45,10 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         )
     notify = ui.notify
     prepared = prepare(request, environ, home, notify)
-    prepared = replace(prepared, plugin_cache=ready(prepared.plugin_cache, notify))
-    env, environment_findings = terraform_environment(prepared, request, environ)
+    cache_findings: list[Finding] = []
+    cache = ready(prepared.plugin_cache, cache_findings.append)
+    prepared = replace(prepared, plugin_cache=cache, findings=(*prepared.findings, *cache_findings))
+    env = terraform_environment(prepared, request, environ)
     # The binary answers as tofu or terraform do, checked once, before anything is written.
     remembered = prepared.cache_dir / BINARY_VERSIONS_FILE if prepared.cache_dir is not None else None
     try:
@@ -62,8 +64,8 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
         else None
     )
     session = Session(request, prepared, env, ui, records=records, reviewed=reviewed)
-    # The one sink: the inputs' and the manifest's findings, then the environment's.
-    session.warn([*prepared.findings, *environment_findings])
+    # The one sink: the inputs', the manifest's and the environment's findings.
+    session.warn(prepared.findings)
     workspace = prepared.workspace
     notify(f"workspace {workspace.root}")
     notify(f"state {prepared.state_location}")
@@ -121,20 +123,23 @@ def run_tofu(request: TofuRequest, environ: Mapping[str, str], home: Path | None
             _refuse_another_table(session, recorded)
         workspace.write_variables(prepared.variables)
         if acts_on_the_recorded_table and interrupted is not None and recorded is None:
-            notify(
-                f"planton's apply of table {interrupted} was interrupted while AWS was creating it, and the "
-                f"state does not record it: {request.command} does not touch it. If it exists, adopt it first "
-                "(`planton tofu import`, with the manifest naming it)"
+            session.warn(
+                [
+                    notice(
+                        "create-not-in-state",
+                        f"planton's apply of table {interrupted} was interrupted while AWS was creating it, and the "
+                        f"state does not record it: {request.command} does not touch it",
+                        fix="if it exists, adopt it first (`planton tofu import`, with the manifest naming it)",
+                    )
+                ]
             )
         return operation.handler(session)
 
 
-def terraform_environment(
-    prepared: PreparedRun, request: TofuRequest, environ: Mapping[str, str]
-) -> tuple[dict[str, str], list[Finding]]:
+def terraform_environment(prepared: PreparedRun, request: TofuRequest, environ: Mapping[str, str]) -> dict[str, str]:
     """The environment terraform (and planton's own S3 calls) run with: built explicitly, the
-    credentials in it and nowhere else; and what was left out of it, as findings."""
-    base, warnings = base_environment(environ)
+    credentials in it and nowhere else (what it leaves out is among ``prepared.findings``)."""
+    base, _ = base_environment(environ)
     env = child_environment(base, aws_environment(prepared.provider_config, environ, local=request.local))
     env.update(go_runtime(environ, physical_memory(), runs_at_once(environ)))
     # Trims terraform's hints to run terraform itself ("terraform apply planton.tfplan"), which
@@ -144,7 +149,7 @@ def terraform_environment(
     env.pop(PLUGIN_CACHE_VARIABLE, None)
     if prepared.plugin_cache is not None:
         env[PLUGIN_CACHE_VARIABLE] = str(prepared.plugin_cache.path)
-    return env, warnings
+    return env
 
 
 def _refuse_a_question_nobody_can_answer(request: TofuRequest) -> None:

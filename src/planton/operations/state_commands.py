@@ -39,8 +39,8 @@ def bootstrap(
             "create. Give the labels terraform.project-planton.org/backend.type: s3 and backend.object: "
             "bucket/path/to/state.tfstate, or --backend-type s3 --backend-config bucket=... --backend-config key=..."
         )
-    env, left_out = terraform_environment(prepared, request, environ)
-    warn(left_out)
+    warn(prepared.findings)
+    env = terraform_environment(prepared, request, environ)
     return bootstrap_bucket(S3Location.of_state(backend), env, kms_key_id=backend.kms_key_id)
 
 

@@ -294,13 +294,18 @@ def checked_fleet(
     work_dir: Path | None = None,
     backend: BackendFlags | None = None,
     checks: Checks | None = None,
+    collisions: bool = True,
 ) -> list[Validated]:
     """Every manifest validated, no two managing one table or sharing one state, none with a
     finding its policy makes an error (with ``checks``), then this runner's share of them
     (``--shard``): the whole fleet is checked on every runner, so one bad manifest stops every
-    share."""
+    share. Without ``collisions``, manifests checked one by one may name one table (files
+    pre-commit gives: a dev and a prod folder)."""
     validated = validate_fleet(sources, environ, checks)
-    refuse_collisions([placement(one, environ, local=local, work_dir=work_dir, backend=backend) for one in validated])
+    if collisions:
+        refuse_collisions(
+            [placement(one, environ, local=local, work_dir=work_dir, backend=backend) for one in validated]
+        )
     refuse_policy_errors(validated, fleet=True)
     keys = [one.table.identity.key for one in validated]
     return [validated[i] for i in shard_members(keys, shard)]
