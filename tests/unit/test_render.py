@@ -44,10 +44,12 @@ def test_production_example_matches_golden() -> None:
 @pytest.mark.parametrize("golden", sorted(GOLDEN.glob("*.tfvars.json")), ids=lambda p: p.name)
 def test_golden_keys_match_module_variables(golden: Path) -> None:
     variables = json.loads(golden.read_text(encoding="utf-8"))
-    assert set(variables) == {"manifest_key", "metadata", "spec"}
+    assert set(variables) == {"manifest_key", "metadata", "spec", "alarms"}
     assert set(variables) <= _declared_variables()
     assert sorted(variables["metadata"]) == sorted(object_attributes("metadata"))
     assert sorted(variables["spec"]) == sorted(object_attributes("spec"))
+    if variables["alarms"] is not None:
+        assert sorted(variables["alarms"]) == sorted(object_attributes("alarms"))
 
 
 def test_variables_parser_sees_nested_objects_as_one_attribute() -> None:
