@@ -165,11 +165,11 @@ class _AlarmKindSpec(ManifestModel):
         """A whole number of minutes, at most a day of periods; nothing else set when off."""
         if not self.enabled:
             return [
-                ((field,), "set only when enabled is true; set enabled: true or remove it", None)
+                ((field,), f"set only when enabled is true; set enabled: true or remove {field}", None)
                 for field in sorted(self.model_fields_set - {"enabled"})
             ]
         problems: Problems = []
-        if self.period % METRIC_INTERVAL_SECONDS:
+        if self.period >= METRIC_INTERVAL_SECONDS and self.period % METRIC_INTERVAL_SECONDS:  # (else: too short)
             problems.append(
                 (
                     ("period",),
@@ -276,7 +276,7 @@ class AlarmsSpec(ManifestModel):
         topic in the table's region."""
         if not self.enabled:
             return [
-                ((field,), "set only when enabled is true; set enabled: true or remove it", None)
+                ((field,), f"set only when enabled is true; set enabled: true or remove {field}", None)
                 for field in sorted(self.model_fields_set - {"enabled"})
             ]
         problems: Problems = []
