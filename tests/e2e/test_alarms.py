@@ -4,6 +4,7 @@ server, each alarm checked with boto3's ``describe_alarms`` against what the man
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from pathlib import Path
@@ -205,6 +206,20 @@ def test_alarms_are_created_follow_indexes_and_go_with_alarms_or_the_table(
     # 2. The next plan is clean: CloudWatch answers with what was asked (metric math included).
     plan = cli.run("tofu", "plan", "-f", str(manifest), "--detailed-exitcode")
     assert plan.returncode == 0, f"the next plan is not clean:\n{plan.stdout}\n{plan.stderr}"
+
+    # Renamed, the table takes its alarms along: each is replaced under the new name (a plan
+    # only: renaming replaces the table, which planton holds back for the user to confirm).
+    renamed = copy.deepcopy(document)
+    renamed["spec"]["tableName"] = f"{table}-renamed"
+    shown = json.loads(cli.run("tofu", "plan", "-f", str(_write(tmp_path / "renamed.yaml", renamed)), "--json").stdout)
+    replaced = {
+        resource["address"]: {attribute["path"]: attribute["after"] for attribute in resource["attributes"]}
+        for resource in shown["resources"]
+        if resource["type"] == "aws_cloudwatch_metric_alarm" and resource["action"] == "replace"
+    }
+    assert sorted(after["alarm_name"] for after in replaced.values()) == sorted(
+        name.replace(f"{table}/", f"{table}-renamed/", 1) for name in expected
+    )
 
     # 3. A new index brings its own alarms and leaves the others as they were.
     before = {name: alarm["AlarmConfigurationUpdatedTimestamp"] for name, alarm in alarms.items()}
