@@ -47,3 +47,11 @@ output "kms_key_arn" {
     && !endswith(coalesce(var.spec.kms_key, "-"), "alias/aws/dynamodb")
   ) ? local.kms_key_arn : null
 }
+
+output "alarm_arns" {
+  description = "Each CloudWatch alarm's ARN, by what it watches: table/read_throttle, table/write_throttle, table/system_errors, table/latency/<operation>, table/read_capacity, table/write_capacity, and index/<index name>/read_throttle (write_throttle, read_capacity, write_capacity) for each global secondary index. Empty when var.alarms is null."
+  value = merge(
+    { for key, alarm in aws_cloudwatch_metric_alarm.this : key => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.capacity : key => alarm.arn },
+  )
+}

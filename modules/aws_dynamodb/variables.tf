@@ -243,3 +243,68 @@ variable "spec" {
     error_message = "spec.tags must not set Name, Environment, Organization, ManagedBy or PlantonManifest (the module sets those) nor use the reserved aws: prefix."
   }
 }
+
+variable "alarms" {
+  description = "CloudWatch alarms on the table and each global secondary index (alarms.tf). Null (the default): none. An object (even {}) turns on every kind with its defaults; each kind can be turned off (enabled = false) or given its own threshold, period (seconds, a multiple of 60) and evaluation_periods (consecutive breaching periods; period x evaluation_periods at most a day). throttles: ReadThrottleEvents and WriteThrottleEvents (Sum) of the table and each index, above threshold (default 0) in 5 periods of 60 s. system_errors: SystemErrors (Sum) of the table, above threshold (default 0) in 15 periods of 60 s. latency: SuccessfulRequestLatency (Average) of each of operations (default GetItem, PutItem, Query), above threshold_ms (default 100) in 10 periods of 60 s. capacity (PROVISIONED tables only): consumed capacity above percent (default 80) of provisioned capacity, reads and writes of the table and each index, in 3 periods of 300 s. sns_topic_arn (optional) is notified when an alarm fires and when it is OK again."
+  type = object({
+    sns_topic_arn = optional(string)
+    throttles = optional(object({
+      enabled            = optional(bool, true)
+      threshold          = optional(number, 0)
+      period             = optional(number, 60)
+      evaluation_periods = optional(number, 5)
+    }), {})
+    system_errors = optional(object({
+      enabled            = optional(bool, true)
+      threshold          = optional(number, 0)
+      period             = optional(number, 60)
+      evaluation_periods = optional(number, 15)
+    }), {})
+    latency = optional(object({
+      enabled            = optional(bool, true)
+      threshold_ms       = optional(number, 100)
+      period             = optional(number, 60)
+      evaluation_periods = optional(number, 10)
+      operations         = optional(list(string), ["GetItem", "PutItem", "Query"])
+    }), {})
+    capacity = optional(object({
+      enabled            = optional(bool, true)
+      percent            = optional(number, 80)
+      period             = optional(number, 300)
+      evaluation_periods = optional(number, 3)
+    }), {})
+  })
+  default = null
+
+  validation {
+    condition     = try(var.alarms.sns_topic_arn, null) == null || can(regex("^arn:aws[a-z-]*:sns:[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarms.sns_topic_arn))
+    error_message = "alarms.sns_topic_arn must be a standard SNS topic's ARN: arn:aws:sns:REGION:ACCOUNT:NAME."
+  }
+
+  validation {
+    condition = var.alarms == null ? true : alltrue([
+      for kind in [var.alarms.throttles, var.alarms.system_errors, var.alarms.latency, var.alarms.capacity] :
+      kind.period >= 60 && kind.period % 60 == 0 && kind.evaluation_periods >= 1 && floor(kind.evaluation_periods) == kind.evaluation_periods && kind.period * kind.evaluation_periods <= 86400
+    ])
+    error_message = "Every alarm's period must be a multiple of 60 seconds (DynamoDB publishes its metrics once a minute) and evaluation_periods a whole number of at least 1, with period x evaluation_periods at most 86400 (a day)."
+  }
+
+  validation {
+    condition     = var.alarms == null ? true : var.alarms.throttles.threshold >= 0 && var.alarms.system_errors.threshold >= 0 && var.alarms.latency.threshold_ms > 0
+    error_message = "alarms.throttles.threshold and alarms.system_errors.threshold must be 0 or more, and alarms.latency.threshold_ms greater than 0."
+  }
+
+  validation {
+    condition     = var.alarms == null ? true : var.alarms.capacity.percent >= 1 && var.alarms.capacity.percent <= 100
+    error_message = "alarms.capacity.percent must be 1-100."
+  }
+
+  validation {
+    condition = var.alarms == null ? true : (!var.alarms.latency.enabled || (
+      length(var.alarms.latency.operations) > 0
+      && length(distinct(var.alarms.latency.operations)) == length(var.alarms.latency.operations)
+      && alltrue([for operation in var.alarms.latency.operations : contains(["BatchExecuteStatement", "BatchGetItem", "BatchWriteItem", "DeleteItem", "ExecuteStatement", "ExecuteTransaction", "GetItem", "PutItem", "Query", "Scan", "TransactGetItems", "TransactWriteItems", "UpdateItem"], operation)])
+    ))
+    error_message = "alarms.latency.operations must name each operation once, at least one, from BatchExecuteStatement, BatchGetItem, BatchWriteItem, DeleteItem, ExecuteStatement, ExecuteTransaction, GetItem, PutItem, Query, Scan, TransactGetItems, TransactWriteItems and UpdateItem."
+  }
+}

@@ -252,10 +252,13 @@ def _resource(item: Mapping[str, Any]) -> ResourceChange:
     elif action == "replace":
         # A new resource gets new computed values (arn, id, stream label, ...): listing each as
         # "-> (known after apply)" buries what the person changed and what forces the replacement.
+        # So is an argument left unset in both (the provider records "" or 0 for it, the new
+        # configuration null): a renamed alarm would list half a dozen.
         attributes = [
             change
             for change in _changed(before, after, replace_paths)
-            if change.forces_replacement or change.after is not KNOWN_AFTER_APPLY
+            if change.forces_replacement
+            or (change.after is not KNOWN_AFTER_APPLY and not (change.after is None and _unset(change.before)))
         ]
     else:
         attributes = []
@@ -443,6 +446,11 @@ def _names(side: _Side) -> list[str] | None:
             return None
         names.append(name)
     return names
+
+
+def _unset(value: Any) -> bool:
+    """How the provider records an optional string or number that was never set."""
+    return value == "" or (type(value) is int and value == 0)
 
 
 def _empty(value: Any) -> bool:

@@ -9,7 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from planton.table import AutoScaling, GlobalIndex, LocalIndex, OnDemandThroughput, Projection, TableDefinition
+from planton.table import (
+    Alarms,
+    AlarmWindow,
+    AutoScaling,
+    GlobalIndex,
+    LocalIndex,
+    OnDemandThroughput,
+    Projection,
+    TableDefinition,
+)
 
 VARIABLES_FILE = "terraform.tfvars.json"
 
@@ -20,6 +29,7 @@ def render_variables(table: TableDefinition, region: str) -> dict[str, Any]:
     identity = table.identity
     return {
         "manifest_key": identity.key,
+        "alarms": _alarms(table.alarms),
         "metadata": {
             "name": identity.name,
             "id": identity.id,
@@ -97,6 +107,37 @@ def _autoscaling(scaling: AutoScaling | None) -> dict[str, Any] | None:
         }
         for dimension, policy in (("read", scaling.read), ("write", scaling.write))
     }
+
+
+def _alarms(alarms: Alarms | None) -> dict[str, Any] | None:
+    """The module's ``alarms`` variable: null for none; each kind on with every setting given,
+    or ``{"enabled": false}``."""
+    if alarms is None:
+        return None
+
+    def kind(window: AlarmWindow | None, threshold: str, **more: Any) -> dict[str, Any]:
+        if window is None:
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            threshold: _number(window.threshold),
+            "period": window.period,
+            "evaluation_periods": window.evaluation_periods,
+            **more,
+        }
+
+    return {
+        "sns_topic_arn": alarms.sns_topic_arn,
+        "throttles": kind(alarms.throttles, "threshold"),
+        "system_errors": kind(alarms.system_errors, "threshold"),
+        "latency": kind(alarms.latency, "threshold_ms", operations=list(alarms.latency_operations)),
+        "capacity": kind(alarms.capacity, "percent"),
+    }
+
+
+def _number(value: float) -> int | float:
+    """80 rather than 80.0 when the value is whole (the manifest may give either)."""
+    return int(value) if float(value).is_integer() else value
 
 
 def variables_json(variables: dict[str, Any]) -> str:

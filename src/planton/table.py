@@ -69,6 +69,27 @@ MAX_CAPACITY_UNITS = 40_000
 MAX_TAGS = 50
 PITR_PERIOD_DAYS = (1, 35)
 SCALING_TARGET_PERCENT = (20, 90)
+# CloudWatch: an alarm name is at most 255 characters, and an alarm looks back at most a day
+# (period x evaluation periods).
+MAX_ALARM_NAME = 255
+MAX_ALARM_WINDOW_SECONDS = 86_400
+# The operations DynamoDB reports SuccessfulRequestLatency for by table (its Operation dimension;
+# a stream's GetRecords is reported by stream, so it is not one).
+LATENCY_OPERATIONS = (
+    "BatchExecuteStatement",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "DeleteItem",
+    "ExecuteStatement",
+    "ExecuteTransaction",
+    "GetItem",
+    "PutItem",
+    "Query",
+    "Scan",
+    "TransactGetItems",
+    "TransactWriteItems",
+    "UpdateItem",
+)
 
 
 def looks_like_region(value: str) -> bool:
@@ -115,6 +136,34 @@ class OnDemandThroughput:
 
     max_read_request_units: int | None = None
     max_write_request_units: int | None = None
+
+
+@dataclass(frozen=True)
+class AlarmWindow:
+    """When one kind of alarm fires: above ``threshold`` in each of ``evaluation_periods``
+    consecutive periods of ``period`` seconds."""
+
+    threshold: float
+    period: int
+    evaluation_periods: int
+
+
+@dataclass(frozen=True)
+class Alarms:
+    """CloudWatch alarms on the table and each global index; a kind that is None is off.
+
+    ``throttles``: ReadThrottleEvents and WriteThrottleEvents (Sum), table and each index;
+    ``system_errors``: SystemErrors (Sum) of the table; ``latency``: SuccessfulRequestLatency
+    (Average, threshold in milliseconds) for each of ``latency_operations``; ``capacity``:
+    consumed capacity as a percentage of provisioned capacity (PROVISIONED tables only), table
+    and each index, reads and writes. ``sns_topic_arn`` is notified on ALARM and on OK."""
+
+    sns_topic_arn: str | None = None
+    throttles: AlarmWindow | None = None
+    system_errors: AlarmWindow | None = None
+    latency: AlarmWindow | None = None
+    latency_operations: tuple[str, ...] = ()
+    capacity: AlarmWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +242,7 @@ class TableDefinition:
     tags: Mapping[str, str] = field(default_factory=dict)  # spec.tags, beside the labels
     autoscaling: AutoScaling | None = None
     on_demand_throughput: OnDemandThroughput | None = None
+    alarms: Alarms | None = None  # None: no alarms
 
     @property
     def attributes(self) -> tuple[Attribute, ...]:

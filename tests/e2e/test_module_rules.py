@@ -222,6 +222,36 @@ CASES: list[tuple[str, Mutation, Mutation, str]] = [
         _set("metadata.labels", {"ManagedBy": "me"}),
         "metadata.labels must not set Name",
     ),
+    (
+        "alarm-period",
+        _set("spec.alarms", {"enabled": True, "throttles": {"period": 90}}),
+        _set("alarms", {"throttles": {"period": 90}}),
+        "period must be a multiple of 60 seconds",
+    ),
+    (
+        "alarm-window",
+        _set("spec.alarms", {"enabled": True, "capacity": {"period": 3600, "evaluation_periods": 25}}),
+        _set("alarms", {"capacity": {"period": 3600, "evaluation_periods": 25}}),
+        "at most 86400",
+    ),
+    (
+        "alarm-fifo-topic",
+        _set("spec.alarms", {"enabled": True, "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:t.fifo"}),
+        _set("alarms", {"sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:t.fifo"}),
+        "alarms.sns_topic_arn must be a standard SNS topic",
+    ),
+    (
+        "alarm-operation",
+        _set("spec.alarms", {"enabled": True, "latency": {"operations": ["GetItem", "GetItem"]}}),
+        _set("alarms", {"latency": {"operations": ["GetItem", "GetItem"]}}),
+        "alarms.latency.operations must name each operation once",
+    ),
+    (
+        "alarm-percent",
+        _set("spec.alarms", {"enabled": True, "capacity": {"percent": 101}}),
+        _set("alarms", {"capacity": {"percent": 101}}),
+        "alarms.capacity.percent must be 1-100",
+    ),
 ]
 
 
@@ -297,8 +327,10 @@ def test_python_and_module_refuse_alike(
     assert phrase in refusal, refusal
 
 
-def test_the_module_accepts_what_planton_renders(module_dir: Path) -> None:
+@pytest.mark.parametrize("alarms", [None, {"enabled": True}], ids=["without-alarms", "with-alarms"])
+def test_the_module_accepts_what_planton_renders(alarms: dict[str, Any] | None, module_dir: Path) -> None:
     """The base variables pass every validation: the plan gets past them, to the provider."""
-    _, errors = _plan_errors(module_dir, _variables(BASE_SPEC), "base")
+    spec = {**BASE_SPEC, **({"alarms": alarms} if alarms else {})}
+    _, errors = _plan_errors(module_dir, _variables(spec), "base")
     assert "Invalid value for variable" not in errors, errors
     assert errors, "the plan should have stopped at the closed endpoint"

@@ -40,6 +40,7 @@ def test_every_capability_has_an_example_and_a_twin() -> None:
         "tags",
         "auto-scaling",
         "on-demand",
+        "alarms",
         "everything",
     ):
         assert any(capability in name for name in names), capability

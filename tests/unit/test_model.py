@@ -741,14 +741,14 @@ def test_null_is_the_same_as_leaving_a_field_out() -> None:
 
 
 SPEC_FIELDS_SNAKE = (
-    "autoscaling, aws_region, billing_mode, contributor_insights_enabled, deletion_protection_enabled, "
+    "alarms, autoscaling, aws_region, billing_mode, contributor_insights_enabled, deletion_protection_enabled, "
     "global_secondary_indexes, kms_key_arn, local_secondary_indexes, on_demand_throughput, partition_key_name, "
     "partition_key_type, point_in_time_recovery_enabled, point_in_time_recovery_period_days, read_capacity_units, "
     "server_side_encryption_enabled, sort_key_name, sort_key_type, stream_enabled, stream_view_type, table_class, "
     "table_name, tags, ttl, write_capacity_units"
 )
 SPEC_FIELDS_CAMEL = (
-    "autoscaling, awsRegion, billingMode, contributorInsightsEnabled, deletionProtectionEnabled, "
+    "alarms, autoscaling, awsRegion, billingMode, contributorInsightsEnabled, deletionProtectionEnabled, "
     "globalSecondaryIndexes, kmsKeyArn, localSecondaryIndexes, onDemandThroughput, partitionKeyName, "
     "partitionKeyType, pointInTimeRecoveryEnabled, pointInTimeRecoveryPeriodDays, readCapacityUnits, "
     "serverSideEncryptionEnabled, sortKeyName, sortKeyType, streamEnabled, streamViewType, tableClass, "

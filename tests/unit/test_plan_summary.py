@@ -447,3 +447,39 @@ def test_the_summary_is_plain_data() -> None:
         for name in imported
         if name.split(".")[0] in ("typer", "rich") or name.startswith(("planton.cli", "planton.manifest"))
     ]
+
+
+ALARM = 'aws_cloudwatch_metric_alarm.this["table/read_throttle"]'
+
+
+def _alarm_change(actions: list[str], before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    change = {"actions": actions, "before": before, "after": after, "after_unknown": {"arn": True} if after else {}}
+    if actions == ["delete", "create"]:
+        change["replace_paths"] = [["alarm_name"]]
+    return {
+        "format_version": "1.2",
+        "resource_changes": [
+            {"address": ALARM, "type": "aws_cloudwatch_metric_alarm", "name": "this", "change": change}
+        ],
+    }
+
+
+def test_an_alarm_removed_or_replaced_is_no_data_loss_and_reads_as_what_changed() -> None:
+    old = {
+        "alarm_name": "orders/ReadThrottleEvents",
+        "threshold": 0,
+        "unit": "",
+        "period": 60,
+        "datapoints_to_alarm": 5,
+    }
+    removed = summarise(_alarm_change(["delete"], old, None))
+    assert (removed.resources[0].action, removed.data_loss) == ("delete", False)
+    # A renamed table renames its alarms: the new name forces it, and arguments unset before
+    # and after ("" or 0 recorded, null asked) are not listed as changes.
+    new = {**old, "alarm_name": "renamed/ReadThrottleEvents", "unit": None, "datapoints_to_alarm": None}
+    replaced = summarise(_alarm_change(["delete", "create"], old, new))
+    assert not replaced.data_loss
+    assert changes(replaced, ALARM) == [
+        ("alarm_name", "orders/ReadThrottleEvents", "renamed/ReadThrottleEvents", True),
+        ("datapoints_to_alarm", 5, None, False),
+    ]

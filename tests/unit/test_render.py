@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from planton.manifest.base import snake_to_camel
 from planton.manifest.loader import parse_yaml, validate_document
 from planton.manifest.normalise import table_from_manifest
 from planton.operations.validation import render_manifest
@@ -44,10 +46,12 @@ def test_production_example_matches_golden() -> None:
 @pytest.mark.parametrize("golden", sorted(GOLDEN.glob("*.tfvars.json")), ids=lambda p: p.name)
 def test_golden_keys_match_module_variables(golden: Path) -> None:
     variables = json.loads(golden.read_text(encoding="utf-8"))
-    assert set(variables) == {"manifest_key", "metadata", "spec"}
+    assert set(variables) == {"manifest_key", "metadata", "spec", "alarms"}
     assert set(variables) <= _declared_variables()
     assert sorted(variables["metadata"]) == sorted(object_attributes("metadata"))
     assert sorted(variables["spec"]) == sorted(object_attributes("spec"))
+    if variables["alarms"] is not None:
+        assert sorted(variables["alarms"]) == sorted(object_attributes("alarms"))
 
 
 def test_variables_parser_sees_nested_objects_as_one_attribute() -> None:
@@ -308,3 +312,85 @@ def test_rendering_keeps_the_order_it_is_given() -> None:
     spec = render_variables(replace(table, local_indexes=reversed_order), "us-east-1")["spec"]
     assert [index["name"] for index in spec["local_secondary_indexes"]] == ["lsi-sk", "lsi-b", "lsi-a"]
     assert spec["local_secondary_indexes"][1]["non_key_attributes"] == ["zeta", "mid", "alpha"]
+
+
+def _with_alarms(alarms: Any, *, flat: bool, billing: str = "PAY_PER_REQUEST") -> str:
+    """A minimal manifest in either dialect with ``spec.alarms`` (snake_case flat, camelCase not)."""
+
+    def camel(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {snake_to_camel(key): camel(item) for key, item in value.items()}
+        return value
+
+    spec: dict[str, Any] = (
+        {"aws_region": "us-east-1", "billing_mode": billing, "partition_key_name": "id", "partition_key_type": "S"}
+        if flat
+        else {
+            "awsRegion": "us-east-1",
+            "billingMode": billing,
+            "attributeDefinitions": [{"name": "id", "type": "S"}],
+            "keySchema": [{"attributeName": "id", "keyType": "HASH"}],
+        }
+    )
+    if billing == "PROVISIONED":
+        spec.update(
+            {"read_capacity_units": 5, "write_capacity_units": 5}
+            if flat
+            else {"provisionedThroughput": {"readCapacityUnits": 5, "writeCapacityUnits": 5}}
+        )
+    if alarms is not None:
+        spec["alarms"] = alarms if flat else camel(alarms)
+    document = {"apiVersion": "aws.project-planton.org/v1", "kind": "AwsDynamodb", "metadata": {"name": "t-1"}}
+    return yaml.safe_dump({**document, "spec": spec})
+
+
+DEFAULT_ALARMS = {
+    "sns_topic_arn": None,
+    "throttles": {"enabled": True, "threshold": 0, "period": 60, "evaluation_periods": 5},
+    "system_errors": {"enabled": True, "threshold": 0, "period": 60, "evaluation_periods": 15},
+    "latency": {
+        "enabled": True,
+        "threshold_ms": 100,
+        "period": 60,
+        "evaluation_periods": 10,
+        "operations": ["GetItem", "PutItem", "Query"],
+    },
+    "capacity": {"enabled": True, "percent": 80, "period": 300, "evaluation_periods": 3},
+}
+
+
+@pytest.mark.parametrize("flat", [True, False], ids=["flat", "current"])
+def test_enabled_alone_renders_every_default(flat: bool) -> None:
+    rendered = json.loads(_render_text(_with_alarms({"enabled": True}, flat=flat, billing="PROVISIONED")))
+    assert rendered["alarms"] == DEFAULT_ALARMS
+
+
+@pytest.mark.parametrize("flat", [True, False], ids=["flat", "current"])
+@pytest.mark.parametrize("alarms", [None, {"enabled": False}], ids=["absent", "off"])
+def test_no_alarms_render_null(flat: bool, alarms: Any) -> None:
+    assert json.loads(_render_text(_with_alarms(alarms, flat=flat)))["alarms"] is None
+
+
+@pytest.mark.parametrize("flat", [True, False], ids=["flat", "current"])
+def test_alarm_overrides_render_as_given_and_on_demand_has_no_capacity_alarm(flat: bool) -> None:
+    alarms = {
+        "enabled": True,
+        "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:oncall",
+        "throttles": {"threshold": 2.5, "period": 300, "evaluation_periods": 2},
+        "system_errors": {"enabled": False},
+        "latency": {"threshold_ms": 20, "operations": ["Query"]},
+    }
+    rendered = json.loads(_render_text(_with_alarms(alarms, flat=flat)))["alarms"]
+    assert rendered == {
+        "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:oncall",
+        "throttles": {"enabled": True, "threshold": 2.5, "period": 300, "evaluation_periods": 2},
+        "system_errors": {"enabled": False},
+        "latency": {
+            "enabled": True,
+            "threshold_ms": 20,
+            "period": 60,
+            "evaluation_periods": 10,
+            "operations": ["Query"],
+        },
+        "capacity": {"enabled": False},  # PAY_PER_REQUEST: nothing provisioned to compare with
+    }

@@ -227,6 +227,101 @@ SHARED_CASES = [
     ),
 ]
 
+TOPIC = "arn:aws:sns:us-east-1:123456789012:oncall"
+SHARED_CASES += [
+    pytest.param(
+        {"alarms": {"sns_topic_arn": TOPIC, "latency": {"threshold_ms": 20}}},
+        [
+            "spec.alarms.latency: set only when enabled is true; set enabled: true or remove latency",
+            "spec.alarms.sns_topic_arn: set only when enabled is true; set enabled: true or remove sns_topic_arn",
+        ],
+        id="alarm-settings-while-alarms-are-off",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "system_errors": {"enabled": False, "evaluation_periods": 3}}},
+        [
+            "spec.alarms.system_errors.evaluation_periods: set only when enabled is true; set enabled: true or "
+            "remove evaluation_periods"
+        ],
+        id="alarm-kind-settings-while-it-is-off",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "sns_topic_arn": "arn:aws:sqs:us-east-1:123456789012:oncall"}},
+        [
+            "spec.alarms.sns_topic_arn: 'arn:aws:sqs:us-east-1:123456789012:oncall' is not an SNS topic ARN; use "
+            "arn:aws:sns:REGION:ACCOUNT:NAME (a standard topic: its name 1-256 letters, digits, '-' and '_'; "
+            "CloudWatch cannot notify a FIFO topic)"
+        ],
+        id="alarm-topic-not-an-sns-arn",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "sns_topic_arn": "arn:aws:sns:eu-west-1:123456789012:oncall"}},
+        [
+            "spec.alarms.sns_topic_arn: is a topic in eu-west-1, and CloudWatch notifies only topics in the "
+            "alarm's region us-east-1 (the table's); use a topic there"
+        ],
+        id="alarm-topic-in-another-region",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "throttles": {"period": 90, "threshold": -1}, "system_errors": {"period": 30}}},
+        [
+            "spec.alarms.throttles.threshold: must be 0 or more",
+            "spec.alarms.system_errors.period: must be 60 or more",
+            "spec.alarms.throttles.period: must be a multiple of 60 seconds: DynamoDB publishes its metrics once a "
+            "minute (60, 300, 900, ...)",
+        ],
+        id="alarm-periods-and-thresholds",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "latency": {"period": 3600, "evaluation_periods": 25}}},
+        [
+            "spec.alarms.latency.evaluation_periods: times period (3600 s) is 90000 s, and CloudWatch looks back "
+            "at most 86400 s (a day); use fewer or shorter periods"
+        ],
+        id="alarm-window-longer-than-a-day",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "latency": {"threshold_ms": 0, "operations": ["GetItem", "Get", "GetItem"]}}},
+        [
+            "spec.alarms.latency.threshold_ms: must be greater than 0 (milliseconds)",
+            "spec.alarms.latency.operations[1]: 'Get' is not an operation DynamoDB reports latency for; use "
+            "BatchExecuteStatement, BatchGetItem, BatchWriteItem, DeleteItem, ExecuteStatement, ExecuteTransaction, "
+            "GetItem, PutItem, Query, Scan, TransactGetItems, TransactWriteItems, UpdateItem",
+            "spec.alarms.latency.operations[2]: GetItem is listed more than once",
+        ],
+        id="alarm-latency-operations",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "latency": {"operations": []}}},
+        [
+            "spec.alarms.latency.operations: names no operation; list some (such as GetItem, Query) or set "
+            "enabled: false"
+        ],
+        id="alarm-latency-without-operations",
+    ),
+    pytest.param(
+        {"alarms": {"enabled": True, "capacity": {"percent": 50}}},
+        [
+            "spec.alarms.capacity: only for billing_mode PROVISIONED: an on-demand table has no provisioned "
+            "capacity to compare with (remove capacity, or set enabled: false)"
+        ],
+        id="alarm-capacity-on-demand",
+    ),
+    pytest.param(
+        {"billing_mode": "PROVISIONED", "alarms": {"enabled": True, "capacity": {"percent": 0}}},
+        ["spec.alarms.capacity.percent: must be 1 or more"],
+        id="alarm-capacity-percent",
+    ),
+    pytest.param(
+        {"table_name": "t" * 230, "alarms": {"enabled": True}},
+        [
+            f"spec.alarms: names an alarm {'t' * 40}..., 263 characters, and CloudWatch allows 255; use a "
+            "shorter table name"
+        ],
+        id="alarm-name-too-long",
+    ),
+]
+
 
 def _capacity(dialect: str, read: int, write: int) -> dict[str, Any]:
     if dialect == "flat":

@@ -437,6 +437,16 @@ INVALID: dict[str, dict[str, Any]] = {
         "spec.autoscaling",
         {"read": {"minCapacity": 1, "maxCapacity": 5, "targetUtilization": 10}},
     ),
+    "alarm-period-below-a-minute": _set(minimal_flat(), "spec.alarms", {"enabled": True, "throttles": {"period": 30}}),
+    "alarm-field-misspelt": _set(minimal_key_schema(), "spec.alarms", {"enabled": True, "latency": {"treshold": 5}}),
+    "alarm-percent-above-100": _set(
+        _set(_set(minimal_flat(), "spec.billingMode", "PROVISIONED"), "spec.readCapacityUnits", 5),
+        "spec.alarms",
+        {"enabled": True, "capacity": {"percent": 150}},
+    ),
+    "alarm-operations-not-a-list": _set(
+        minimal_flat(), "spec.alarms", {"enabled": True, "latency": {"operations": "GetItem"}}
+    ),
 }
 
 

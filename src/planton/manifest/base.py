@@ -373,6 +373,26 @@ def _kms_key(value: str) -> str:
     return value
 
 
+_SNS_TOPIC = re.compile(r"arn:aws[a-z-]*:sns:([a-z0-9-]+):[0-9]{12}:[A-Za-z0-9_-]{1,256}")
+
+
+def sns_topic_region(value: str) -> str | None:
+    """The region of a well-formed SNS topic ARN; None for anything else."""
+    match = _SNS_TOPIC.fullmatch(value)
+    return match[1] if match and looks_like_region(match[1]) else None
+
+
+def _sns_topic(value: str) -> str:
+    if sns_topic_region(value) is None:
+        raise PydanticCustomError(
+            "sns_topic_arn",
+            "{value} is not an SNS topic ARN; use arn:aws:sns:REGION:ACCOUNT:NAME (a standard topic: its name "
+            "1-256 letters, digits, '-' and '_'; CloudWatch cannot notify a FIFO topic)",
+            {"value": describe_value(value)},
+        )
+    return value
+
+
 def _region(value: str) -> str:
     if not looks_like_region(value):
         raise PydanticCustomError(
@@ -500,6 +520,7 @@ AttributeName = Annotated[str, AfterValidator(_soft(_attribute_name("an attribut
 CapacityUnits = Annotated[int, bounded(0, MAX_CAPACITY_UNITS)]
 IndexName = Annotated[str, AfterValidator(_soft(_dynamodb_name("index name")))]
 KmsKey = Annotated[str, AfterValidator(_soft(_kms_key))]
+SnsTopicArn = Annotated[str, AfterValidator(_soft(_sns_topic))]
 
 
 # ---------------------------------------------------------------------------------------------

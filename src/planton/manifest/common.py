@@ -22,17 +22,23 @@ from planton.manifest.base import (
     Metadata,
     Problems,
     Region,
+    SnsTopicArn,
     StreamViewTypeField,
     TableClassField,
     TableName,
     bounded,
+    describe_value,
     is_kms_key,
     is_path_safe,
     located,
     raise_problems,
+    sns_topic_region,
     tag_problems,
 )
 from planton.table import (
+    LATENCY_OPERATIONS,
+    MAX_ALARM_NAME,
+    MAX_ALARM_WINDOW_SECONDS,
     MAX_CAPACITY_UNITS,
     MAX_GLOBAL_INDEXES,
     MAX_INCLUDED_ATTRIBUTES,
@@ -40,6 +46,8 @@ from planton.table import (
     MAX_TAGS,
     PITR_PERIOD_DAYS,
     SCALING_TARGET_PERCENT,
+    Alarms,
+    AlarmWindow,
     Attribute,
     AttributeType,
     AutoScaling,
@@ -131,6 +139,227 @@ class OnDemandThroughputSpec(ManifestModel):
         if self.max_read_request_units is None and self.max_write_request_units is None:
             return None
         return OnDemandThroughput(self.max_read_request_units, self.max_write_request_units)
+
+
+# ---------------------------------------------------------------------------------------------
+# CloudWatch alarms
+
+# DynamoDB publishes its metrics once a minute: a shorter period would find no data to judge.
+METRIC_INTERVAL_SECONDS = 60
+MAX_EVALUATION_PERIODS = MAX_ALARM_WINDOW_SECONDS // METRIC_INTERVAL_SECONDS
+DEFAULT_LATENCY_OPERATIONS = ("GetItem", "PutItem", "Query")
+
+Period = Annotated[int, bounded(METRIC_INTERVAL_SECONDS, MAX_ALARM_WINDOW_SECONDS)]
+EvaluationPeriods = Annotated[int, bounded(1, MAX_EVALUATION_PERIODS)]
+
+
+class _AlarmKindSpec(ManifestModel):
+    """What every kind of alarm has: on unless ``enabled: false``; a period of seconds and how
+    many consecutive periods must breach (each kind sets its own defaults)."""
+
+    enabled: bool = True
+    period: Period
+    evaluation_periods: EvaluationPeriods
+
+    def problems(self) -> Problems:
+        """A whole number of minutes, at most a day of periods; nothing else set when off."""
+        if not self.enabled:
+            return [
+                ((field,), f"set only when enabled is true; set enabled: true or remove {field}", None)
+                for field in sorted(self.model_fields_set - {"enabled"})
+            ]
+        problems: Problems = []
+        if self.period >= METRIC_INTERVAL_SECONDS and self.period % METRIC_INTERVAL_SECONDS:  # (else: too short)
+            problems.append(
+                (
+                    ("period",),
+                    f"must be a multiple of {METRIC_INTERVAL_SECONDS} seconds: DynamoDB publishes its metrics "
+                    "once a minute (60, 300, 900, ...)",
+                    self.period,
+                )
+            )
+        in_range = self.evaluation_periods <= MAX_EVALUATION_PERIODS  # else reported as such
+        if in_range and self.period * self.evaluation_periods > MAX_ALARM_WINDOW_SECONDS:
+            problems.append(
+                (
+                    ("evaluation_periods",),
+                    f"times period ({self.period} s) is {self.period * self.evaluation_periods} s, and CloudWatch "
+                    f"looks back at most {MAX_ALARM_WINDOW_SECONDS} s (a day); use fewer or shorter periods",
+                    self.evaluation_periods,
+                )
+            )
+        return problems
+
+    def window(self, threshold: float) -> AlarmWindow | None:
+        return AlarmWindow(threshold, self.period, self.evaluation_periods) if self.enabled else None
+
+
+class ThrottleAlarmSpec(_AlarmKindSpec):
+    """ReadThrottleEvents and WriteThrottleEvents (Sum), on the table and each global index: by
+    default, any throttling in each of 5 consecutive minutes."""
+
+    threshold: Annotated[float, bounded(0)] = 0
+    period: Period = 60
+    evaluation_periods: EvaluationPeriods = 5
+
+
+class SystemErrorsAlarmSpec(_AlarmKindSpec):
+    """SystemErrors (Sum, HTTP 500s from DynamoDB) on the table: by default, any in each of 15
+    consecutive minutes."""
+
+    threshold: Annotated[float, bounded(0)] = 0
+    period: Period = 60
+    evaluation_periods: EvaluationPeriods = 15
+
+
+class LatencyAlarmSpec(_AlarmKindSpec):
+    """SuccessfulRequestLatency (Average, milliseconds) for each of ``operations``: by default,
+    above 100 ms in each of 10 consecutive minutes."""
+
+    threshold_ms: Annotated[float, bounded(0)] = 100
+    period: Period = 60
+    evaluation_periods: EvaluationPeriods = 10
+    operations: list[str] = Field(default_factory=lambda: list(DEFAULT_LATENCY_OPERATIONS))
+
+    def problems(self) -> Problems:
+        problems = super().problems()
+        if not self.enabled:
+            return problems
+        if self.threshold_ms <= 0:
+            problems.append((("threshold_ms",), "must be greater than 0 (milliseconds)", self.threshold_ms))
+        if not self.operations:
+            problems.append(
+                (
+                    ("operations",),
+                    "names no operation; list some (such as GetItem, Query) or set enabled: false",
+                    None,
+                )
+            )
+        for position, operation in enumerate(self.operations):
+            if operation not in LATENCY_OPERATIONS:
+                problems.append(
+                    (
+                        ("operations", position),
+                        f"{describe_value(operation)} is not an operation DynamoDB reports latency for; use "
+                        f"{', '.join(LATENCY_OPERATIONS)}",
+                        operation,
+                    )
+                )
+            elif operation in self.operations[:position]:
+                problems.append((("operations", position), f"{operation} is listed more than once", operation))
+        return problems
+
+
+class CapacityAlarmSpec(_AlarmKindSpec):
+    """Consumed capacity as a share of provisioned capacity, reads and writes, on the table and
+    each global index (PROVISIONED only): by default, above 80 % in each of 3 consecutive
+    5-minute periods."""
+
+    percent: Annotated[float, bounded(1, 100)] = 80
+    period: Period = 300
+    evaluation_periods: EvaluationPeriods = 3
+
+
+class AlarmsSpec(ManifestModel):
+    """CloudWatch alarms, off unless ``enabled: true`` (which alone turns every kind on, with its
+    defaults); ``sns_topic_arn`` is notified when an alarm fires and when it is OK again."""
+
+    enabled: bool = False
+    sns_topic_arn: SnsTopicArn | None = None
+    throttles: ThrottleAlarmSpec = Field(default_factory=ThrottleAlarmSpec)
+    system_errors: SystemErrorsAlarmSpec = Field(default_factory=SystemErrorsAlarmSpec)
+    latency: LatencyAlarmSpec = Field(default_factory=LatencyAlarmSpec)
+    capacity: CapacityAlarmSpec = Field(default_factory=CapacityAlarmSpec)
+
+    def problems(self, billing_mode: BillingMode, region: str | None) -> Problems:
+        """Nothing set while off; each kind's own rules; capacity only when PROVISIONED; the
+        topic in the table's region."""
+        if not self.enabled:
+            return [
+                ((field,), f"set only when enabled is true; set enabled: true or remove {field}", None)
+                for field in sorted(self.model_fields_set - {"enabled"})
+            ]
+        problems: Problems = []
+        for field in ("throttles", "system_errors", "latency", "capacity"):
+            kind: _AlarmKindSpec = getattr(self, field)
+            problems += located((field,), kind.problems())
+        if (
+            "capacity" in self.model_fields_set
+            and self.capacity.enabled
+            and billing_mode is BillingMode.PAY_PER_REQUEST
+        ):
+            problems.append(
+                (
+                    ("capacity",),
+                    "only for billing_mode PROVISIONED: an on-demand table has no provisioned capacity to compare "
+                    "with (remove capacity, or set enabled: false)",
+                    None,
+                )
+            )
+        topic = self.sns_topic_arn
+        topic_region = sns_topic_region(topic) if topic else None
+        # (Compared only with a region that is one: a malformed region is reported on its own.)
+        if region and looks_like_region(region) and topic_region and topic_region != region:
+            problems.append(
+                (
+                    ("sns_topic_arn",),
+                    f"is a topic in {topic_region}, and CloudWatch notifies only topics in the alarm's region "
+                    f"{region} (the table's); use a topic there",
+                    topic,
+                )
+            )
+        return problems
+
+    def alarms(self, billing_mode: BillingMode) -> Alarms | None:
+        """The alarms as the table layer keeps them; None when off."""
+        if not self.enabled:
+            return None
+        provisioned = billing_mode is BillingMode.PROVISIONED
+        return Alarms(
+            sns_topic_arn=self.sns_topic_arn,
+            throttles=self.throttles.window(self.throttles.threshold),
+            system_errors=self.system_errors.window(self.system_errors.threshold),
+            latency=self.latency.window(self.latency.threshold_ms),
+            latency_operations=tuple(self.latency.operations) if self.latency.enabled else (),
+            capacity=self.capacity.window(self.capacity.percent) if provisioned else None,
+        )
+
+
+def alarm_name_problems(table_name: str, index_names: Sequence[tuple[Loc, str]], alarms: Alarms) -> Problems:
+    """CloudWatch's 255-character limit on the alarm names the module derives from the table and
+    index names (as alarms.tf spells them): the longest of the table's, and of each index's."""
+    problems: Problems = []
+    table_names = []
+    if alarms.latency is not None:
+        table_names += [f"{table_name}/SuccessfulRequestLatency/{op}" for op in alarms.latency_operations]
+    for kind, suffix in ((alarms.throttles, "WriteThrottleEvents"), (alarms.capacity, "WriteCapacityUtilization")):
+        if kind is not None:
+            table_names.append(f"{table_name}/{suffix}")
+    longest = max(table_names, key=len, default="")
+    if len(longest) > MAX_ALARM_NAME:
+        problems.append(
+            (
+                ("spec", "alarms"),
+                f"names an alarm {longest[:40]}..., {len(longest)} characters, and CloudWatch allows "
+                f"{MAX_ALARM_NAME}; use a shorter table name",
+                None,
+            )
+        )
+    suffix = "WriteCapacityUtilization" if alarms.capacity is not None else "WriteThrottleEvents"
+    if alarms.throttles is None and alarms.capacity is None:
+        return problems
+    for loc, index_name in index_names:
+        name = f"{table_name}/index/{index_name}/{suffix}"
+        if len(name) > MAX_ALARM_NAME:
+            problems.append(
+                (
+                    (*loc, "name"),
+                    f"names an alarm {name[:40]}..., {len(name)} characters, and CloudWatch allows "
+                    f"{MAX_ALARM_NAME}; use a shorter table or index name",
+                    index_name,
+                )
+            )
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,6 +651,7 @@ class CommonSpec(ManifestModel):
     tags: dict[str, str] = Field(default_factory=dict)
     autoscaling: AutoScalingSpec | None = None
     on_demand_throughput: OnDemandThroughputSpec | None = None
+    alarms: AlarmsSpec | None = None
 
     def common_problems(self) -> Problems:
         """The rules among the shared fields (each dialect's validator calls this)."""
@@ -452,6 +682,8 @@ class CommonSpec(ManifestModel):
                     self.point_in_time_recovery_period_days,
                 )
             )
+        if self.alarms is not None:
+            problems += located(("alarms",), self.alarms.problems(self.billing_mode, self.aws_region))
         return problems
 
     def capacity(self) -> GivenCapacity:
@@ -496,6 +728,7 @@ class CommonSpec(ManifestModel):
             "tags": dict(self.tags),
             "autoscaling": capacity.scaling(self.billing_mode),
             "on_demand_throughput": capacity.on_demand_throughput(self.billing_mode),
+            "alarms": self.alarms.alarms(self.billing_mode) if self.alarms is not None else None,
         }
 
 
@@ -556,6 +789,16 @@ class ManifestEnvelope(ManifestModel):
                     f"{MIN_TABLE_NAME}-255 characters; lengthen it or set spec.table_name",
                     table_name,
                 )
+            )
+        alarms = spec.alarms.alarms(spec.billing_mode) if spec.alarms is not None else None
+        if alarms is not None:
+            problems += alarm_name_problems(
+                table_name,
+                [
+                    (("spec", "global_secondary_indexes", position), index.name)
+                    for position, index in enumerate(spec.global_index_entries())
+                ],
+                alarms,
             )
         scaled: list[tuple[Loc, str, AutoScalingSpec]] = []
         if spec.autoscaling is not None:
