@@ -68,6 +68,7 @@ LOCAL_INDEX = Rule(
 AWS_MANAGED_KEY = Rule(
     "aws-managed-key-as-customer-key",
     "the customer-managed key is not the AWS managed key's alias (alias/aws/dynamodb)",
+    ("trivy AWS-0025",),
 )
 REQUIRED_TAGS = Rule(
     "required-tags",
