@@ -110,6 +110,7 @@ def test_manifest_deploys_and_destroys(name: str, text: str, cli: Cli, moto_endp
         "aws_region": expected["region"],
         "global_secondary_index_arns": {},
         "local_secondary_index_arns": {},
+        "alarm_arns": {},
     }, "stream_arn, stream_label and kms_key_arn are exported only when set, and these tables have none"
 
     plan = cli.run("tofu", "plan", "--manifest", str(manifest), "--detailed-exitcode")

@@ -185,7 +185,14 @@ def _save_plan(session: Session, target: Path, *, destroy: bool, account: str | 
         try:
             keep_shown(prepared.shown_plans, digest, session.last_shown)
         except OSError as err:
-            session.ui.notify(f"the plan's show -json was not kept ({err.strerror or err}): apply FILE reads it again")
+            session.warn(
+                [
+                    notice(
+                        "shown-plan-not-kept",
+                        f"the plan's show -json was not kept ({err.strerror or err}): apply FILE reads it again",
+                    )
+                ]
+            )
     return target
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from planton.accounts import AccountBinding, AccountRefused
 from planton.errors import EXIT_OK, EXIT_TERRAFORM_FAILED, ChangeRefused, PlantonError, UnmanagedTable, UsageError
+from planton.findings import notice
 from planton.operations.apply import (
     finish_apply,
     refuse_deleting_a_protected_table,
@@ -142,7 +143,9 @@ def run_apply_saved(session: Session, reviewed: ReviewedPlan) -> TofuOutcome:
         try:
             forget_shown(prepared.shown_plans, reviewed.digest)
         except OSError as err:
-            session.ui.notify(f"the plan's kept show -json was not removed: {err.strerror or err}")
+            session.warn(
+                [notice("shown-plan-not-removed", f"the plan's kept show -json was not removed: {err.strerror or err}")]
+            )
     return outcome
 
 
