@@ -26,24 +26,24 @@ locals {
     },
   )
 
+  # Each target's reads and writes: what the throttle and capacity alarms are one of each for.
+  alarm_target_dimensions = flatten([
+    for key, target in local.alarm_targets : [
+      for dimension in ["read", "write"] : { key = key, target = target, dimension = dimension }
+    ]
+  ])
+
   throttle_alarms = local.alarms_on && try(var.alarms.throttles.enabled, false) ? {
-    for pair in flatten([
-      for key, target in local.alarm_targets : [
-        for dimension in ["read", "write"] : {
-          key = "${key}/${dimension}_throttle"
-          value = {
-            name        = "${target.name}/${title(dimension)}ThrottleEvents"
-            description = "${title(dimension)} requests to ${target.name} throttled (ReadThrottleEvents/WriteThrottleEvents)."
-            metric      = "${title(dimension)}ThrottleEvents"
-            statistic   = "Sum"
-            dimensions  = target.dimensions
-            threshold   = var.alarms.throttles.threshold
-            period      = var.alarms.throttles.period
-            evaluations = var.alarms.throttles.evaluation_periods
-          }
-        }
-      ]
-    ]) : pair.key => pair.value
+    for watched in local.alarm_target_dimensions : "${watched.key}/${watched.dimension}_throttle" => {
+      name        = "${watched.target.name}/${title(watched.dimension)}ThrottleEvents"
+      description = "${title(watched.dimension)} requests to ${watched.target.name} throttled (ReadThrottleEvents/WriteThrottleEvents)."
+      metric      = "${title(watched.dimension)}ThrottleEvents"
+      statistic   = "Sum"
+      dimensions  = watched.target.dimensions
+      threshold   = var.alarms.throttles.threshold
+      period      = var.alarms.throttles.period
+      evaluations = var.alarms.throttles.evaluation_periods
+    }
   } : {}
 
   system_error_alarms = local.alarms_on && try(var.alarms.system_errors.enabled, false) ? {
@@ -79,19 +79,12 @@ locals {
   # follow it. Consumed*CapacityUnits is a sum over the period, Provisioned*CapacityUnits a rate
   # per second, hence the division by PERIOD.
   capacity_alarms = local.alarms_on && local.provisioned && try(var.alarms.capacity.enabled, false) ? {
-    for pair in flatten([
-      for key, target in local.alarm_targets : [
-        for dimension in ["read", "write"] : {
-          key = "${key}/${dimension}_capacity"
-          value = {
-            name        = "${target.name}/${title(dimension)}CapacityUtilization"
-            description = "${target.name} consumed more than ${var.alarms.capacity.percent}% of its provisioned ${dimension} capacity."
-            dimension   = title(dimension)
-            dimensions  = target.dimensions
-          }
-        }
-      ]
-    ]) : pair.key => pair.value
+    for watched in local.alarm_target_dimensions : "${watched.key}/${watched.dimension}_capacity" => {
+      name        = "${watched.target.name}/${title(watched.dimension)}CapacityUtilization"
+      description = "${watched.target.name} consumed more than ${var.alarms.capacity.percent}% of its provisioned ${watched.dimension} capacity."
+      dimension   = title(watched.dimension)
+      dimensions  = watched.target.dimensions
+    }
   } : {}
 }
 
