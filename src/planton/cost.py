@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from planton.plan_json import change_of, value_at
+
 TABLE_TYPE = "aws_dynamodb_table"
 SCALING_TARGET_TYPE = "aws_appautoscaling_target"
 
@@ -143,8 +145,8 @@ def estimate(document: Mapping[str, Any], region: str) -> CostEstimate | None:
     items = [item for item in _entries(document) if item.get("type") == TABLE_TYPE]
     if not items:
         return None
-    change = _change_of(items[0])
-    targets = [_change_of(item) for item in _entries(document) if item.get("type") == SCALING_TARGET_TYPE]
+    change = change_of(items[0])
+    targets = [change_of(item) for item in _entries(document) if item.get("type") == SCALING_TARGET_TYPE]
     before_values = change.get("before")
     after_values = change.get("after")
     before = (
@@ -189,18 +191,20 @@ def _side(
 ) -> SideCost:
     mode = values.get("billing_mode")
     billing_mode = mode if isinstance(mode, str) and mode else PROVISIONED
-    table_class = _table_class(values.get("table_class"), _at(unknown, "table_class"), fallback_class)
+    table_class = _table_class(values.get("table_class"), value_at(unknown, "table_class"), fallback_class)
     if billing_mode == ON_DEMAND:
         return SideCost(billing_mode, table_class, (), None, "on-demand: usage-based, not estimated")
     name = values.get("name")
     scaling = _scaling_ranges(targets, name if isinstance(name, str) else None)
     parts = [_part("table", values, unknown, scaling.get("table", {}))]
     indexes = values.get("global_secondary_index") or []
-    index_unknown = _at(unknown, "global_secondary_index")
+    index_unknown = value_at(unknown, "global_secondary_index")
     for position, index in enumerate(indexes if isinstance(indexes, list) else []):
         if isinstance(index, Mapping) and isinstance(index.get("name"), str):
             key = f"index/{index['name']}"
-            parts.append(_part(f"index {index['name']}", index, _at(index_unknown, position), scaling.get(key, {})))
+            parts.append(
+                _part(f"index {index['name']}", index, value_at(index_unknown, position), scaling.get(key, {}))
+            )
     price = PRICES.get((region, table_class))
     priced = [_priced(part, price) for part in parts]
     if price is None:
@@ -227,8 +231,8 @@ def _table_class(value: Any, unknown: Any, fallback: str | None) -> str:
 def _part(name: str, values: Mapping[str, Any], unknown: Any, scaling: Mapping[str, Span]) -> PartCost:
     return PartCost(
         name=name,
-        read=scaling.get("read") or _units(values.get("read_capacity"), _at(unknown, "read_capacity")),
-        write=scaling.get("write") or _units(values.get("write_capacity"), _at(unknown, "write_capacity")),
+        read=scaling.get("read") or _units(values.get("read_capacity"), value_at(unknown, "read_capacity")),
+        write=scaling.get("write") or _units(values.get("write_capacity"), value_at(unknown, "write_capacity")),
         monthly=None,
     )
 
@@ -285,21 +289,6 @@ def _entries(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if not isinstance(items, list):
         return []
     return [item for item in items if isinstance(item, Mapping)]
-
-
-def _change_of(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    change = item.get("change")
-    return change if isinstance(change, Mapping) else {}
-
-
-def _at(tree: Any, key: str | int) -> Any:
-    if tree is True:
-        return True
-    if isinstance(tree, Mapping) and isinstance(key, str):
-        return tree.get(key)
-    if isinstance(tree, list) and isinstance(key, int) and key < len(tree):
-        return tree[key]
-    return None
 
 
 def dollars(amount: Decimal) -> float:

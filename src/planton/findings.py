@@ -84,8 +84,3 @@ def errors(findings: Sequence[Finding]) -> tuple[Finding, ...]:
 def warnings(findings: Sequence[Finding]) -> tuple[Finding, ...]:
     """The findings that are only said."""
     return tuple(finding for finding in findings if finding.severity is Severity.WARNING)
-
-
-def lines(findings: Sequence[Finding]) -> list[str]:
-    """Each finding's one line."""
-    return [finding.text() for finding in findings]

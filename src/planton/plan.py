@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# Defined beside the other errors (plan_summary raises it too); re-exported for plan's callers.
 from planton.errors import PlanUnreadable as PlanUnreadable
+
+# Defined beside the other errors (plan_summary raises it too); re-exported for plan's callers.
+from planton.plan_json import change_of
 from planton.plan_summary import PlanSummary, summarise
 from planton.records import InterruptedCreate
 from planton.state import RecordedTable, arn_region, caller_account
@@ -164,7 +166,7 @@ def read_plan(text: str) -> PlanReport:
     vanished = next((table for table in drifted if table is not None), None)
     # Any resource counts (indexes' triggers, auto scaling, contributor insights), not only the table.
     changes = any(
-        tuple(_change(item).get("actions", ())) not in ((), ("no-op",), ("read",))
+        tuple(change_of(item).get("actions", ())) not in ((), ("no-op",), ("read",))
         for item in _items(document, "resource_changes", address=None)
     ) or any(
         tuple(change.get("actions", ())) != ("no-op",)
@@ -350,13 +352,8 @@ def _items(document: Mapping[str, Any], key: str, *, address: str | None = TABLE
     return [item for item in items if isinstance(item, Mapping) and (address is None or item.get("address") == address)]
 
 
-def _change(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    change = item.get("change")
-    return change if isinstance(change, Mapping) else {}
-
-
 def _table_change(item: Mapping[str, Any]) -> TableChange:
-    change = _change(item)
+    change = change_of(item)
     before = change.get("before")
     after = change.get("after")
     return TableChange(
@@ -370,7 +367,7 @@ def _table_change(item: Mapping[str, Any]) -> TableChange:
 
 def _vanished(item: Mapping[str, Any]) -> TableRef | None:
     """The table a refresh found missing (drift ``delete``): the state knew it, AWS did not."""
-    change = _change(item)
+    change = change_of(item)
     before = change.get("before")
     if tuple(change.get("actions", ())) != ("delete",) or not isinstance(before, Mapping):
         return None

@@ -24,6 +24,7 @@ from typing import Any
 
 from planton.cost import CostEstimate, estimate
 from planton.errors import PlanUnreadable  # not from planton.plan: plan.py imports this module
+from planton.plan_json import change_of, value_at
 
 TABLE_TYPE = "aws_dynamodb_table"
 
@@ -214,18 +215,13 @@ def _entries(document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
     return [item for item in items if isinstance(item, Mapping)]
 
 
-def _change_of(item: Mapping[str, Any]) -> Mapping[str, Any]:
-    change = item.get("change")
-    return change if isinstance(change, Mapping) else {}
-
-
 def _actions(change: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(str(action) for action in change.get("actions") or ())
 
 
 def _counts(item: Mapping[str, Any]) -> bool:
     # A data source only ever reads (during apply, when its arguments are unknown at plan time).
-    return _actions(_change_of(item)) not in _LEFT_OUT
+    return _actions(change_of(item)) not in _LEFT_OUT
 
 
 def _action(actions: tuple[str, ...], what: str) -> str:
@@ -238,7 +234,7 @@ def _action(actions: tuple[str, ...], what: str) -> str:
 
 
 def _resource(item: Mapping[str, Any]) -> ResourceChange:
-    change = _change_of(item)
+    change = change_of(item)
     address = str(item.get("address", "?"))
     resource_type = str(item.get("type", ""))
     action = _action(_actions(change), address)
@@ -316,7 +312,7 @@ class _Side:
     sensitive: Any
 
     def child(self, key: str | int) -> _Side:
-        return _Side(_at(self.value, key), _at(self.unknown, key), _at(self.sensitive, key))
+        return _Side(value_at(self.value, key), value_at(self.unknown, key), value_at(self.sensitive, key))
 
     def fields(self) -> list[str]:
         """The mapping's keys, including the ones whose value is only known after apply."""
@@ -337,16 +333,6 @@ class _Side:
         if isinstance(self.value, list):
             return [self.child(index).shown() for index in range(len(self.value))]
         return self.value
-
-
-def _at(tree: Any, key: str | int) -> Any:
-    if tree is True:
-        return True
-    if isinstance(tree, Mapping) and isinstance(key, str):
-        return tree.get(key)
-    if isinstance(tree, list) and isinstance(key, int) and key < len(tree):
-        return tree[key]
-    return None
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from planton.findings import Finding, Severity
-from planton.table import BillingMode, ScalingPolicy, TableDefinition
-
-# Label keys that steer planton (terraform.project-planton.org/...) are not tags on the table.
-_STEERING_LABEL = re.compile(r"([a-z0-9-]+\.)*project-planton\.org/.*")
+from planton.table import BillingMode, ScalingPolicy, TableDefinition, is_steering_label
 
 
 @dataclass(frozen=True)
@@ -365,7 +362,7 @@ def _is_aws_managed_key(key: str) -> bool:
 def tag_keys(table: TableDefinition) -> set[str]:
     """The tag keys the module puts on the table (main.tf's ``tags``)."""
     identity = table.identity
-    keys = {key for key in identity.labels if not _STEERING_LABEL.fullmatch(key)}
+    keys = {key for key in identity.labels if not is_steering_label(key)}
     keys |= set(table.tags)
     keys |= {"Name", "ManagedBy", "PlantonManifest"}
     keys |= {"Environment"} if identity.env is not None else set()

@@ -92,6 +92,15 @@ LATENCY_OPERATIONS = (
 )
 
 
+# Label keys that steer planton (terraform.project-planton.org/backend.type, ...): never tags.
+_STEERING_LABEL = re.compile(r"([a-z0-9-]+\.)*project-planton\.org/.*")
+
+
+def is_steering_label(key: str) -> bool:
+    """True for label keys such as ``terraform.project-planton.org/backend.type``."""
+    return bool(_STEERING_LABEL.fullmatch(key))
+
+
 def looks_like_region(value: str) -> bool:
     """True for strings shaped like an AWS region code (us-east-1, us-gov-west-1, ...)."""
     return bool(_REGION.fullmatch(value))

@@ -89,7 +89,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # Where things are kept: the workspace, the state (local or S3) and planton's records.
     "storage": ("s3", "state", "state_bucket", "workspace", "records"),
     # Judging plans and states: summaries, decisions, account and table guards (pure).
-    "decisions": ("cost", "plan_summary", "plan", "accounts", "guards"),
+    "decisions": ("plan_json", "cost", "plan_summary", "plan", "accounts", "guards"),
     "operations": (
         "operations",
         "operations.commands",

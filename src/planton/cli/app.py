@@ -17,10 +17,9 @@ from typer.core import TyperGroup
 from planton import __version__
 from planton.cli.boundary import run_command
 from planton.cli.options import InputOptions, JsonOutput, Strict, with_shared_options
-from planton.cli.output import append_step_summary, data, document, success, warn
+from planton.cli.output import data, document, success, summarise_findings, warn
 
 if TYPE_CHECKING:
-    from planton.findings import Finding
     from planton.operations.validation import Validated
 from planton.documents import fleet_validation_document, validation_document
 
@@ -139,10 +138,10 @@ def validate(
             # Files given as arguments are checked one by one: no two-manifests-one-table check.
             fleet = checked_fleet(selection.sources, os.environ, shard=shard, checks=checks, collisions=not files)
         except PolicyViolation as violation:
-            _summarise(violation.findings, "planton validate: findings")
+            summarise_findings(violation.findings, "planton validate: findings")
             raise
         found = [finding for one in fleet for finding in about(one.findings, str(one.loaded.manifest.path))]
-        _summarise([*selection.warnings, *found], "planton validate: findings")
+        summarise_findings([*selection.warnings, *found], "planton validate: findings")
         if json_output:
             document(fleet_validation_document(fleet, str(shard) if shard else None, selection.warnings))
             return
@@ -152,20 +151,12 @@ def validate(
         success(f"{len(fleet)} valid manifest{'s' if len(fleet) != 1 else ''}{share}")
         return
     validated = validate_manifest(selection.sources[0], os.environ, checks)
-    _summarise(validated.findings, f"planton validate: {validated.loaded.manifest.path}")
+    summarise_findings(validated.findings, f"planton validate: {validated.loaded.manifest.path}")
     refuse_policy_errors([validated])  # (its findings are in the step summary already)
     if json_output:
         document(validation_document(validated))
         return
     _say_valid(validated)
-
-
-def _summarise(findings: Sequence[Finding], title: str) -> None:
-    """The findings in GitHub's step summary, when there is one (Rich only then)."""
-    if findings and os.environ.get("GITHUB_STEP_SUMMARY"):
-        from planton.cli.plan_view import findings_markdown
-
-        append_step_summary(findings_markdown(findings, title=title), os.environ)
 
 
 def _say_valid(validated: Validated, *, named: bool = False) -> None:

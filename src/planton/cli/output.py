@@ -158,7 +158,11 @@ def warn(findings: Sequence[Finding]) -> None:
     """The one sink for people: each finding on a line of its own, ``warning: field: message;
     fix [code]`` (``--json`` documents and the step summary carry the same findings)."""
     for finding in findings:
-        _print(_console(stderr=True), f"[bold yellow]warning:[/bold yellow] {_escape(finding.text())}")
+        _print(_console(stderr=True), _warning(finding))
+
+
+def _warning(finding: Finding) -> str:
+    return f"[bold yellow]warning:[/bold yellow] {_escape(finding.text())}"
 
 
 def confirm(warnings: Sequence[Finding] = ()) -> bool:
@@ -179,7 +183,7 @@ def confirm(warnings: Sequence[Finding] = ()) -> bool:
         at_terminal = PlantonConsole(file=terminal, highlight=False, soft_wrap=True, no_color=stderr.no_color)
         consoles.append(at_terminal)
         for finding in warnings:
-            _print(at_terminal, f"[bold yellow]warning:[/bold yellow] {_escape(finding.text())}")
+            _print(at_terminal, _warning(finding))
     try:
         for console in consoles:
             _print(
@@ -324,6 +328,15 @@ def append_step_summary(markdown: str, environ: Mapping[str, str]) -> None:
                 )
             ]
         )
+
+
+def summarise_findings(findings: Sequence[Finding], title: str) -> None:
+    """The findings in GitHub's step summary, as the sink printed them, when there is one (the
+    Markdown renderer, and Rich with it, load only then)."""
+    if findings and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from planton.cli.plan_view import findings_markdown
+
+        append_step_summary(findings_markdown(findings, title=title), os.environ)
 
 
 def _closed(stream: Any) -> bool:

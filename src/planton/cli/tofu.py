@@ -39,13 +39,13 @@ from planton.cli.output import (
     show,
     spinner,
     status_step,
+    summarise_findings,
     use_colour,
     warn,
 )
-from planton.cli.plan_view import findings_markdown, markdown_summary, rich_summary
+from planton.cli.plan_view import markdown_summary, rich_summary
 from planton.documents import apply_document, failure_document, outputs_document, plan_document
 from planton.errors import PolicyViolation
-from planton.findings import Finding
 from planton.operations.catalogue import BY_COMMAND, OPERATIONS
 from planton.operations.commands import Command
 from planton.operations.request import TofuRequest
@@ -98,7 +98,7 @@ def _run(
     try:
         outcome = run_tofu(request, os.environ, home_directory(os.environ), ui)
     except PolicyViolation as violation:
-        _summarise(violation.findings, f"planton tofu {command}: findings")
+        summarise_findings(violation.findings, f"planton tofu {command}: findings")
         raise
     # A reader that went away from planton's own lines counts as one from terraform's.
     outcome = replace(outcome, output_lost=outcome.output_lost or output_lost())
@@ -107,14 +107,8 @@ def _run(
     for note in (*status.notes, *outcome.notes):
         notify(note)
     error_lines(outcome.refusal)
-    _summarise(outcome.warnings, f"planton tofu {command}: findings")
+    summarise_findings(outcome.warnings, f"planton tofu {command}: findings")
     return outcome, code
-
-
-def _summarise(findings: Sequence[Finding], title: str) -> None:
-    """The findings in the step summary (when there is one), as the sink printed them."""
-    if findings:
-        append_step_summary(findings_markdown(findings, title=title), os.environ)
 
 
 def _plan_shower(command: Command, *, machine: bool) -> ShowPlan:
@@ -164,11 +158,11 @@ def _fleet(
     try:
         outcome = run_fleet(request, os.environ, display.ui())
     except PolicyViolation as violation:
-        _summarise(violation.findings, f"planton tofu {command}: findings")
+        summarise_findings(violation.findings, f"planton tofu {command}: findings")
         raise
     finally:
         display.stop()
-    _summarise(outcome.warnings, f"planton tofu {command}: findings")
+    summarise_findings(outcome.warnings, f"planton tofu {command}: findings")
     code = fleet_exit_code(outcome, detailed=detailed)
     title = f"planton tofu {command}: {len(outcome.results)} manifests"
     append_step_summary(fleet_markdown(outcome, title=title), os.environ)

@@ -41,6 +41,7 @@ from planton.table import (
     ProjectionType,
     StreamViewType,
     TableClass,
+    is_steering_label,
     looks_like_region,
 )
 
@@ -528,14 +529,6 @@ SnsTopicArn = Annotated[str, AfterValidator(_soft(_sns_topic))]
 
 
 # Labels under a ``*.project-planton.org/`` key steer planton (backend, ...): never table tags.
-_STEERING_LABEL = re.compile(r"([a-z0-9-]+\.)*project-planton\.org/.*")
-
-
-def is_steering_label(key: str) -> bool:
-    """True for label keys such as ``terraform.project-planton.org/backend.type``."""
-    return bool(_STEERING_LABEL.fullmatch(key))
-
-
 def tag_problems(tags: Mapping[str, str], *, what: str) -> Problems:
     """AWS's rules for each tag in ``tags`` (``what`` is "label" or "tag"), located by key."""
     problems: Problems = []
