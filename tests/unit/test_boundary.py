@@ -7,7 +7,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 import typer
@@ -99,6 +99,45 @@ def test_signal_outside_terraform_is_interrupted(
     assert main(["validate", "-f", "x.yaml"]) == code
     assert capsys.readouterr().err.splitlines() == ["error: interrupted"]
     assert {sig: signal.getsignal(sig) for sig in before} == before, "handlers restored"
+
+
+def test_a_signal_while_the_handlers_are_installed_is_held_until_the_command_starts(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Python runs a handler at the next bytecode: here, before the try that catches what it
+    # raises (this once escaped as a traceback, exit 1, under CI's load).
+    install = signal.signal
+    ran: list[str] = []
+
+    def signal_then_interrupt(signum: int, handler: object) -> object:
+        previous = install(signum, handler)  # type: ignore[arg-type]
+        if signum == signal.SIGTERM and callable(handler) and not ran:
+            ran.append("sent")
+            os.kill(os.getpid(), signal.SIGINT)
+        return previous
+
+    monkeypatch.setattr(signal, "signal", signal_then_interrupt)
+    monkeypatch.setattr(validation, "validate_manifest", lambda *_: ran.append("validated"))
+    assert main(["validate", "-f", "x.yaml"]) == 130
+    assert capsys.readouterr().err.splitlines() == ["error: interrupted"]
+    assert ran == ["sent"], "the command never started"
+
+
+def test_a_signal_as_the_command_returns_is_interrupted_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from planton.cli import boundary
+
+    outcome = boundary._outcome
+
+    def outcome_then_signal(*args: Any) -> Any:
+        result = outcome(*args)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return result
+
+    monkeypatch.setattr(boundary, "_outcome", outcome_then_signal)
+    assert main(["validate", "-f", str(HACK_MANIFEST)]) == 143
+    assert capsys.readouterr().err.splitlines()[-1] == "error: interrupted"
 
 
 @pytest.mark.parametrize("error", [typer.Abort(), KeyboardInterrupt()])

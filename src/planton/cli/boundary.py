@@ -83,6 +83,9 @@ def run_command(
 
     The signal handlers stay in place until the outcome has been printed and the streams
     flushed, so a second Ctrl-C while "interrupted" is being printed cannot end in a traceback.
+    A signal raises ``Interrupted`` only where it is caught: one that arrives while the handlers
+    are being installed is held until the command starts (and then reported as "interrupted"),
+    one that arrives after the command has its outcome is ignored.
     ``exiting`` (the console script) leaves SIGINT and SIGTERM ignored afterwards instead of
     restoring Python's handlers: the process only exits from there, and a late Ctrl-C must not
     turn that into a traceback.
@@ -90,8 +93,17 @@ def run_command(
     begin_command()
     detailed = detailed_exitcode_requested(argv)
     machine = flag_requested(argv, JSON_FLAG)
-    with _signals_raise_interrupted(ignore_after=exiting):
-        code, error, lines, details = _outcome(command, argv, prog_name, environ)
+    with _signals_raise_interrupted(ignore_after=exiting) as gate:
+        try:
+            gate.open()
+            code, error, lines, details = _outcome(command, argv, prog_name, environ)
+            gate.opened = False  # a store, not a call: no signal handler runs in between
+        except Interrupted as stop:
+            # A signal that came before _outcome's own try (while the handlers were being
+            # installed: held until the gate opened) or as it returned.
+            gate.opened = False
+            _tell(partial(error_lines, stop.lines()))
+            code, error, lines, details = stop.exit_code, True, stop.lines(), {}
         if detailed:
             code = detailed_exit_code(code, error=error)
         if machine and error and lines and not document_written():
@@ -196,26 +208,45 @@ def _report_bug(err: BaseException, argv: Sequence[str], environ: Mapping[str, s
     return EXIT_BUG, message
 
 
-@contextlib.contextmanager
-def _signals_raise_interrupted(*, ignore_after: bool = False) -> Iterator[None]:
-    """SIGINT and SIGTERM raise ``Interrupted`` (the runner takes them over while terraform runs,
-    and hands them back). Only the main thread can own signal handlers; elsewhere (a test that
-    calls ``main`` in a thread) Python's defaults stay."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _SignalGate:
+    """Whether a SIGINT or SIGTERM may raise ``Interrupted`` now. Python runs a signal's handler
+    between two bytecodes of the main thread, so the handler can land anywhere, including
+    before the ``try`` that catches what it raises: it raises only while the gate is open, and a
+    signal that came while it was shut is raised when it opens. One signal raises at most once:
+    a second Ctrl-C must not interrupt the handling of the first."""
 
-    raised: list[int] = []
+    def __init__(self) -> None:
+        self.opened = False
+        self.received: list[int] = []
 
-    def raise_interrupted(signum: int, _frame: FrameType | None) -> None:
-        # Once only: a second Ctrl-C must not interrupt the handling of the first.
-        if not raised:
-            raised.append(signum)
+    def handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.received:
+            return
+        self.received.append(signum)
+        if self.opened:
             raise Interrupted(signum)
 
-    previous = {sig: signal.signal(sig, raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    def open(self) -> None:
+        """Open the gate; called inside the ``try`` that catches ``Interrupted``."""
+        self.opened = True
+        if self.received:
+            raise Interrupted(self.received[0])
+
+
+@contextlib.contextmanager
+def _signals_raise_interrupted(*, ignore_after: bool = False) -> Iterator[_SignalGate]:
+    """SIGINT and SIGTERM raise ``Interrupted`` through the gate this yields, once it is opened
+    (the runner takes them over while terraform runs, and hands them back). Only the main thread
+    can own signal handlers; elsewhere (a test that calls ``main`` in a thread) Python's defaults
+    stay."""
+    gate = _SignalGate()
+    if threading.current_thread() is not threading.main_thread():
+        yield gate
+        return
+
+    previous = {sig: signal.signal(sig, gate.handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield gate
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_IGN if ignore_after else handler)
