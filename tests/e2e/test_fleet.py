@@ -25,8 +25,36 @@ pytestmark = pytest.mark.e2e
 # terraform processes talk to it at once: seen with a logging WSGI wrapper, it answered a
 # CreateTable 200 in 2 ms, the aws provider never received it ("HTTP Request Sent", no response,
 # "retrying request, attempt 2" 75 ms later), and the retry met "Table already exists" (about
-# one create in 150 under load). The folder test applies its six at once.
+# one create in 150 under load; in 14 runs of the folder test with TF_LOG=DEBUG, 3 requests of
+# about 2,500 were retried that way, a ListTagsOfResource and two GetCallerIdentity, and in the
+# second the first was lost in, moto's log had answered every request sent). The folder test
+# applies its six at once, and takes that case through the recovery the README documents for it.
 ONE_AT_A_TIME = ("--parallelism", "1")
+
+
+def adopt_creates_the_emulator_lost(cli: Cli, applied: subprocess.CompletedProcess[str]) -> list[str]:
+    """The tables of a parallel apply whose CreateTable response moto lost (see above), each
+    adopted with the import planton names for it. Nothing else may have failed: each such table
+    failed alone with exit 6 and planton's "already exists ... does not record it" naming the
+    import, while every other manifest applied. (The names are unique to the test, so the only
+    earlier create of such a table is the one whose answer was lost.)"""
+    if applied.returncode == 0:
+        return []
+    assert applied.returncode == 6, applied.stderr[-3000:]
+    entries = document(applied)["manifests"]
+    lost = [entry for entry in entries if entry["result"] != "applied"]
+    assert lost, applied.stderr[-3000:]
+    for entry in lost:
+        assert (entry["result"], entry["exit_code"]) == ("failed", 6), applied.stderr[-3000:]
+        table = entry["table"]
+        assert f"table {table} already exists in us-east-1, but this workspace's state does not record it" in (
+            applied.stderr
+        ), applied.stderr[-3000:]
+        command = f"planton tofu import -f {entry['manifest']}"
+        assert command in applied.stderr, applied.stderr[-3000:]
+        adopted = cli.run("tofu", "import", "-f", entry["manifest"], timeout=600)
+        assert adopted.returncode == 0, adopted.stderr[-3000:]
+    return [entry["table"] for entry in lost]
 
 
 def unique(prefix: str) -> str:
@@ -94,9 +122,19 @@ def test_a_folder_applies_in_parallel_replans_clean_and_names_a_change(
     select = ["-f", str(folder), "--exclude", "kustomization.yaml"]
 
     applied = cli.run("tofu", "apply", *select, "--auto-approve", "--parallelism", "3", "--json", timeout=900)
+    expected = dict.fromkeys(flats + camels, "applied")
+    lost = adopt_creates_the_emulator_lost(cli, applied)
+    if lost:
+        # Adopted: the apply again converges (the others applied the first time), and what
+        # follows checks the fleet as usual.
+        applied = cli.run("tofu", "apply", *select, "--auto-approve", "--parallelism", "3", "--json", timeout=900)
+        expected = {table: "no changes" for table in expected}
+        for table in lost:  # whatever the table's lost create left for the apply to set, or nothing
+            expected[table] = results(document(applied)).get(table, "missing")
+            assert expected[table] in ("applied", "no changes"), applied.stderr[-3000:]
     assert applied.returncode == 0, applied.stderr[-3000:]
     parsed = document(applied)
-    assert results(parsed) == dict.fromkeys(flats + camels, "applied")
+    assert results(parsed) == expected
     for table in flats:
         assert key_of(client, table) == [("id", "HASH")]
     for table in camels:
