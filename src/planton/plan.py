@@ -20,9 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from planton.errors import PlanUnreadable as PlanUnreadable
-
 # Defined beside the other errors (plan_summary raises it too); re-exported for plan's callers.
+from planton.errors import PlanUnreadable as PlanUnreadable
 from planton.plan_json import change_of
 from planton.plan_summary import PlanSummary, summarise
 from planton.records import InterruptedCreate

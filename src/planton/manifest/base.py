@@ -528,7 +528,6 @@ SnsTopicArn = Annotated[str, AfterValidator(_soft(_sns_topic))]
 # metadata, the same in every dialect
 
 
-# Labels under a ``*.project-planton.org/`` key steer planton (backend, ...): never table tags.
 def tag_problems(tags: Mapping[str, str], *, what: str) -> Problems:
     """AWS's rules for each tag in ``tags`` (``what`` is "label" or "tag"), located by key."""
     problems: Problems = []
