@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from planton.plan_json import change_of, value_at
+from planton.plan_json import change_of, entries, value_at
 
 TABLE_TYPE = "aws_dynamodb_table"
 SCALING_TARGET_TYPE = "aws_appautoscaling_target"
@@ -142,11 +142,12 @@ class CostEstimate:
 def estimate(document: Mapping[str, Any], region: str) -> CostEstimate | None:
     """The capacity cost of the plan ``document`` (a parsed ``show -json``) in ``region``, the
     region the plan's provider is configured for; None when the plan has no table at all."""
-    items = [item for item in _entries(document) if item.get("type") == TABLE_TYPE]
+    resources = entries(document, "resource_changes")
+    items = [item for item in resources if item.get("type") == TABLE_TYPE]
     if not items:
         return None
     change = change_of(items[0])
-    targets = [change_of(item) for item in _entries(document) if item.get("type") == SCALING_TARGET_TYPE]
+    targets = [change_of(item) for item in resources if item.get("type") == SCALING_TARGET_TYPE]
     before_values = change.get("before")
     after_values = change.get("after")
     before = (
@@ -282,13 +283,6 @@ def _scaling_ranges(targets: Sequence[Any], table_name: str | None) -> dict[str,
             continue
         ranges.setdefault(holder, {})[kind] = Span(Decimal(str(low)), Decimal(str(high)))
     return ranges
-
-
-def _entries(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    items = document.get("resource_changes") or []
-    if not isinstance(items, list):
-        return []
-    return [item for item in items if isinstance(item, Mapping)]
 
 
 def dollars(amount: Decimal) -> float:

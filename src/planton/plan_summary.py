@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from planton.cost import CostEstimate, estimate
 from planton.errors import PlanUnreadable  # not from planton.plan: plan.py imports this module
-from planton.plan_json import change_of, value_at
+from planton.plan_json import change_of, entries, value_at
 
 TABLE_TYPE = "aws_dynamodb_table"
 
@@ -180,7 +180,7 @@ def summarise(document: Mapping[str, Any], *, region: str | None = None) -> Plan
     """The summary of a parsed ``show -json`` document (its format version already checked);
     ``region`` is the one the plan's provider is configured for, which prices the capacity (None:
     a plan that does not name it, whose cost is not estimated)."""
-    resources = tuple(_resource(item) for item in _entries(document, "resource_changes") if _counts(item))
+    resources = tuple(_resource(item) for item in entries(document, "resource_changes") if _counts(item))
     outputs = document.get("output_changes") or {}
     if not isinstance(outputs, Mapping):
         raise PlanUnreadable("terraform's plan has malformed output_changes; nothing was applied")
@@ -206,13 +206,6 @@ def summarise(document: Mapping[str, Any], *, region: str | None = None) -> Plan
         # not read, NO_CHANGES_SUMMARY, has none either).
         cost=estimate(document, region) if region is not None and (resources or changed_outputs) else None,
     )
-
-
-def _entries(document: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
-    items = document.get(key) or []
-    if not isinstance(items, Sequence) or isinstance(items, str):
-        raise PlanUnreadable(f"terraform's plan has a malformed {key}; nothing was applied")
-    return [item for item in items if isinstance(item, Mapping)]
 
 
 def _actions(change: Mapping[str, Any]) -> tuple[str, ...]:
