@@ -99,9 +99,9 @@ def run_command(
             code, error, lines, details = _outcome(command, argv, prog_name, environ)
             gate.opened = False  # a store, not a call: no signal handler runs in between
         except Interrupted as stop:
-            # A signal that came before _outcome's own try (while the handlers were being
-            # installed: held until the gate opened) or as it returned.
-            gate.opened = False
+            # The one place an interruption is reported, wherever the gate let it land: in the
+            # command, as _outcome returned, or held since the handlers were installed. (No
+            # second one can come: the gate raises once.)
             _tell(partial(error_lines, stop.lines()))
             code, error, lines, details = stop.exit_code, True, stop.lines(), {}
         if detailed:
@@ -122,15 +122,12 @@ def _outcome(
 ) -> tuple[int, bool, list[str], dict[str, Any]]:
     """The exit code, whether the command failed, the lines that said why (the failure
     already reported on stderr), and what else its error carries for ``--json`` (a policy's
-    findings)."""
+    findings). ``Interrupted`` goes on to ``run_command``, which reports it."""
     try:
         return _invoke(command, argv, prog_name), False, [], {}
     except PlantonError as err:
         _tell(partial(error_lines, err.lines()))
         return err.exit_code, True, err.lines(), err.details()
-    except Interrupted as stop:
-        _tell(partial(error_lines, stop.lines()))
-        return stop.exit_code, True, stop.lines(), {}
     except (typer.Abort, KeyboardInterrupt):
         _tell(partial(error_lines, ["interrupted"]))
         return EXIT_INTERRUPTED, True, ["interrupted"], {}
