@@ -97,7 +97,7 @@ def run_command(
         try:
             gate.open()
             code, error, lines, details = _outcome(command, argv, prog_name, environ)
-            gate.opened = False  # a store, not a call: no signal handler runs in between
+            gate.opened = False  # shut before leaving the try: a signal from here on is only noted
         except Interrupted as stop:
             # The one place an interruption is reported, wherever the gate let it land: in the
             # command, as _outcome returned, or held since the handlers were installed. (No
